@@ -1,0 +1,44 @@
+"""Nightly ingest of the communes' submissions into the raw layer of the warehouse."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+from dvk.assets import RAW_SUBMISSIONS
+
+DOC = """
+### Nạp báo cáo / Ingest submissions
+
+Reads every `.xlsx` / `.csv` submission in the inbox (`DVK_INBOX_DIR`), resolves unit, period and
+field, and loads `raw.*` in the DuckDB warehouse (`DVK_WAREHOUSE`), one transaction a file.
+A file already loaded (same sha256) is skipped; a file that cannot be read is moved to the
+quarantine folder with a report of every problem (sheet, row, column) and listed in
+`raw.quarantine_problems`. When it finishes it updates the `dvk_raw_submissions` asset, which
+triggers `dvk_transform`.
+
+Runs nightly at 01:00 (Asia/Ho_Chi_Minh). Trigger by hand: `airflow dags trigger dvk_ingest`.
+"""
+
+
+@dag(
+    dag_id="dvk_ingest",
+    schedule="0 1 * * *",
+    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=DOC,
+    tags=["dvk", "ingest"],
+    default_args={"owner": "dvk-data", "retries": 0},
+)
+def dvk_ingest():
+    @task(outlets=[RAW_SUBMISSIONS], retries=2, retry_delay=pendulum.duration(minutes=2))
+    def ingest_inbox() -> dict:
+        """Load new files; retried because the warehouse file may be briefly held by another writer."""
+        from dvk.pipeline import ingest
+
+        return ingest()
+
+    ingest_inbox()
+
+
+dvk_ingest()

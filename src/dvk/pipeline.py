@@ -1,0 +1,62 @@
+"""The pipeline's steps, as the Airflow tasks call them.
+
+Each function reads the settings from the environment at call time, does one stage, and returns
+something small and JSON-serialisable for XCom. The DAG files only wire these together.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def ingest() -> dict:
+    """Load the inbox into ``raw.*``; bad files are quarantined, never fatal."""
+    from dvk.ingest import ingest_inbox
+
+    result = ingest_inbox()
+    summary = result.as_dict()
+    log.info(
+        "Ingest: %s seen, %s loaded, %s skipped (already loaded), %s quarantined",
+        summary["files_seen"],
+        summary["files_loaded"],
+        summary["files_skipped"],
+        summary["files_quarantined"],
+    )
+    return summary
+
+
+def transform() -> None:
+    """``dbt build``: seeds, models and dbt tests."""
+    from dvk.transform import build
+
+    build()
+
+
+def report_years(year: int | None) -> list[int]:
+    """The years to report: the one asked for, else every year with annual submissions."""
+    if year is not None:
+        return [int(year)]
+    from dvk.report import years_with_annual_submissions
+
+    years = years_with_annual_submissions()
+    log.info("Years with annual submissions: %s", years)
+    return years
+
+
+def gate(year: int) -> dict:
+    """Run the Great Expectations gate for ``year``; raise ``GateFailed`` to block the report."""
+    from dvk.gate import enforce_gate
+
+    result = enforce_gate(year)
+    return {"year": year, "passed": result.passed}
+
+
+def report(year: int) -> str:
+    """Write the annual report extracts for ``year``; return their folder."""
+    from dvk.report import build_annual_report
+
+    path = build_annual_report(year)
+    log.info("Annual report %s written to %s", year, path)
+    return str(path)

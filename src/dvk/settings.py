@@ -1,0 +1,51 @@
+"""The one place for settings (spec section 7).
+
+Every path the project uses is resolved here, from environment variables with defaults under the
+project's local data folder (``.local/``), so that the run command, the DAGs, the tests and the
+command line all agree.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(os.environ.get("DVK_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+DEMO_INBOX_DIR = PROJECT_ROOT / "demo" / "inbox"
+LOCAL_DIR = PROJECT_ROOT / ".local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    inbox_dir: Path
+    warehouse: Path
+    reports_dir: Path
+    quarantine_dir: Path
+    due_grace_days: int = 5
+    max_file_bytes: int = 20 * 1024 * 1024
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's target/ and logs/ live beside the warehouse, never inside ``dbt_project/``."""
+        return self.warehouse.parent / "dbt_target"
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else default
+
+
+def get_settings() -> Settings:
+    """Read the settings now (not at import time), so tests and DAG runs can change them."""
+    return Settings(
+        inbox_dir=_path("DVK_INBOX_DIR", DEMO_INBOX_DIR),
+        warehouse=_path("DVK_WAREHOUSE", LOCAL_DIR / "warehouse" / "dvk.duckdb"),
+        reports_dir=_path("DVK_REPORTS_DIR", LOCAL_DIR / "reports"),
+        quarantine_dir=_path("DVK_QUARANTINE_DIR", LOCAL_DIR / "quarantine"),
+        due_grace_days=int(os.environ.get("DVK_DUE_GRACE_DAYS", "5")),
+        max_file_bytes=int(os.environ.get("DVK_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
+    )

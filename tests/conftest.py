@@ -1,0 +1,15 @@
+"""Test-session set-up: Airflow must be configured before anything imports it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+# One throw-away Airflow home (SQLite) for the whole session, never the developer's .local/.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="dvk-test-airflow-"))
+os.environ["DVK_AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+
+from dvk import airflow_local  # noqa: E402
+
+airflow_local.configure(_AIRFLOW_HOME)

@@ -1,0 +1,88 @@
+"""docker-compose.yml cannot be started here (no Docker engine): check it statically."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dvk.settings import PROJECT_ROOT
+
+COMPOSE = PROJECT_ROOT / "docker-compose.yml"
+SECRET_KEYS = (
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__CORE__FERNET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW__API__SECRET_KEY",
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
+)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_airflow3_services_with_postgres(compose):
+    services = compose["services"]
+    for name in ("postgres", "airflow-init", "airflow-apiserver", "airflow-scheduler",
+                 "airflow-dag-processor", "airflow-triggerer"):
+        assert name in services, name
+    assert services["airflow-apiserver"]["command"] == "api-server"
+    assert services["airflow-dag-processor"]["command"] == "dag-processor"
+    assert services["postgres"]["image"].startswith("postgres:")
+    for name, service in services.items():
+        if name.startswith("airflow-") and name != "airflow-init":
+            depends = service.get("depends_on", {})
+            assert depends.get("postgres", {}).get("condition") == "service_healthy", name
+
+
+def test_metadata_db_is_postgres_and_executor_local(compose):
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:8080/")
+
+
+def test_credentials_come_from_environment_without_defaults(compose):
+    text = COMPOSE.read_text()
+    assert "admin:admin" not in text
+    for service in compose["services"].values():
+        for key, value in (service.get("environment") or {}).items():
+            if any(word in key for word in ("PASSWORD", "SECRET", "FERNET")) and not key.endswith("_FILE"):
+                assert str(value).startswith("${"), f"{key} has a literal value"
+    env = compose["services"]["airflow-scheduler"]["environment"]
+    for key in SECRET_KEYS:
+        # ${VAR:?message}: compose refuses to start when the variable is unset or empty.
+        assert re.search(r"\$\{[A-Z_]+:\?", env[key]), key
+    pg = compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
+    assert pg.startswith("${POSTGRES_PASSWORD:?")
+
+
+def test_project_mounted_and_settings_point_into_it(compose):
+    service = compose["services"]["airflow-scheduler"]
+    mounts = [re.fullmatch(r"(.+):(/[^:]*)(?::ro|:rw)?", v).groups() for v in service["volumes"]]
+    assert (".", "/opt/dvk") in mounts
+    env = service["environment"]
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/dvk/dags"
+    for key in ("DVK_INBOX_DIR", "DVK_WAREHOUSE", "DVK_REPORTS_DIR"):
+        assert env[key].startswith("/data/"), key
+    assert any(dst == "/data" for _, dst in mounts)
+
+
+def test_image_matches_locked_airflow_version():
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    pin = next(d for d in pyproject["project"]["dependencies"] if d.startswith("apache-airflow=="))
+    version = pin.split("==")[1]
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert f"FROM apache/airflow:{version}-python3.11" in dockerfile
+    assert "uv export --frozen" in dockerfile
+
+
+def test_no_env_file_committed():
+    assert (PROJECT_ROOT / ".env.example").exists()
+    gitignore = (PROJECT_ROOT / ".gitignore").read_text().splitlines()
+    assert ".env" in gitignore
