@@ -1,0 +1,173 @@
+"""End to end through Airflow: the README's run command (``python -m dvk.run_local``) on real files.
+
+Each scenario runs the three DAGs with ``dag.test()`` in a subprocess, on a copy of the demo inbox,
+with its own warehouse, reports and quarantine folders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pytest
+
+from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT
+
+FIELDS = ("KT", "VHXH", "QPAN", "XDD")
+
+
+def _env(base: Path, inbox: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DVK_INBOX_DIR=str(inbox),
+        DVK_WAREHOUSE=str(base / "warehouse" / "dvk.duckdb"),
+        DVK_REPORTS_DIR=str(base / "reports"),
+        DVK_QUARANTINE_DIR=str(base / "quarantine"),
+    )
+    return env
+
+
+def run_pipeline(base: Path, inbox: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvk.run_local"],
+        cwd=PROJECT_ROOT,
+        env=_env(base, inbox),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    (base / f"run-{proc.returncode}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
+    return proc
+
+
+def query(base: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(base / "warehouse" / "dvk.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def copy_demo_inbox(dest: Path) -> Path:
+    shutil.copytree(DEMO_INBOX_DIR, dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo")
+    inbox = copy_demo_inbox(base / "inbox")
+    first = run_pipeline(base, inbox)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    summary_path = base / "reports" / "annual" / "2021" / "summary.json"
+    first_summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    first_counts = query(base, "select count(*) from raw.submissions union all select count(*) from raw.submission_models")
+    second = run_pipeline(base, inbox)
+    return base, inbox, first, second, first_summary, first_counts
+
+
+def test_demo_2021_headline(demo_runs):
+    base, _, first, _, summary, _ = demo_runs
+    assert summary["year"] == 2021
+    assert (summary["units_registered"], summary["models_total"], summary["models_new"],
+            summary["models_replicated"]) == (27, 253, 157, 96)
+    fields = summary["fields"]
+    assert set(fields) == set(FIELDS)
+    assert all(fields[f]["total"] > 0 for f in FIELDS)
+    for key, total in (("total", 253), ("new", 157), ("replicated", 96)):
+        assert sum(fields[f][key] for f in FIELDS) == total
+    assert len(summary["units"]) == 27
+    assert sum(u["total"] for u in summary["units"]) == 253
+    assert len(summary["missing_units"]) >= 1
+    workbooks = list((base / "reports" / "annual" / "2021").glob("*.xlsx"))
+    assert len(workbooks) == 1
+    assert str(base / "reports" / "annual" / "2021") in first.stdout
+
+
+def test_only_years_with_annual_submissions_are_reported(demo_runs):
+    base = demo_runs[0]
+    years = sorted(p.name for p in (base / "reports" / "annual").iterdir())
+    assert years == ["2021"]  # 2022 has quarterly reports only
+
+
+def test_second_run_changes_nothing_and_loads_nothing(demo_runs):
+    base, inbox, _, second, first_summary, first_counts = demo_runs
+    assert second.returncode == 0, second.stdout[-4000:]
+    summary = json.loads((base / "reports" / "annual" / "2021" / "summary.json").read_text(encoding="utf-8"))
+    assert summary == first_summary
+    counts = query(base, "select count(*) from raw.submissions union all select count(*) from raw.submission_models")
+    assert counts == first_counts
+    loads = query(base, "select files_loaded, files_skipped from raw.loads order by started_at")
+    assert len(loads) == 2
+    assert loads[1][0] == 0
+    assert loads[1][1] == loads[0][0]
+    submission_files = [p for p in inbox.iterdir() if p.suffix.lower() in {".xlsx", ".csv"} and not p.name.startswith("_")]
+    assert first_counts[0][0] == len(submission_files)
+
+
+def _break_declared_totals(path: Path) -> None:
+    """Declare one more KT model (and keep the declared sheet self-consistent) than the lines hold."""
+    wb = openpyxl.load_workbook(path)
+    sheet = next(ws for ws in wb.worksheets if ws.title.strip().lower() in {"tổng hợp", "tonghop"})
+    for row in sheet.iter_rows(min_row=1):
+        label = str(row[0].value or "").strip()
+        if label in {"Phát triển kinh tế", "Tổng cộng"}:
+            row[1].value = int(row[1].value) + 1  # Tổng số mô hình
+            row[2].value = int(row[2].value) + 1  # Xây mới
+    wb.save(path)
+
+
+@pytest.fixture(scope="module")
+def broken_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("broken")
+    inbox = copy_demo_inbox(base / "inbox")
+    candidates = []
+    for path in sorted(inbox.glob("2021_*.xlsx")):
+        if "_v" in path.stem.split("_")[-1]:
+            continue
+        wb = openpyxl.load_workbook(path, read_only=True)
+        sheet = next(ws for ws in wb.worksheets if ws.title.strip().lower() in {"tổng hợp", "tonghop"})
+        labels = [str(r[0] or "").strip() for r in sheet.iter_rows(values_only=True)]
+        wb.close()
+        siblings = list(inbox.glob(f"2021_{path.stem.split('_')[1]}_*"))
+        if "Phát triển kinh tế" in labels and len(siblings) == 1:
+            candidates.append(path)
+    target = candidates[0]
+    unit_code = target.stem.split("_")[1]
+    _break_declared_totals(target)
+    (inbox / "hong-khong-mo-duoc.xlsx").write_bytes(b"this is not a workbook, just text renamed to .xlsx\n")
+    proc = run_pipeline(base, inbox)
+    return base, inbox, proc, unit_code
+
+
+def test_gate_failure_blocks_the_report_and_names_unit_and_field(broken_run):
+    base, _, proc, unit_code = broken_run
+    assert proc.returncode != 0
+    assert not (base / "reports" / "annual" / "2021").exists()
+    result = json.loads((base / "reports" / "gate" / "2021" / "gate_result.json").read_text(encoding="utf-8"))
+    assert result["passed"] is False
+    failing = [f for f in result["failures"] if f["unit_code"] == unit_code]
+    assert failing, result["failures"]
+    assert {f["field_code"] for f in failing} == {"KT"}
+    assert all(f["period_id"] == "2021" for f in failing)
+    assert unit_code in proc.stdout and "KT" in proc.stdout
+
+
+def test_unreadable_file_is_quarantined_and_the_others_load(broken_run):
+    base, inbox, _, _ = broken_run
+    assert not (inbox / "hong-khong-mo-duoc.xlsx").exists()
+    moved = list((base / "quarantine").rglob("hong-khong-mo-duoc.xlsx"))
+    assert len(moved) == 1
+    reports = list((base / "quarantine").rglob("hong-khong-mo-duoc.xlsx.problems.txt"))
+    assert len(reports) == 1 and reports[0].read_text(encoding="utf-8").strip()
+    problems = query(base, "select count(*) from raw.quarantine_problems where file_name = 'hong-khong-mo-duoc.xlsx'")
+    assert problems[0][0] >= 1
+    good_files = [p for p in inbox.iterdir() if p.suffix.lower() in {".xlsx", ".csv"}]
+    loaded = query(base, "select count(*) from raw.submissions")
+    assert loaded[0][0] == len(good_files)
