@@ -1,0 +1,255 @@
+"""Run the dbt project (``dbt_project/``) on the warehouse, in-process.
+
+    from dvk.transform import build, run_dbt
+    build()                               # dbt build: seeds, staging, intermediate, marts, tests
+    build(select="marts")                 # dbt build --select marts
+    run_dbt(["test", "--select", "fct_model"])
+
+or from a shell::
+
+    python -m dvk.transform               # = build()
+    python -m dvk.transform build --select +fct_model
+    python -m dvk.transform docs generate
+
+dbt is invoked with ``dbtRunner`` (dbt's programmatic entry point). The warehouse is the DuckDB
+file of ``settings.warehouse`` (exported to dbt as ``DVK_WAREHOUSE``, which ``profiles.yml``
+reads); dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse,
+never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var.
+A failed invocation raises :class:`TransformError`, which names every failed model and test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvk.settings import DBT_PROJECT_DIR, Settings, get_settings
+
+RAW_TABLES = (
+    "loads",
+    "submissions",
+    "submission_models",
+    "submission_declared_totals",
+    "quarantine",
+    "quarantine_problems",
+)
+
+# Commands that take no --target-path (dbt 1.11).
+_NO_TARGET_PATH = {"debug", "deps", "init"}
+# dbt runs one invocation at a time in a process (it keeps global state).
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class NodeFailure:
+    """One dbt node (model, seed, test) that did not succeed."""
+
+    unique_id: str
+    resource_type: str
+    status: str
+    message: str
+    failures: int | None = None
+
+    def __str__(self) -> str:
+        extra = f" ({self.failures} failing rows)" if self.failures else ""
+        message = " ".join((self.message or "").split())
+        if len(message) > 500:
+            message = message[:500] + "..."
+        return f"{self.status.upper()} {self.unique_id}{extra}: {message}".rstrip(": ")
+
+
+class TransformError(RuntimeError):
+    """dbt did not succeed. ``failures`` lists the failed nodes; ``skipped`` the ones not run."""
+
+    def __init__(
+        self,
+        message: str,
+        failures: Sequence[NodeFailure] = (),
+        skipped: Sequence[str] = (),
+    ) -> None:
+        self.failures = list(failures)
+        self.skipped = list(skipped)
+        lines = [message]
+        lines += [f"  - {failure}" for failure in self.failures]
+        if self.skipped:
+            shown = ", ".join(self.skipped[:20])
+            more = f" and {len(self.skipped) - 20} more" if len(self.skipped) > 20 else ""
+            lines.append(f"  skipped because of an upstream failure: {shown}{more}")
+        super().__init__("\n".join(lines))
+
+
+def dbt_paths(settings: Settings) -> dict[str, Path]:
+    """Where dbt reads its project and profile and writes its target and logs."""
+    target = settings.dbt_target_dir
+    return {
+        "project_dir": DBT_PROJECT_DIR,
+        "profiles_dir": DBT_PROJECT_DIR,
+        "target_path": target,
+        "log_path": target / "logs",
+    }
+
+
+def _has_option(args: Sequence[str], option: str) -> bool:
+    return any(a == option or a.startswith(option + "=") for a in args)
+
+
+def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
+    """``args`` plus the project, profile, target/log paths and vars this deployment uses."""
+    args = [str(a) for a in args]
+    if not args:
+        raise ValueError("run_dbt needs a dbt command, e.g. ['build']")
+    paths = dbt_paths(settings)
+    command = args[0]
+    extra: list[str] = []
+    options = [
+        ("--project-dir", str(paths["project_dir"])),
+        ("--profiles-dir", str(paths["profiles_dir"])),
+        ("--log-path", str(paths["log_path"])),
+    ]
+    if command not in _NO_TARGET_PATH:
+        options.append(("--target-path", str(paths["target_path"])))
+    options.append(("--vars", json.dumps({"due_grace_days": int(settings.due_grace_days)})))
+    for option, value in options:
+        if not _has_option(args, option):
+            extra += [option, value]
+    return args + extra
+
+
+@contextmanager
+def _dbt_environment(settings: Settings) -> Iterator[None]:
+    """Export DVK_WAREHOUSE (read by profiles.yml) and dbt's paths for one invocation."""
+    paths = dbt_paths(settings)
+    values = {
+        "DVK_WAREHOUSE": str(settings.warehouse),
+        "DBT_TARGET_PATH": str(paths["target_path"]),
+        "DBT_LOG_PATH": str(paths["log_path"]),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+def _collect_failures(result) -> tuple[list[NodeFailure], list[str]]:
+    failures: list[NodeFailure] = []
+    skipped: list[str] = []
+    for node_result in getattr(result, "results", None) or []:
+        status = str(getattr(node_result, "status", ""))
+        node = getattr(node_result, "node", None)
+        unique_id = getattr(node, "unique_id", None) or "<unknown node>"
+        if status in ("error", "fail", "runtime error"):
+            failures.append(
+                NodeFailure(
+                    unique_id=unique_id,
+                    resource_type=str(getattr(node, "resource_type", "")),
+                    status=status,
+                    message=str(getattr(node_result, "message", "") or ""),
+                    failures=getattr(node_result, "failures", None),
+                )
+            )
+        elif status == "skipped":
+            skipped.append(unique_id)
+    return failures, skipped
+
+
+def run_dbt(args: list[str], settings: Settings | None = None) -> None:
+    """Invoke dbt with ``args`` (e.g. ``["build", "--select", "marts"]``) on the warehouse.
+
+    Raises :class:`TransformError` naming the failed nodes and tests if dbt does not succeed.
+    """
+    from dbt.cli.main import dbtRunner
+
+    settings = settings or get_settings()
+    cli_args = dbt_cli_args(args, settings)
+    settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with _LOCK, _dbt_environment(settings):
+        res = dbtRunner().invoke(cli_args)
+    if res.success:
+        return
+    command = " ".join(args)
+    if res.exception is not None:
+        raise TransformError(
+            f"dbt {command} failed on {settings.warehouse}: {res.exception}"
+        ) from res.exception
+    failures, skipped = _collect_failures(res.result)
+    raise TransformError(
+        f"dbt {command} failed on {settings.warehouse}: "
+        f"{len(failures)} node(s) failed (logs in {dbt_paths(settings)['log_path']})",
+        failures,
+        skipped,
+    )
+
+
+def missing_raw_tables(settings: Settings | None = None) -> list[str]:
+    """The ``raw.*`` tables dbt reads that the warehouse does not have (all if no warehouse)."""
+    import duckdb
+
+    settings = settings or get_settings()
+    if not settings.warehouse.exists():
+        return [f"raw.{name}" for name in RAW_TABLES]
+    with duckdb.connect(str(settings.warehouse)) as con:
+        present = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
+    return [f"raw.{name}" for name in RAW_TABLES if name not in present]
+
+
+def build(settings: Settings | None = None, select: str | None = None) -> None:
+    """``dbt build`` (seeds, staging, intermediate, marts and every dbt test) on the warehouse.
+
+    Idempotent: every model is rebuilt from ``raw.*`` and the seeds. Works on empty raw tables
+    (the marts are then empty, dims aside). Raises :class:`TransformError` if the raw tables
+    are missing (run the ingest first) or if any model, seed or test fails.
+    """
+    settings = settings or get_settings()
+    missing = missing_raw_tables(settings)
+    if missing:
+        raise TransformError(
+            f"the warehouse {settings.warehouse} lacks {', '.join(missing)}: "
+            "run the ingest (dvk.ingest) before the transform"
+        )
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    run_dbt(args, settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv or argv[0] == "build":
+            select = None
+            rest = argv[1:]
+            if rest[:1] in (["--select"], ["-s"]) and len(rest) == 2:
+                select = rest[1]
+            elif rest:
+                run_dbt(["build", *rest])
+                return 0
+            build(select=select)
+        else:
+            run_dbt(argv)
+    except TransformError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
