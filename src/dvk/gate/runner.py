@@ -1,0 +1,370 @@
+"""Run the quality gate of spec §6 for one year and explain its failures.
+
+    result = run_gate(2021)          # validate, save <reports_dir>/gate/2021/gate_result.json
+    enforce_gate(2021)               # the same, and raise GateFailed unless it passed
+
+For each dataset of :mod:`dvk.gate.datasets` the gate queries the warehouse (read-only, the
+connection closed before validating), hands the DataFrame to Great Expectations through a pandas
+datasource of an ephemeral context, and validates it with the suite of
+``expectations/<dataset>.yml`` (result format COMPLETE, with ``unexpected_index_column_names``).
+Failures, warnings and the lists of missing and provisional units are read from the validation
+results only: every unexpected row GX reports becomes one entry naming unit, period and field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dvk.gate._gx import ephemeral_context
+from dvk.gate.datasets import DATASETS, Dataset
+from dvk.gate.suites import SuiteSpec, load_suite
+from dvk.gate.warehouse import query_df, read_only
+from dvk.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+#: The informational check whose unexpected rows are the missing and provisional units.
+STATUS_CHECK = "unit_reported_for_year"
+#: How many failure lines GateFailed's message shows (all of them are in gate_result.json).
+MAX_MESSAGE_LINES = 200
+
+
+@dataclass
+class GateResult:
+    year: int
+    passed: bool
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    missing_units: list[dict[str, Any]] = field(default_factory=list)
+    provisional_units: list[dict[str, Any]] = field(default_factory=list)
+    suites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warehouse: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GateResult:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    def failure_lines(self) -> list[str]:
+        """One line per failure: Vietnamese, then English after " / "."""
+        return [f"{f['message_vi']} / {f['detail_en']}" for f in self.failures]
+
+
+class GateFailed(RuntimeError):
+    """The gate of a year did not pass; ``str()`` names every failing unit, period and field."""
+
+    def __init__(self, result: GateResult):
+        self.result = result
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        r = self.result
+        lines = r.failure_lines()
+        head = (
+            f"Kiểm tra chất lượng số liệu năm {r.year} KHÔNG ĐẠT: {len(lines)} lỗi; chưa lập báo cáo năm. "
+            f"/ Quality gate for {r.year} FAILED: {len(lines)} failure(s); the annual report is blocked."
+        )
+        shown = [f"- {line}" for line in lines[:MAX_MESSAGE_LINES]]
+        if len(lines) > MAX_MESSAGE_LINES:
+            rest = len(lines) - MAX_MESSAGE_LINES
+            shown.append(f"- ... và {rest} lỗi khác (xem gate_result.json) / and {rest} more (see gate_result.json)")
+        return "\n".join([head, *shown])
+
+
+# --------------------------------------------------------------------------------------------
+# values and messages
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly Python value from what pandas / numpy / GX hand back."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, (str, int, bool)):
+        return value
+    if isinstance(value, (pd.Timestamp, datetime, date)):
+        return None if pd.isna(value) else value.isoformat()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+class _Values(dict):
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def _render(template: str, values: dict[str, Any]) -> str:
+    try:
+        return template.format_map(_Values({k: _fmt(v) for k, v in values.items()}))
+    except (ValueError, IndexError):  # a malformed template must not hide the failure
+        return template
+
+
+def _where(row: dict[str, Any], year: int) -> tuple[str, str]:
+    vi: list[str] = []
+    en: list[str] = []
+    code, name = row.get("unit_code"), row.get("unit_name")
+    if code:
+        suffix = f" ({name})" if name else ""
+        vi.append(f"Đơn vị {code}{suffix}")
+        en.append(f"Unit {code}{suffix}")
+    if row.get("period_id"):
+        vi.append(f"kỳ {row['period_id']}")
+        en.append(f"period {row['period_id']}")
+    field_code = row.get("field_code")
+    if field_code == "TOTAL":
+        vi.append("dòng Tổng cộng")
+        en.append("the Tổng cộng row")
+    elif field_code:
+        vi.append(f"lĩnh vực {field_code}")
+        en.append(f"field {field_code}")
+    if not vi:
+        vi, en = [f"Năm {year}"], [f"Year {year}"]
+    return ", ".join(vi), ", ".join(en)
+
+
+def _entry(meta: dict[str, Any], suite: str, row: dict[str, Any], declared: Any, computed: Any,
+           year: int, detail: tuple[str, str] | None = None) -> dict[str, Any]:
+    values = {**row, "declared": declared, "computed": computed, "year": year}
+    detail_vi, detail_en = detail or (_render(meta["message_vi"], values), _render(meta["message_en"], values))
+    where_vi, where_en = _where(row, year)
+    return {
+        "check": meta["check"],
+        "suite": suite,
+        "blocking": bool(meta.get("blocking", True)),
+        "unit_code": row.get("unit_code"),
+        "unit_name": row.get("unit_name"),
+        "period_id": row.get("period_id"),
+        "field_code": row.get("field_code"),
+        "submission_id": row.get("submission_id"),
+        "declared": declared,
+        "computed": computed,
+        "message_vi": f"{where_vi}: {detail_vi}",
+        "message_en": f"{where_en}: {detail_en}",
+        "detail_vi": detail_vi,
+        "detail_en": detail_en,
+        "row": row,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Great Expectations
+
+
+def _for_gx(df: pd.DataFrame) -> pd.DataFrame:
+    """Nullable extension columns (``Int64``, ``boolean`` with ``pd.NA``) become plain numpy
+    columns, or object columns holding None: GX's pandas engine cannot compare ``pd.NA``."""
+    df = df.copy()
+    for col in df.columns:
+        dtype = df[col].dtype
+        if isinstance(dtype, pd.api.extensions.ExtensionDtype) and not pd.api.types.is_string_dtype(dtype):
+            if df[col].isna().any():
+                df[col] = df[col].astype(object).where(df[col].notna(), None)
+            else:
+                df[col] = df[col].to_numpy(dtype=dtype.numpy_dtype if hasattr(dtype, "numpy_dtype") else object)
+    return df
+
+
+def _exception_message(exception_info: Any) -> str | None:
+    """The error of an expectation that could not be evaluated, else None."""
+    if not exception_info:
+        return None
+    infos = [exception_info] if "raised_exception" in exception_info else list(exception_info.values())
+    for info in infos:
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return str(info.get("exception_message") or "unknown error")
+    return None
+
+
+def _rows_of(result: dict[str, Any]) -> list[dict[str, Any]] | None:
+    rows = result.get("unexpected_index_list")
+    if rows is None:
+        return None
+    return [{k: _plain(v) for k, v in row.items()} for row in rows if isinstance(row, dict)]
+
+
+def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
+             out: GateResult) -> dict[str, Any]:
+    """Turn one suite's validation results into failures / warnings / unit lists."""
+    expectations = []
+    for res in validation.results:
+        cfg = res.expectation_config
+        meta = dict(cfg.meta or {})
+        kwargs = cfg.kwargs
+        result = res.result or {}
+        error = _exception_message(res.exception_info)
+        expectations.append({
+            "check": meta.get("check"),
+            "type": cfg.type,
+            "blocking": bool(meta.get("blocking", True)),
+            "success": bool(res.success) and error is None,
+            "element_count": _plain(result.get("element_count")),
+            "unexpected_count": _plain(result.get("unexpected_count")),
+            "observed_value": _plain(result.get("observed_value")),
+            "error": error,
+        })
+        if error is not None:
+            # A check that could not run is never taken as passed, blocking or not.
+            out.failures.append(_entry(
+                {**meta, "blocking": True}, spec.name, {}, None, None, year,
+                detail=(f"không thực hiện được kiểm tra {meta.get('check')} ({spec.name}): {error}",
+                        f"check {meta.get('check')} ({spec.name}) could not be evaluated: {error}"),
+            ))
+            continue
+        if res.success:
+            continue
+        blocking = bool(meta.get("blocking", True))
+        rows = _rows_of(result)
+        entries = []
+        if rows:
+            for row in rows:
+                if "column_A" in kwargs:
+                    declared, computed = row.get(kwargs["column_A"]), row.get(kwargs["column_B"])
+                elif "column" in kwargs:
+                    declared, computed = row.get(kwargs["column"]), None
+                else:
+                    declared = computed = None
+                entries.append(_entry(meta, spec.name, row, declared, computed, year))
+        else:  # a table-level expectation (no rows): report what GX observed
+            entries.append(_entry(meta, spec.name, {}, _plain(result.get("observed_value")), None, year))
+        if meta.get("check") == STATUS_CHECK:
+            for e in entries:
+                unit = {
+                    "unit_code": e["unit_code"],
+                    "unit_name": e["unit_name"],
+                    "period_id": e["row"].get("period_id"),
+                    "submission_id": e["submission_id"],
+                }
+                status = e["row"].get("status")
+                if status == "missing":
+                    out.missing_units.append({k: unit[k] for k in ("unit_code", "unit_name")})
+                elif status == "provisional":
+                    out.provisional_units.append(unit)
+                else:  # an unknown status is a blocking failure of unit_status_known already
+                    out.warnings.append(e)
+        elif blocking:
+            out.failures.extend(entries)
+        else:
+            out.warnings.extend(entries)
+    return {
+        "dataset": dataset.name,
+        "description": dataset.description,
+        "success": bool(validation.success),
+        "statistics": {k: _plain(v) for k, v in dict(validation.statistics).items()},
+        "expectations": expectations,
+    }
+
+
+def _validate(year: int, frames: dict[str, pd.DataFrame], specs: dict[str, SuiteSpec],
+              out: GateResult) -> None:
+    context = ephemeral_context()
+    source = context.data_sources.add_pandas(name="dvk_warehouse")
+    for dataset in DATASETS:
+        asset = source.add_dataframe_asset(name=dataset.name)
+        batch_definition = asset.add_batch_definition_whole_dataframe(name=f"{dataset.name}_{year}")
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frames[dataset.name]})
+        validation = batch.validate(
+            specs[dataset.name].build(),
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": list(dataset.index_columns),
+            },
+        )
+        out.suites[dataset.name] = _process(specs[dataset.name], dataset, validation, year, out)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+def gate_result_path(year: int, settings: Settings | None = None) -> Path:
+    settings = settings or get_settings()
+    return settings.reports_dir / "gate" / str(int(year)) / "gate_result.json"
+
+
+def _save(result: GateResult, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".gate_result-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(result.to_dict(), fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_gate(year: int, settings: Settings | None = None) -> GateResult:
+    """Validate the warehouse for ``year``; save and return the result (never raises GateFailed).
+
+    Raises only when the gate cannot run at all (no warehouse file, marts not built, a malformed
+    suite file)."""
+    year = int(year)
+    settings = settings or get_settings()
+    specs = {d.name: load_suite(d.name) for d in DATASETS}
+    with read_only(settings.warehouse) as con:
+        frames = {d.name: _for_gx(query_df(con, d.sql, {"year": year})) for d in DATASETS}
+    result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse))
+    _validate(year, frames, specs, result)
+    result.missing_units.sort(key=lambda u: str(u["unit_code"]))
+    result.provisional_units.sort(key=lambda u: str(u["unit_code"]))
+    result.passed = not result.failures
+    _save(result, gate_result_path(year, settings))
+    return result
+
+
+def enforce_gate(year: int, settings: Settings | None = None) -> GateResult:
+    """Run the gate for ``year``; raise :class:`GateFailed` unless it passed."""
+    result = run_gate(year, settings)
+    for w in result.warnings:
+        log.warning("Cảnh báo / warning [%s]: %s / %s", w["check"], w["message_vi"], w["detail_en"])
+    if result.missing_units:
+        log.info("Năm %s, đơn vị chưa báo cáo / units missing: %s", year,
+                 ", ".join(f"{u['unit_code']} ({u['unit_name']})" for u in result.missing_units))
+    if result.provisional_units:
+        log.info("Năm %s, đơn vị tạm tính / provisional units: %s", year,
+                 ", ".join(f"{u['unit_code']} ({u['period_id']})" for u in result.provisional_units))
+    if not result.passed:
+        error = GateFailed(result)
+        log.error("%s", error)
+        raise error
+    log.info("Kiểm tra chất lượng năm %s đạt / quality gate for %s passed (%s suites)",
+             year, year, len(result.suites))
+    return result

@@ -1,0 +1,242 @@
+"""What the annual report of one year reads from the marts (read-only), and the figures it derives.
+
+Sources (docs/architecture.md, "Marts"): ``fct_annual_unit_status`` (who reported, who is
+provisional, who is missing), ``fct_annual_unit_field`` (the annual figures), ``fct_model`` (the
+models of each unit's source submission), ``dim_reporting_unit``, ``dim_field``, ``dim_period``,
+``fct_submission`` (received time of the source submissions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from dvk.gate.warehouse import query_df, query_rows, read_only
+from dvk.settings import Settings, get_settings
+
+FIELD_CODES = ("KT", "VHXH", "QPAN", "XDD")
+
+STATUS_SQL = """
+select
+    st.unit_code,
+    u.unit_name,
+    u.unit_kind,
+    st.status,
+    st.source_submission_id,
+    st.source_period_id,
+    p.label_vi as source_period_label,
+    s.received_at as source_received_at
+from marts.fct_annual_unit_status as st
+left join marts.dim_reporting_unit as u on u.unit_code = st.unit_code
+left join marts.dim_period as p on p.period_id = st.source_period_id
+left join marts.fct_submission as s on s.submission_id = st.source_submission_id
+where st.year = $year
+order by st.unit_code
+"""
+
+UNIT_FIELD_SQL = """
+select unit_code, field_code, models_total, models_new, models_replicated, households,
+       funds_million_vnd, labour_days, land_m2, is_provisional, source_submission_id,
+       source_period_id
+from marts.fct_annual_unit_field
+where year = $year
+order by unit_code, field_code
+"""
+
+FIELDS_SQL = """
+select field_code, field_name_vi, field_name_en, sort_order
+from marts.dim_field
+order by sort_order, field_code
+"""
+
+MODELS_SQL = """
+select
+    m.unit_code,
+    u.unit_name,
+    m.period_id,
+    m.line_no,
+    m.model_name,
+    m.field_code,
+    m.model_kind,
+    m.registered_on,
+    m.recognition_level,
+    m.households,
+    m.funds_million_vnd,
+    m.labour_days,
+    m.land_m2,
+    m.note,
+    st.status
+from marts.fct_model as m
+inner join marts.fct_annual_unit_status as st
+    on st.source_submission_id = m.submission_id and st.year = $year
+left join marts.dim_reporting_unit as u on u.unit_code = m.unit_code
+order by m.unit_code, m.line_no, m.model_line_id
+"""
+
+YEARS_SQL = """
+select distinct period_year
+from marts.fct_submission
+where is_accepted and period_kind = 'year'
+order by period_year
+"""
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+@dataclass
+class AnnualData:
+    year: int
+    status: list[dict[str, Any]]
+    unit_fields: list[dict[str, Any]]
+    fields: list[dict[str, Any]]
+    models: list[dict[str, Any]]
+
+    # ---- derived figures -------------------------------------------------------------------
+
+    @property
+    def field_codes(self) -> list[str]:
+        codes = [f["field_code"] for f in self.fields if f["field_code"] in FIELD_CODES]
+        return codes or list(FIELD_CODES)
+
+    def field_name(self, code: str) -> str:
+        return next((f["field_name_vi"] for f in self.fields if f["field_code"] == code), code)
+
+    def status_of(self, unit_code: str) -> dict[str, Any] | None:
+        return next((s for s in self.status if s["unit_code"] == unit_code), None)
+
+    @property
+    def source_units(self) -> list[dict[str, Any]]:
+        """Units with a source submission (reported or provisional), by code."""
+        return [s for s in self.status if s["source_submission_id"] is not None]
+
+    @property
+    def missing(self) -> list[dict[str, Any]]:
+        return [s for s in self.status if s["status"] == "missing"]
+
+    @property
+    def provisional(self) -> list[dict[str, Any]]:
+        return [s for s in self.status if s["status"] == "provisional"]
+
+    def unit_totals(self) -> list[dict[str, Any]]:
+        """Per unit with at least one model: counts, by field, and measures; sorted by code."""
+        units: dict[str, dict[str, Any]] = {}
+        for row in self.unit_fields:
+            u = units.setdefault(row["unit_code"], _blank_unit(row["unit_code"], self.field_codes))
+            _add(u, row)
+            u["by_field"][row["field_code"]] = u["by_field"].get(row["field_code"], 0) + int(row["models_total"] or 0)
+        out = []
+        for code in sorted(units):
+            u = units[code]
+            st = self.status_of(code) or {}
+            u["name"] = st.get("unit_name") or code
+            u["kind"] = st.get("unit_kind")
+            u["status"] = st.get("status")
+            u["provisional"] = st.get("status") == "provisional" or any(
+                bool(r["is_provisional"]) for r in self.unit_fields if r["unit_code"] == code
+            )
+            u["source_period_id"] = st.get("source_period_id")
+            u["source_period_label"] = st.get("source_period_label")
+            _finish(u)
+            out.append(u)
+        return out
+
+    def field_totals(self) -> dict[str, dict[str, Any]]:
+        out = {code: _blank_unit(code, ()) for code in self.field_codes}
+        for row in self.unit_fields:
+            f = out.setdefault(row["field_code"], _blank_unit(row["field_code"], ()))
+            _add(f, row)
+            f["units"].add(row["unit_code"])
+        for f in out.values():
+            _finish(f)
+        return out
+
+    def grand_total(self) -> dict[str, Any]:
+        g = _blank_unit("TOTAL", ())
+        for row in self.unit_fields:
+            _add(g, row)
+            g["units"].add(row["unit_code"])
+        _finish(g)
+        return g
+
+    @property
+    def as_of(self) -> datetime:
+        """The newest receipt among the source submissions: the data's "as of" moment, used as
+        the workbook's creation date so that the same warehouse gives the same file."""
+        times = [s["source_received_at"] for s in self.status if isinstance(s["source_received_at"], datetime)]
+        return max(times) if times else datetime(self.year, 12, 31)
+
+
+def _blank_unit(code: str, field_codes) -> dict[str, Any]:
+    return {
+        "code": code, "total": 0, "new": 0, "replicated": 0, "households": 0, "labour_days": 0,
+        "_funds": [], "_land": [], "units": set(), "by_field": {c: 0 for c in field_codes},
+    }
+
+
+def _add(acc: dict[str, Any], row: dict[str, Any]) -> None:
+    acc["total"] += int(row["models_total"] or 0)
+    acc["new"] += int(row["models_new"] or 0)
+    acc["replicated"] += int(row["models_replicated"] or 0)
+    acc["households"] += int(row["households"] or 0)
+    acc["labour_days"] += int(row["labour_days"] or 0)
+    acc["_funds"].append(float(row["funds_million_vnd"] or 0.0))
+    acc["_land"].append(float(row["land_m2"] or 0.0))
+
+
+def _finish(acc: dict[str, Any]) -> None:
+    # math.fsum: exact, so independent of the order the rows came in
+    acc["funds_million_vnd"] = round(math.fsum(acc.pop("_funds")), 6)
+    acc["land_m2"] = round(math.fsum(acc.pop("_land")), 6)
+    acc["units_count"] = len(acc["units"])
+    acc["units"] = sorted(acc["units"])
+
+
+def load_annual_data(year: int, settings: Settings | None = None) -> AnnualData:
+    settings = settings or get_settings()
+    params = {"year": int(year)}
+    with read_only(settings.warehouse) as con:
+        status = _records(query_df(con, STATUS_SQL, params))
+        unit_fields = _records(query_df(con, UNIT_FIELD_SQL, params))
+        fields = _records(query_df(con, FIELDS_SQL))
+        models = _records(query_df(con, MODELS_SQL, params))
+    for m in models:
+        if isinstance(m.get("registered_on"), datetime):
+            m["registered_on"] = m["registered_on"].date()
+    return AnnualData(year=int(year), status=status, unit_fields=unit_fields, fields=fields, models=models)
+
+
+def years_with_annual_submissions(settings: Settings | None = None) -> list[int]:
+    """The years having at least one accepted submission with period_kind 'year'."""
+    settings = settings or get_settings()
+    with read_only(settings.warehouse) as con:
+        rows = query_rows(con, YEARS_SQL)
+    return [int(r[0]) for r in rows if r[0] is not None]
+
+
+__all__ = ["AnnualData", "FIELD_CODES", "load_annual_data", "years_with_annual_submissions"]
