@@ -31,7 +31,24 @@ def transform() -> None:
     """``dbt build``: seeds, models and dbt tests."""
     from dvk.transform import build
 
-    build()
+    try:
+        build()
+    finally:
+        _release_dbt_duckdb()
+
+
+def _release_dbt_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open for the life of the process.
+
+    Under ``dag.test()`` every task runs in one process: without this, the warehouse stays held
+    read-write and the gate's read-only connection is refused.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def report_years(year: int | None) -> list[int]:

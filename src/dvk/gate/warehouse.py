@@ -4,11 +4,9 @@ The gate and the report never write into the warehouse: every connection is open
 ``read_only=True``, only ``select`` / ``with`` queries go through it, and it is closed as soon as
 the DataFrames are built.
 
-One exception to *how* it is opened (not to what is done with it): DuckDB refuses a read-only
-connection to a file that the same process already holds open read-write ("different
-configuration"), e.g. when dbt ran earlier in the same process (Airflow ``dag.test()`` runs every
-task in one process, and dbt-duckdb keeps its database open). Then the connection is taken from
-that already-open database instance; the queries are still select-only.
+DuckDB refuses a read-only connection to a file that the same process holds open read-write, so
+whatever ran dbt in this process must release dbt-duckdb's database first
+(``dvk.pipeline.transform`` does).
 """
 
 from __future__ import annotations
@@ -29,16 +27,7 @@ class WarehouseNotFound(FileNotFoundError):
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException as exc:
-        if "different configuration" not in str(exc):
-            raise
-        log.warning(
-            "%s is already open read-write in this process (dbt?); reading through that "
-            "connection, select-only", path,
-        )
-        return duckdb.connect(str(path))
+    return duckdb.connect(str(path), read_only=True)
 
 
 @contextmanager

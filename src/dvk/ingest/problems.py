@@ -1,0 +1,63 @@
+"""Problems found in a submission file: where (sheet, row, column) and what, in Vietnamese and English."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    file_name: str
+    code: str
+    message_vi: str
+    message_en: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+    def where_vi(self) -> str:
+        parts = []
+        if self.sheet:
+            parts.append(f"sheet «{self.sheet}»")
+        if self.row is not None:
+            parts.append(f"dòng {self.row}")
+        if self.column:
+            parts.append(f"cột «{self.column}»")
+        return ", ".join(parts) if parts else "toàn tệp"
+
+    def where_en(self) -> str:
+        parts = []
+        if self.sheet:
+            parts.append(f"sheet {self.sheet!r}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column!r}")
+        return ", ".join(parts) if parts else "whole file"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class SubmissionError(Exception):
+    """A file that cannot be loaded; carries every problem found in it, not only the first."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{p.where_en()}: {p.message_en}" for p in self.problems))
+
+
+@dataclass
+class ProblemLog:
+    """Collects the problems of one file while it is parsed."""
+
+    file_name: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, code: str, message_vi: str, message_en: str, *, sheet: str | None = None,
+            row: int | None = None, column: str | None = None) -> None:
+        self.problems.append(Problem(self.file_name, code, message_vi, message_en, sheet, row, column))
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise SubmissionError(self.problems)
