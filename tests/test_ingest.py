@@ -165,6 +165,7 @@ def test_second_run_loads_nothing_again(env):
 
 def test_a_file_is_loaded_whole_or_not_at_all(env, monkeypatch):
     write_xlsx(submission(), env / "a.xlsx")
+    insert_frame = raw_warehouse._insert_frame
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full while inserting the model lines")
@@ -174,9 +175,7 @@ def test_a_file_is_loaded_whole_or_not_at_all(env, monkeypatch):
         ingest_inbox()
     assert rows("select count(*) from raw.submissions") == [(0,)]
     assert rows("select count(*) from raw.submission_models") == [(0,)]
-    monkeypatch.undo()
-    monkeypatch.setenv("DVK_INBOX_DIR", str(env))
-    monkeypatch.setenv("DVK_WAREHOUSE", str(get_settings().warehouse))
+    monkeypatch.setattr(raw_warehouse, "_insert_frame", insert_frame)
     result = ingest_inbox()
     assert result.loaded == ["a.xlsx"]
     assert rows("select count(*) from raw.submission_models") == [(2,)]
