@@ -30,8 +30,12 @@ def _print_gate_failures(reports_dir) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--year", type=int, default=None, help="report only this year (default: every year with annual submissions)")
+    parser.add_argument("--verbose", action="store_true", help="show Airflow's task logs (INFO) as they run")
     args = parser.parse_args(argv)
 
+    import os
+
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO" if args.verbose else "WARNING")
     home = airflow_local.configure()
     from dvk.settings import get_settings
 
