@@ -1,5 +1,9 @@
-"""The annual report of spec §6: ``<reports_dir>/annual/<year>/`` with ``summary.json`` and the
-Vietnamese workbook ``bao-cao-dan-van-kheo-<year>.xlsx``.
+"""The annual report of spec §6: ``<reports_dir>/annual/<year>/``, versioned.
+
+The folder holds the current version: ``summary.json`` (for machines, the spec's keys first), the
+Vietnamese workbook ``bao-cao-dan-van-kheo-<year>.xlsx`` (for people), CSV extracts of its tables
+(UTF-8 with BOM), ``models.json``, and ``changes.json`` / ``changes.md`` (what changed since the
+previous version). ``versions/v<N>/`` keeps every published version. See docs/annual-report.md.
 
 Public API::
 
@@ -7,7 +11,13 @@ Public API::
     years_with_annual_submissions(settings=None) -> list[int]
 
 The report reads the warehouse read-only and refuses (``dvk.gate.GateFailed``) unless the quality
-gate of the year passed.
+gate of the year passed. The same warehouse gives the same report; a new version is written only
+when the content changed.
+
+Modules: ``data`` (what is read from the marts), ``summary`` (summary.json and the headline),
+``tables`` (the tables shared by the workbook and the CSVs), ``workbook``, ``extracts`` (CSV, with
+the CSV-injection guard), ``versions`` (content fingerprint, changes), ``build`` (all of it,
+atomically).
 """
 
 from __future__ import annotations

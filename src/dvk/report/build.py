@@ -3,35 +3,82 @@
     build_annual_report(2021)                        # runs enforce_gate(2021) first
     build_annual_report(2021, gate_result=result)    # reuse a passed GateResult of 2021
 
-The report is refused (``GateFailed``) unless the quality gate of that year passed. Both files
-are written into a temporary folder under ``<reports_dir>/.tmp/`` and the folder is then moved
-into place, so a half-written report never exists at ``annual/<year>/``. When the gate fails,
-an existing report of an earlier run is left as it was (the gate result says why there is no
-newer one).
+The report is refused (``GateFailed``) unless the quality gate of that year passed; an existing
+report of an earlier run is then left as it was (the gate result says why there is no newer one).
+
+Versions (docs/annual-report.md): the folder is the current version, ``versions/v<N>/`` a copy of
+each published version. When the content (``versions.content_sha256``) equals the latest published
+version's, nothing is written. Otherwise version N+1 is rendered, with ``changes.json`` /
+``changes.md`` against version N, into a temporary folder under ``<reports_dir>/.tmp/`` together
+with the earlier versions, and that folder is moved into place: a half-written report never
+exists at ``annual/<year>/``. Builds of reports are serialised by a lock on ``annual/``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from dvk.gate import GateFailed, GateResult, enforce_gate
-from dvk.report.data import load_annual_data
+from dvk.report import versions
+from dvk.report.data import AnnualData, load_annual_data
+from dvk.report.extracts import write_csv
 from dvk.report.summary import build_summary
-from dvk.report.workbook import workbook_name, write_workbook
+from dvk.report.tables import all_tables, model_records
+from dvk.report.workbook import Meta, workbook_name, write_workbook
 from dvk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+#: Hà Tĩnh's time (UTC+7, no daylight saving); received times in the warehouse are UTC.
+LOCAL_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 
 
 def annual_report_dir(year: int, settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
     return settings.reports_dir / "annual" / str(int(year))
+
+
+def data_as_of(data: AnnualData) -> datetime:
+    """The newest receipt among the source submissions, in Hà Tĩnh time (the data's date; never
+    the clock, so the same warehouse gives the same report)."""
+    as_of = data.as_of
+    if as_of.tzinfo is None:
+        if as_of == datetime(data.year, 12, 31):  # no source submission at all
+            return as_of.replace(tzinfo=LOCAL_TZ)
+        as_of = as_of.replace(tzinfo=timezone.utc)
+    return as_of.astimezone(LOCAL_TZ)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def render_report(folder: Path, data: AnnualData, summary: dict[str, Any],
+                  models: list[dict[str, Any]], changes: dict[str, Any], meta: Meta) -> list[str]:
+    """Write every file of one version into ``folder``; return their names."""
+    tables = all_tables(data, summary)
+    names = []
+    (folder / "summary.json").write_bytes(_json_bytes(summary))
+    names.append("summary.json")
+    write_workbook(folder / workbook_name(data.year), data, summary, meta, tables)
+    names.append(workbook_name(data.year))
+    for table in tables:
+        names.append(write_csv(folder, table, data.year).name)
+    (folder / "models.json").write_bytes(_json_bytes(models))
+    (folder / "changes.json").write_bytes(_json_bytes(changes))
+    (folder / "changes.md").write_bytes(versions.changes_markdown(changes).encode("utf-8"))
+    names += ["models.json", "changes.json", "changes.md"]
+    return names
 
 
 def _move_into_place(tmp: Path, final: Path) -> None:
@@ -45,9 +92,83 @@ def _move_into_place(tmp: Path, final: Path) -> None:
         os.replace(tmp, final)
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    """Earlier versions move from the old folder to the new one: a hard link is enough (the old
+    folder is removed after the swap), a copy where links can't be made."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``annual/``: two builds never number the same version."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _copy_files(src: Path, dst: Path) -> list[str]:
+    names = sorted(p.name for p in src.iterdir() if p.is_file())
+    for name in names:
+        shutil.copy2(src / name, dst / name)
+    return names
+
+
+def _current_matches(final: Path, published: Path) -> bool:
+    """The current folder holds exactly the files of the published version, byte for byte."""
+    current = {p.name for p in final.iterdir() if p.is_file()} if final.is_dir() else set()
+    wanted = {p.name for p in published.iterdir() if p.is_file()}
+    return current == wanted and all(
+        (final / n).read_bytes() == (published / n).read_bytes() for n in wanted
+    )
+
+
+def _publish(settings: Settings, year: int, final: Path, fill, number: int | None) -> None:
+    """Fill a temporary folder (``fill(tmp) -> file names``), add ``versions/`` (the earlier
+    versions, and ``v<number>`` with a copy of the new files unless ``number`` is None), then move
+    it onto ``final`` in one rename."""
+    staging = settings.reports_dir / ".tmp"
+    staging.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"annual-{year}-", dir=staging))
+    try:
+        names = fill(tmp)
+        archive = tmp / versions.VERSIONS_DIR
+        if (final / versions.VERSIONS_DIR).is_dir():
+            shutil.copytree(final / versions.VERSIONS_DIR, archive, copy_function=_link_or_copy)
+        if number is not None:
+            this = archive / f"v{number}"
+            this.mkdir(parents=True)
+            for name in names:
+                # a copy, not a link: someone saving the current workbook in place must never
+                # alter the published version
+                shutil.copy2(tmp / name, this / name)
+        for p in [tmp, archive, *archive.iterdir()]:
+            p.chmod(0o755)
+        _move_into_place(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        try:
+            staging.rmdir()  # only when empty: another report may be under way
+        except OSError:
+            pass
+
+
 def build_annual_report(year: int, settings: Settings | None = None,
                         gate_result: GateResult | None = None) -> Path:
-    """Write ``summary.json`` and ``bao-cao-dan-van-kheo-<year>.xlsx``; return their folder.
+    """Write the report of ``year`` (a new version when its content changed); return its folder.
 
     Without ``gate_result`` the gate is run here (``enforce_gate``); with one, it must be a
     passed result of the same year. Raises ``GateFailed`` when the gate did not pass.
@@ -63,30 +184,34 @@ def build_annual_report(year: int, settings: Settings | None = None,
 
     data = load_annual_data(year, settings)
     summary = build_summary(data)
-
+    models = model_records(data)
+    fingerprint = versions.content_sha256(summary, models)
     final = annual_report_dir(year, settings)
-    staging = settings.reports_dir / ".tmp"
-    staging.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"annual-{year}-", dir=staging))
-    try:
-        (tmp / "summary.json").write_text(
-            json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        write_workbook(tmp / workbook_name(year), data, summary)
-        tmp.chmod(0o755)
-        _move_into_place(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        try:
-            staging.rmdir()  # only when empty: another report may be under way
-        except OSError:
-            pass
+
+    with _lock(final.parent):
+        previous = versions.latest_published(final)
+        if previous is not None and previous.content_sha256 == fingerprint:
+            if not _current_matches(final, previous.folder):
+                # someone removed or edited a current file: put the published version back
+                _publish(settings, year, final, lambda tmp: _copy_files(previous.folder, tmp), None)
+            log.info("Báo cáo năm %s không đổi / annual report %s unchanged: phiên bản / version %s (%s)",
+                     year, year, previous.number, final)
+            return final
+        number = max(versions.version_numbers(final), default=0) + 1
+        as_of = data_as_of(data)
+        summary.update({
+            "version": number,
+            "data_as_of": as_of.isoformat(timespec="seconds"),
+            "content_sha256": fingerprint,
+        })
+        changes = versions.compute_changes(year, number, previous, summary, models)
+        meta = Meta(version=number, data_as_of=as_of, changes=changes)
+        _publish(settings, year, final,
+                 lambda tmp: render_report(tmp, data, summary, models, changes, meta), number)
     log.info(
-        "Báo cáo năm %s / annual report %s: %s đơn vị / units, %s mô hình / models "
-        "(%s xây mới / new, %s nhân rộng / replicated) -> %s",
-        year, year, summary["units_registered"], summary["models_total"], summary["models_new"],
-        summary["models_replicated"], final,
+        "Báo cáo năm %s, phiên bản %s / annual report %s, version %s: %s đơn vị / units, "
+        "%s mô hình / models (%s xây mới / new, %s nhân rộng / replicated) -> %s",
+        year, number, year, number, summary["units_registered"], summary["models_total"],
+        summary["models_new"], summary["models_replicated"], final,
     )
     return final

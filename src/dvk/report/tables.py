@@ -1,0 +1,281 @@
+"""The tables of the annual report, once, for both the workbook and the CSV extracts.
+
+Each :class:`Table` is a header (columns with a Vietnamese title and a kind) and rows of plain
+values (``str``, ``int``, ``float``, ``date`` or ``None``), optionally with a totals row. The
+workbook (``workbook.py``) lays them out for people; the CSV writer (``extracts.py``) writes the
+same rows, so the two extracts never disagree.
+
+    by_field(data, summary), by_unit(data, summary), models(data), not_reported(data)
+    model_records(data)          # the model list for machines (models.json), unescaped
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from dvk.report.data import AnnualData
+
+KIND_VI = {"new": "Xây mới", "replicated": "Nhân rộng"}
+UNIT_KIND_VI = {"phuong": "Phường", "xa": "Xã", "doan_the": "Đoàn thể", "co_quan": "Cơ quan"}
+STATUS_VI = {"reported": "Đã báo cáo năm", "provisional": "Tạm tính", "missing": "Chưa báo cáo"}
+TOTAL_LABEL = "Tổng cộng"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column. ``kind``: ``text`` (wrapped), ``code`` (short, centred), ``int`` (#,##0),
+    ``dec`` (#,##0.0), ``date`` (dd/mm/yyyy), ``flag`` (an "x", centred).
+    ``group``: a heading spanning neighbouring columns (second header row in the workbook).
+    ``csv_title``: the CSV header when it differs from the workbook's (e.g. without the group).
+    ``total``: ``sum`` (the totals row sums the column, a SUM formula in the workbook),
+    ``value`` (a figure that is not a sum, e.g. distinct units), ``label`` or None."""
+
+    title: str
+    kind: str = "text"
+    max_width: float = 40
+    group: str | None = None
+    csv_title: str | None = None
+    total: str | None = None
+
+    @property
+    def csv_header(self) -> str:
+        return self.csv_title or self.title
+
+
+@dataclass
+class Table:
+    key: str                      # CSV file stem: "<key>-<year>.csv"
+    sheet: str                    # worksheet name (Vietnamese, <= 31 characters)
+    title: str                    # the table's title line in the workbook
+    columns: list[Column]
+    rows: list[list[Any]]
+    provisional: list[bool] = field(default_factory=list)   # per row: highlight as "Tạm tính"
+    total: list[Any] | None = None                          # the totals row, or None
+    empty_text: str | None = None                           # shown when there is no row
+    note: str | None = None                                 # a line under the table
+
+    def csv_rows(self) -> list[list[Any]]:
+        rows = [list(r) for r in self.rows]
+        if self.total is not None:
+            rows.append(list(self.total))
+        return rows
+
+
+def provisional_label(status: dict[str, Any] | None) -> str:
+    """"Tạm tính (theo báo cáo Quý III/2021)": the flag and the period it is based on."""
+    if not status or status.get("status") != "provisional":
+        return ""
+    label = status.get("source_period_label") or status.get("source_period_id") or ""
+    return f"Tạm tính (theo báo cáo {label})" if label else "Tạm tính"
+
+
+def status_vi(status: dict[str, Any] | None) -> str:
+    if not status:
+        return ""
+    if status["status"] == "provisional":
+        return provisional_label(status)
+    return STATUS_VI.get(status["status"], status["status"])
+
+
+def _period_label(status: dict[str, Any] | None) -> str | None:
+    if not status:
+        return None
+    return status.get("source_period_label") or status.get("source_period_id")
+
+
+# ---- by field ------------------------------------------------------------------------------
+
+
+def by_field(data: AnnualData, summary: dict[str, Any]) -> Table:
+    columns = [
+        Column("STT", "code", 6),
+        Column("Mã lĩnh vực", "code", 9),
+        Column("Lĩnh vực", "text", 40, total="label"),
+        Column("Tổng số", "int", 11, group="Số mô hình", csv_title="Tổng số mô hình", total="sum"),
+        Column("Xây mới", "int", 11, group="Số mô hình", total="sum"),
+        Column("Nhân rộng", "int", 11, group="Số mô hình", total="sum"),
+        Column("Số đơn vị có mô hình", "int", 12, total="value"),
+        Column("Số hộ tham gia", "int", 12, total="sum"),
+        Column("Kinh phí huy động (triệu đồng)", "dec", 16, total="sum"),
+        Column("Ngày công", "int", 12, total="sum"),
+        Column("Đất hiến (m2)", "dec", 12, total="sum"),
+    ]
+    details = summary["field_details"]
+    rows = []
+    for i, code in enumerate(summary["fields"], 1):
+        f, d = summary["fields"][code], details[code]
+        rows.append([i, code, d["name_vi"], f["total"], f["new"], f["replicated"], d["units"],
+                     d["households"], d["funds_million_vnd"], d["labour_days"], d["land_m2"]])
+    total = [None, None, TOTAL_LABEL, summary["models_total"], summary["models_new"],
+             summary["models_replicated"], summary["units_registered"], summary["households"],
+             summary["funds_million_vnd"], summary["labour_days"], summary["land_m2"]]
+    return Table(
+        key="theo-linh-vuc", sheet="Theo lĩnh vực",
+        title=f"KẾT QUẢ XÂY DỰNG MÔ HÌNH \"DÂN VẬN KHÉO\" NĂM {data.year} THEO LĨNH VỰC",
+        columns=columns, rows=rows, provisional=[False] * len(rows), total=total,
+        note="Cột \"Số đơn vị có mô hình\": số địa phương, cơ quan, đơn vị có ít nhất một mô hình trong "
+             "lĩnh vực; dòng Tổng cộng là số đơn vị có mô hình (một đơn vị có thể có mô hình ở nhiều "
+             "lĩnh vực, nên không bằng tổng của cột).",
+    )
+
+
+# ---- by unit -------------------------------------------------------------------------------
+
+
+def by_unit(data: AnnualData, summary: dict[str, Any]) -> Table:
+    codes = list(summary["fields"])
+    columns = [
+        Column("STT", "code", 6),
+        Column("Mã đơn vị", "code", 9),
+        Column("Tên đơn vị", "text", 26, total="label"),
+        Column("Tình trạng báo cáo", "text", 20),
+        Column("Tạm tính", "flag", 8),
+        Column("Tổng số", "int", 9, group="Số mô hình", csv_title="Tổng số mô hình", total="sum"),
+        Column("Xây mới", "int", 9, group="Số mô hình", total="sum"),
+        Column("Nhân rộng", "int", 9, group="Số mô hình", total="sum"),
+    ]
+    columns += [Column(data.field_name(c), "int", 11, group="Chia theo lĩnh vực", total="sum") for c in codes]
+    columns += [
+        Column("Số hộ tham gia", "int", 10, total="sum"),
+        Column("Kinh phí huy động (triệu đồng)", "dec", 12, total="sum"),
+        Column("Ngày công", "int", 10, total="sum"),
+        Column("Đất hiến (m2)", "dec", 11, total="sum"),
+    ]
+    by_code = {u["code"]: u for u in data.unit_totals()}
+    rows, prov = [], []
+    for i, st in enumerate(data.source_units, 1):
+        u = by_code.get(st["unit_code"]) or {}
+        provisional = st["status"] == "provisional"
+        row = [i, st["unit_code"], st["unit_name"] or st["unit_code"], status_vi(st),
+               "x" if provisional else None,
+               u.get("total", 0), u.get("new", 0), u.get("replicated", 0)]
+        row += [(u.get("by_field") or {}).get(c, 0) for c in codes]
+        row += [u.get("households", 0), float(u.get("funds_million_vnd", 0.0)),
+                u.get("labour_days", 0), float(u.get("land_m2", 0.0))]
+        rows.append(row)
+        prov.append(provisional)
+    total = [None, None, TOTAL_LABEL, None, None, summary["models_total"], summary["models_new"],
+             summary["models_replicated"]]
+    total += [summary["fields"][c]["total"] for c in codes]
+    total += [summary["households"], summary["funds_million_vnd"], summary["labour_days"], summary["land_m2"]]
+    return Table(
+        key="theo-don-vi", sheet="Theo đơn vị",
+        title=f"KẾT QUẢ XÂY DỰNG MÔ HÌNH \"DÂN VẬN KHÉO\" NĂM {data.year} THEO ĐƠN VỊ",
+        columns=columns, rows=rows, provisional=prov, total=total,
+        note="Dòng tô màu vàng, đánh dấu \"x\" ở cột Tạm tính: đơn vị chưa gửi báo cáo năm, số liệu "
+             "tạm tính theo báo cáo gần nhất trong năm (kỳ ghi ở cột Tình trạng báo cáo).",
+    )
+
+
+# ---- models --------------------------------------------------------------------------------
+
+
+def models(data: AnnualData) -> Table:
+    columns = [
+        Column("STT", "code", 6),
+        Column("Mã đơn vị", "code", 9),
+        Column("Tên đơn vị", "text", 22),
+        Column("Kỳ số liệu", "text", 14),
+        Column("Lĩnh vực", "text", 17),
+        Column("Tên mô hình", "text", 38),
+        Column("Hình thức", "text", 11),
+        Column("Ngày đăng ký", "date", 11),
+        Column("Cấp công nhận", "text", 12),
+        Column("Số hộ tham gia", "int", 9),
+        Column("Kinh phí huy động (triệu đồng)", "dec", 11),
+        Column("Ngày công", "int", 9),
+        Column("Đất hiến (m2)", "dec", 10),
+        Column("Ghi chú", "text", 22),
+    ]
+    rows, prov = [], []
+    for i, m in enumerate(data.models, 1):
+        st = data.status_of(m["unit_code"])
+        provisional = m["status"] == "provisional"
+        period = _period_label(st) or m["period_id"]
+        rows.append([
+            i, m["unit_code"], m["unit_name"] or m["unit_code"],
+            f"{period} (tạm tính)" if provisional else period,
+            data.field_name(m["field_code"]), m["model_name"],
+            KIND_VI.get(m["model_kind"], m["model_kind"]), m["registered_on"],
+            m["recognition_level"], m["households"], m["funds_million_vnd"], m["labour_days"],
+            m["land_m2"], m["note"],
+        ])
+        prov.append(provisional)
+    return Table(
+        key="danh-sach-mo-hinh", sheet="Danh sách mô hình",
+        title=f"DANH SÁCH MÔ HÌNH \"DÂN VẬN KHÉO\" NĂM {data.year}",
+        columns=columns, rows=rows, provisional=prov,
+        empty_text="Không có mô hình nào.",
+        note="Dòng tô màu vàng: mô hình của đơn vị chưa gửi báo cáo năm, lấy từ báo cáo gần nhất "
+             "trong năm (tạm tính).",
+    )
+
+
+def model_records(data: AnnualData) -> list[dict[str, Any]]:
+    """The model list for machines (``models.json``): values as in the warehouse, unescaped."""
+    out = []
+    for m in data.models:
+        reg = m["registered_on"]
+        out.append({
+            "unit_code": m["unit_code"],
+            "unit_name": m["unit_name"],
+            "period_id": m["period_id"],
+            "provisional": m["status"] == "provisional",
+            "line_no": int(m["line_no"]) if m["line_no"] is not None else None,
+            "field_code": m["field_code"],
+            "model_kind": m["model_kind"],
+            "model_name": m["model_name"],
+            "registered_on": reg.isoformat() if isinstance(reg, (date, datetime)) else reg,
+            "recognition_level": m["recognition_level"],
+            "households": None if m["households"] is None else int(m["households"]),
+            "funds_million_vnd": None if m["funds_million_vnd"] is None else float(m["funds_million_vnd"]),
+            "labour_days": None if m["labour_days"] is None else int(m["labour_days"]),
+            "land_m2": None if m["land_m2"] is None else float(m["land_m2"]),
+            "note": m["note"],
+        })
+    return out
+
+
+# ---- missing and provisional units ---------------------------------------------------------
+
+
+def not_reported(data: AnnualData) -> Table:
+    columns = [
+        Column("STT", "code", 6),
+        Column("Mã đơn vị", "code", 10),
+        Column("Tên đơn vị", "text", 36),
+        Column("Loại", "text", 10),
+        Column("Tình trạng", "text", 14),
+        Column("Kỳ báo cáo dùng để tạm tính", "text", 22),
+        Column("Ghi chú", "text", 60),
+    ]
+    entries = [(s, "Chưa báo cáo", None, f"Không có báo cáo nào của năm {data.year}.") for s in data.missing]
+    entries += [
+        (s, "Tạm tính", _period_label(s),
+         f"Chưa có báo cáo năm; số liệu tạm tính theo báo cáo {_period_label(s)}.")
+        for s in data.provisional
+    ]
+    rows, prov = [], []
+    for i, (s, status, period, note) in enumerate(entries, 1):
+        rows.append([i, s["unit_code"], s["unit_name"] or s["unit_code"],
+                     UNIT_KIND_VI.get(s["unit_kind"] or "", s["unit_kind"]), status, period, note])
+        prov.append(s["status"] == "provisional")
+    return Table(
+        key="don-vi-chua-bao-cao", sheet="Đơn vị chưa báo cáo",
+        title=f"ĐƠN VỊ CHƯA GỬI BÁO CÁO NĂM {data.year} (CHƯA BÁO CÁO, TẠM TÍNH)",
+        columns=columns, rows=rows, provisional=prov,
+        empty_text="Tất cả đơn vị đã gửi báo cáo năm.",
+    )
+
+
+def all_tables(data: AnnualData, summary: dict[str, Any]) -> list[Table]:
+    return [by_field(data, summary), by_unit(data, summary), models(data), not_reported(data)]
+
+
+__all__ = [
+    "Column", "KIND_VI", "STATUS_VI", "TOTAL_LABEL", "Table", "UNIT_KIND_VI", "all_tables",
+    "by_field", "by_unit", "model_records", "models", "not_reported", "provisional_label",
+    "status_vi",
+]
