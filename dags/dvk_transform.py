@@ -1,18 +1,25 @@
-"""dbt build of staging, intermediate and marts, run whenever new raw data lands."""
+"""dbt build of staging, intermediate and marts, the quality gate, and the analysts' copy."""
 
 from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
+
 from dvk.assets import MARTS, RAW_SUBMISSIONS
 
 DOC = """
-### Biến đổi dữ liệu / Transform with dbt
+### Biến đổi, kiểm tra, công bố / Transform, check, publish
 
-`dbt build` on `dbt_project/`: seeds (units, fields), staging views, intermediate models, the
-marts (`dim_*`, `fct_*`) and every dbt test. Scheduled on the `dvk_raw_submissions` asset, so it
-follows each ingest; updates the `dvk_marts` asset. Trigger by hand:
-`airflow dags trigger dvk_transform`.
+1. **dbt_build** — `dbt build` on `dbt_project/`: seeds (units, fields), staging views,
+   intermediate models, the marts (`dim_*`, `fct_*`) and every dbt test.
+2. **gate** — the Great Expectations gate of spec §6 for every year with annual submissions
+   (one mapped task a year). A failure fails the run and names unit, period and field.
+3. **publish** — only when every gate passed: a new read-only copy of the marts for analysts
+   (`published/dvk.duckdb`, swapped in atomically, and Parquet files). A failed gate publishes
+   nothing: analysts keep the last good copy.
+
+Scheduled on the `dvk_raw_submissions` asset, so it follows each ingest that lands data; updates
+the `dvk_marts` asset. Trigger by hand: `airflow dags trigger dvk_transform`.
 """
 
 
@@ -23,17 +30,38 @@ follows each ingest; updates the `dvk_marts` asset. Trigger by hand:
     catchup=False,
     max_active_runs=1,
     doc_md=DOC,
-    tags=["dvk", "dbt"],
+    tags=["dvk", "dbt", "gate"],
     default_args={"owner": "dvk-data", "retries": 0},
 )
 def dvk_transform():
-    @task(outlets=[MARTS], retries=1, retry_delay=pendulum.duration(minutes=2))
+    @task(retries=1, retry_delay=pendulum.duration(minutes=2))
     def dbt_build() -> None:
+        """Retried once: the warehouse file may be briefly held by another writer."""
         from dvk.pipeline import transform
 
         transform()
 
-    dbt_build()
+    @task
+    def gated_years() -> list[int]:
+        from dvk.pipeline import report_years
+
+        return report_years(None)
+
+    @task
+    def gate(year: int) -> dict:
+        from dvk.pipeline import gate
+
+        return gate(year)
+
+    @task(outlets=[MARTS], retries=2, retry_delay=pendulum.duration(minutes=1), trigger_rule="none_failed")
+    def publish(years: list[int], gates: list[dict]) -> dict:
+        from dvk.pipeline import publish
+
+        return publish(years)
+
+    years = gated_years()
+    dbt_build() >> years
+    publish(years, gate.expand(year=years))
 
 
 dvk_transform()

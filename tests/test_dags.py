@@ -36,7 +36,7 @@ def test_schedules_wire_the_pipeline(dagbag):
     transform = dagbag.dags["dvk_transform"]
     assert ingest.timetable.expression == "0 1 * * *"
     assert RAW_SUBMISSIONS in ingest.get_task("ingest_inbox").outlets
-    assert MARTS in transform.get_task("dbt_build").outlets
+    assert MARTS in transform.get_task("publish").outlets
     assert "dvk_raw_submissions" in str(transform.timetable.asset_condition)
 
 

@@ -70,6 +70,15 @@ def gate(year: int) -> dict:
     return {"year": year, "passed": result.passed}
 
 
+def publish(years: list[int]) -> dict:
+    """Publish the read-only copy for analysts (DuckDB + Parquet) if every year's gate passed."""
+    from dvk.publish import publish_if_gate_passed
+
+    result = publish_if_gate_passed(years)
+    log.info("Published %d tables to %s", len(result.tables), result.database)
+    return {"database": str(result.database), "tables": len(result.tables), "years": result.gate_years_passed}
+
+
 def report(year: int) -> str:
     """Write the annual report extracts for ``year``; return their folder."""
     from dvk.report import build_annual_report

@@ -27,6 +27,18 @@ class Settings:
     quarantine_dir: Path
     due_grace_days: int = 5
     max_file_bytes: int = 20 * 1024 * 1024
+    #: Where the read-only copy for analysts is published (``dvk.publish``); None: beside the
+    #: warehouse, ``<warehouse dir>/published``.
+    published_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.published_dir is None:
+            object.__setattr__(self, "published_dir", Path(self.warehouse).parent / "published")
+
+    @property
+    def published_warehouse(self) -> Path:
+        """The published database analysts open (read-only): ``<published_dir>/dvk.duckdb``."""
+        return self.published_dir / "dvk.duckdb"
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -34,7 +46,7 @@ class Settings:
         return self.warehouse.parent / "dbt_target"
 
 
-def _path(name: str, default: Path) -> Path:
+def _path(name: str, default: Path | None) -> Path | None:
     value = os.environ.get(name, "").strip()
     return Path(value).expanduser().resolve() if value else default
 
@@ -48,4 +60,5 @@ def get_settings() -> Settings:
         quarantine_dir=_path("DVK_QUARANTINE_DIR", LOCAL_DIR / "quarantine"),
         due_grace_days=int(os.environ.get("DVK_DUE_GRACE_DAYS", "5")),
         max_file_bytes=int(os.environ.get("DVK_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
+        published_dir=_path("DVK_PUBLISHED_DIR", None),
     )

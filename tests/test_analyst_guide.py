@@ -1,0 +1,232 @@
+"""Every SQL query of docs/analyst-guide.md runs against the published demo warehouse.
+
+A query in the guide is a fenced ```sql block right after a ``<!-- query: name -->`` marker. Each
+must run without error on the published copy (``build_site`` of tests/test_publish.py); the named
+ones below must also give the demo's known figures (spec §1: 2021 = 27 units, 253 models, 157 new,
+96 replicated; demo/README.md: CQ12 missing, Bắc Hà's correction, the late units, ...).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dvk.settings import PROJECT_ROOT
+
+_spec = importlib.util.spec_from_file_location("dvk_test_publish_guide", Path(__file__).parent / "test_publish.py")
+site_helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(site_helpers)
+
+GUIDE = PROJECT_ROOT / "docs" / "analyst-guide.md"
+QUERY = re.compile(r"<!-- query: ([a-z0-9_]+) -->\s*```sql\n(.*?)```", re.DOTALL)
+
+
+def guide_queries() -> dict[str, str]:
+    text = GUIDE.read_text(encoding="utf-8")
+    found = QUERY.findall(text)
+    names = [name for name, _ in found]
+    assert len(names) == len(set(names)), f"duplicate query names: {names}"
+    return dict(found)
+
+
+QUERIES = guide_queries()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("guide-site")
+    settings = site_helpers.build_site(base)
+    return settings.published_warehouse
+
+
+@pytest.fixture(scope="module")
+def results(published) -> dict[str, list[dict]]:
+    out = {}
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        for name, sql in QUERIES.items():
+            cur = con.execute(sql)
+            columns = [d[0] for d in cur.description]
+            out[name] = [dict(zip(columns, row)) for row in cur.fetchall()]
+    finally:
+        con.close()
+    return out
+
+
+def test_the_guide_has_a_dozen_named_queries_and_no_unnamed_sql_block():
+    text = GUIDE.read_text(encoding="utf-8")
+    assert len(QUERIES) >= 12
+    assert text.count("```sql") == len(QUERIES), "every ```sql block needs a <!-- query: name --> marker"
+
+
+def test_the_guide_documents_every_published_table(published):
+    text = GUIDE.read_text(encoding="utf-8")
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
+    finally:
+        con.close()
+    undocumented = [t for t in tables if f"`{t}`" not in text]
+    assert not undocumented, f"docs/analyst-guide.md does not describe: {undocumented}"
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_query_runs_on_the_published_warehouse(published, name):
+    sql = QUERIES[name]
+    assert not re.search(r"\b(raw|staging|intermediate)\.", sql), "analysts only have the marts"
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_guide_runs_through_the_sql_shell(published):
+    """All the queries at once through ./scripts/sql's entry point, fed on stdin (no terminal)."""
+    script = "\n".join(QUERIES.values())
+    env = dict(os.environ)
+    env["DVK_PUBLISHED_DIR"] = str(published.parent)
+    proc = subprocess.run([sys.executable, "-m", "dvk", "sql"], cwd=PROJECT_ROOT, env=env, input=script,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("┌") == len(QUERIES)
+
+
+# --------------------------------------------------------------------------------------------
+# known demo figures
+
+
+def by(rows: list[dict], **match) -> list[dict]:
+    return [r for r in rows if all(r[k] == v for k, v in match.items())]
+
+
+def test_headline(results):
+    (row,) = by(results["headline_by_year"], year=2021)
+    assert (row["units_registered"], row["models_total"], row["models_new"], row["models_replicated"]) == (27, 253, 157, 96)
+    assert row["provisional_units"] == 0
+    (row_2022,) = by(results["headline_by_year"], year=2022)
+    assert row_2022["provisional_units"] == 6
+
+
+def test_models_per_field(results):
+    rows = by(results["models_per_field_and_year"], year=2021)
+    assert [r["field_code"] for r in rows] == ["KT", "VHXH", "QPAN", "XDD"]
+    assert sum(r["models_total"] for r in rows) == 253 and sum(r["models_new"] for r in rows) == 157
+    assert abs(sum(r["pct_of_year"] for r in rows) - 100) < 0.5
+
+
+def test_units_not_reported_this_quarter(results):
+    codes = {r["unit_code"] for r in results["units_not_reported_this_quarter"]}
+    assert len(codes) == 22
+    assert {"18073", "18076", "CQ12", "CQ13"} <= codes
+    assert not codes & {"18070", "18079", "18100", "18103", "CQ02", "CQ07"}  # sent their 2022Q1 report
+    assert {str(r["due_date"]) for r in results["units_not_reported_this_quarter"]} == {"2022-03-19"}
+
+
+def test_missing_and_provisional(results):
+    rows = results["missing_and_provisional_units"]
+    assert [r["unit_code"] for r in by(rows, year=2021, status="missing")] == ["CQ12"]
+    provisional = by(rows, year=2022, status="provisional")
+    assert {r["unit_code"] for r in provisional} == {"18070", "18079", "18100", "18103", "CQ02", "CQ07"}
+    assert {r["source_period_id"] for r in provisional} == {"2022Q1"}
+
+
+def test_funds_per_ward(results, published):
+    rows = results["funds_per_ward"]
+    assert {r["unit_kind"] for r in rows} == {"phuong", "xa"}
+    assert len(rows) == 15  # the 2021 wards and communes with models
+    funds = [r["funds_million_vnd"] for r in rows]
+    assert funds == sorted(funds, reverse=True)
+    con = duckdb.connect(str(published), read_only=True)
+    expected = con.execute(
+        "select sum(f.funds_million_vnd) from marts.fct_annual_unit_field f join marts.dim_reporting_unit u "
+        "using (unit_code) where f.year = 2021 and u.unit_kind in ('phuong', 'xa')").fetchone()[0]
+    con.close()
+    assert abs(sum(funds) - expected) < 0.5
+
+
+def test_year_on_year(results):
+    rows = results["year_on_year_by_unit"]
+    (tran_phu,) = by(rows, year=2022, unit_code="18070")
+    assert tran_phu["status"] == "provisional"
+    assert tran_phu["change"] == tran_phu["models"] - tran_phu["models_year_before"]
+    assert tran_phu["models_year_before"] == 12
+    assert all(r["models_year_before"] is None for r in by(rows, year=2021))
+    assert sum(r["models"] for r in by(rows, year=2021)) == 253
+    fields = by(results["year_on_year_by_field"], year=2022)
+    assert len(fields) == 4 and all(r["includes_provisional"] for r in fields)
+
+
+def test_on_time(results):
+    rows = results["on_time_rate_per_unit"]
+    late = {r["unit_code"] for r in rows if r["late"]}
+    assert late == {"18088", "18112", "CQ05", "CQ13"}  # demo/README.md
+    (ha_huy_tap,) = by(rows, unit_code="18085")  # signed on the due date, arrived that afternoon
+    assert ha_huy_tap["on_time_pct"] == 100.0
+    rate = {r["period_id"]: r for r in results["reporting_rate_per_period"]}
+    assert (rate["2021"]["expected_units"], rate["2021"]["received_units"], rate["2021"]["on_time_units"],
+            rate["2021"]["late_units"], rate["2021"]["missing_units"]) == (28, 27, 23, 4, 1)
+    assert rate["2021"]["missing_unit_codes"] == "CQ12"
+    assert (rate["2022Q1"]["received_units"], rate["2022Q1"]["missing_units"]) == (6, 22)
+    late_files = results["late_reports"]
+    assert {r["unit_code"] for r in late_files} == late
+    assert {r["unit_code"]: r["days_late"] for r in late_files}["18088"] == 1  # signed 17 Dec, arrived 20 Dec
+
+
+def test_year_to_date(results):
+    rows = {r["period_id"]: r for r in results["year_to_date_by_period"]}
+    assert (rows["2021"]["units_reporting"], rows["2021"]["models_total"], rows["2021"]["models_new"],
+            rows["2021"]["models_replicated"]) == (27, 253, 157, 96)
+    assert rows["2022Q1"]["units_reporting"] == 6
+
+
+def test_new_vs_replicated_by_unit(results):
+    rows = results["new_vs_replicated_by_unit"]
+    assert len(rows) == 27
+    assert sum(r["models_new"] for r in rows) == 157 and sum(r["models_replicated"] for r in rows) == 96
+    kinds = {r["unit_kind"]: 0 for r in rows}
+    for r in results["models_by_unit_kind"]:
+        if r["year"] == 2021:
+            kinds[r["unit_kind"]] = r["models_total"]
+    assert sum(kinds.values()) == 253
+
+
+def test_top_and_recognised_models(results, published):
+    top = results["top_models_by_households"]
+    assert len(top) == 10
+    households = [r["households"] for r in top]
+    assert households == sorted(households, reverse=True)
+    province = results["models_recognised_at_province_level"]
+    con = duckdb.connect(str(published), read_only=True)
+    expected = con.execute(
+        "select count(*) from marts.fct_model m join marts.fct_annual_unit_status s "
+        "on m.submission_id = s.source_submission_id where s.year = 2021 and m.recognition_level = 'Cấp tỉnh'"
+    ).fetchone()[0]
+    con.close()
+    assert len(province) == expected > 0
+    levels = results["recognition_levels_per_field"]
+    assert sum(r["models"] for r in levels) == 253
+    assert sum(r["province"] for r in levels) == expected
+
+
+def test_corrections_and_totals(results):
+    (bac_ha,) = results["corrections"]
+    assert (bac_ha["unit_code"], bac_ha["period_id"], bac_ha["versions"]) == ("18076", "2021", 2)
+    assert (bac_ha["first_version_models"], bac_ha["accepted_models"]) == (14, 15)  # one model forgotten, then sent
+    assert results["declared_totals_mismatches"] == []
+
+
+def test_publication(results, published):
+    (row,) = results["publication"]
+    assert row["gate_years_passed"] == "2021"
+    manifest = json.loads((published.parent / "manifest.json").read_text(encoding="utf-8"))
+    assert row["tables"] == len(manifest["tables"])

@@ -1,0 +1,523 @@
+"""Publishing the warehouse for analysts (dvk.publish), on a real warehouse built from the demo inbox.
+
+The module builds the demo warehouse once (ingest, dbt build, gate, report, publish; in-process,
+on a copy of demo/inbox), then each test that changes something works on its own copy of that site.
+
+- The published copy holds the marts (and dims) only, with no personal data, and the same figures
+  as the warehouse; every mart is also a Parquet file; the manifest describes it.
+- Readers and writer: two reader processes hold / poll the published warehouse while a third
+  process runs ingest + dbt build + gate + publish on new data (a 2021 correction adding one
+  model). Nobody errors, the holder keeps its consistent old copy, the poller (reconnecting every
+  iteration) sees 253 until the swap and 254 after, never back.
+- A gate failure publishes nothing and leaves the last report as it was.
+
+tests/test_cli.py and tests/test_analyst_guide.py reuse ``build_site`` (loaded by file path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT, Settings
+
+HEADLINE_SQL = "select sum(models_total) from marts.fct_annual_unit_field where year = 2021"
+CORRECTED_UNIT = "18076"  # Phường Bắc Hà: its accepted 2021 report (v2) is corrected once more
+
+
+# --------------------------------------------------------------------------------------------
+# the site: inbox, warehouse, reports, quarantine, published copy under one folder
+
+
+def site_env(base: Path) -> dict[str, str]:
+    return {
+        "DVK_INBOX_DIR": str(base / "inbox"),
+        "DVK_WAREHOUSE": str(base / "warehouse" / "dvk.duckdb"),
+        "DVK_REPORTS_DIR": str(base / "reports"),
+        "DVK_QUARANTINE_DIR": str(base / "quarantine"),
+        "DVK_PUBLISHED_DIR": str(base / "warehouse" / "published"),
+    }
+
+
+def site_settings(base: Path) -> Settings:
+    env = site_env(base)
+    return Settings(
+        inbox_dir=Path(env["DVK_INBOX_DIR"]),
+        warehouse=Path(env["DVK_WAREHOUSE"]),
+        reports_dir=Path(env["DVK_REPORTS_DIR"]),
+        quarantine_dir=Path(env["DVK_QUARANTINE_DIR"]),
+        published_dir=Path(env["DVK_PUBLISHED_DIR"]),
+    )
+
+
+@contextlib.contextmanager
+def using_site(base: Path) -> Iterator[Settings]:
+    """The DVK_* variables of ``base`` for the pipeline's steps run in this process."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in site_env(base).items():
+            mp.setenv(key, value)
+        yield site_settings(base)
+
+
+def build_site(base: Path) -> Settings:
+    """The demo inbox ingested, built, gated, reported and published under ``base``."""
+    from dvk.pipeline import gate, ingest, report, transform
+    from dvk.publish import publish_if_gate_passed
+
+    shutil.copytree(DEMO_INBOX_DIR, base / "inbox")
+    with using_site(base) as settings:
+        ingest()
+        transform()
+        gate(2021)
+        report(2021)
+        publish_if_gate_passed([2021], settings)
+    return settings
+
+
+def copy_site(src: Path, dest: Path) -> Settings:
+    shutil.copytree(src, dest, symlinks=True)
+    return site_settings(dest)
+
+
+def query_one(path: Path, sql: str):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def write_correction(settings: Settings, *, extra_models: int = 1, break_totals: bool = False) -> Path:
+    """A third 2021 report of Phường Bắc Hà, signed 18 Dec 2021: its accepted lines plus
+    ``extra_models`` new KT models; ``break_totals`` declares one KT model more than the lines."""
+    from dvk.forms import FIELD_NAMES, DeclaredTotal, ModelLine, Submission, compute_declared_totals, write_xlsx
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        unit_name = con.execute(
+            "select unit_name from marts.dim_reporting_unit where unit_code = ?", [CORRECTED_UNIT]
+        ).fetchone()[0]
+        rows = con.execute(
+            """
+            select m.model_name, m.field_code, m.model_kind, m.registered_on, m.recognition_level,
+                   m.households, m.funds_million_vnd, m.labour_days, m.land_m2, m.note
+            from marts.fct_model m
+            join marts.fct_submission s using (submission_id)
+            where s.unit_code = ? and s.period_id = '2021' and s.is_accepted
+            order by m.line_no
+            """,
+            [CORRECTED_UNIT],
+        ).fetchall()
+    finally:
+        con.close()
+    models = [
+        ModelLine(
+            name=r[0], field=FIELD_NAMES[r[1]], kind="Xây mới" if r[2] == "new" else "Nhân rộng",
+            registered_on=r[3], recognition_level=r[4], households=r[5], funds_million_vnd=r[6],
+            labour_days=r[7], land_m2=r[8], note=r[9],
+        )
+        for r in rows
+    ]
+    for i in range(extra_models):
+        models.append(ModelLine(
+            name=f"Camera an ninh tổ dân phố số {i + 1} (bổ sung)", field=FIELD_NAMES["KT"], kind="Xây mới",
+            registered_on=date(2021, 11, 20), recognition_level="Cấp xã", households=42,
+            funds_million_vnd=18.5, labour_days=30,
+        ))
+    declared = compute_declared_totals(models)
+    if break_totals:
+        declared = [
+            DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated, d.funds_million_vnd)
+            if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d
+            for d in declared
+        ]
+    submission = Submission(
+        unit_code=CORRECTED_UNIT, unit_name=unit_name, period="Năm 2021", report_date=date(2021, 12, 18),
+        models=models, preparer_name="Nguyễn Văn Thử", preparer_phone="0912 000 111",
+        declared_totals=declared,
+    )
+    return write_xlsx(submission, settings.inbox_dir / f"2021_{CORRECTED_UNIT}_phuong-bac-ha_v3.xlsx")
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def published_state(settings: Settings) -> dict:
+    """What an analyst could see: the database file (inode and bytes), the manifest, the Parquet link."""
+    folder = settings.published_dir
+    db = settings.published_warehouse
+    return {
+        "db_inode": db.stat().st_ino,
+        "db_sha256": file_digest(db),
+        "manifest": (folder / "manifest.json").read_bytes(),
+        "parquet": os.readlink(folder / "parquet"),
+        "parquet_files": {p.name: file_digest(p) for p in sorted((folder / "parquet").glob("*.parquet"))},
+    }
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("published-site")
+    build_site(base)
+    return base
+
+
+# --------------------------------------------------------------------------------------------
+# what is published
+
+
+def test_layout_and_manifest(site):
+    settings = site_settings(site)
+    folder = settings.published_dir
+    assert settings.published_warehouse == folder / "dvk.duckdb"
+    assert settings.published_warehouse.is_file()
+    assert (folder / "parquet").is_symlink() and (folder / "parquet").is_dir()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["source_warehouse"] == str(settings.warehouse)
+    assert manifest["gate_years_passed"] == [2021]
+    assert manifest["gate"]["2021"]["passed"] is True
+    assert manifest["published_at"].endswith("Z")
+    names = {t["name"] for t in manifest["tables"]}
+    assert {"dim_reporting_unit", "dim_field", "dim_period", "fct_submission", "fct_model",
+            "fct_annual_unit_status", "fct_annual_unit_field"} <= names
+    # nothing left over from the publication itself
+    leftovers = [p.name for p in folder.iterdir() if ".tmp-" in p.name]
+    assert leftovers == []
+    assert not (folder / "dvk.duckdb.wal").exists()
+
+
+def test_published_marts_equal_the_warehouse_and_hold_no_personal_data(site):
+    settings = site_settings(site)
+    manifest = json.loads((settings.published_dir / "manifest.json").read_text(encoding="utf-8"))
+    wh = duckdb.connect(str(settings.warehouse), read_only=True)
+    pub = duckdb.connect(str(settings.published_warehouse), read_only=True)
+    try:
+        marts = {r[0] for r in wh.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+        published = {r[0] for r in pub.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()}
+        assert published == marts
+        schemas = {r[0] for r in pub.execute(
+            "select distinct schema_name from duckdb_tables() union select distinct schema_name from duckdb_views() "
+            "where not internal").fetchall()}
+        assert schemas <= {"marts", "meta"}, schemas
+        columns = [r[0] for r in pub.execute("select column_name from duckdb_columns()").fetchall()]
+        assert not [c for c in columns if "preparer" in c.lower() or "phone" in c.lower()]
+        for table in manifest["tables"]:
+            name = f'marts."{table["name"]}"'
+            assert pub.execute(f"select count(*) from {name}").fetchone()[0] == table["rows"]
+            assert wh.execute(f"select count(*) from {name}").fetchone()[0] == table["rows"]
+        assert pub.execute(HEADLINE_SQL).fetchone()[0] == 253
+        assert pub.execute(
+            "select count(distinct unit_code), sum(models_new), sum(models_replicated) "
+            "from marts.fct_annual_unit_field where year = 2021").fetchone() == (27, 157, 96)
+        meta = pub.execute("select source_warehouse, gate_years_passed, tables from meta.publication").fetchone()
+        assert meta == (str(settings.warehouse), "2021", len(manifest["tables"]))
+        # the phone numbers and names of the demo preparers appear nowhere
+        phones = [r[0] for r in wh.execute(
+            "select distinct preparer_phone from raw.submissions where preparer_phone is not null").fetchall()]
+        assert phones
+        names = [r[0] for r in wh.execute(
+            "select distinct preparer_name from raw.submissions where preparer_name is not null").fetchall()]
+        assert names
+        for table in manifest["tables"]:
+            text = repr(pub.execute(f'select * from marts."{table["name"]}"').fetchall())
+            assert not [v for v in phones + names if v in text], table["name"]
+    finally:
+        wh.close()
+        pub.close()
+
+
+def test_every_mart_is_published_as_parquet(site):
+    settings = site_settings(site)
+    manifest = json.loads((settings.published_dir / "manifest.json").read_text(encoding="utf-8"))
+    con = duckdb.connect()
+    for table in manifest["tables"]:
+        path = settings.published_dir / table["parquet"]
+        assert path == settings.published_dir / "parquet" / f"{table['name']}.parquet"
+        assert con.execute("select count(*) from read_parquet(?)", [str(path)]).fetchone()[0] == table["rows"]
+        cols = [r[0] for r in con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()]
+        assert cols == table["columns"]
+    total = con.execute(
+        "select sum(models_total) from read_parquet(?) where year = 2021",
+        [str(settings.published_dir / "parquet" / "fct_annual_unit_field.parquet")],
+    ).fetchone()[0]
+    assert total == 253
+
+
+def test_personal_data_columns_are_left_out_even_if_a_mart_had_them(site, tmp_path):
+    from dvk.publish import publish
+
+    settings = copy_site(site, tmp_path / "site")
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        con.execute("alter table marts.fct_submission add column preparer_phone varchar default '0912 345 678'")
+    finally:
+        con.close()
+    result = publish(settings)
+    assert result.excluded_columns == ["marts.fct_submission.preparer_phone"]
+    cols = [r[0] for r in duckdb.connect(str(settings.published_warehouse), read_only=True).execute(
+        "select column_name from duckdb_columns() where table_name = 'fct_submission'").fetchall()]
+    assert "preparer_phone" not in cols and "submission_id" in cols
+
+
+def test_republishing_keeps_two_parquet_versions_and_cleans_leftovers(site, tmp_path):
+    from dvk.publish import publish
+
+    settings = copy_site(site, tmp_path / "site")
+    folder = settings.published_dir
+    (folder / "dvk.tmp-deadbeef.duckdb").write_bytes(b"left by a crashed run")
+    for _ in range(3):
+        publish(settings)
+    versions = sorted(p.name for p in folder.glob("parquet-*"))
+    assert len(versions) == 2
+    assert os.readlink(folder / "parquet") == versions[-1]
+    assert not list(folder.glob("dvk.tmp-*"))
+
+
+def test_publish_waits_for_a_writer_then_gives_up(site, tmp_path):
+    from dvk.publish import PublishError, publish
+
+    settings = copy_site(site, tmp_path / "site")
+    before = published_state(settings)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(settings.warehouse)!r})   # read-write: the nightly writer
+            print("holding", flush=True)
+            time.sleep(30)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        with pytest.raises(PublishError, match="locked"):
+            publish(settings, attach_timeout=2)
+        assert time.monotonic() - started >= 2
+    finally:
+        holder.kill()
+        holder.wait()
+    assert published_state(settings) == before
+    assert not list(settings.published_dir.glob("dvk.tmp-*"))
+
+
+# --------------------------------------------------------------------------------------------
+# publish_if_gate_passed
+
+
+def test_refused_without_a_gate_result_or_after_the_warehouse_changed(site, tmp_path):
+    from dvk.publish import PublishRefused, publish_if_gate_passed
+
+    settings = copy_site(site, tmp_path / "site")
+    before = published_state(settings)
+    with pytest.raises(PublishRefused) as refused:
+        publish_if_gate_passed([2021, 2030], settings)
+    assert refused.value.years == [2021, 2030]  # 2021: the gate ran on the original site's warehouse
+    assert "2030" in str(refused.value)
+    # the gate result of this very warehouse, then a write to the warehouse after it
+    gate_file = settings.reports_dir / "gate" / "2021" / "gate_result.json"
+    data = json.loads(gate_file.read_text(encoding="utf-8"))
+    data["warehouse"] = str(settings.warehouse)
+    gate_file.write_text(json.dumps(data), encoding="utf-8")
+    publish_if_gate_passed([2021], settings)  # fresh: publishes
+    after_first = published_state(settings)
+    assert after_first["db_inode"] != before["db_inode"]
+    later = time.time() + 5
+    os.utime(settings.warehouse, (later, later))
+    with pytest.raises(PublishRefused, match="changed after the last gate run"):
+        publish_if_gate_passed([2021], settings)
+    assert published_state(settings) == after_first
+
+
+def test_gate_failure_leaves_the_published_warehouse_and_the_last_report_unchanged(site, tmp_path):
+    from dvk.gate import GateFailed, gate_result_path
+    from dvk.pipeline import gate, ingest, report, transform
+    from dvk.publish import PublishRefused, publish_if_gate_passed
+
+    base = tmp_path / "site"
+    settings = copy_site(site, base)
+    before = published_state(settings)
+    summary = settings.reports_dir / "annual" / "2021" / "summary.json"
+    summary_before = summary.read_bytes()
+    write_correction(settings, extra_models=1, break_totals=True)
+    with using_site(base):
+        assert ingest()["files_loaded"] == 1
+        transform()
+        with pytest.raises(GateFailed):
+            gate(2021)
+        with pytest.raises(GateFailed):
+            report(2021)
+    result = json.loads(gate_result_path(2021, settings).read_text(encoding="utf-8"))
+    assert result["passed"] is False
+    assert any(f["unit_code"] == CORRECTED_UNIT for f in result["failures"])
+    # the warehouse now holds the unchecked figures ...
+    assert query_one(settings.warehouse, HEADLINE_SQL) == 254
+    # ... but nothing of it reaches the analysts
+    with pytest.raises(PublishRefused, match="FAILED"):
+        publish_if_gate_passed([2021], settings)
+    assert published_state(settings) == before
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 253
+    assert summary.read_bytes() == summary_before
+    assert not [p for p in settings.published_dir.iterdir() if ".tmp-" in p.name]
+
+
+# --------------------------------------------------------------------------------------------
+# readers never wait, never err, never see a half-built warehouse
+
+
+READER = textwrap.dedent('''
+    """Reader process: mode 'hold' keeps one connection for its whole life; mode 'poll'
+    reconnects every iteration and also reads the Parquet copy. One JSON line per iteration."""
+    import json, sys, time
+    from pathlib import Path
+    import duckdb
+
+    mode, db, parquet, out, stop = sys.argv[1:6]
+    sql = "select sum(models_total) from marts.fct_annual_unit_field where year = 2021"
+    deadline = time.monotonic() + 600
+    held = duckdb.connect(db, read_only=True) if mode == "hold" else None
+    with open(out, "w", encoding="utf-8") as fh:
+        while not Path(stop).exists() and time.monotonic() < deadline:
+            record = {"t": time.time()}
+            try:
+                if held is not None:
+                    record["db"] = int(held.execute(sql).fetchone()[0])
+                else:
+                    con = duckdb.connect(db, read_only=True)
+                    try:
+                        record["db"] = int(con.execute(sql).fetchone()[0])
+                    finally:
+                        con.close()
+                    mem = duckdb.connect()
+                    try:
+                        record["parquet"] = int(mem.execute(
+                            "select sum(models_total) from read_parquet(?) where year = 2021", [parquet]
+                        ).fetchone()[0])
+                    finally:
+                        mem.close()
+            except Exception as exc:  # recorded, never raised: the test asserts there are none
+                record["error"] = repr(exc)
+            fh.write(json.dumps(record) + "\\n")
+            fh.flush()
+            time.sleep(0.02)
+''')
+
+WRITER = textwrap.dedent('''
+    """Writer process: the whole nightly run on the new data, then publish."""
+    import json, time
+    t = {"start": time.time()}
+    from dvk.pipeline import gate, ingest, report, transform
+    from dvk.publish import publish_if_gate_passed
+    loaded = ingest()["files_loaded"]
+    t["ingested"] = time.time()
+    transform()
+    t["transformed"] = time.time()
+    gate(2021)
+    report(2021)
+    t["gated"] = time.time()
+    result = publish_if_gate_passed([2021])
+    t["published"] = time.time()
+    print(json.dumps({"loaded": loaded, "times": t, "publish_seconds": result.duration_seconds}))
+''')
+
+
+def _records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:  # a line being written when read
+            pass
+    return out
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_readers_keep_reading_while_the_pipeline_runs_and_publishes(site, tmp_path):
+    base = tmp_path / "site"
+    settings = copy_site(site, base)
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 253
+    write_correction(settings, extra_models=1)
+
+    env = dict(os.environ)
+    env.update(site_env(base))
+    stop = tmp_path / "stop"
+    parquet = settings.published_dir / "parquet" / "fct_annual_unit_field.parquet"
+    logs = {mode: tmp_path / f"reader-{mode}.jsonl" for mode in ("hold", "poll")}
+    readers = {
+        mode: subprocess.Popen(
+            [sys.executable, "-c", READER, mode, str(settings.published_warehouse), str(parquet), str(log), str(stop)],
+            cwd=tmp_path, env=env,
+        )
+        for mode, log in logs.items()
+    }
+    try:
+        _wait_for(lambda: all(len(_records(log)) >= 3 for log in logs.values()), 60, "the readers to start")
+        writer = subprocess.run(
+            [sys.executable, "-c", WRITER], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )
+        assert writer.returncode == 0, writer.stdout[-3000:] + writer.stderr[-3000:]
+        outcome = json.loads(writer.stdout.strip().splitlines()[-1])
+        assert outcome["loaded"] == 1
+        swapped_at = outcome["times"]["published"]
+        # let the poller see the new copy for a while, then stop both readers
+        _wait_for(lambda: sum(1 for r in _records(logs["poll"]) if r["t"] > swapped_at) >= 10, 60,
+                  "the poller to read after the swap")
+    finally:
+        stop.touch()
+        for proc in readers.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert all(proc.returncode == 0 for proc in readers.values())
+
+    held, polled = _records(logs["hold"]), _records(logs["poll"])
+    for name, records in (("hold", held), ("poll", polled)):
+        errors = [r["error"] for r in records if "error" in r]
+        assert not errors, f"{name} reader errors: {errors[:5]}"
+
+    # the reader that kept its connection saw one consistent copy, the old one, before and after the swap
+    assert {r["db"] for r in held} == {253}
+    assert held[0]["t"] < outcome["times"]["start"] and held[-1]["t"] > swapped_at
+
+    # the reader that reconnects saw the old figures until the swap and the new ones after, never back
+    for key in ("db", "parquet"):
+        seq = [r[key] for r in polled]
+        assert set(seq) == {253, 254}, (key, sorted(set(seq)))
+        assert seq == sorted(seq), f"{key}: the figures went back from new to old"
+        first_new = next(r["t"] for r in polled if r[key] == 254)
+        assert first_new >= outcome["times"]["gated"]  # nothing new before the gate had passed
+    old_while_writing = [r for r in polled if outcome["times"]["start"] <= r["t"] <= outcome["times"]["gated"]]
+    assert len(old_while_writing) >= 20 and {r["db"] for r in old_while_writing} == {253}
+    assert all(r["db"] == 254 for r in polled if r["t"] > swapped_at + 0.5)
+    assert outcome["publish_seconds"] < 60
+
+    # and the published copy now agrees with the new annual report
+    summary = json.loads((settings.reports_dir / "annual" / "2021" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["models_total"] == query_one(settings.published_warehouse, HEADLINE_SQL) == 254
