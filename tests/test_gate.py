@@ -3,7 +3,10 @@
 ``build_warehouse(path, *mutations)`` writes ``raw.submission_models`` and every ``marts.*`` table
 the gate and the report read, derived from the small story below by plain SQL (so that the marts
 agree with raw), then runs the ``mutations`` (SQL) to break one thing at a time.
-tests/test_report.py reuses it.
+``settings_with(folder, *mutations)`` does the same from a copy of one unbroken warehouse built once
+per session (faster). tests/test_report.py reuses ``make_settings``; tests/test_gate_checks.py
+(one test per blocking check), tests/test_gate_warnings.py and tests/test_gate_data_docs.py reuse
+the rest.
 
 The story, year 2021 (and one 2022 report):
 
@@ -22,14 +25,24 @@ KT 7/4/3, VHXH 3/1/2, QPAN 3/3/0, XDD 3/2/1.
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from dvk.gate import GateFailed, GateResult, enforce_gate, gate_result_path, run_gate
+from dvk.gate import (
+    GateFailed,
+    GateResult,
+    data_docs_path,
+    enforce_gate,
+    gate_result_path,
+    run_gate,
+)
 from dvk.settings import Settings
 
 UNITS = [
@@ -295,6 +308,31 @@ def make_settings(tmp_path: Path, *mutations: str) -> Settings:
     )
 
 
+_BASE: dict[str, Path] = {}
+
+
+def settings_with(folder: Path, *mutations: str) -> Settings:
+    """Settings on a copy of the unbroken fixture warehouse (built once), with ``mutations`` run."""
+    if "path" not in _BASE:
+        base = tempfile.mkdtemp(prefix="dvk-gate-base-")
+        atexit.register(shutil.rmtree, base, ignore_errors=True)
+        _BASE["path"] = build_warehouse(Path(base) / "dvk.duckdb")
+    warehouse = Path(folder) / "warehouse" / "dvk.duckdb"
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_BASE["path"], warehouse)
+    if mutations:
+        con = duckdb.connect(str(warehouse))
+        try:
+            for sql in mutations:
+                con.execute(sql)
+        finally:
+            con.close()
+    return Settings(inbox_dir=Path(folder) / "inbox", warehouse=warehouse,
+                    reports_dir=Path(folder) / "reports", quarantine_dir=Path(folder) / "quarantine")
+
+
+UNIT_NAMES = {code: name for code, name, *_ in UNITS}
+
 # The KT line counts of Bắc Hà's annual report: declared 5 (and 4 new), lines 4 (3 new); the
 # TOTAL row and the declared sum move with it, as when a clerk edits both cells.
 BH_DECLARES_5_KT = [
@@ -309,8 +347,14 @@ BH_DECLARES_5_KT = [
 
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
-    settings = make_settings(tmp_path_factory.mktemp("good"))
+    settings = settings_with(tmp_path_factory.mktemp("good"))
     return settings, run_gate(2021, settings)
+
+
+SUITES = {
+    "submission_totals", "annual_counts", "reconciliation", "reconciliation_submissions",
+    "model_lines", "unit_status", "ytd_progression", "model_measures",
+}
 
 
 def test_gate_passes_on_consistent_data(good):
@@ -318,17 +362,20 @@ def test_gate_passes_on_consistent_data(good):
     assert isinstance(result, GateResult)
     assert result.passed, result.failures
     assert result.failures == []
+    assert result.warnings == []
     assert result.year == 2021
-    assert set(result.suites) == {
-        "submission_totals", "annual_counts", "reconciliation", "reconciliation_submissions",
-        "model_lines", "unit_status",
-    }
+    assert set(result.suites) == SUITES
     for name, suite in result.suites.items():
         assert suite["statistics"]["evaluated_expectations"] == len(suite["expectations"]), name
         assert all(e["error"] is None for e in suite["expectations"]), (name, suite)
-    # every blocking expectation ran on rows (none vacuous on this data, except the funds warning)
+        assert all(e["level"] in {"blocking", "warning", "info"} for e in suite["expectations"])
+    # the blocking checks ran on rows (not vacuously) on this data
     totals = {e["check"]: e for e in result.suites["submission_totals"]["expectations"]}
     assert totals["declared_total_matches_lines"]["element_count"] > 0
+    measures = {e["check"]: e for e in result.suites["model_measures"]["expectations"]}
+    assert measures["value_within_unit_usual_range"]["element_count"] > 0
+    ytd = {e["check"]: e for e in result.suites["ytd_progression"]["expectations"]}
+    assert ytd["ytd_count_does_not_shrink"]["element_count"] == 2  # Nam Hà 2021Q2 -> 2021Q3: QPAN, VHXH
 
 
 def test_missing_and_provisional_units_are_listed_not_blocking(good):
@@ -337,6 +384,7 @@ def test_missing_and_provisional_units_are_listed_not_blocking(good):
     assert [(u["unit_code"], u["period_id"]) for u in result.provisional_units] == [("18073", "2021Q3")]
     status = {e["check"]: e for e in result.suites["unit_status"]["expectations"]}
     assert status["unit_reported_for_year"]["success"] is False
+    assert status["unit_reported_for_year"]["level"] == "info"
     assert status["unit_reported_for_year"]["blocking"] is False
     assert status["unit_status_known"]["success"] is True
 
@@ -348,6 +396,8 @@ def test_gate_result_json_is_saved(good):
     saved = json.loads(path.read_text(encoding="utf-8"))
     assert saved["passed"] is True and saved["year"] == 2021
     assert saved["missing_units"][0]["unit_code"] == "18077"
+    assert saved["data_docs"] == str(data_docs_path(2021, settings))
+    assert saved["checked_at"]
     assert GateResult.from_dict(saved).passed
 
 
@@ -358,147 +408,61 @@ def test_gate_opens_the_warehouse_read_only(good):
     con.close()
 
 
-def test_declared_kt_total_differing_from_lines_fails_and_names_unit_period_field(tmp_path):
-    settings = make_settings(tmp_path, *BH_DECLARES_5_KT)
+def test_failure_message_names_unit_period_field_values_and_next_step(tmp_path):
+    """The clerk's view of the most common failure, through enforce_gate (as the DAG calls it)."""
+    settings = settings_with(tmp_path, *BH_DECLARES_5_KT)
     with pytest.raises(GateFailed) as caught:
         enforce_gate(2021, settings)
     result = caught.value.result
     assert not result.passed
-    assert {(f["unit_code"], f["period_id"], f["field_code"]) for f in result.failures} == {
-        ("18076", "2021", "KT")
-    }
-    by_check = {f["check"]: f for f in result.failures}
-    assert set(by_check) == {"declared_total_matches_lines", "declared_new_matches_lines"}
-    total = by_check["declared_total_matches_lines"]
-    assert (total["declared"], total["computed"]) == (5, 4)
-    assert total["unit_name"] == "Phường Bắc Hà"
-    assert total["submission_id"] == sid("bh_2021")
+    total = next(f for f in result.failures if f["check"] == "declared_total_matches_lines")
+    assert total["message_vi"] == (
+        "Đơn vị 18076 (Phường Bắc Hà), kỳ 2021, lĩnh vực KT: khai báo 5 mô hình ở sheet Tổng hợp "
+        "nhưng danh sách mô hình có 4 dòng. Việc cần làm: đơn vị kiểm tra lại sheet Tổng hợp hoặc "
+        "danh sách mô hình của kỳ 2021, sửa cho khớp và gửi lại báo cáo."
+    )
+    assert total["message_en"] == (
+        "Unit 18076 (Phường Bắc Hà), period 2021, field KT: declared 5 models on the Tổng hợp sheet, "
+        "but the model list has 4 lines. Next: ask the unit to correct the Tổng hợp sheet or the model "
+        "list of its 2021 report and resend the file."
+    )
     message = str(caught.value)
-    assert (
-        "Đơn vị 18076 (Phường Bắc Hà), kỳ 2021, lĩnh vực KT: tổng số mô hình khai báo 5, "
-        "đếm được 4 / declared models_total 5, counted 4"
-    ) in message
+    assert message.startswith("Kiểm tra chất lượng số liệu năm 2021 KHÔNG ĐẠT")
+    assert f"- {total['message_vi']} / {total['message_en']}" in message
+    assert f"Chi tiết / details: {data_docs_path(2021, settings)}" in message
     saved = json.loads(gate_result_path(2021, settings).read_text(encoding="utf-8"))
     assert saved["passed"] is False
     assert {f["field_code"] for f in saved["failures"]} == {"KT"}
 
 
-def test_total_row_not_equal_to_sum_of_fields_fails(tmp_path):
-    settings = make_settings(
-        tmp_path,
-        f"""update marts.fct_submission_totals_check
-            set declared_total = 7, declared_replicated = 4
-            where submission_id = '{sid("tp_2021_v2")}' and field_code = 'TOTAL'""",
-    )
-    result = run_gate(2021, settings)
-    assert not result.passed
-    checks = {(f["check"], f["unit_code"], f["period_id"], f["field_code"]) for f in result.failures}
-    assert checks == {
-        ("total_row_equals_sum_of_fields", "18070", "2021", "TOTAL"),
-        ("total_row_replicated_equals_sum_of_fields", "18070", "2021", "TOTAL"),
-    }
-    failure = next(f for f in result.failures if f["check"] == "total_row_equals_sum_of_fields")
-    assert (failure["declared"], failure["computed"]) == (7, 6)
-    assert "dòng Tổng cộng" in failure["message_vi"] and "Tổng cộng row" in failure["message_en"]
+def test_every_check_has_a_level_and_a_next_step():
+    from dvk.gate.datasets import DATASETS
+    from dvk.gate.suites import load_suite
+
+    checks = [e["meta"] for d in DATASETS for e in load_suite(d.name).entries]
+    assert len({m["check"] for m in checks}) == len(checks)  # ids unique across the suites
+    for meta in checks:
+        assert meta["level"] in {"blocking", "warning", "info"}
+        assert meta["action_vi"] and meta["action_en"], meta["check"]
+    by_suite = {d.name: {e["meta"]["level"] for e in load_suite(d.name).entries} for d in DATASETS}
+    assert by_suite["ytd_progression"] == {"warning"}
+    assert by_suite["model_measures"] == {"warning"}
 
 
-def test_declared_new_plus_replicated_not_equal_to_total_fails(tmp_path):
-    settings = make_settings(
-        tmp_path,
-        f"""update marts.fct_submission_totals_check set declared_replicated = 0
-            where submission_id = '{sid("bh_2021")}' and field_code = 'KT'""",
-    )
-    result = run_gate(2021, settings)
-    checks = {(f["check"], f["unit_code"], f["field_code"]) for f in result.failures}
-    assert ("declared_new_plus_replicated_equals_total", "18076", "KT") in checks
-    assert ("declared_replicated_matches_lines", "18076", "KT") in checks
+def test_malformed_suite_file_is_refused(tmp_path):
+    from dvk.gate.suites import SuiteDefinitionError, load_suite
 
-
-def test_annual_count_new_plus_replicated_not_equal_to_total_fails(tmp_path):
-    settings = make_settings(
-        tmp_path,
-        "update marts.fct_annual_unit_field set models_new = models_new - 1 "
-        "where year = 2021 and unit_code = 'CQ01' and field_code = 'XDD'",
-    )
-    result = run_gate(2021, settings)
-    assert not result.passed
-    checks = {(f["check"], f["unit_code"], f["period_id"], f["field_code"]) for f in result.failures}
-    assert ("annual_new_plus_replicated_equals_total", "CQ01", "2021", "XDD") in checks
-    # and the marts no longer agree with the source submission
-    assert ("reconcile_models_new", "CQ01", "2021", "XDD") in checks
-
-
-def test_mart_count_differing_from_raw_fails_reconciliation(tmp_path):
-    settings = make_settings(
-        tmp_path,
-        "update marts.fct_annual_unit_field set models_total = models_total + 1, "
-        "models_new = models_new + 1 where year = 2021 and unit_code = '18076' and field_code = 'KT'",
-    )
-    result = run_gate(2021, settings)
-    assert not result.passed
-    by_check = {f["check"]: f for f in result.failures}
-    assert {"reconcile_models_total", "reconcile_models_new", "reconcile_annual_models"} <= set(by_check)
-    rec = by_check["reconcile_models_total"]
-    assert (rec["unit_code"], rec["period_id"], rec["field_code"]) == ("18076", "2021", "KT")
-    assert (rec["declared"], rec["computed"]) == (5, 4)
-    assert "annual_new_plus_replicated_equals_total" not in by_check  # 4 + 1 = 5 still holds
-
-
-def test_model_lost_between_raw_and_marts_fails_reconciliation(tmp_path):
-    settings = make_settings(
-        tmp_path,
-        f"delete from marts.fct_model where model_line_id = '{sid('pn_2021')}-3'",
-        "delete from marts.fct_annual_unit_field where year = 2021 and unit_code = 'CQ01' "
-        "and field_code = 'KT'",
-    )
-    result = run_gate(2021, settings)
-    by_check = {}
-    for f in result.failures:
-        by_check.setdefault(f["check"], []).append(f)
-    assert by_check["reconcile_fct_model_lines"][0]["unit_code"] == "CQ01"
-    assert (by_check["reconcile_fct_model_lines"][0]["declared"],
-            by_check["reconcile_fct_model_lines"][0]["computed"]) == (2, 3)
-    lost = by_check["reconcile_models_total"][0]
-    assert (lost["unit_code"], lost["field_code"], lost["declared"], lost["computed"]) == ("CQ01", "KT", 0, 1)
-
-
-def test_model_line_loaded_twice_fails(tmp_path):
-    settings = make_settings(
-        tmp_path,
-        f"insert into raw.submission_models select * from raw.submission_models "
-        f"where submission_id = '{sid('bh_2021')}' and line_no = 5",
-    )
-    result = run_gate(2021, settings)
-    checks = {(f["check"], f["unit_code"]) for f in result.failures}
-    assert ("model_line_loaded_once", "18076") in checks
-    assert ("reconcile_models_total", "18076") in checks
-
-
-def test_no_data_for_the_year_fails(tmp_path):
-    settings = make_settings(tmp_path)
-    result = run_gate(2019, settings)
-    assert not result.passed
-    assert [f["check"] for f in result.failures] == ["year_has_units"]
-    assert result.failures[0]["message_vi"].startswith("Năm 2019: ")
-
-
-def test_funds_mismatch_is_a_warning_only(tmp_path):
-    settings = make_settings(
-        tmp_path,
-        f"""update marts.fct_submission_totals_check set declared_funds = 40.0
-            where submission_id = '{sid("bh_2021")}' and field_code = 'KT'""",
-    )
-    result = run_gate(2021, settings)
-    assert result.passed
-    assert [(w["check"], w["unit_code"], w["field_code"]) for w in result.warnings] == [
-        ("declared_funds_match_lines", "18076", "KT")
-    ]
-    assert "40" in result.warnings[0]["message_vi"] and "35" in result.warnings[0]["message_vi"]
+    (tmp_path / "broken.yml").write_text(
+        "- type: ExpectColumnValuesToNotBeNull\n  kwargs: {column: x}\n"
+        "  meta: {check: x_not_null, level: blocking, description_vi: a, description_en: b,\n"
+        "         message_vi: c, message_en: d}\n", encoding="utf-8")
+    with pytest.raises(SuiteDefinitionError, match="action_vi, action_en"):
+        load_suite("broken", tmp_path)
 
 
 def test_other_year_is_checked_on_its_own(tmp_path):
-    settings = make_settings(tmp_path, *BH_DECLARES_5_KT)
-    result = run_gate(2022, settings)  # the broken submission is of 2021
+    settings = settings_with(tmp_path, *BH_DECLARES_5_KT)
+    result = run_gate(2022, settings, data_docs=False)  # the broken submission is of 2021
     assert result.passed, result.failures
     assert [u["unit_code"] for u in result.provisional_units] == ["18070"]
 

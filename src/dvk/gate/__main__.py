@@ -19,13 +19,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{year}: {verdict} ({gate_result_path(year)})")
         for line in result.failure_lines():
             print(f"  - {line}")
-        for w in result.warnings:
-            print(f"  ! {w['message_vi']} / {w['detail_en']}")
+        for line in result.warning_lines():
+            print(f"  ! {line}")
         if result.missing_units:
             print("  chưa báo cáo / missing: " + ", ".join(u["unit_code"] for u in result.missing_units))
         if result.provisional_units:
             print("  tạm tính / provisional: " + ", ".join(
                 f"{u['unit_code']} ({u['period_id']})" for u in result.provisional_units))
+        if result.data_docs:
+            print(f"  Data Docs: {result.data_docs}")
+        elif result.data_docs_error:
+            print(f"  Data Docs: không tạo được / not built: {result.data_docs_error}")
         ok = ok and result.passed
     return 0 if ok else 1
 

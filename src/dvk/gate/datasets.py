@@ -5,10 +5,14 @@ of one year, read through a read-only DuckDB connection. ``index_columns`` are p
 Expectations as ``unexpected_index_column_names``: every unexpected row it reports carries them,
 and the gate's failures are built from those rows only.
 
+The first six datasets carry the blocking checks of spec §6; ``ytd_progression`` and
+``model_measures`` carry warnings only (see ``expectations/README.md`` and docs/quality-gate.md).
+
 Null handling: declared counts left blank count as 0 (a blank "Xây mới" cell on a declared row
 means none); a (unit, field) present on one side of a reconciliation only counts 0 on the other.
 The comparisons therefore never see SQL NULLs (Great Expectations' pandas engine cannot compare
-``pd.NA``).
+``pd.NA``). Codes checked against a set (field, kind, status) read ``(trống)`` when NULL, because
+GX's column-map expectations skip NULLs and a blank code must not pass unseen.
 """
 
 from __future__ import annotations
@@ -25,6 +29,26 @@ class Dataset:
     description: str
     sql: str  # one named parameter: $year
     index_columns: tuple[str, ...]
+
+
+#: figure -> (Vietnamese, English) label, as messages name it
+FIGURE_LABELS = {
+    "models_total": ("số mô hình", "models"),
+    "models_new": ("số mô hình xây mới", "new models"),
+    "models_replicated": ("số mô hình nhân rộng", "replicated models"),
+    "households": ("số hộ tham gia", "households taking part"),
+    "funds_million_vnd": ("kinh phí huy động (triệu đồng)", "funds mobilised (million VND)"),
+    "labour_days": ("số ngày công", "labour days"),
+    "land_m2": ("diện tích đất hiến (m2)", "land donated (m2)"),
+}
+_FIGURES = tuple(FIGURE_LABELS)
+
+
+def _label(col: str, lang: str) -> str:
+    """SQL: the Vietnamese (``vi``) or English label of the figure named in column ``col``."""
+    i = 0 if lang == "vi" else 1
+    cases = " ".join(f"when '{k}' then '{v[i]}'" for k, v in FIGURE_LABELS.items())
+    return f"case {col} {cases} else {col} end"
 
 
 # The source submission of each (year, unit) that has one.
@@ -82,11 +106,12 @@ ANNUAL_COUNTS = Dataset(
     name="annual_counts",
     description="the annual figures per (unit, field): marts.fct_annual_unit_field",
     sql=f"""
+    with annual as (
     select
         f.unit_code,
         u.unit_name,
         f.source_period_id as period_id,
-        f.field_code,
+        coalesce(f.field_code, '(trống)') as field_code,
         f.source_submission_id as submission_id,
         cast(f.models_total as bigint) as models_total,
         cast(f.models_new as bigint) as models_new,
@@ -96,19 +121,33 @@ ANNUAL_COUNTS = Dataset(
         f.households,
         f.funds_million_vnd,
         f.labour_days,
-        f.land_m2
+        f.land_m2,
+        -- the lowest of the four measures (blank counts as 0) and which one it is
+        cast(least(coalesce(f.households, 0), coalesce(f.funds_million_vnd, 0),
+                   coalesce(f.labour_days, 0), coalesce(f.land_m2, 0)) as double) as lowest_measure_value,
+        case least(coalesce(f.households, 0), coalesce(f.funds_million_vnd, 0),
+                   coalesce(f.labour_days, 0), coalesce(f.land_m2, 0))
+            when coalesce(f.households, 0) then 'households'
+            when coalesce(f.funds_million_vnd, 0) then 'funds_million_vnd'
+            when coalesce(f.labour_days, 0) then 'labour_days'
+            else 'land_m2' end as lowest_measure
     from marts.fct_annual_unit_field as f
     left join marts.dim_reporting_unit as u on u.unit_code = f.unit_code
     where f.year = $year
-    order by f.unit_code, {FIELD_ORDER_SQL.format(col="f.field_code")}
+    )
+    select *, {_label("lowest_measure", "vi")} as lowest_measure_vi,
+        {_label("lowest_measure", "en")} as lowest_measure_en
+    from annual
+    order by unit_code, {FIELD_ORDER_SQL.format(col="field_code")}
     """,
-    index_columns=("unit_code", "unit_name", "period_id", "field_code", "submission_id"),
+    index_columns=("unit_code", "unit_name", "period_id", "field_code", "submission_id",
+                   "lowest_measure_vi", "lowest_measure_en"),
 )
 
 RECONCILIATION = Dataset(
     name="reconciliation",
     description="marts.fct_annual_unit_field vs a recount from raw.submission_models of each "
-    "unit's source submission, per (unit, field)",
+    "unit's source submission: one row per (unit, field, figure)",
     sql=f"""
     with sources as ({_SOURCES}),
     recount as (
@@ -139,33 +178,38 @@ RECONCILIATION = Dataset(
             coalesce(mart.source_period_id, recount.source_period_id) as period_id,
             coalesce(mart.field_code, recount.field_code) as field_code,
             coalesce(recount.source_submission_id, mart.source_submission_id) as submission_id,
-            mart.source_submission_id as mart_submission_id,
-            st.source_submission_id as status_submission_id,
-            cast(coalesce(mart.models_total, 0) as bigint) as mart_models_total,
-            cast(coalesce(recount.models_total, 0) as bigint) as raw_models_total,
-            cast(coalesce(mart.models_new, 0) as bigint) as mart_models_new,
-            cast(coalesce(recount.models_new, 0) as bigint) as raw_models_new,
-            cast(coalesce(mart.models_replicated, 0) as bigint) as mart_models_replicated,
-            cast(coalesce(recount.models_replicated, 0) as bigint) as raw_models_replicated,
-            cast(coalesce(mart.households, 0) as bigint) as mart_households,
-            cast(coalesce(recount.households, 0) as bigint) as raw_households,
-            cast(round(coalesce(mart.funds_million_vnd, 0), 4) as double) as mart_funds_million_vnd,
-            cast(round(coalesce(recount.funds_million_vnd, 0), 4) as double) as raw_funds_million_vnd,
-            cast(coalesce(mart.labour_days, 0) as bigint) as mart_labour_days,
-            cast(coalesce(recount.labour_days, 0) as bigint) as raw_labour_days,
-            cast(round(coalesce(mart.land_m2, 0), 4) as double) as mart_land_m2,
-            cast(round(coalesce(recount.land_m2, 0), 4) as double) as raw_land_m2
+            {", ".join(f"mart.{f} as mart_{f}, recount.{f} as raw_{f}" for f in _FIGURES)}
         from mart
         full outer join recount
             on mart.unit_code = recount.unit_code and mart.field_code = recount.field_code
-        left join sources as st on st.unit_code = coalesce(mart.unit_code, recount.unit_code)
+    ),
+    figures as (  -- one row per figure; decimals rounded to 4 places on both sides
+        select
+            j.unit_code, j.period_id, j.field_code, j.submission_id, f.figure, f.sort_order,
+            cast(round(coalesce(case f.figure {" ".join(f"when '{x}' then j.mart_{x}" for x in _FIGURES)} end, 0), 4)
+                as double) as mart_value,
+            cast(round(coalesce(case f.figure {" ".join(f"when '{x}' then j.raw_{x}" for x in _FIGURES)} end, 0), 4)
+                as double) as raw_value
+        from joined as j
+        cross join (values {", ".join(f"('{x}', {i})" for i, x in enumerate(_FIGURES))}) as f(figure, sort_order)
     )
-    select joined.unit_code, u.unit_name, joined.* exclude (unit_code)
-    from joined
-    left join marts.dim_reporting_unit as u on u.unit_code = joined.unit_code
-    order by joined.unit_code, {FIELD_ORDER_SQL.format(col="joined.field_code")}
+    select
+        g.unit_code,
+        u.unit_name,
+        g.period_id,
+        g.field_code,
+        g.submission_id,
+        g.figure,
+        {_label("g.figure", "vi")} as figure_vi,
+        {_label("g.figure", "en")} as figure_en,
+        g.mart_value,
+        g.raw_value
+    from figures as g
+    left join marts.dim_reporting_unit as u on u.unit_code = g.unit_code
+    order by g.unit_code, {FIELD_ORDER_SQL.format(col="g.field_code")}, g.sort_order
     """,
-    index_columns=("unit_code", "unit_name", "period_id", "field_code", "submission_id"),
+    index_columns=("unit_code", "unit_name", "period_id", "field_code", "submission_id", "figure",
+                   "figure_vi", "figure_en"),
 )
 
 RECONCILIATION_SUBMISSIONS = Dataset(
@@ -186,8 +230,19 @@ RECONCILIATION_SUBMISSIONS = Dataset(
         where f.submission_id in (select source_submission_id from sources)
         group by f.submission_id
     ),
+    accepted as (  -- the accepted version of each (unit, period); one, unless the marts are broken
+        select unit_code, period_id, min(submission_id) as submission_id
+        from marts.fct_submission
+        where is_accepted
+        group by unit_code, period_id
+    ),
     annual as (
-        select unit_code, sum(models_total) as n
+        select
+            unit_code,
+            sum(models_total) as n,
+            -- the submission(s) the unit's annual rows say they come from: one, if all is well
+            string_agg(distinct source_submission_id, ', ' order by source_submission_id)
+                as mart_submission_id
         from marts.fct_annual_unit_field
         where year = $year
         group by unit_code
@@ -200,18 +255,25 @@ RECONCILIATION_SUBMISSIONS = Dataset(
         cast(coalesce(raw_lines.n, 0) as bigint) as raw_models,
         cast(coalesce(mart_lines.n, 0) as bigint) as mart_models,
         cast(coalesce(annual.n, 0) as bigint) as annual_models,
+        annual.mart_submission_id,
         cast(coalesce(fs.models_count, -1) as bigint) as submission_models_count,
         coalesce(fs.is_accepted, false) as source_is_accepted,
-        coalesce(fs.period_year = $year, false) as source_in_year
+        accepted.submission_id as accepted_submission_id,
+        coalesce(fs.period_year = $year, false) as source_in_year,
+        fs.period_year as source_period_year,
+        cast($year as integer) as report_year
     from sources as s
     left join raw_lines on raw_lines.submission_id = s.source_submission_id
     left join mart_lines on mart_lines.submission_id = s.source_submission_id
     left join annual on annual.unit_code = s.unit_code
     left join marts.fct_submission as fs on fs.submission_id = s.source_submission_id
+    left join accepted
+        on accepted.unit_code = s.unit_code and accepted.period_id = s.source_period_id
     left join marts.dim_reporting_unit as u on u.unit_code = s.unit_code
     order by s.unit_code
     """,
-    index_columns=("unit_code", "unit_name", "period_id", "submission_id"),
+    index_columns=("unit_code", "unit_name", "period_id", "submission_id", "mart_submission_id",
+                   "accepted_submission_id", "source_period_year", "report_year"),
 )
 
 MODEL_LINES = Dataset(
@@ -223,13 +285,13 @@ MODEL_LINES = Dataset(
         s.unit_code,
         u.unit_name,
         s.source_period_id as period_id,
-        m.field_code,
+        coalesce(m.field_code, '(trống)') as field_code,
         m.submission_id,
         m.line_no,
         m.source_sheet,
         m.source_row,
         m.model_name,
-        m.model_kind
+        coalesce(m.model_kind, '(trống)') as model_kind
     from sources as s
     inner join raw.submission_models as m on m.submission_id = s.source_submission_id
     left join marts.dim_reporting_unit as u on u.unit_code = s.unit_code
@@ -247,7 +309,7 @@ UNIT_STATUS = Dataset(
         st.unit_code,
         u.unit_name,
         coalesce(st.source_period_id, cast($year as varchar)) as period_id,
-        st.status,
+        coalesce(st.status, '(trống)') as status,
         st.source_submission_id as submission_id
     from marts.fct_annual_unit_status as st
     left join marts.dim_reporting_unit as u on u.unit_code = st.unit_code
@@ -257,6 +319,164 @@ UNIT_STATUS = Dataset(
     index_columns=("unit_code", "unit_name", "period_id", "submission_id", "status"),
 )
 
+# ---------------------------------------------------------------------------------------------
+# Warning datasets (non-blocking checks)
+
+YTD_PROGRESSION = Dataset(
+    name="ytd_progression",
+    description="year-to-date counts between a unit's consecutive accepted reports of the year "
+    "(marts.fct_submission + marts.dim_period + marts.fct_model): a cumulative report should not "
+    "list fewer models of a field than the unit's previous report of the same year",
+    sql="""
+    with subs as (
+        select s.submission_id, s.unit_code, s.period_id, s.received_at, p.window_end
+        from marts.fct_submission as s
+        inner join marts.dim_period as p on p.period_id = s.period_id
+        where s.period_year = $year and s.is_accepted
+    ),
+    ordered as (
+        -- reports with the same cut-off (2022Q2 and 2022S1 both end on 14 June) are taken in the
+        -- order they arrived: the later one should be the more complete
+        select
+            subs.*,
+            lag(submission_id) over w as prev_submission_id,
+            lag(period_id) over w as prev_period_id
+        from subs
+        window w as (partition by unit_code order by window_end, received_at, period_id, submission_id)
+    ),
+    pairs as (
+        select * from ordered where prev_submission_id is not null
+    ),
+    counts as (
+        select submission_id, field_code, count(*) as n
+        from marts.fct_model
+        where submission_id in (select submission_id from subs)
+        group by submission_id, field_code
+    ),
+    grid as (  -- every field found on either side of a pair
+        select distinct p.unit_code, p.period_id, p.prev_period_id, p.submission_id,
+            p.prev_submission_id, p.window_end, c.field_code
+        from pairs as p
+        inner join counts as c on c.submission_id in (p.submission_id, p.prev_submission_id)
+    )
+    select
+        g.unit_code,
+        u.unit_name,
+        g.period_id,
+        g.prev_period_id,
+        g.field_code,
+        g.submission_id,
+        g.prev_submission_id,
+        cast(coalesce(cur.n, 0) as bigint) as total,
+        cast(coalesce(prev.n, 0) as bigint) as prev_total
+    from grid as g
+    left join counts as cur on cur.submission_id = g.submission_id and cur.field_code = g.field_code
+    left join counts as prev
+        on prev.submission_id = g.prev_submission_id and prev.field_code = g.field_code
+    left join marts.dim_reporting_unit as u on u.unit_code = g.unit_code
+    order by g.unit_code, g.window_end, g.period_id, """ + FIELD_ORDER_SQL.format(col="g.field_code") + """
+    """,
+    index_columns=("unit_code", "unit_name", "period_id", "prev_period_id", "field_code",
+                   "submission_id", "prev_submission_id", "total", "prev_total"),
+)
+
+#: A unit's usual range of a measure needs at least this many positive values (else no ratio).
+MIN_BASELINE_VALUES = 5
+#: The most a single model of one ward, commune or agency of the city can plausibly report, per
+#: measure (warning ``value_within_plausible_cap``; see expectations/model_measures.yml).
+MEASURE_CAPS = {
+    "households": 10_000,        # more than the households of a whole ward or commune
+    "funds_million_vnd": 50_000,  # 50 billion đồng: larger figures are usually written in đồng
+    "labour_days": 50_000,
+    "land_m2": 50_000,           # 5 ha
+}
+
+_MEASURE_COLUMNS = """
+            cast(m.households as double) as households,
+            cast(m.funds_million_vnd as double) as funds_million_vnd,
+            cast(m.labour_days as double) as labour_days,
+            cast(m.land_m2 as double) as land_m2"""
+
+MODEL_MEASURES = Dataset(
+    name="model_measures",
+    description="one row per (model line of the year's source submissions, measure with a value): "
+    "the value, the unit's usual level of that measure (upper quartile of its positive values over "
+    "the models of every annual picture of the unit in the warehouse), the ratio between them, and "
+    "the measure's plausible cap",
+    sql=f"""
+    with all_sources as (  -- every year's source submissions: the unit's models, once a year
+        select distinct unit_code, source_submission_id
+        from marts.fct_annual_unit_status
+        where source_submission_id is not null
+    ),
+    history as (
+        select unit_code, measure, value
+        from (
+            select s.unit_code,{_MEASURE_COLUMNS}
+            from all_sources as s
+            inner join raw.submission_models as m on m.submission_id = s.source_submission_id
+        ) unpivot (value for measure in (households, funds_million_vnd, labour_days, land_m2))
+    ),
+    baseline as (
+        select
+            unit_code,
+            measure,
+            count(*) filter (where value > 0) as n,
+            quantile_cont(value, 0.75) filter (where value > 0) as q3
+        from history
+        group by unit_code, measure
+    ),
+    sources as ({_SOURCES}),
+    lines as (
+        select *
+        from (
+            select s.unit_code, s.source_period_id as period_id, m.field_code, m.submission_id,
+                m.line_no, m.source_sheet, m.source_row, m.model_name,{_MEASURE_COLUMNS}
+            from sources as s
+            inner join raw.submission_models as m on m.submission_id = s.source_submission_id
+        ) unpivot (value for measure in (households, funds_million_vnd, labour_days, land_m2))
+    ),
+    rated as (
+        select
+            l.*,
+            b.q3 as unit_usual,
+            cast(coalesce(b.n, 0) as bigint) as unit_values,
+            case when b.n >= {MIN_BASELINE_VALUES} and b.q3 > 0 and l.value > 0
+                 then l.value / b.q3 end as times_unit_usual
+        from lines as l
+        left join baseline as b on b.unit_code = l.unit_code and b.measure = l.measure
+    )
+    select
+        r.unit_code,
+        u.unit_name,
+        r.period_id,
+        r.field_code,
+        r.submission_id,
+        r.line_no,
+        r.source_sheet,
+        r.source_row,
+        r.model_name,
+        r.measure,
+        {_label("r.measure", "vi")} as measure_vi,
+        {_label("r.measure", "en")} as measure_en,
+        r.value,
+        cast(case r.measure {" ".join(f"when '{k}' then {v}" for k, v in MEASURE_CAPS.items())} end
+            as double) as cap,
+        cast(round(r.unit_usual, 2) as double) as unit_usual,
+        r.unit_values,
+        r.times_unit_usual,
+        cast(round(r.times_unit_usual, 1) as double) as times_unit_usual_rounded
+    from rated as r
+    left join marts.dim_reporting_unit as u on u.unit_code = r.unit_code
+    order by r.unit_code, r.line_no, r.measure
+    """,
+    index_columns=("unit_code", "unit_name", "period_id", "field_code", "submission_id", "line_no",
+                   "source_sheet", "source_row", "model_name", "measure", "measure_vi",
+                   "measure_en", "value", "cap", "unit_usual", "unit_values",
+                   "times_unit_usual_rounded"),
+)
+
+
 DATASETS: tuple[Dataset, ...] = (
     SUBMISSION_TOTALS,
     ANNUAL_COUNTS,
@@ -264,4 +484,6 @@ DATASETS: tuple[Dataset, ...] = (
     RECONCILIATION_SUBMISSIONS,
     MODEL_LINES,
     UNIT_STATUS,
+    YTD_PROGRESSION,
+    MODEL_MEASURES,
 )

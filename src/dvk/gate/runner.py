@@ -6,9 +6,17 @@
 For each dataset of :mod:`dvk.gate.datasets` the gate queries the warehouse (read-only, the
 connection closed before validating), hands the DataFrame to Great Expectations through a pandas
 datasource of an ephemeral context, and validates it with the suite of
-``expectations/<dataset>.yml`` (result format COMPLETE, with ``unexpected_index_column_names``).
-Failures, warnings and the lists of missing and provisional units are read from the validation
-results only: every unexpected row GX reports becomes one entry naming unit, period and field.
+``expectations/<dataset>.yml``. A first pass asks GX for the verdicts and counts only (``BASIC``,
+about twice as fast as COMPLETE); the unmet expectations are validated again with result format
+COMPLETE and ``unexpected_index_column_names``, and their detailed results replace the first
+ones in the suite's validation result. Failures (blocking checks), warnings and the lists of
+missing and provisional units are read from the validation results only: every unexpected row GX
+reports becomes one entry naming unit, period, field, the declared and the computed value, and
+what to do next, in Vietnamese and in English.
+
+After the validations, the run's Data Docs are built (``dvk.gate.data_docs``) under
+``<reports_dir>/gate/<year>/data_docs/`` unless ``run_gate(..., data_docs=False)``; a Data Docs
+build that fails is logged and recorded in the result, it never changes the verdict.
 """
 
 from __future__ import annotations
@@ -17,14 +25,16 @@ import json
 import logging
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from dvk.gate import data_docs as docs
 from dvk.gate._gx import ephemeral_context
 from dvk.gate.datasets import DATASETS, Dataset
 from dvk.gate.suites import SuiteSpec, load_suite
@@ -37,6 +47,11 @@ log = logging.getLogger(__name__)
 STATUS_CHECK = "unit_reported_for_year"
 #: How many failure lines GateFailed's message shows (all of them are in gate_result.json).
 MAX_MESSAGE_LINES = 200
+#: What to do when a check could not be evaluated at all.
+ERROR_ACTION = (
+    "báo cán bộ kỹ thuật: sửa định nghĩa kiểm tra trong expectations/ hoặc dữ liệu nguồn rồi chạy lại",
+    "ask the data engineer to fix the check's definition in expectations/ or its dataset, and rerun",
+)
 
 
 @dataclass
@@ -49,6 +64,12 @@ class GateResult:
     provisional_units: list[dict[str, Any]] = field(default_factory=list)
     suites: dict[str, dict[str, Any]] = field(default_factory=dict)
     warehouse: str | None = None
+    #: when the gate ran (UTC, ISO 8601)
+    checked_at: str | None = None
+    #: the index.html of this run's Data Docs site, if it was built
+    data_docs: str | None = None
+    #: why the Data Docs could not be built (the verdict stands regardless)
+    data_docs_error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,8 +79,12 @@ class GateResult:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
     def failure_lines(self) -> list[str]:
-        """One line per failure: Vietnamese, then English after " / "."""
-        return [f"{f['message_vi']} / {f['detail_en']}" for f in self.failures]
+        """One line per failure: Vietnamese (what, where, next step), then English after " / "."""
+        return [f"{f['message_vi']} / {f['message_en']}" for f in self.failures]
+
+    def warning_lines(self) -> list[str]:
+        """One line per warning, as :meth:`failure_lines`."""
+        return [f"{w['message_vi']} / {w['message_en']}" for w in self.warnings]
 
 
 class GateFailed(RuntimeError):
@@ -80,6 +105,8 @@ class GateFailed(RuntimeError):
         if len(lines) > MAX_MESSAGE_LINES:
             rest = len(lines) - MAX_MESSAGE_LINES
             shown.append(f"- ... và {rest} lỗi khác (xem gate_result.json) / and {rest} more (see gate_result.json)")
+        if r.data_docs:
+            shown.append(f"Chi tiết / details: {r.data_docs}")
         return "\n".join([head, *shown])
 
 
@@ -159,15 +186,26 @@ def _where(row: dict[str, Any], year: int) -> tuple[str, str]:
     return ", ".join(vi), ", ".join(en)
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def _entry(meta: dict[str, Any], suite: str, row: dict[str, Any], declared: Any, computed: Any,
-           year: int, detail: tuple[str, str] | None = None) -> dict[str, Any]:
+           year: int, detail: tuple[str, str] | None = None,
+           action: tuple[str, str] | None = None) -> dict[str, Any]:
+    """One failure / warning: where (unit code and name, period, field), what (declared vs
+    computed), and the next step, in Vietnamese and English."""
     values = {**row, "declared": declared, "computed": computed, "year": year}
     detail_vi, detail_en = detail or (_render(meta["message_vi"], values), _render(meta["message_en"], values))
+    action_vi, action_en = action or (_render(meta["action_vi"], values), _render(meta["action_en"], values))
     where_vi, where_en = _where(row, year)
+    level = meta.get("level", "blocking")
     return {
         "check": meta["check"],
         "suite": suite,
-        "blocking": bool(meta.get("blocking", True)),
+        "level": level,
+        "blocking": level == "blocking",
         "unit_code": row.get("unit_code"),
         "unit_name": row.get("unit_name"),
         "period_id": row.get("period_id"),
@@ -175,10 +213,12 @@ def _entry(meta: dict[str, Any], suite: str, row: dict[str, Any], declared: Any,
         "submission_id": row.get("submission_id"),
         "declared": declared,
         "computed": computed,
-        "message_vi": f"{where_vi}: {detail_vi}",
-        "message_en": f"{where_en}: {detail_en}",
+        "message_vi": f"{where_vi}: {_sentence(detail_vi)} Việc cần làm: {_sentence(action_vi)}",
+        "message_en": f"{where_en}: {_sentence(detail_en)} Next: {_sentence(action_en)}",
         "detail_vi": detail_vi,
         "detail_en": detail_en,
+        "action_vi": action_vi,
+        "action_en": action_en,
         "row": row,
     }
 
@@ -219,20 +259,35 @@ def _rows_of(result: dict[str, Any]) -> list[dict[str, Any]] | None:
     return [{k: _plain(v) for k, v in row.items()} for row in rows if isinstance(row, dict)]
 
 
+def _values_of(kwargs: dict[str, Any], meta: dict[str, Any], row: dict[str, Any]) -> tuple[Any, Any]:
+    """(declared, computed) of one unexpected row: the columns named in the check's meta, else
+    column_A / column_B of a pair expectation, else the value found by a single-column one."""
+    if "column_A" in kwargs:
+        declared_col, computed_col = kwargs["column_A"], kwargs["column_B"]
+    else:
+        declared_col, computed_col = kwargs.get("column"), None
+    declared_col = meta.get("declared_column", declared_col)
+    computed_col = meta.get("computed_column", computed_col)
+    return (row.get(declared_col) if declared_col else None,
+            row.get(computed_col) if computed_col else None)
+
+
 def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
              out: GateResult) -> dict[str, Any]:
     """Turn one suite's validation results into failures / warnings / unit lists."""
     expectations = []
     for res in validation.results:
         cfg = res.expectation_config
-        meta = dict(cfg.meta or {})
+        meta = dict(spec.checks[cfg.meta["check"]]["meta"])
         kwargs = cfg.kwargs
         result = res.result or {}
         error = _exception_message(res.exception_info)
+        level = meta.get("level", "blocking")
         expectations.append({
             "check": meta.get("check"),
             "type": cfg.type,
-            "blocking": bool(meta.get("blocking", True)),
+            "level": level,
+            "blocking": level == "blocking",
             "success": bool(res.success) and error is None,
             "element_count": _plain(result.get("element_count")),
             "unexpected_count": _plain(result.get("unexpected_count")),
@@ -240,26 +295,21 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
             "error": error,
         })
         if error is not None:
-            # A check that could not run is never taken as passed, blocking or not.
+            # A check that could not run is never taken as passed, whatever its level.
             out.failures.append(_entry(
-                {**meta, "blocking": True}, spec.name, {}, None, None, year,
+                {**meta, "level": "blocking"}, spec.name, {}, None, None, year,
                 detail=(f"không thực hiện được kiểm tra {meta.get('check')} ({spec.name}): {error}",
                         f"check {meta.get('check')} ({spec.name}) could not be evaluated: {error}"),
+                action=ERROR_ACTION,
             ))
             continue
         if res.success:
             continue
-        blocking = bool(meta.get("blocking", True))
         rows = _rows_of(result)
         entries = []
         if rows:
             for row in rows:
-                if "column_A" in kwargs:
-                    declared, computed = row.get(kwargs["column_A"]), row.get(kwargs["column_B"])
-                elif "column" in kwargs:
-                    declared, computed = row.get(kwargs["column"]), None
-                else:
-                    declared = computed = None
+                declared, computed = _values_of(kwargs, meta, row)
                 entries.append(_entry(meta, spec.name, row, declared, computed, year))
         else:  # a table-level expectation (no rows): report what GX observed
             entries.append(_entry(meta, spec.name, {}, _plain(result.get("observed_value")), None, year))
@@ -276,11 +326,10 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
                     out.missing_units.append({k: unit[k] for k in ("unit_code", "unit_name")})
                 elif status == "provisional":
                     out.provisional_units.append(unit)
-                else:  # an unknown status is a blocking failure of unit_status_known already
-                    out.warnings.append(e)
-        elif blocking:
+                # any other status is a blocking failure of unit_status_known already
+        elif level == "blocking":
             out.failures.extend(entries)
-        else:
+        elif level == "warning":
             out.warnings.extend(entries)
     return {
         "dataset": dataset.name,
@@ -291,22 +340,41 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
     }
 
 
+def _detail_unmet(spec: SuiteSpec, dataset: Dataset, batch: Any, validation: Any, with_docs: bool) -> None:
+    """Validate the unmet expectations again with result format COMPLETE and the dataset's index
+    columns (every unexpected row, with unit, period, field...), and put those results in place
+    of the first pass's. Only the unmet ones: GX's cost is per expectation."""
+    unmet = {r.expectation_config.meta["check"] for r in validation.results if not r.success}
+    detailed = batch.validate(
+        spec.build(unmet, docs=with_docs),
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": list(dataset.index_columns),
+        },
+    )
+    by_check = {r.expectation_config.meta["check"]: r for r in detailed.results}
+    validation.results = [by_check.get(r.expectation_config.meta["check"], r)
+                          for r in validation.results]
+
+
 def _validate(year: int, frames: dict[str, pd.DataFrame], specs: dict[str, SuiteSpec],
-              out: GateResult) -> None:
-    context = ephemeral_context()
+              out: GateResult, context: Any, with_docs: bool) -> list[tuple[str, Any, Any]]:
+    """Validate every dataset; fill ``out``; return ``(suite name, batch id, validation result)``
+    per dataset for the Data Docs."""
     source = context.data_sources.add_pandas(name="dvk_warehouse")
+    kept = []
     for dataset in DATASETS:
+        spec = specs[dataset.name]
+        suite = context.suites.add(spec.build(docs=with_docs))  # in the context's store: Data Docs show it
         asset = source.add_dataframe_asset(name=dataset.name)
         batch_definition = asset.add_batch_definition_whole_dataframe(name=f"{dataset.name}_{year}")
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frames[dataset.name]})
-        validation = batch.validate(
-            specs[dataset.name].build(),
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": list(dataset.index_columns),
-            },
-        )
-        out.suites[dataset.name] = _process(specs[dataset.name], dataset, validation, year, out)
+        validation = batch.validate(suite, result_format="BASIC")
+        if not validation.success:
+            _detail_unmet(spec, dataset, batch, validation, with_docs)
+        out.suites[dataset.name] = _process(spec, dataset, validation, year, out)
+        kept.append((suite.name, batch.id, validation))
+    return kept
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,6 +384,11 @@ def _validate(year: int, frames: dict[str, pd.DataFrame], specs: dict[str, Suite
 def gate_result_path(year: int, settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
     return settings.reports_dir / "gate" / str(int(year)) / "gate_result.json"
+
+
+def data_docs_path(year: int, settings: Settings | None = None) -> Path:
+    """Where the Data Docs of ``year``'s latest gate run are: ``<reports_dir>/gate/<year>/data_docs/index.html``."""
+    return gate_result_path(year, settings).parent / "data_docs" / "index.html"
 
 
 def _save(result: GateResult, path: Path) -> None:
@@ -331,8 +404,9 @@ def _save(result: GateResult, path: Path) -> None:
         raise
 
 
-def run_gate(year: int, settings: Settings | None = None) -> GateResult:
-    """Validate the warehouse for ``year``; save and return the result (never raises GateFailed).
+def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = True) -> GateResult:
+    """Validate the warehouse for ``year``; build the Data Docs (unless ``data_docs=False``); save
+    and return the result (never raises GateFailed).
 
     Raises only when the gate cannot run at all (no warehouse file, marts not built, a malformed
     suite file)."""
@@ -341,11 +415,29 @@ def run_gate(year: int, settings: Settings | None = None) -> GateResult:
     specs = {d.name: load_suite(d.name) for d in DATASETS}
     with read_only(settings.warehouse) as con:
         frames = {d.name: _for_gx(query_df(con, d.sql, {"year": year})) for d in DATASETS}
-    result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse))
-    _validate(year, frames, specs, result)
-    result.missing_units.sort(key=lambda u: str(u["unit_code"]))
-    result.provisional_units.sort(key=lambda u: str(u["unit_code"]))
-    result.passed = not result.failures
+    now = datetime.now(timezone.utc)
+    result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),
+                        checked_at=now.isoformat(timespec="seconds"))
+    site_dir = data_docs_path(year, settings).parent
+    staging = docs.staging_dir(site_dir) if data_docs else None
+    try:
+        context = ephemeral_context(staging)
+        validations = _validate(year, frames, specs, result, context, with_docs=data_docs)
+        result.missing_units.sort(key=lambda u: str(u["unit_code"]))
+        result.provisional_units.sort(key=lambda u: str(u["unit_code"]))
+        result.passed = not result.failures
+        if staging is not None:
+            from great_expectations.core.run_identifier import RunIdentifier
+
+            run_id = RunIdentifier(run_name=f"gate-{year}", run_time=now)
+            try:
+                result.data_docs = str(docs.build(context, validations, run_id, result, staging, site_dir))
+            except Exception as exc:  # the docs explain the verdict; they never change it
+                log.warning("Data Docs for %s could not be built: %s", year, exc, exc_info=True)
+                result.data_docs_error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if staging is not None and staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
     _save(result, gate_result_path(year, settings))
     return result
 
@@ -354,7 +446,7 @@ def enforce_gate(year: int, settings: Settings | None = None) -> GateResult:
     """Run the gate for ``year``; raise :class:`GateFailed` unless it passed."""
     result = run_gate(year, settings)
     for w in result.warnings:
-        log.warning("Cảnh báo / warning [%s]: %s / %s", w["check"], w["message_vi"], w["detail_en"])
+        log.warning("Cảnh báo / warning [%s]: %s / %s", w["check"], w["message_vi"], w["message_en"])
     if result.missing_units:
         log.info("Năm %s, đơn vị chưa báo cáo / units missing: %s", year,
                  ", ".join(f"{u['unit_code']} ({u['unit_name']})" for u in result.missing_units))
@@ -365,6 +457,8 @@ def enforce_gate(year: int, settings: Settings | None = None) -> GateResult:
         error = GateFailed(result)
         log.error("%s", error)
         raise error
-    log.info("Kiểm tra chất lượng năm %s đạt / quality gate for %s passed (%s suites)",
-             year, year, len(result.suites))
+    log.info("Kiểm tra chất lượng năm %s đạt / quality gate for %s passed (%s suites, %s warnings)",
+             year, year, len(result.suites), len(result.warnings))
+    if result.data_docs:
+        log.info("Data Docs: %s", result.data_docs)
     return result

@@ -5,19 +5,32 @@ Each file is a YAML list of expectations::
     - type: ExpectColumnPairValuesToBeEqual      # a class of great_expectations.expectations
       kwargs: {column_A: declared_total, column_B: computed_total}
       meta:
-        check: declared_total_matches_lines      # stable id, used in failures
-        blocking: true                           # false: reported, never blocks the report
-        description_vi: ...
+        check: declared_total_matches_lines      # stable id, unique across the suites
+        level: blocking                          # blocking | warning | info
+        description_vi: ...                      # what the check means
         description_en: ...
-        message_vi: "tổng số mô hình khai báo {declared}, đếm được {computed}"
-        message_en: "declared models_total {declared}, counted {computed}"
+        message_vi: "khai báo {declared} mô hình ..., danh sách có {computed} dòng"
+        message_en: "declared {declared} models ..., the list has {computed} lines"
+        action_vi: "đơn vị kiểm tra lại ... và gửi lại báo cáo"   # what to do next
+        action_en: "ask the unit to correct ... and resend the file"
+        declared_column: ...                     # optional, see below
+        computed_column: ...
 
-and becomes a ``gx.ExpectationSuite`` named after the file, each entry built with
-``getattr(gx.expectations, type)(**kwargs, meta=meta)``.
+and becomes a ``gx.ExpectationSuite`` named after the file. Each entry is built with
+``getattr(gx.expectations, type)(**kwargs, meta=meta, severity=..., description=..., notes=[...])``:
+the level maps onto GX's own ``severity`` (blocking → critical, warning → warning, info → info);
+the level, check id and descriptions become the expectation's ``description`` (the line Data Docs
+show for it) and the next step its ``notes``.
+
+``{declared}`` / ``{computed}`` in the messages are, for a column-pair expectation, the values of
+``column_A`` / ``column_B``; for a single-column one, the value found and nothing. ``declared_column``
+and ``computed_column`` name other columns of the dataset to use instead (they must be index
+columns of the dataset, so that GX reports them with every unexpected row).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +40,51 @@ import yaml
 from dvk.gate._gx import gx
 from dvk.settings import EXPECTATIONS_DIR
 
-REQUIRED_META = ("check", "description_vi", "description_en", "message_vi", "message_en")
+REQUIRED_META = ("check", "level", "description_vi", "description_en", "message_vi", "message_en",
+                 "action_vi", "action_en")
+#: level -> Great Expectations' FailureSeverity value
+LEVELS = {"blocking": "critical", "warning": "warning", "info": "info"}
+LEVEL_LABELS = {
+    "blocking": ("CHẶN BÁO CÁO", "BLOCKING"),
+    "warning": ("CẢNH BÁO", "WARNING"),
+    "info": ("THÔNG TIN", "INFORMATION"),
+}
 
 
 class SuiteDefinitionError(ValueError):
     """A suite file in ``expectations/`` is malformed."""
+
+
+def _description(meta: dict[str, Any]) -> str:
+    """What Data Docs show for the expectation, on the suite and the validation pages."""
+    vi, en = LEVEL_LABELS[meta["level"]]
+    text = f"[{vi} / {en}] {meta['check']}: {str(meta['description_vi']).strip()} / {str(meta['description_en']).strip()}"
+    return text.replace("$", "＄")  # GX reads $name as a template parameter
+
+
+def _notes(entry: dict[str, Any]) -> list[str]:
+    """The expectation's notes (markdown) in Data Docs: the next step and the GX expectation."""
+    meta = entry["meta"]
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in entry["kwargs"].items())
+
+    def generic(text: str) -> str:  # "{period_id}" is filled per failure; here it reads [period_id]
+        return re.sub(r"\{(\w+)\}", r"[\1]", str(text).strip())
+
+    return [
+        f"**Việc cần làm:** {generic(meta['action_vi'])}",
+        f"**Next:** {generic(meta['action_en'])}",
+        f"GX: `{entry['type']}({kwargs})`",
+    ]
+
+
+def _expectation(entry: dict[str, Any], docs: bool = True) -> Any:
+    meta = entry["meta"]
+    cls = getattr(gx().expectations, entry["type"])
+    # GX copies an expectation's fields many times while validating (its cost grows with them):
+    # the expectation carries only its check id (dvk.gate reads the rest from the spec), and the
+    # texts for Data Docs only when they are built.
+    texts = {"description": _description(meta), "notes": _notes(entry)} if docs else {}
+    return cls(**entry["kwargs"], meta={"check": meta["check"]}, severity=LEVELS[meta["level"]], **texts)
 
 
 @dataclass(frozen=True)
@@ -40,14 +93,15 @@ class SuiteSpec:
     path: Path
     entries: tuple[dict[str, Any], ...]
 
-    def build(self) -> Any:
-        """A fresh ``gx.ExpectationSuite`` (needs a current Data Context: build it after
-        ``get_context``; Expectation objects are bound to one suite)."""
-        suite = gx().ExpectationSuite(name=self.name)
-        for entry in self.entries:
-            cls = getattr(gx().expectations, entry["type"])
-            suite.add_expectation(cls(**entry["kwargs"], meta=dict(entry["meta"])))
-        return suite
+    def build(self, checks: set[str] | None = None, docs: bool = True) -> Any:
+        """A fresh ``gx.ExpectationSuite`` (Expectation objects are bound to one suite); with
+        ``checks``, only the expectations of those check ids; with ``docs``, each expectation
+        carries its description and notes for Data Docs."""
+        return gx().ExpectationSuite(  # (add_expectation compares each with all the others)
+            name=self.name,
+            expectations=[_expectation(e, docs) for e in self.entries
+                          if checks is None or e["meta"]["check"] in checks],
+        )
 
     @property
     def checks(self) -> dict[str, dict[str, Any]]:
@@ -59,7 +113,8 @@ def load_suite(name: str, directory: Path | None = None) -> SuiteSpec:
     path = Path(directory or EXPECTATIONS_DIR) / f"{name}.yml"
     if not path.is_file():
         raise SuiteDefinitionError(f"missing suite file {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 (safe loader)
     if not isinstance(data, list) or not data:
         raise SuiteDefinitionError(f"{path}: expected a non-empty YAML list of expectations")
     entries = []
@@ -77,13 +132,19 @@ def load_suite(name: str, directory: Path | None = None) -> SuiteSpec:
         missing = [k for k in REQUIRED_META if not meta.get(k)]
         if missing:
             raise SuiteDefinitionError(f"{where}: meta lacks {', '.join(missing)}")
+        if meta["level"] not in LEVELS:
+            raise SuiteDefinitionError(
+                f"{where}: level must be one of {', '.join(LEVELS)}, not {meta['level']!r}")
+        if "blocking" in meta:
+            raise SuiteDefinitionError(f"{where}: use 'level', not 'blocking'")
         if meta["check"] in seen:
             raise SuiteDefinitionError(f"{where}: duplicate check {meta['check']!r}")
         seen.add(meta["check"])
-        meta = {**meta, "blocking": bool(meta.get("blocking", True)), "suite": name}
-        entries.append({"type": raw["type"], "kwargs": kwargs, "meta": meta})
+        meta = {**meta, "blocking": meta["level"] == "blocking", "suite": name}
+        entry = {"type": raw["type"], "kwargs": kwargs, "meta": meta}
         try:  # fail early on bad kwargs (no Data Context needed to build one expectation)
-            getattr(gx().expectations, raw["type"])(**kwargs, meta=meta)
+            _expectation(entry)
         except Exception as exc:
             raise SuiteDefinitionError(f"{where} ({meta['check']}): {exc}") from exc
+        entries.append(entry)
     return SuiteSpec(name=name, path=path, entries=tuple(entries))

@@ -1,0 +1,138 @@
+"""The gate's warnings: reported in the result (and the Data Docs), never blocking.
+
+- ``ytd_count_does_not_shrink``: a unit's later report of a year lists fewer models of a field than
+  its previous one (reports are cumulative for the year, spec §2);
+- ``value_within_unit_usual_range`` and ``value_within_plausible_cap``: a model's measure far above
+  the unit's usual level, or above a fixed cap;
+- ``declared_funds_match_lines``: declared funds differ from the lines.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_gate import UNIT_NAMES, settings_with, sid
+
+from dvk.gate import enforce_gate, run_gate
+
+BH, PN, NH_Q2 = sid("bh_2021"), sid("pn_2021"), sid("nh_2021q2")
+
+
+def _line_in_raw_and_marts(submission: str, line_no: int, field_code: str, kind: str, name: str) -> list[str]:
+    values = (f"'{submission}', {line_no}, 'Mô hình', {line_no + 3}, {line_no}, '{name}', '{field_code}', "
+              f"'{field_code}', '{kind}', 'Xây mới', null, null, 5, null, null, null, null")
+    return [
+        f"insert into raw.submission_models values ({values})",
+        f"""insert into marts.fct_model
+            select '{submission}-{line_no}', '{submission}', unit_code, period_id, period_kind,
+                period_year, {line_no}, '{name}', '{field_code}', '{kind}', null, null, 5, null, null,
+                null, null
+            from marts.fct_submission where submission_id = '{submission}'""",
+    ]
+
+
+# Nam Hà's 2021Q2 report (accepted, not the source of 2021: 2021Q3 is) listed 3 QPAN models; its
+# 2021Q3 report lists 1 QPAN model again (and 1 VHXH): QPAN shrank from 3 to 1.
+NH_Q2_HAD_3_QPAN = [
+    *_line_in_raw_and_marts(NH_Q2, 2, "QPAN", "new", "Camera an ninh tổ dân phố"),
+    *_line_in_raw_and_marts(NH_Q2, 3, "QPAN", "new", "Tổ tuần tra thanh niên"),
+    f"update marts.fct_submission set models_count = 3 where submission_id = '{NH_Q2}'",
+]
+
+# Bắc Hà's second KT model ("Chăn nuôi an toàn", sheet row 5) with 5 000 households instead of
+# 20: 200 times the unit's usual level (upper quartile of 10, 12, 15, 25, 5000 = 25).
+BH_HOUSEHOLDS_5000 = [
+    f"update raw.submission_models set households = 5000 where submission_id = '{BH}' and line_no = 2",
+    f"update marts.fct_model set households = 5000 where model_line_id = '{BH}-2'",
+    "update marts.fct_annual_unit_field set households = households + 4980 "
+    "where year = 2021 and unit_code = '18076' and field_code = 'KT'",
+]
+
+# The Women's Union wrote its first model's funds in đồng (3 500 000) instead of million đồng
+# (3.5): over the 50 000 million cap. It has too few figures (2) for a usual level of its own.
+PN_FUNDS_IN_DONG = [
+    f"update raw.submission_models set funds_million_vnd = 3500000 where submission_id = '{PN}' and line_no = 1",
+    f"update marts.fct_model set funds_million_vnd = 3500000 where model_line_id = '{PN}-1'",
+    "update marts.fct_annual_unit_field set funds_million_vnd = funds_million_vnd - 3.5 + 3500000 "
+    "where year = 2021 and unit_code = 'CQ01' and field_code = 'XDD'",
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    def go(*mutations: str):
+        return run_gate(2021, settings_with(tmp_path_factory.mktemp("warn"), *mutations), data_docs=False)
+    return go
+
+
+def _only(result, check):
+    assert result.passed, result.failure_lines()
+    assert result.failures == []
+    found = [w for w in result.warnings if w["check"] == check]
+    assert [w["check"] for w in result.warnings] == [check] * len(found), result.warning_lines()
+    assert all(w["level"] == "warning" and w["blocking"] is False for w in found)
+    return found
+
+
+def test_year_to_date_count_that_shrinks_is_a_warning(run, tmp_path):
+    result = run(*NH_Q2_HAD_3_QPAN)
+    (warning,) = _only(result, "ytd_count_does_not_shrink")
+    assert (warning["unit_code"], warning["unit_name"], warning["period_id"], warning["field_code"]) == (
+        "18073", UNIT_NAMES["18073"], "2021Q3", "QPAN")
+    assert (warning["declared"], warning["computed"]) == (1, 3)  # now, before
+    assert warning["row"]["prev_period_id"] == "2021Q2"
+    assert warning["message_vi"].startswith(
+        "Đơn vị 18073 (Phường Nam Hà), kỳ 2021Q3, lĩnh vực QPAN: báo cáo kỳ 2021Q3 liệt kê 1 mô hình, "
+        "ít hơn báo cáo kỳ trước 2021Q2 (3 mô hình)")
+    assert "Việc cần làm: không chặn báo cáo năm" in warning["message_vi"]
+    assert "Next: does not block the annual report" in warning["message_en"]
+    suite = {e["check"]: e for e in result.suites["ytd_progression"]["expectations"]}
+    assert suite["ytd_count_does_not_shrink"]["success"] is False
+    # and the annual report goes ahead: enforce_gate does not raise
+    assert enforce_gate(2021, settings_with(tmp_path, *NH_Q2_HAD_3_QPAN)).passed
+
+
+def test_growing_year_to_date_counts_do_not_warn(run):
+    result = run()
+    ytd = {e["check"]: e for e in result.suites["ytd_progression"]["expectations"]}
+    assert ytd["ytd_count_does_not_shrink"]["success"] is True
+    assert ytd["ytd_count_does_not_shrink"]["element_count"] == 2  # 2021Q2 -> 2021Q3: QPAN 1->1, VHXH 0->1
+
+
+def test_value_far_above_the_units_usual_level_is_a_warning(run):
+    result = run(*BH_HOUSEHOLDS_5000)
+    (warning,) = _only(result, "value_within_unit_usual_range")
+    assert (warning["unit_code"], warning["period_id"], warning["field_code"]) == ("18076", "2021", "KT")
+    assert (warning["declared"], warning["computed"]) == (5000, 25)  # the value, the unit's usual level
+    assert warning["row"]["measure"] == "households"
+    assert warning["row"]["times_unit_usual_rounded"] == 200
+    assert warning["message_vi"] == (
+        "Đơn vị 18076 (Phường Bắc Hà), kỳ 2021, lĩnh vực KT: mô hình «Chăn nuôi an toàn» (sheet Mô hình, "
+        "dòng 5): số hộ tham gia là 5000, gấp 200 lần mức thường gặp của đơn vị (25, tính trên 5 giá trị). "
+        "Việc cần làm: không chặn báo cáo; hỏi đơn vị con số này có đúng không (nhầm đơn vị tính, thừa số 0?); "
+        "nếu sai, đơn vị sửa sheet Mô hình, dòng 5 và gửi lại báo cáo kỳ 2021."
+    )
+    assert "Next: does not block the report" in warning["message_en"]
+
+
+def test_value_over_a_plausible_cap_is_a_warning_even_without_history(run):
+    result = run(*PN_FUNDS_IN_DONG)
+    (warning,) = _only(result, "value_within_plausible_cap")
+    assert (warning["unit_code"], warning["unit_name"], warning["period_id"], warning["field_code"]) == (
+        "CQ01", UNIT_NAMES["CQ01"], "2021", "XDD")
+    assert (warning["declared"], warning["computed"]) == (3500000, 50000)  # the value, the cap
+    assert warning["detail_vi"] == (
+        "mô hình «Chi hội phụ nữ tự quản» (sheet Mô hình, dòng 4) ghi kinh phí huy động (triệu đồng) "
+        "là 3500000, vượt mức tối đa hợp lý 50000")
+    # CQ01 has two positive funds figures only: no usual level to compare with
+    assert warning["row"]["unit_values"] == 2
+
+
+def test_declared_funds_mismatch_is_a_warning(run):
+    result = run(
+        f"""update marts.fct_submission_totals_check set declared_funds = 40.0
+            where submission_id = '{BH}' and field_code = 'KT'""",
+    )
+    (warning,) = _only(result, "declared_funds_match_lines")
+    assert (warning["unit_code"], warning["period_id"], warning["field_code"]) == ("18076", "2021", "KT")
+    assert (warning["declared"], warning["computed"]) == (40.0, 35.0)
+    assert "kinh phí khai báo 40 triệu đồng nhưng cộng các dòng mô hình được 35 triệu đồng" in warning["message_vi"]
