@@ -68,7 +68,7 @@ def test_project_mounted_and_settings_point_into_it(compose):
     assert (".", "/opt/dvk") in mounts
     env = service["environment"]
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/dvk/dags"
-    for key in ("DVK_INBOX_DIR", "DVK_WAREHOUSE", "DVK_REPORTS_DIR"):
+    for key in ("DVK_INBOX_DIR", "DVK_WAREHOUSE", "DVK_REPORTS_DIR", "DVK_PUBLISHED_DIR"):
         assert env[key].startswith("/data/"), key
     assert any(dst == "/data" for _, dst in mounts)
 
