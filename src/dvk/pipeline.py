@@ -67,7 +67,8 @@ def gate(year: int) -> dict:
     from dvk.gate import enforce_gate
 
     result = enforce_gate(year)
-    return {"year": year, "passed": result.passed}
+    return {"year": year, "passed": result.passed, "warnings": len(result.warnings),
+            "data_docs": str(result.data_docs) if result.data_docs else None}
 
 
 def publish(years: list[int]) -> dict:

@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {summary['year']}: {summary['units_registered']} đơn vị, {summary['models_total']} mô hình, "
                 f"{summary['models_new']} xây mới, {summary['models_replicated']} nhân rộng -> {summary_path.parent}"
             )
+    docs = sorted((settings.reports_dir / "gate").glob("*/data_docs/index.html"))
+    if docs:
+        print("\nKiểm tra chất lượng / quality gate (Data Docs):")
+        for path in docs:
+            print(f"  {path}")
     quarantine = settings.quarantine_dir
     if quarantine.exists() and any(quarantine.rglob("*.problems.txt")):
         print(f"\nFiles in quarantine / tệp bị cách ly: {quarantine}")
