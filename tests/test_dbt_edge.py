@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from dvk.settings import DBT_PROJECT_DIR, Settings, get_settings
-from dvk.transform import TransformError, build, dbt_cli_args, missing_raw_tables
+from dvk import transform
+from dvk.transform import TransformError, build, dbt_cli_args, docs, missing_raw_tables
 
 _spec = importlib.util.spec_from_file_location(
     "dvk_test_raw_fixture_edge", Path(__file__).parent / "fixtures" / "raw_fixture.py"
@@ -23,7 +24,12 @@ _spec.loader.exec_module(raw_fixture)
 MARTS = [
     "dim_reporting_unit", "dim_field", "dim_period", "fct_submission", "fct_model",
     "fct_annual_unit_status", "fct_annual_unit_field", "fct_submission_totals_check",
+    "dim_reporting_unit_history", "dim_reporting_unit_year", "dim_date", "fct_reporting_rate",
+    "fct_reporting_rate_unit", "fct_model_year", "fct_unit_field_ytd",
 ]
+# the master list's units: present without any submission
+UNIT_DIMS = {"dim_reporting_unit": 28, "dim_field": 4, "dim_reporting_unit_history": 28,
+             "dim_reporting_unit_year": 28}
 
 
 def _settings(root: Path, grace: int = 5) -> Settings:
@@ -52,11 +58,16 @@ def empty_build(tmp_path_factory):
 
 def test_empty_raw_tables_build(empty_build):
     counts = _counts(empty_build.warehouse)
-    assert counts["dim_reporting_unit"] == 28
-    assert counts["dim_field"] == 4
-    assert {m: n for m, n in counts.items() if not m.startswith(("dim_reporting", "dim_field"))} == {
-        m: 0 for m in MARTS if not m.startswith(("dim_reporting", "dim_field"))
+    assert {m: n for m, n in counts.items() if m in UNIT_DIMS} == UNIT_DIMS
+    assert {m: n for m, n in counts.items() if m not in UNIT_DIMS} == {
+        m: 0 for m in MARTS if m not in UNIT_DIMS
     }
+    with duckdb.connect(str(empty_build.warehouse)) as con:
+        # no data: only the first expected year of the master list (2020), every unit expected
+        assert con.execute(
+            "select min(year), max(year), bool_and(is_expected), bool_or(has_data) "
+            "from marts.dim_reporting_unit_year"
+        ).fetchone() == (2020, 2020, True, False)
 
 
 def test_grace_setting_and_a_new_submission(empty_build):
@@ -88,6 +99,20 @@ def test_grace_setting_and_a_new_submission(empty_build):
             "select models_total, models_new, households from marts.fct_annual_unit_field"
         ).fetchall() == [(1, 1, 0)]
         assert con.execute("select count(*) from marts.fct_submission_totals_check").fetchone() == (0,)
+        # the grace of 7 days moves the due date, and the on-time flag with it
+        assert con.execute(
+            "select due_date, received_on, is_on_time from marts.fct_submission where submission_id = ?",
+            [sid],
+        ).fetchone() == (date(2023, 12, 21), date(2023, 12, 11), True)
+        assert con.execute(
+            "select expected_units, received_units, on_time_units, missing_units "
+            "from marts.fct_reporting_rate where period_id = '2023'"
+        ).fetchone() == (28, 1, 1, 27)
+        # loaded_at unknown (null): the incremental facts still take the submission
+        assert con.execute(
+            "select model_name_key, first_period_id, unit_year_loaded_at from marts.fct_model"
+        ).fetchall() == [("camera an ninh", "2023", None)]
+        assert con.execute("select count(*) from marts.fct_model_year").fetchone() == (1,)
 
 
 def test_failing_dbt_test_raises_with_node_names(empty_build):
@@ -136,3 +161,23 @@ def test_dbt_cli_args(tmp_path, monkeypatch):
     assert "--target-path" not in dbt_cli_args(["debug"], settings)
     given = dbt_cli_args(["run", "--vars", '{"due_grace_days": 1}'], settings)
     assert given.count("--vars") == 1
+
+
+def test_build_and_docs_hand_dbt_the_right_commands(tmp_path, monkeypatch):
+    settings = _settings(tmp_path)
+    raw_fixture.make_raw_warehouse(settings.warehouse, empty=True)
+    calls = []
+    monkeypatch.setattr(transform, "run_dbt", lambda args, s=None: calls.append(list(args)))
+    build(settings, full_refresh=True)
+    build(settings, select="fct_model+")
+    assert docs(settings) == settings.dbt_target_dir / "index.html"
+    assert calls == [
+        ["build", "--full-refresh"],
+        ["build", "--select", "fct_model+"],
+        ["docs", "generate", "--static"],
+    ]
+
+
+def test_docs_needs_the_raw_tables(tmp_path):
+    with pytest.raises(TransformError, match="run the ingest"):
+        docs(_settings(tmp_path))

@@ -1,15 +1,18 @@
 """Run the dbt project (``dbt_project/``) on the warehouse, in-process.
 
-    from dvk.transform import build, run_dbt
-    build()                               # dbt build: seeds, staging, intermediate, marts, tests
+    from dvk.transform import build, docs, run_dbt
+    build()                               # dbt build: seeds, snapshot, models, data + unit tests
     build(select="marts")                 # dbt build --select marts
+    build(full_refresh=True)              # rebuild the incremental facts from scratch
+    docs()                                # dbt docs generate: the static site, returns index.html
     run_dbt(["test", "--select", "fct_model"])
 
 or from a shell::
 
     python -m dvk.transform               # = build()
     python -m dvk.transform build --select +fct_model
-    python -m dvk.transform docs generate
+    python -m dvk.transform build --full-refresh
+    python -m dvk.transform docs          # = docs() (also: docs generate)
 
 dbt is invoked with ``dbtRunner`` (dbt's programmatic entry point). The warehouse is the DuckDB
 file of ``settings.warehouse`` (exported to dbt as ``DVK_WAREHOUSE``, which ``profiles.yml``
@@ -211,12 +214,21 @@ def missing_raw_tables(settings: Settings | None = None) -> list[str]:
     return [f"raw.{name}" for name in RAW_TABLES if name not in present]
 
 
-def build(settings: Settings | None = None, select: str | None = None) -> None:
-    """``dbt build`` (seeds, staging, intermediate, marts and every dbt test) on the warehouse.
+def build(
+    settings: Settings | None = None,
+    select: str | None = None,
+    *,
+    full_refresh: bool = False,
+) -> None:
+    """``dbt build`` (seeds, the unit snapshot, staging, intermediate, marts, every dbt data and
+    unit test) on the warehouse.
 
-    Idempotent: every model is rebuilt from ``raw.*`` and the seeds. Works on empty raw tables
-    (the marts are then empty, dims aside). Raises :class:`TransformError` if the raw tables
-    are missing (run the ingest first) or if any model, seed or test fails.
+    Idempotent: the tables are rebuilt from ``raw.*`` and the seeds; the incremental facts
+    (``fct_model``, ``fct_model_year``) only recompute the unit-years with newly loaded
+    submissions, with the same result as a rebuild. ``full_refresh=True`` rebuilds them from
+    scratch (``--full-refresh``; needed after changing their SQL). Works on empty raw tables (the
+    marts are then empty, dims aside). Raises :class:`TransformError` if the raw tables are
+    missing (run the ingest first) or if any model, seed or test fails.
     """
     settings = settings or get_settings()
     missing = missing_raw_tables(settings)
@@ -228,7 +240,29 @@ def build(settings: Settings | None = None, select: str | None = None) -> None:
     args = ["build"]
     if select:
         args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
     run_dbt(args, settings)
+
+
+def docs(settings: Settings | None = None) -> Path:
+    """``dbt docs generate --static``: the documentation site of the project (models, columns,
+    tests, lineage, the exposure) with the warehouse's catalog, written to
+    ``settings.dbt_target_dir`` (``index.html`` with ``manifest.json`` and ``catalog.json``
+    beside it, and ``static_index.html``, one self-contained file to open without a server).
+
+    Run it after :func:`build` (the catalog describes the tables as built). Returns the path of
+    ``index.html``; raises :class:`TransformError` if dbt fails.
+    """
+    settings = settings or get_settings()
+    missing = missing_raw_tables(settings)
+    if missing:
+        raise TransformError(
+            f"the warehouse {settings.warehouse} lacks {', '.join(missing)}: "
+            "run the ingest (dvk.ingest) and the transform before the docs"
+        )
+    run_dbt(["docs", "generate", "--static"], settings)
+    return dbt_paths(settings)["target_path"] / "index.html"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,10 +273,15 @@ def main(argv: list[str] | None = None) -> int:
             rest = argv[1:]
             if rest[:1] in (["--select"], ["-s"]) and len(rest) == 2:
                 select = rest[1]
+            elif rest == ["--full-refresh"]:
+                build(full_refresh=True)
+                return 0
             elif rest:
                 run_dbt(["build", *rest])
                 return 0
             build(select=select)
+        elif argv in (["docs"], ["docs", "generate"]):
+            print(docs())
         else:
             run_dbt(argv)
     except TransformError as exc:

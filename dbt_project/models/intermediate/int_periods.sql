@@ -1,13 +1,17 @@
 {#-
-    Every period the warehouse knows: those the submissions refer to, plus the year, both halves,
-    the four quarters and the twelve months of every year that has a submission (spec section 2).
-    Windows: a period's window starts on the 15th of the month before its first month and ends on
-    the 14th of its last month; it is due `due_grace_days` days after the window closes.
+    Every period the warehouse knows (spec section 2, Decree 09/2019/NĐ-CP): those the submissions
+    refer to, plus the year, both halves, the four quarters and the twelve months of every covered
+    year (a year with any submission). For each: its number in the year, its calendar months, the
+    written forms (label and aliases, all readable by `dvk.periods.parse_period`), its data window,
+    its due date and its parent periods.
+    Window: from the 15th of the month before the period's first month to the 14th of its last
+    month; due `due_grace_days` (var, default 5) days after the window closes.
 -#}
 {%- set grace_days = var('due_grace_days', 5) | int -%}
 
 with submissions as (
-    select * from {{ ref('stg_raw__submissions') }}
+    select period_id, period_year
+    from {{ ref('stg_raw__submissions') }}
 ),
 
 covered_years as (
@@ -92,6 +96,20 @@ bounded as (
     from numbered
 ),
 
+dated as (
+    select
+        *,
+        cast(make_date(period_year, first_month, 15) - interval 1 month as date) as window_start,
+        make_date(period_year, last_month, 14) as window_end,
+        make_date(period_year, first_month, 1) as start_date,
+        cast(make_date(period_year, last_month, 1) + interval 1 month - interval 1 day as date)
+            as end_date,
+        -- the quarter / half-year containing the period (the period itself at its own kind)
+        (first_month + 2) // 3 as quarter_no,
+        (first_month + 5) // 6 as half_no
+    from bounded
+),
+
 final as (
     select
         period_id,
@@ -107,10 +125,48 @@ final as (
                 'Quý ' || ['I', 'II', 'III', 'IV'][period_no] || '/' || period_year
             when 'month' then 'Tháng ' || period_no || '/' || period_year
         end as label_vi,
-        cast(make_date(period_year, first_month, 15) - interval 1 month as date) as window_start,
-        make_date(period_year, last_month, 14) as window_end,
-        cast(make_date(period_year, last_month, 14) + interval ({{ grace_days }}) day as date) as due_date
-    from bounded
+        case period_kind
+            when 'year' then
+                period_id || '; Báo cáo năm ' || period_year
+            when 'half_year' then
+                period_id || '; '
+                || case period_no
+                    when 1 then '6 tháng đầu ' || period_year || '; 6 tháng năm ' || period_year
+                        || '; 6 tháng ' || period_year
+                    else '6 tháng cuối ' || period_year
+                end
+            when 'quarter' then
+                period_id
+                || '; Quý ' || period_no || '/' || period_year
+                || '; Quý ' || ['I', 'II', 'III', 'IV'][period_no] || ' năm ' || period_year
+                || '; Quý ' || period_no || ' năm ' || period_year
+            when 'month' then
+                period_id
+                || '; ' || period_year || '-' || lpad(cast(period_no as varchar), 2, '0')
+                || '; Tháng ' || lpad(cast(period_no as varchar), 2, '0') || '/' || period_year
+                || '; Tháng ' || period_no || ' năm ' || period_year
+                || '; Tháng ' || lpad(cast(period_no as varchar), 2, '0') || ' năm ' || period_year
+        end as aliases_vi,
+        window_start,
+        window_end,
+        cast(window_end + interval ({{ grace_days }}) day as date) as due_date,
+        start_date,
+        end_date,
+        case period_kind
+            when 'month' then cast(period_year as varchar) || 'Q' || cast(quarter_no as varchar)
+            when 'quarter' then cast(period_year as varchar) || 'S' || cast(half_no as varchar)
+            when 'half_year' then cast(period_year as varchar)
+        end as parent_period_id,
+        case when period_kind in ('month', 'quarter')
+            then cast(period_year as varchar) || 'Q' || cast(quarter_no as varchar)
+        end as quarter_id,
+        case when period_kind in ('month', 'quarter', 'half_year')
+            then cast(period_year as varchar) || 'S' || cast(half_no as varchar)
+        end as half_year_id,
+        cast(period_year as varchar) as year_id,
+        strftime(window_end, '%Y%m%d') || lpad(cast(period_months as varchar), 2, '0')
+            as period_sort_key
+    from dated
 )
 
 select * from final

@@ -1,7 +1,14 @@
 {#-
     Version ranking of the submissions of each (unit, period) (spec section 2, corrections):
     ordered by report_date, then received_at, then submission_id; version 1 is the oldest and the
-    newest one is accepted. The preparer's personal data stops at staging.
+    newest one is accepted. A report with an older report date that arrives later does not win.
+    Each superseded version points to the version that replaced it and to the accepted one.
+
+    Timeliness (spec section 2): a submission is on time when it arrived (received_at, a UTC
+    timestamp, taken as a local Asia/Ho_Chi_Minh date), else, when the arrival time is unknown,
+    its report date, is on or before the period's due date.
+
+    The preparer's personal data stops at staging.
 -#}
 
 with submissions as (
@@ -9,22 +16,56 @@ with submissions as (
     from {{ ref('stg_raw__submissions') }}
 ),
 
+periods as (
+    select period_id, due_date
+    from {{ ref('int_periods') }}
+),
+
 versioned as (
     select
-        *,
+        submissions.*,
         cast(row_number() over (
-            partition by unit_code, period_id
-            order by report_date asc nulls first, received_at asc nulls first, submission_id asc
+            partition by submissions.unit_code, submissions.period_id
+            order by
+                submissions.report_date asc nulls first,
+                submissions.received_at asc nulls first,
+                submissions.submission_id asc
         ) as integer) as version_no,
-        cast(count(*) over (partition by unit_code, period_id) as integer) as versions_count
+        cast(count(*) over (partition by submissions.unit_code, submissions.period_id) as integer)
+            as versions_count
     from submissions
+),
+
+chained as (
+    select
+        *,
+        version_no = versions_count as is_accepted,
+        lead(submission_id) over (
+            partition by unit_code, period_id order by version_no
+        ) as superseded_by_submission_id,
+        last_value(submission_id) over (
+            partition by unit_code, period_id
+            order by version_no
+            rows between unbounded preceding and unbounded following
+        ) as accepted_submission_id
+    from versioned
 ),
 
 final as (
     select
-        *,
-        version_no = versions_count as is_accepted
-    from versioned
+        chained.*,
+        {{ local_date('chained.received_at') }} as received_on,
+        periods.due_date,
+        coalesce(
+            coalesce({{ local_date('chained.received_at') }}, chained.report_date) <= periods.due_date,
+            false
+        ) as is_on_time,
+        case when coalesce(chained.received_at, chained.report_date) is not null then greatest(
+            coalesce({{ local_date('chained.received_at') }}, chained.report_date) - periods.due_date,
+            0
+        ) end as days_late
+    from chained
+    left join periods on chained.period_id = periods.period_id
 )
 
 select * from final

@@ -1,3 +1,5 @@
+{#- The reporting periods (int_periods): one row per period, every kind of every covered year. -#}
+
 with periods as (
     select * from {{ ref('int_periods') }}
 ),
@@ -10,7 +12,17 @@ final as (
         label_vi,
         window_start,
         window_end,
-        due_date
+        due_date,
+        period_no,
+        period_months,
+        aliases_vi,
+        start_date,
+        end_date,
+        parent_period_id,
+        quarter_id,
+        half_year_id,
+        year_id,
+        period_sort_key
     from periods
 )
 

@@ -1,6 +1,6 @@
 {#-
     One row per (year, unit) for every unit expected to report in a year that has any submission
-    (expected_from <= year and (expected_to is null or expected_to >= year)), plus any unit that
+    (dim_reporting_unit_year.is_expected, from the master list), plus any unit that
     reported for the year without being expected. `reported`: the figures come from an accepted
     annual submission; `provisional`: from the latest shorter period of the year; `missing`: no
     submission at all for the year.
@@ -11,8 +11,8 @@ with covered_years as (
     from {{ ref('int_submissions_versioned') }}
 ),
 
-units as (
-    select * from {{ ref('dim_reporting_unit') }}
+unit_years as (
+    select * from {{ ref('dim_reporting_unit_year') }}
 ),
 
 sources as (
@@ -22,14 +22,14 @@ sources as (
 expected as (
     select
         covered_years.year,
-        units.unit_code
+        unit_years.unit_code
     from covered_years
-    inner join units
-        on units.expected_from <= covered_years.year
-        and (units.expected_to is null or units.expected_to >= covered_years.year)
+    inner join unit_years
+        on unit_years.year = covered_years.year
+        and unit_years.is_expected
 ),
 
-unit_years as (
+status_grid as (
     select year, unit_code from expected
     union
     select year, unit_code from sources
@@ -37,8 +37,8 @@ unit_years as (
 
 final as (
     select
-        unit_years.year,
-        unit_years.unit_code,
+        status_grid.year,
+        status_grid.unit_code,
         case
             when sources.source_submission_id is null then 'missing'
             when sources.is_provisional then 'provisional'
@@ -46,9 +46,9 @@ final as (
         end as status,
         sources.source_submission_id,
         sources.source_period_id
-    from unit_years
+    from status_grid
     left join sources
-        on unit_years.year = sources.year and unit_years.unit_code = sources.unit_code
+        on status_grid.year = sources.year and status_grid.unit_code = sources.unit_code
 )
 
 select * from final

@@ -1,3 +1,9 @@
+{#-
+    Every submission ever loaded (one row per file), with its version within its (unit, period),
+    whether it is the accepted one or superseded (and by which), its due date and whether it came
+    in on time (int_submissions_versioned).
+-#}
+
 with submissions as (
     select * from {{ ref('int_submissions_versioned') }}
 ),
@@ -23,7 +29,16 @@ final as (
         submissions.version_no,
         submissions.is_accepted,
         cast(coalesce(model_counts.models_count, 0) as bigint) as models_count,
-        submissions.has_declared_totals
+        submissions.has_declared_totals,
+        submissions.versions_count,
+        submissions.superseded_by_submission_id,
+        submissions.accepted_submission_id,
+        submissions.received_on,
+        submissions.due_date,
+        submissions.is_on_time,
+        cast(submissions.days_late as integer) as days_late,
+        submissions.loaded_at,
+        submissions.load_id
     from submissions
     left join model_counts on submissions.submission_id = model_counts.submission_id
 )

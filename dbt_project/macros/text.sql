@@ -1,0 +1,15 @@
+{#-
+    The matching key of a Vietnamese text, the SQL twin of `dvk.text.fold` (src/dvk/text.py) for
+    text the ingest has already cleaned (NFC, legacy encodings converted): zero-width characters
+    dropped, NFC, diacritics stripped (đ/Đ → d), lower case, every run of characters other than
+    a-z and 0-9 folded to one space, trimmed. "Tổ dân phố  mẫu." and "TO DAN PHO MAU" have the
+    same key. tests/test_dbt_build.py checks it against dvk.text.fold.
+-#}
+{% macro fold_text(expression) -%}
+    trim(regexp_replace(
+        replace(lower(strip_accents(nfc_normalize(
+            regexp_replace(coalesce({{ expression }}, ''), '[\x{200B}\x{200C}\x{200D}\x{2060}\x{FEFF}]', '', 'g')
+        ))), 'đ', 'd'),
+        '[^0-9a-z]+', ' ', 'g'
+    ))
+{%- endmacro %}

@@ -1,0 +1,89 @@
+{#-
+    Completeness and timeliness per unit and period (DHIS2's reporting-rate detail). Periods: every
+    period with at least one submission, plus the year period of every covered year (so that the
+    units with no annual report show as missing). Units: every unit expected in the period's year
+    (dim_reporting_unit_year), plus any unit that reported for the period without being expected.
+    `is_on_time`: at least one of the unit's submissions for the period arrived by the due date
+    (fct_submission.is_on_time), i.e. its first report was on time: a later correction does not
+    make an on-time report late.
+-#}
+
+with periods as (
+    select * from {{ ref('dim_period') }}
+),
+
+submissions as (
+    select * from {{ ref('fct_submission') }}
+),
+
+unit_years as (
+    select * from {{ ref('dim_reporting_unit_year') }}
+),
+
+rated_periods as (
+    select periods.*
+    from periods
+    where periods.period_kind = 'year'
+        or periods.period_id in (select period_id from submissions)
+),
+
+by_unit_period as (
+    select
+        unit_code,
+        period_id,
+        count(*) as submissions_count,
+        min(coalesce(received_on, report_date)) as first_received_on,
+        bool_or(is_on_time) as is_on_time,
+        max(submission_id) filter (where is_accepted) as accepted_submission_id
+    from submissions
+    group by unit_code, period_id
+),
+
+grid as (
+    select rated_periods.period_id, unit_years.unit_code
+    from rated_periods
+    inner join unit_years
+        on unit_years.year = rated_periods.period_year
+        and unit_years.is_expected
+
+    union
+
+    select by_unit_period.period_id, by_unit_period.unit_code
+    from by_unit_period
+    inner join rated_periods on by_unit_period.period_id = rated_periods.period_id
+),
+
+final as (
+    select
+        grid.period_id,
+        rated_periods.period_kind,
+        rated_periods.period_year,
+        grid.unit_code,
+        coalesce(unit_years.is_expected, false) as is_expected,
+        by_unit_period.unit_code is not null as has_submitted,
+        coalesce(by_unit_period.is_on_time, false) as is_on_time,
+        case
+            when by_unit_period.unit_code is null then 'missing'
+            when by_unit_period.is_on_time then 'on_time'
+            else 'late'
+        end as status,
+        rated_periods.due_date,
+        by_unit_period.first_received_on,
+        cast(
+            case when by_unit_period.first_received_on is not null
+                then greatest(by_unit_period.first_received_on - rated_periods.due_date, 0)
+            end as integer
+        ) as days_late,
+        cast(coalesce(by_unit_period.submissions_count, 0) as integer) as submissions_count,
+        by_unit_period.accepted_submission_id
+    from grid
+    inner join rated_periods on grid.period_id = rated_periods.period_id
+    left join unit_years
+        on grid.unit_code = unit_years.unit_code
+        and rated_periods.period_year = unit_years.year
+    left join by_unit_period
+        on grid.unit_code = by_unit_period.unit_code
+        and grid.period_id = by_unit_period.period_id
+)
+
+select * from final
