@@ -15,10 +15,14 @@ For each year (the `year` param, or every year with annual submissions when it i
    model lines, new + replicated = total, marts reconcile with the raw submissions; missing and
    provisional units listed). A failure fails this task, names unit, period and field, and blocks
    that year's report; other years go on.
-2. **report** — `<DVK_REPORTS_DIR>/annual/<year>/`: the Vietnamese workbook and `summary.json`.
+2. **report** — `<DVK_REPORTS_DIR>/annual/<year>/`: the Vietnamese workbook, CSV extracts,
+   `summary.json`, and a new version with its changes when a correction changed a published year.
+3. **unit_summary** — only with the `unit_code` param: that unit's figures, status (reported,
+   provisional, missing) and gate failures for each year, in the task's log and XCom.
 
 Scheduled on 20 December, after the annual cut-off (14 Dec) and the due date (19 Dec). Trigger by hand:
-`airflow dags trigger dvk_annual_report --conf '{"year": 2021}'`.
+`airflow dags trigger dvk_annual_report --conf '{"year": 2021}'`, or for one unit
+`--conf '{"year": 2021, "unit_code": "18076"}'`.
 """
 
 
@@ -40,7 +44,15 @@ Scheduled on 20 December, after the annual cut-off (14 Dec) and the due date (19
             title="Năm báo cáo / Report year",
             description="Năm cần lập báo cáo; để trống: mọi năm có báo cáo năm. "
             "The year to report; empty: every year with annual submissions.",
-        )
+        ),
+        "unit_code": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^(\d{5}|CQ\d{2,3})$",
+            title="Một đơn vị / One unit (optional)",
+            description="Mã đơn vị (ví dụ 18076 hoặc CQ01): in thêm số liệu, trạng thái và lỗi kiểm tra "
+            "của riêng đơn vị này. Unit code: also show this unit's figures, status and gate failures.",
+        ),
     },
 )
 def dvk_annual_report():
@@ -62,11 +74,19 @@ def dvk_annual_report():
 
         return report(year)
 
+    @task(trigger_rule="all_done")
+    def unit_summary(years: list[int], params: dict | None = None) -> list[dict]:
+        from dvk.pipeline import unit_summary
+
+        code = (params or {}).get("unit_code")
+        return [unit_summary(year, code) for year in years] if code else []
+
     @task_group
     def year_report(year: int):
         report(year, gate(year))
 
-    year_report.expand(year=report_years())
+    years = report_years()
+    year_report.expand(year=years) >> unit_summary(years)
 
 
 dvk_annual_report()

@@ -58,3 +58,11 @@ def test_dag_files_are_thin():
     for path in airflow_local.DAGS_FOLDER.glob("*.py"):
         top_level = [line for line in path.read_text().splitlines() if not line.startswith(" ")]
         assert not [line for line in top_level if any(h in line for h in heavy)], path
+
+
+def test_annual_report_unit_param_validates(dagbag):
+    p = dagbag.dags["dvk_annual_report"].params.get_param("unit_code")
+    assert p.resolve(None) is None
+    assert p.resolve("18076") == "18076" and p.resolve("CQ01") == "CQ01"
+    with pytest.raises(Exception):
+        p.resolve("Phường Bắc Hà")  # a name, not a code

@@ -7,6 +7,7 @@ with its own warehouse, reports and quarantine folders.
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -33,9 +34,9 @@ def _env(base: Path, inbox: Path) -> dict[str, str]:
     return env
 
 
-def run_pipeline(base: Path, inbox: Path) -> subprocess.CompletedProcess:
+def run_pipeline(base: Path, inbox: Path, *args: str) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [sys.executable, "-m", "dvk.run_local"],
+        [sys.executable, "-m", "dvk.run_local", *args],
         cwd=PROJECT_ROOT,
         env=_env(base, inbox),
         capture_output=True,
@@ -68,7 +69,7 @@ def demo_runs(tmp_path_factory):
     summary_path = base / "reports" / "annual" / "2021" / "summary.json"
     first_summary = json.loads(summary_path.read_text(encoding="utf-8"))
     first_counts = query(base, "select count(*) from raw.submissions union all select count(*) from raw.submission_models")
-    second = run_pipeline(base, inbox)
+    second = run_pipeline(base, inbox, "--unit", "18076")
     return base, inbox, first, second, first_summary, first_counts
 
 
@@ -99,6 +100,7 @@ def test_only_years_with_annual_submissions_are_reported(demo_runs):
 def test_second_run_changes_nothing_and_loads_nothing(demo_runs):
     base, inbox, _, second, first_summary, first_counts = demo_runs
     assert second.returncode == 0, second.stdout[-4000:]
+    assert re.search(r"unit_summary\s+success", second.stdout)
     summary = json.loads((base / "reports" / "annual" / "2021" / "summary.json").read_text(encoding="utf-8"))
     assert summary == first_summary
     counts = query(base, "select count(*) from raw.submissions union all select count(*) from raw.submission_models")

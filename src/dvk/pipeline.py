@@ -87,3 +87,30 @@ def report(year: int) -> str:
     path = build_annual_report(year)
     log.info("Annual report %s written to %s", year, path)
     return str(path)
+
+
+def unit_summary(year: int, unit_code: str) -> dict:
+    """One unit's line of a year: figures and status from the report, failures from the gate."""
+    import json
+
+    from dvk.gate import gate_result_path
+    from dvk.report import annual_report_dir
+    from dvk.settings import get_settings
+
+    settings = get_settings()
+    out: dict = {"year": year, "unit_code": unit_code, "status": None, "figures": None, "gate_failures": []}
+    summary_path = annual_report_dir(year, settings) / "summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        out["figures"] = next((u for u in summary["units"] if u["code"] == unit_code), None)
+        if unit_code in summary.get("missing_units", []):
+            out["status"] = "missing"
+        elif out["figures"] is not None:
+            out["status"] = "provisional" if out["figures"].get("provisional") else "reported"
+    gate_path = gate_result_path(year, settings)
+    if gate_path.is_file():
+        result = json.loads(gate_path.read_text(encoding="utf-8"))
+        out["gate_failures"] = [f.get("message_vi") for f in result.get("failures", []) if f.get("unit_code") == unit_code]
+    log.info("Unit %s, %s: status %s, figures %s, %d gate failure(s)", unit_code, year, out["status"],
+             out["figures"], len(out["gate_failures"]))
+    return out

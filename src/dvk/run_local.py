@@ -30,6 +30,7 @@ def _print_gate_failures(reports_dir) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--year", type=int, default=None, help="report only this year (default: every year with annual submissions)")
+    parser.add_argument("--unit", default=None, help="also show one unit's figures, status and gate failures (unit code)")
     parser.add_argument("--verbose", action="store_true", help="show Airflow's task logs (INFO) as they run")
     args = parser.parse_args(argv)
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if outcomes[0].succeeded and outcomes[1].tasks.get("dbt_build") == "success":
         # Even when a gate failed in dvk_transform, the other years' reports are still produced.
-        outcomes.append(airflow_local.run_dag("dvk_annual_report", {"year": args.year}))
+        outcomes.append(airflow_local.run_dag("dvk_annual_report", {"year": args.year, "unit_code": args.unit}))
 
     print("\n=== DVK pipeline ===")
     for outcome in outcomes:
