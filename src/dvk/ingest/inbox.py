@@ -1,4 +1,36 @@
-"""Ingest the inbox: every new file parsed, loaded in its own transaction, or quarantined."""
+"""Ingest the inbox: every new file parsed, then loaded whole (never in part), or quarantined.
+
+One run (:func:`ingest_inbox`):
+
+1. lists the inbox: every file except those starting with ``_`` or ``.`` (``_manifest.csv`` says
+   when each file arrived: ``file_name,received_at`` in ISO 8601; a file it does not list arrived
+   at its modification time, UTC);
+2. opens the warehouse once, creates ``raw.*`` if needed and writes one ``raw.loads`` row;
+3. for each file: its sha256 is its ``submission_id``; a file already loaded or already
+   quarantined is skipped. Anything but ``.xlsx`` / ``.csv`` is quarantined as "not a submission
+   file"; the others are checked, parsed, and either loaded whole or, with every problem found,
+   moved to ``<quarantine dir>/<date>_<load id>/`` beside a ``<file name>.problems.txt`` report
+   and listed in ``raw.quarantine(_problems)``. A parser crash is a problem (``unreadable``),
+   never the end of the run;
+4. closes the warehouse (dbt opens it next; DuckDB allows one writer).
+
+**Atomicity.** A file's rows (submission, model lines, declared totals) are always written in one
+transaction, never split. To keep the warehouse's per-commit cost off each file, parsed files are
+committed in groups (``batch_files``, default :data:`BATCH_FILES`; ``batch_files=1`` is one
+transaction a file): a group is all or nothing, and a group that fails is retried one file per
+transaction, so one bad file cannot keep the others out. If the process is killed, nothing of the
+uncommitted group is in the warehouse and the next run loads those files again (their sha256 is
+not yet known); no file is ever half-loaded or loaded twice.
+
+A quarantined file is first copied aside (under a temporary name, then renamed) with its report,
+then recorded in its own transaction, then removed from the inbox. If the run dies between the
+record and the removal, the next run finds the file recorded and its copy in place, and finishes
+the move.
+
+A file whose load fails in the warehouse itself (disk full, a lock) is rolled back, left in the
+inbox for the next run, and reported in ``IngestResult.failed``; the run goes on with the other
+files and then raises :class:`IngestError`, so that the task fails visibly and is retried.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +38,11 @@ import csv
 import datetime as dt
 import hashlib
 import logging
+import os
 import re
 import shutil
 import traceback
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,50 +50,88 @@ from pathlib import Path
 import duckdb
 
 from dvk.ingest import warehouse
-from dvk.ingest.guard import check_file
-from dvk.ingest.parse import parse_file
+from dvk.ingest.form import ParsedSubmission
+from dvk.ingest.guard import check_content, check_size
+from dvk.ingest.parse import SUBMISSION_SUFFIXES, parse_file
 from dvk.ingest.problems import Problem, SubmissionError
 from dvk.reference import FieldDirectory, UnitDirectory
 from dvk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-SUBMISSION_SUFFIXES = {".xlsx", ".csv"}
 MANIFEST = "_manifest.csv"
+SKIP_ALREADY_LOADED = "already_loaded"
+SKIP_ALREADY_QUARANTINED = "already_quarantined"
+#: Parsed files committed together (group commit); each file is still whole or absent.
+BATCH_FILES = 250
+#: ... or fewer, so that one transaction stays small.
+BATCH_ROWS = 25_000
 
 
 @dataclass
 class IngestResult:
+    """What one run did, file by file (``as_dict()`` is JSON-serialisable, for a DAG task's XCom)."""
+
     load_id: str
     inbox_dir: str
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
     loaded: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    #: file name → why it was skipped: ``already_loaded`` / ``already_quarantined`` (same sha256).
+    skipped: dict[str, str] = field(default_factory=dict)
+    #: file name → every problem that kept it out.
     quarantined: dict[str, list[Problem]] = field(default_factory=dict)
+    #: file name → the warehouse error that rolled its load back (the file stays in the inbox).
+    failed: dict[str, str] = field(default_factory=dict)
+    #: file name → rows read as not being models (headings, notes, signatures), for the log.
+    notes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def files_seen(self) -> int:
-        return len(self.loaded) + len(self.skipped) + len(self.quarantined)
+        return len(self.loaded) + len(self.skipped) + len(self.quarantined) + len(self.failed)
 
     def as_dict(self) -> dict:
         return {
             "load_id": self.load_id,
             "inbox_dir": self.inbox_dir,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "files_seen": self.files_seen,
             "files_loaded": len(self.loaded),
             "files_skipped": len(self.skipped),
             "files_quarantined": len(self.quarantined),
-            "loaded": self.loaded,
-            "skipped": self.skipped,
+            "files_failed": len(self.failed),
+            "loaded": list(self.loaded),
+            "skipped": dict(self.skipped),
             "quarantined": {name: [p.as_dict() for p in problems] for name, problems in self.quarantined.items()},
+            "failed": dict(self.failed),
+            "notes": {name: list(notes) for name, notes in self.notes.items()},
         }
+
+
+class IngestError(RuntimeError):
+    """Some files could not be written to the warehouse; they were rolled back and stay in the inbox."""
+
+    def __init__(self, result: IngestResult):
+        self.result = result
+        names = ", ".join(f"{name} ({error})" for name, error in result.failed.items())
+        super().__init__(f"{len(result.failed)} file(s) not loaded, left in the inbox for the next run: {names}")
+
+
+# ------------------------------------------------------------------------------------- the inbox
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-def _parse_ts(text: str) -> dt.datetime:
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+def _nfc(name: str) -> str:
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def parse_timestamp(text: str) -> dt.datetime:
+    """ISO 8601 → naive UTC ("2021-12-16T08:30:00Z", "...+07:00"; without an offset: UTC)."""
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     if value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return value
@@ -70,133 +142,330 @@ def read_manifest(inbox: Path) -> dict[str, dt.datetime]:
     path = inbox / MANIFEST
     if not path.is_file():
         return {}
+    out: dict[str, dt.datetime] = {}
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        out = {}
         for row in csv.DictReader(fh):
             try:
-                out[row["file_name"].strip()] = _parse_ts(row["received_at"])
-            except (KeyError, ValueError, AttributeError):
+                out[_nfc(row["file_name"])] = parse_timestamp(row["received_at"])
+            except (KeyError, ValueError, TypeError, AttributeError):
                 log.warning("Ignoring a bad line of %s: %s", path, row)
-        return out
+    return out
 
 
 def candidate_files(inbox: Path) -> list[Path]:
-    """Every file of the inbox except hidden ones and those starting with '_' (manifests)."""
-    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+    """Every file of the inbox except hidden ones and those starting with '_' (the manifest)."""
+    return sorted((p for p in inbox.iterdir() if p.is_file() and not p.name.startswith((".", "_"))),
+                  key=lambda p: p.name)
 
 
-_UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
+def is_submission_name(path: Path) -> bool:
+    return path.suffix.lower() in SUBMISSION_SUFFIXES
 
 
-def _safe_name(name: str) -> str:
-    return _UNSAFE.sub("_", name).strip("._") or "file"
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _problem_report(file_name: str, sha256: str, problems: list[Problem]) -> str:
-    lines = [
-        f"Tệp / file: {file_name}",
-        f"sha256: {sha256}",
-        "",
-        "Tệp này chưa được nạp vào kho dữ liệu vì các lỗi dưới đây. Hãy sửa tệp và gửi lại.",
-        "This file was not loaded because of the problems below. Fix the file and send it again.",
-        "",
-    ]
-    for i, p in enumerate(problems, start=1):
-        lines.append(f"{i}. [{p.code}] {p.where_vi()}: {p.message_vi}")
-        lines.append(f"   {p.where_en()}: {p.message_en}")
-    return "\n".join(lines) + "\n"
+def _read(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
+    """The file's bytes (None when empty or over the size limit: never read whole) and sha256."""
+    size = path.stat().st_size
+    if size == 0 or size > max_bytes:
+        return None, _sha256(path)
+    data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, sha: str, received_at: dt.datetime,
-                load_id: str, problems: list[Problem], record: bool) -> None:
-    folder = settings.quarantine_dir / f"{dt.date.today():%Y%m%d}_{load_id[:8]}"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / _safe_name(path.name)
-    if target.exists():
-        target = folder / f"{sha[:8]}_{target.name}"
-    report = target.with_name(target.name + ".problems.txt")
-    report.write_text(_problem_report(path.name, sha, problems), encoding="utf-8")
-    if record:
-        con.execute("begin")
-        try:
-            warehouse.insert_quarantine(con, sha256=sha, file_name=path.name, received_at=received_at,
-                                        quarantined_at=_utc_now(), load_id=load_id, quarantine_path=str(target),
-                                        report_path=str(report), problems=problems)
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-    shutil.move(str(path), target)
-
-
-def ingest_inbox(settings: Settings | None = None, today: dt.date | None = None) -> IngestResult:
-    """Load every new submission of the inbox into ``raw.*``; quarantine what cannot be read."""
-    settings = settings or get_settings()
-    inbox = settings.inbox_dir
-    if not inbox.is_dir():
-        raise FileNotFoundError(f"Không có thư mục hộp thư {inbox} / inbox folder {inbox} does not exist (DVK_INBOX_DIR)")
-    today = today or dt.date.today()
-    load_id = str(uuid.uuid4())
-    result = IngestResult(load_id=load_id, inbox_dir=str(inbox))
-    units, fields = UnitDirectory(), FieldDirectory()
-    manifest = read_manifest(inbox)
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.warehouse))
+def display_name(path: Path) -> str:
+    """The file's name as text for the warehouse and the reports (bytes that are not UTF-8 escaped)."""
+    name = path.name
     try:
-        warehouse.ensure_schema(con)
-        started = _utc_now()
-        con.execute("insert into raw.loads (load_id, started_at, inbox_dir) values (?, ?, ?)", [load_id, started, str(inbox)])
-        loaded_hashes, quarantined_hashes = warehouse.known_hashes(con)
-        for path in candidate_files(inbox):
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # a name in another encoding: surrogate escapes from the file system
+        name = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
+
+
+def _received_at(path: Path, manifest: dict[str, dt.datetime]) -> dt.datetime:
+    listed = manifest.get(_nfc(path.name))
+    if listed is not None:
+        return listed
+    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+    return mtime.replace(tzinfo=None, microsecond=0)
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+def read_submission(path: Path, settings: Settings, units: UnitDirectory, fields: FieldDirectory,
+                    today: dt.date, data: bytes | None = None) -> ParsedSubmission | list[Problem]:
+    """The parsed submission, or every problem that keeps the file out. Never raises for a bad file.
+
+    ``data``: the file's bytes if already read (the file is then not read again).
+    """
+    name = display_name(path)
+    if not is_submission_name(path):
+        return [Problem(name, "not_submission",
+                        f"Không phải tệp báo cáo («{path.suffix or 'không có đuôi'}»): chỉ nhận tệp .xlsx "
+                        "(mẫu Excel) hoặc .csv",
+                        f"not a submission file ({path.suffix or 'no extension'!s}): only .xlsx (the Excel "
+                        "form) and .csv files are accepted")]
+    try:
+        size = path.stat().st_size
+        problems = check_size(size, name, settings.max_file_bytes)
+        if problems:
+            return problems
+        if data is None or len(data) != size:
             data = path.read_bytes()
-            sha = hashlib.sha256(data).hexdigest()
-            received_at = manifest.get(path.name) or dt.datetime.fromtimestamp(
-                path.stat().st_mtime, dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-            if sha in loaded_hashes:
-                result.skipped.append(path.name)
-                continue
-            problems = _problems_of(path, data, settings, units, fields, today)
-            if isinstance(problems, list):
-                _quarantine(con, settings, path, sha, received_at, load_id, problems, record=sha not in quarantined_hashes)
-                quarantined_hashes.add(sha)
-                result.quarantined[path.name] = problems
-                log.warning("Quarantined %s: %d problem(s)", path.name, len(problems))
-                continue
-            con.execute("begin")
-            try:
-                warehouse.insert_submission(con, problems, submission_id=sha, file_name=path.name, size=len(data),
-                                            received_at=received_at, loaded_at=_utc_now(), load_id=load_id)
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
-            loaded_hashes.add(sha)
-            result.loaded.append(path.name)
-        con.execute(
-            "update raw.loads set finished_at = ?, files_seen = ?, files_loaded = ?, files_skipped = ?, "
-            "files_quarantined = ? where load_id = ?",
-            [_utc_now(), result.files_seen, len(result.loaded), len(result.skipped), len(result.quarantined), load_id],
-        )
-    finally:
-        con.close()
-    return result
-
-
-def _problems_of(path: Path, data: bytes, settings: Settings, units: UnitDirectory, fields: FieldDirectory,
-                 today: dt.date):
-    """The parsed submission, or the list of every problem that keeps it out."""
-    suffix = path.suffix.lower()
-    if suffix not in SUBMISSION_SUFFIXES:
-        return [Problem(path.name, "not_submission",
-                        "Không phải tệp báo cáo: chỉ nhận tệp .xlsx (mẫu Excel) hoặc .csv",
-                        "not a submission file: only .xlsx (the Excel form) and .csv are accepted")]
-    guard = check_file(data, path.name, suffix, settings.max_file_bytes)
-    if guard.problems:
-        return guard.problems
-    try:
-        return parse_file(data, path.name, units=units, fields=fields, today=today)
+        problems = check_content(data, name, path.suffix.lower())
+        if problems:
+            return problems
+        return parse_file(data, name, units=units, fields=fields, today=today)
     except SubmissionError as exc:
         return exc.problems
     except Exception as exc:  # a file that breaks the parser must not break the run
-        log.debug("Parser crash on %s:\n%s", path, traceback.format_exc())
-        return [Problem(path.name, "unreadable", f"Không đọc được tệp: {exc}", f"cannot read the file: {exc!r}")]
+        log.warning("Parser crash on %s:\n%s", path, traceback.format_exc())
+        return [Problem(name, "unreadable",
+                        f"Không đọc được tệp (lỗi không lường trước: {type(exc).__name__}). Hãy mở tệp bằng Excel, "
+                        "lưu lại dạng .xlsx và gửi lại; nếu vẫn lỗi, báo cho bộ phận kỹ thuật.",
+                        f"the file cannot be read (unexpected {type(exc).__name__}: {exc})")]
+
+
+# ---------------------------------------------------------------------------------- quarantine
+
+
+def problem_report(file_name: str, sha256: str, received_at: dt.datetime, load_id: str,
+                   problems: list[Problem]) -> str:
+    """The ``.problems.txt`` beside a quarantined file: Vietnamese, with English alongside."""
+    lines = [
+        f"Tệp / file: {file_name}",
+        f"Nhận lúc / received at: {received_at:%d/%m/%Y %H:%M} UTC",
+        f"Mã lần nạp / load id: {load_id}",
+        f"sha256: {sha256}",
+        "",
+        f"Tệp này CHƯA được nạp vào kho dữ liệu vì {len(problems)} lỗi dưới đây. "
+        "Hãy sửa tệp và gửi lại (cả tệp).",
+        f"This file was NOT loaded because of the {len(problems)} problem(s) below. "
+        "Fix the file and send it again (the whole file).",
+        "",
+    ]
+    for i, p in enumerate(problems, start=1):
+        lines.append(f"{i}. [{p.code}] {p.where_vi()}")
+        lines.append(f"   {p.message_vi}")
+        lines.append(f"   ({p.where_en()}: {p.message_en})")
+    return "\n".join(lines) + "\n"
+
+
+_UNSAFE_NAME = re.compile(r"[^\w.()+,=@ -]+")
+_REPORT_SUFFIX = ".problems.txt"
+#: Bytes left for a quarantined file's name: room for a 13-byte prefix and the report's suffix
+#: under the usual 255-byte limit of a file name.
+MAX_NAME_BYTES = 200
+
+
+def safe_name(name: str) -> str:
+    """A file name safe to create in the quarantine folder, still recognisable.
+
+    NFC; path separators, control and shell-special characters become "_"; no leading dot or dash;
+    at most :data:`MAX_NAME_BYTES` bytes of UTF-8, the extension kept.
+    """
+    name = unicodedata.normalize("NFC", name)
+    name = _UNSAFE_NAME.sub("_", name).strip(" ._-") or "file"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        stem, dot, ext = name.rpartition(".")
+        ext = f".{ext}" if dot and len(ext) <= 10 else ""
+        stem = stem if ext else name
+        budget = MAX_NAME_BYTES - len(ext.encode("utf-8"))
+        stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore").rstrip(" ._-") or "file"
+        name = stem + ext
+    return name
+
+
+def _quarantine_target(folder: Path, name: str, sha: str) -> Path:
+    name = safe_name(name)
+    target = folder / name
+    if target.exists() or target.with_name(name + _REPORT_SUFFIX).exists():
+        target = folder / f"{sha[:12]}_{name}"
+    return target
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, folder: Path, path: Path, sha: str, received_at: dt.datetime,
+                load_id: str, problems: list[Problem]) -> tuple[Path, Path]:
+    """Copy the file and its report aside, record them, then remove the file from the inbox."""
+    name = display_name(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _quarantine_target(folder, name, sha)
+    report = target.with_name(target.name + _REPORT_SUFFIX)
+    partial = target.with_name(f".{sha[:12]}.partial")
+    try:
+        shutil.copy2(path, partial)  # never a half-copied file under the real name
+        os.replace(partial, target)
+        report.write_text(problem_report(name, sha, received_at, load_id, problems), encoding="utf-8")
+        with warehouse.transaction(con):
+            warehouse.insert_quarantine(con, sha256=sha, file_name=name, received_at=received_at,
+                                        quarantined_at=_utc_now(), load_id=load_id, quarantine_path=str(target),
+                                        report_path=str(report), problems=problems)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        target.unlink(missing_ok=True)
+        report.unlink(missing_ok=True)
+        raise
+    try:
+        path.unlink()
+    except OSError as exc:  # recorded: the next run finishes the move
+        log.warning("Quarantined %s but could not remove it from the inbox: %s", path, exc)
+    return target, report
+
+
+def _finish_interrupted_quarantine(path: Path, name: str, sha: str,
+                                   copies: dict[tuple[str, str], list[str]]) -> None:
+    """A file recorded as quarantined still in the inbox under the same name, its copy in place:
+    the run that quarantined it died before removing it (or the same file was sent again). Remove it."""
+    for recorded in copies.get((sha, name), ()):
+        copy = Path(recorded)
+        try:
+            if copy.is_file() and copy.stat().st_size == path.stat().st_size and _sha256(copy) == sha:
+                path.unlink()
+                log.info("Finished quarantining %s (its copy is %s)", name, copy)
+                return
+        except OSError as exc:
+            log.warning("Could not finish quarantining %s: %s", name, exc)
+            return
+
+
+@dataclass
+class _Pending:
+    """A parsed file waiting for its group's commit."""
+
+    name: str
+    sha: str
+    submission: ParsedSubmission
+    record: dict
+
+
+def _commit(con: duckdb.DuckDBPyConnection, pending: list[_Pending], result: IngestResult,
+            loaded_hashes: set[str]) -> None:
+    """Commit the waiting files together; if that fails, one transaction each (failures reported)."""
+    if not pending:
+        return
+    committed: list[_Pending] = []
+    try:
+        with warehouse.transaction(con):
+            warehouse.insert_submissions(con, [(p.submission, p.record) for p in pending])
+        committed = list(pending)
+    except Exception as group_error:
+        if len(pending) == 1:
+            p = pending[0]
+            log.error("Could not write %s to the warehouse (rolled back): %s", p.name, group_error)
+            result.failed[p.name] = f"{type(group_error).__name__}: {group_error}"
+        else:
+            log.warning("A group of %d files was rolled back (%s); retrying one file a transaction",
+                        len(pending), group_error)
+            for p in pending:
+                try:
+                    with warehouse.transaction(con):
+                        warehouse.insert_submissions(con, [(p.submission, p.record)])
+                except Exception as exc:  # the warehouse refused: rolled back, the file stays in the inbox
+                    log.error("Could not write %s to the warehouse (rolled back): %s", p.name, exc)
+                    result.failed[p.name] = f"{type(exc).__name__}: {exc}"
+                else:
+                    committed.append(p)
+    for p in committed:
+        loaded_hashes.add(p.sha)
+        result.loaded.append(p.name)
+        sub = p.submission
+        if sub.skipped_rows:
+            result.notes[p.name] = [f"{sheet}!{row}: «{text}» (not a model row)"
+                                    for sheet, row, text in sub.skipped_rows]
+        log.info("Loaded %s: %s %s, %d model(s)", p.name, sub.unit_code, sub.period.id, len(sub.models))
+    pending.clear()
+
+
+# ------------------------------------------------------------------------------------------ run
+
+
+def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = None,
+                 batch_files: int = BATCH_FILES) -> IngestResult:
+    """Load every new submission of the inbox into ``raw.*``; quarantine what cannot be read.
+
+    ``today`` (default: the current date) decides which periods and report dates lie in the future.
+    ``batch_files``: how many parsed files are committed together (1: one transaction a file).
+    Raises :class:`IngestError` after the run if a file could not be written to the warehouse.
+    """
+    settings = settings or get_settings()
+    inbox = Path(settings.inbox_dir)
+    if not inbox.is_dir():
+        raise FileNotFoundError(
+            f"Không có thư mục hộp thư {inbox} / the inbox folder {inbox} does not exist (DVK_INBOX_DIR)")
+    today = today or dt.date.today()
+    batch_files = max(1, int(batch_files))
+    load_id = str(uuid.uuid4())
+    result = IngestResult(load_id=load_id, inbox_dir=str(inbox), started_at=_utc_now())
+    quarantine_folder = Path(settings.quarantine_dir) / f"{result.started_at:%Y%m%d}_{load_id}"
+    units, fields = UnitDirectory(), FieldDirectory()
+    manifest = read_manifest(inbox)
+    files = candidate_files(inbox)
+
+    Path(settings.warehouse).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        warehouse.ensure_schema(con)
+        warehouse.start_load(con, load_id, result.started_at, str(inbox))
+        loaded_hashes, quarantined_hashes = warehouse.known_hashes(con)
+        copies = warehouse.quarantined_copies(con) if quarantined_hashes else {}
+        pending: list[_Pending] = []
+        pending_hashes: set[str] = set()
+        pending_rows = 0
+        for path in files:
+            name = display_name(path)
+            try:
+                data, sha = _read(path, settings.max_file_bytes)
+                received_at = _received_at(path, manifest)
+            except FileNotFoundError:
+                log.warning("%s vanished from the inbox during the run", path)
+                continue
+            except OSError as exc:  # unreadable (permissions): nothing to record, left for the next run
+                log.error("Cannot read %s: %s", path, exc)
+                result.failed[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            if sha in loaded_hashes or sha in pending_hashes:
+                result.skipped[name] = SKIP_ALREADY_LOADED
+                continue
+            if sha in quarantined_hashes:
+                _finish_interrupted_quarantine(path, name, sha, copies)
+                result.skipped[name] = SKIP_ALREADY_QUARANTINED
+                continue
+            outcome = read_submission(path, settings, units, fields, today, data=data)
+            if isinstance(outcome, list):
+                try:
+                    _quarantine(con, quarantine_folder, path, sha, received_at, load_id, outcome)
+                except Exception as exc:  # rolled back: the file stays in the inbox for the next run
+                    log.error("Could not quarantine %s: %s", name, exc)
+                    result.failed[name] = f"{type(exc).__name__}: {exc}"
+                    continue
+                quarantined_hashes.add(sha)
+                result.quarantined[name] = outcome
+                log.warning("Quarantined %s: %d problem(s)", name, len(outcome))
+                continue
+            record = warehouse.submission_record(
+                outcome, submission_id=sha, file_name=name, size=len(data) if data is not None else 0,
+                received_at=received_at, loaded_at=_utc_now(), load_id=load_id)
+            pending.append(_Pending(name, sha, outcome, record))
+            pending_hashes.add(sha)
+            pending_rows += 1 + len(outcome.models) + len(outcome.totals)
+            if len(pending) >= batch_files or pending_rows >= BATCH_ROWS:
+                _commit(con, pending, result, loaded_hashes)
+                pending_hashes.clear()
+                pending_rows = 0
+        _commit(con, pending, result, loaded_hashes)
+        result.finished_at = _utc_now()
+        warehouse.finish_load(con, load_id, result.finished_at, seen=result.files_seen, loaded=len(result.loaded),
+                              skipped=len(result.skipped), quarantined=len(result.quarantined))
+    finally:
+        con.close()
+    if result.failed:
+        raise IngestError(result)
+    return result

@@ -1,4 +1,9 @@
-"""Problems found in a submission file: where (sheet, row, column) and what, in Vietnamese and English."""
+"""Problems found in a submission file: where (sheet, row, column) and what, in Vietnamese and English.
+
+A :class:`Problem` is one thing a clerk must fix; a file with any problem is quarantined whole. The
+parsers collect every problem of a file in a :class:`ProblemLog` and raise one
+:class:`SubmissionError` carrying all of them at the end, so the clerk fixes the file in one go.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,13 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass(frozen=True)
 class Problem:
-    file_name: str
-    code: str
+    file: str
+    code: str  # short English id: unknown_field, bad_value, missing_column, unreadable, ...
     message_vi: str
     message_en: str
     sheet: str | None = None
-    row: int | None = None
-    column: str | None = None
+    row: int | None = None  # 1-based row of the sheet (the CSV header is row 1)
+    column: str | None = None  # header text, with the column letter for xlsx: "C (Lĩnh vực)"
 
     def where_vi(self) -> str:
         parts = []
@@ -22,7 +27,7 @@ class Problem:
         if self.row is not None:
             parts.append(f"dòng {self.row}")
         if self.column:
-            parts.append(f"cột «{self.column}»")
+            parts.append(f"cột {self.column}")
         return ", ".join(parts) if parts else "toàn tệp"
 
     def where_en(self) -> str:
@@ -32,7 +37,7 @@ class Problem:
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column:
-            parts.append(f"column {self.column!r}")
+            parts.append(f"column {self.column}")
         return ", ".join(parts) if parts else "whole file"
 
     def as_dict(self) -> dict:
@@ -49,14 +54,17 @@ class SubmissionError(Exception):
 
 @dataclass
 class ProblemLog:
-    """Collects the problems of one file while it is parsed."""
+    """Collects the problems of one file while it is read."""
 
-    file_name: str
+    file: str
     problems: list[Problem] = field(default_factory=list)
 
     def add(self, code: str, message_vi: str, message_en: str, *, sheet: str | None = None,
             row: int | None = None, column: str | None = None) -> None:
-        self.problems.append(Problem(self.file_name, code, message_vi, message_en, sheet, row, column))
+        self.problems.append(Problem(self.file, code, message_vi, message_en, sheet, row, column))
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
 
     def raise_if_any(self) -> None:
         if self.problems:

@@ -1,101 +1,231 @@
-"""The raw layer of the warehouse (docs/architecture.md): its tables and the writes of one file."""
+"""The raw layer of the warehouse (docs/architecture.md, "Raw tables"): its tables and the writes.
+
+Only ``dvk.ingest`` writes ``raw.*``. The DDL is idempotent (``create ... if not exists``) and an
+existing table must have exactly the contract's columns, in order, with their types: a warehouse
+built by another version of the code is refused with a clear message instead of being half-written.
+
+Rows are inserted in bulk: a pandas frame is registered with DuckDB and copied with one
+``insert ... select`` per table, with explicit casts to the contract's types. The caller wraps the
+writes in one transaction (:func:`transaction`); the ingest commits several whole files together
+(group commit, see :mod:`dvk.ingest.inbox`), never part of a file.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
-
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 import duckdb
 import pandas as pd
 
-from dvk.ingest.parse import ParsedSubmission
+from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.problems import Problem
 
-DDL = """
-create schema if not exists raw;
-create table if not exists raw.loads (
-    load_id varchar primary key, started_at timestamp, finished_at timestamp, inbox_dir varchar,
-    files_seen integer, files_loaded integer, files_skipped integer, files_quarantined integer);
-create table if not exists raw.submissions (
-    submission_id varchar primary key, file_name varchar, file_format varchar, file_size_bytes bigint,
-    received_at timestamp, loaded_at timestamp, load_id varchar, unit_code varchar,
-    unit_code_raw varchar, unit_name_raw varchar, period_id varchar, period_kind varchar,
-    period_year integer, period_raw varchar, report_date date, preparer_name varchar,
-    preparer_phone varchar, has_declared_totals boolean);
-create table if not exists raw.submission_models (
-    submission_id varchar, line_no integer, source_sheet varchar, source_row integer, stt integer,
-    model_name varchar, field_code varchar, field_raw varchar, model_kind varchar,
-    model_kind_raw varchar, registered_on date, recognition_level varchar, households bigint,
-    funds_million_vnd double, labour_days bigint, land_m2 double, note varchar,
-    primary key (submission_id, line_no));
-create table if not exists raw.submission_declared_totals (
-    submission_id varchar, source_row integer, field_code varchar, field_raw varchar,
-    models_total bigint, models_new bigint, models_replicated bigint, funds_million_vnd double);
-create table if not exists raw.quarantine (
-    sha256 varchar, file_name varchar, received_at timestamp, quarantined_at timestamp,
-    load_id varchar, quarantine_path varchar, report_path varchar);
-create table if not exists raw.quarantine_problems (
-    sha256 varchar, file_name varchar, problem_no integer, sheet varchar, "row" integer,
-    "column" varchar, code varchar, message_vi varchar, message_en varchar);
-"""
+#: The contract, table → [(column, DuckDB type)], in column order.
+RAW_TABLES: dict[str, list[tuple[str, str]]] = {
+    "loads": [
+        ("load_id", "VARCHAR"), ("started_at", "TIMESTAMP"), ("finished_at", "TIMESTAMP"),
+        ("inbox_dir", "VARCHAR"), ("files_seen", "INTEGER"), ("files_loaded", "INTEGER"),
+        ("files_skipped", "INTEGER"), ("files_quarantined", "INTEGER"),
+    ],
+    "submissions": [
+        ("submission_id", "VARCHAR"), ("file_name", "VARCHAR"), ("file_format", "VARCHAR"),
+        ("file_size_bytes", "BIGINT"), ("received_at", "TIMESTAMP"), ("loaded_at", "TIMESTAMP"),
+        ("load_id", "VARCHAR"), ("unit_code", "VARCHAR"), ("unit_code_raw", "VARCHAR"),
+        ("unit_name_raw", "VARCHAR"), ("period_id", "VARCHAR"), ("period_kind", "VARCHAR"),
+        ("period_year", "INTEGER"), ("period_raw", "VARCHAR"), ("report_date", "DATE"),
+        ("preparer_name", "VARCHAR"), ("preparer_phone", "VARCHAR"), ("has_declared_totals", "BOOLEAN"),
+    ],
+    "submission_models": [
+        ("submission_id", "VARCHAR"), ("line_no", "INTEGER"), ("source_sheet", "VARCHAR"),
+        ("source_row", "INTEGER"), ("stt", "INTEGER"), ("model_name", "VARCHAR"), ("field_code", "VARCHAR"),
+        ("field_raw", "VARCHAR"), ("model_kind", "VARCHAR"), ("model_kind_raw", "VARCHAR"),
+        ("registered_on", "DATE"), ("recognition_level", "VARCHAR"), ("households", "BIGINT"),
+        ("funds_million_vnd", "DOUBLE"), ("labour_days", "BIGINT"), ("land_m2", "DOUBLE"), ("note", "VARCHAR"),
+    ],
+    "submission_declared_totals": [
+        ("submission_id", "VARCHAR"), ("source_row", "INTEGER"), ("field_code", "VARCHAR"),
+        ("field_raw", "VARCHAR"), ("models_total", "BIGINT"), ("models_new", "BIGINT"),
+        ("models_replicated", "BIGINT"), ("funds_million_vnd", "DOUBLE"),
+    ],
+    "quarantine": [
+        ("sha256", "VARCHAR"), ("file_name", "VARCHAR"), ("received_at", "TIMESTAMP"),
+        ("quarantined_at", "TIMESTAMP"), ("load_id", "VARCHAR"), ("quarantine_path", "VARCHAR"),
+        ("report_path", "VARCHAR"),
+    ],
+    "quarantine_problems": [
+        ("sha256", "VARCHAR"), ("file_name", "VARCHAR"), ("problem_no", "INTEGER"), ("sheet", "VARCHAR"),
+        ("row", "INTEGER"), ("column", "VARCHAR"), ("code", "VARCHAR"), ("message_vi", "VARCHAR"),
+        ("message_en", "VARCHAR"),
+    ],
+}
+PRIMARY_KEYS = {"submissions": "submission_id"}
 
-MODEL_COLUMNS = [
-    "submission_id", "line_no", "source_sheet", "source_row", "stt", "model_name", "field_code",
-    "field_raw", "model_kind", "model_kind_raw", "registered_on", "recognition_level", "households",
-    "funds_million_vnd", "labour_days", "land_m2", "note",
-]
-TOTAL_COLUMNS = [
-    "submission_id", "source_row", "field_code", "field_raw", "models_total", "models_new",
-    "models_replicated", "funds_million_vnd",
-]
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ddl() -> str:
+    statements = ["create schema if not exists raw;"]
+    for table, columns in RAW_TABLES.items():
+        cols = [f"{_q(c)} {t}" + (" primary key" if PRIMARY_KEYS.get(table) == c else "") for c, t in columns]
+        statements.append(f"create table if not exists raw.{table} (\n    " + ",\n    ".join(cols) + "\n);")
+    return "\n".join(statements)
+
+
+DDL = ddl()
+
+
+class SchemaMismatch(RuntimeError):
+    """An existing raw table that is not the one docs/architecture.md describes."""
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``raw`` and its tables if missing; refuse tables that differ from the contract."""
     con.execute(DDL)
+    found: dict[str, list[tuple[str, str]]] = {}
+    for table, column, dtype in con.execute(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'raw' and table_catalog = current_database() order by table_name, ordinal_position"
+    ).fetchall():
+        found.setdefault(table, []).append((column, dtype.upper()))
+    wrong = [t for t, cols in RAW_TABLES.items() if found.get(t) != cols]
+    if wrong:
+        detail = "; ".join(f"raw.{t}: expected {RAW_TABLES[t]}, found {found.get(t)}" for t in wrong)
+        raise SchemaMismatch(f"the warehouse's raw tables differ from docs/architecture.md: {detail}")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, or ROLLBACK on any error (which is re-raised)."""
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
 
 
 def known_hashes(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
+    """The sha256 of every file already loaded, and of every file already quarantined."""
     loaded = {r[0] for r in con.execute("select submission_id from raw.submissions").fetchall()}
     quarantined = {r[0] for r in con.execute("select distinct sha256 from raw.quarantine").fetchall()}
     return loaded, quarantined
 
 
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Append a frame to ``raw.<table>`` in one statement, cast to the contract's types."""
     if frame.empty:
         return
-    con.register("_dvk_rows", frame)
+    columns = RAW_TABLES[table]
+    view = f"_dvk_ingest_{table}"
+    con.register(view, frame)
     try:
-        con.execute(f"insert into {table} by name select * from _dvk_rows")
+        select = ", ".join(f"cast({_q(c)} as {t}) as {_q(c)}" for c, t in columns)
+        con.execute(f"insert into raw.{table} ({', '.join(_q(c) for c, _ in columns)}) select {select} from {view}")
     finally:
-        con.unregister("_dvk_rows")
+        con.unregister(view)
+
+
+def _frame(table: str, records: Sequence[dict]) -> pd.DataFrame:
+    """Records as an object frame: None stays None (NULL), never NaN."""
+    return pd.DataFrame(list(records), columns=[c for c, _ in RAW_TABLES[table]], dtype=object)
+
+
+def start_load(con: duckdb.DuckDBPyConnection, load_id: str, started_at: dt.datetime, inbox_dir: str) -> None:
+    con.execute("insert into raw.loads (load_id, started_at, inbox_dir) values (?, ?, ?)",
+                [load_id, started_at, inbox_dir])
+
+
+def finish_load(con: duckdb.DuckDBPyConnection, load_id: str, finished_at: dt.datetime, *, seen: int,
+                loaded: int, skipped: int, quarantined: int) -> None:
+    con.execute(
+        "update raw.loads set finished_at = ?, files_seen = ?, files_loaded = ?, files_skipped = ?, "
+        "files_quarantined = ? where load_id = ?",
+        [finished_at, seen, loaded, skipped, quarantined, load_id],
+    )
+
+
+def submission_record(sub: ParsedSubmission, *, submission_id: str, file_name: str, size: int,
+                      received_at: dt.datetime, loaded_at: dt.datetime, load_id: str) -> dict:
+    """The ``raw.submissions`` row of a parsed submission."""
+    return {
+        "submission_id": submission_id, "file_name": file_name, "file_format": sub.file_format,
+        "file_size_bytes": size, "received_at": received_at, "loaded_at": loaded_at, "load_id": load_id,
+        "unit_code": sub.unit_code, "unit_code_raw": sub.unit_code_raw, "unit_name_raw": sub.unit_name_raw,
+        "period_id": sub.period.id, "period_kind": sub.period.kind, "period_year": sub.period.year,
+        "period_raw": sub.period_raw, "report_date": sub.report_date, "preparer_name": sub.preparer_name,
+        "preparer_phone": sub.preparer_phone, "has_declared_totals": sub.has_declared_totals,
+    }
+
+
+def insert_submissions(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[ParsedSubmission, dict]]) -> None:
+    """Insert several submissions, each whole, with one statement per table.
+
+    ``items``: (parsed submission, its :func:`submission_record`). The caller wraps this in
+    :func:`transaction`: the rows of a file are never split across transactions, so a file is in
+    the warehouse whole or not at all, however many files share the transaction.
+    """
+    submissions: list[dict] = []
+    models: list[tuple] = []
+    totals: list[tuple] = []
+    for sub, record in items:
+        sid = record["submission_id"]
+        submissions.append(record)
+        models.extend(
+            (sid, i, m.source_sheet, m.source_row, m.stt, m.model_name, m.field_code, m.field_raw, m.model_kind,
+             m.model_kind_raw, m.registered_on, m.recognition_level, m.households, m.funds_million_vnd,
+             m.labour_days, m.land_m2, m.note)
+            for i, m in enumerate(sub.models, start=1))
+        totals.extend(
+            (sid, t.source_row, t.field_code, t.field_raw, t.models_total, t.models_new, t.models_replicated,
+             t.funds_million_vnd)
+            for t in sub.totals)
+    _insert_frame(con, "submissions", _frame("submissions", submissions))
+    _insert_frame(con, "submission_models", _rows_frame("submission_models", models))
+    _insert_frame(con, "submission_declared_totals", _rows_frame("submission_declared_totals", totals))
+
+
+def _rows_frame(table: str, rows: Sequence[tuple]) -> pd.DataFrame:
+    """Row tuples (in the contract's column order) as an object frame: None stays None."""
+    columns = [c for c, _ in RAW_TABLES[table]]
+    if not rows:
+        return pd.DataFrame(columns=columns, dtype=object)
+    return pd.DataFrame({c: list(v) for c, v in zip(columns, zip(*rows))}, columns=columns, dtype=object)
 
 
 def insert_submission(con: duckdb.DuckDBPyConnection, sub: ParsedSubmission, *, submission_id: str,
                       file_name: str, size: int, received_at: dt.datetime, loaded_at: dt.datetime,
                       load_id: str) -> None:
-    """Insert one submission whole: the caller wraps this in a transaction."""
-    con.execute(
-        "insert into raw.submissions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [submission_id, file_name, sub.file_format, size, received_at, loaded_at, load_id, sub.unit_code,
-         sub.unit_code_raw, sub.unit_name_raw, sub.period.id, sub.period.kind, sub.period.year,
-         sub.period_raw, sub.report_date, sub.preparer_name, sub.preparer_phone, sub.has_declared_totals],
-    )
-    models = pd.DataFrame(
-        [{"submission_id": submission_id, "line_no": i, **asdict(m)} for i, m in enumerate(sub.models, start=1)],
-        columns=MODEL_COLUMNS,
-    )
-    _insert_frame(con, "raw.submission_models", models.astype(object).where(models.notna(), None))
-    totals = pd.DataFrame([{"submission_id": submission_id, **asdict(t)} for t in sub.totals], columns=TOTAL_COLUMNS)
-    _insert_frame(con, "raw.submission_declared_totals", totals.astype(object).where(totals.notna(), None))
+    """Insert one submission whole (its row, its model lines, its declared totals).
+
+    The caller wraps this in :func:`transaction`, so that a failure leaves nothing of the file.
+    """
+    insert_submissions(con, [(sub, submission_record(
+        sub, submission_id=submission_id, file_name=file_name, size=size, received_at=received_at,
+        loaded_at=loaded_at, load_id=load_id))])
+
+
+def quarantined_copies(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
+    """(sha256, file name) → where each quarantined copy was recorded (to finish an interrupted move)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for sha, name, path in con.execute("select sha256, file_name, quarantine_path from raw.quarantine").fetchall():
+        out.setdefault((sha, name), []).append(path)
+    return out
 
 
 def insert_quarantine(con: duckdb.DuckDBPyConnection, *, sha256: str, file_name: str, received_at: dt.datetime,
                       quarantined_at: dt.datetime, load_id: str, quarantine_path: str, report_path: str,
-                      problems: list[Problem]) -> None:
-    con.execute("insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?)",
-                [sha256, file_name, received_at, quarantined_at, load_id, quarantine_path, report_path])
-    con.executemany(
-        "insert into raw.quarantine_problems values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[sha256, file_name, i, p.sheet, p.row, p.column, p.code, p.message_vi, p.message_en]
-         for i, p in enumerate(problems, start=1)],
-    )
+                      problems: Sequence[Problem]) -> None:
+    """One ``raw.quarantine`` row and one ``raw.quarantine_problems`` row per problem."""
+    _insert_frame(con, "quarantine", _frame("quarantine", [{
+        "sha256": sha256, "file_name": file_name, "received_at": received_at, "quarantined_at": quarantined_at,
+        "load_id": load_id, "quarantine_path": quarantine_path, "report_path": report_path,
+    }]))
+    _insert_frame(con, "quarantine_problems", _frame("quarantine_problems", [
+        {"sha256": sha256, "file_name": file_name, "problem_no": i, "sheet": p.sheet, "row": p.row,
+         "column": p.column, "code": p.code, "message_vi": p.message_vi, "message_en": p.message_en}
+        for i, p in enumerate(problems, start=1)
+    ]))

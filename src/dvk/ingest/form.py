@@ -1,0 +1,518 @@
+"""What both forms share (spec §3, §4): the columns, the parsed submission, and reading model rows.
+
+A parser (``xlsx_form``, ``csv_form``) turns a file's rows into a :class:`ParsedSubmission`, or
+raises :class:`~dvk.ingest.problems.SubmissionError` with every problem of the file. The rows are
+plain lists of cell values (what python-calamine or ``csv`` give); row numbers in problems and in
+``source_row`` are the 1-based rows a clerk sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from dvk.ingest.cells import (
+    CellError,
+    is_blank,
+    to_amount,
+    to_count,
+    to_date,
+    to_line_number,
+    to_number,
+    to_text,
+)
+from dvk.ingest.problems import ProblemLog
+from dvk.periods import Period, PeriodError, parse_period
+from dvk.reference import FieldDirectory, LookupProblem, UnitDirectory, require_kind
+from dvk.text import clean, fold
+
+Row = Sequence[object]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table, found by its header text (fold keys)."""
+
+    key: str  # attribute of ModelLine / DeclaredTotal
+    header: str  # as the form writes it (for messages)
+    aliases: tuple[str, ...]  # fold keys accepted: exact, or as the start of a longer header
+    type: str = "text"  # text | count | amount | date | line_no
+    required: bool = False
+    csv_name: str | None = None
+
+    def matches(self, key: str) -> int:
+        """How well a header's fold key names this column: 0 no, else the alias length (longer wins)."""
+        return alias_score(key, self.aliases)
+
+
+#: Aliases too short to be the start of a longer header or label: they must be the whole text.
+EXACT_ONLY = frozenset({"tt", "ky", "don vi", "tong", "dt", "sdt"})
+
+
+def alias_score(key: str, aliases: tuple[str, ...]) -> int:
+    """0 when no alias names ``key``; else higher for an exact match, then for a longer alias."""
+    best = 0
+    for alias in aliases:
+        if key == alias:
+            best = max(best, 1000 + len(alias))
+        elif alias not in EXACT_ONLY and key.startswith(alias + " "):
+            best = max(best, len(alias))
+    return best
+
+
+_FUNDS = ("kinh phi huy dong trieu dong", "kinh phi huy dong", "kinh phi trieu dong", "kinh phi",
+          "so tien huy dong", "kinh phi trieu dong huy dong")
+
+MODEL_COLUMNS: tuple[Column, ...] = (
+    Column("stt", "STT", ("stt", "so tt", "so thu tu", "tt"), "line_no", csv_name="stt"),
+    Column("model_name", "Tên mô hình", ("ten mo hinh", "ten mo hinh dan van kheo", "mo hinh"), required=True,
+           csv_name="ten_mo_hinh"),
+    Column("field_raw", "Lĩnh vực", ("linh vuc",), required=True, csv_name="linh_vuc"),
+    Column("model_kind_raw", "Hình thức", ("hinh thuc", "hinh thuc xay moi nhan rong", "loai mo hinh"),
+           required=True, csv_name="hinh_thuc"),
+    Column("registered_on", "Ngày đăng ký", ("ngay dang ky", "ngay dang ky mo hinh"), "date",
+           csv_name="ngay_dang_ky"),
+    Column("recognition_level", "Cấp công nhận", ("cap cong nhan",), csv_name="cap_cong_nhan"),
+    Column("households", "Số hộ tham gia", ("so ho tham gia", "so ho"), "count", csv_name="so_ho_tham_gia"),
+    Column("funds_million_vnd", "Kinh phí huy động (triệu đồng)", _FUNDS, "amount", csv_name="kinh_phi_trieu_dong"),
+    Column("labour_days", "Ngày công", ("ngay cong", "so ngay cong"), "count", csv_name="ngay_cong"),
+    Column("land_m2", "Đất hiến (m2)", ("dat hien m2", "dat hien", "dien tich dat hien"), "amount",
+           csv_name="dat_hien_m2"),
+    Column("note", "Ghi chú", ("ghi chu",), csv_name="ghi_chu"),
+)
+
+TOTAL_COLUMNS: tuple[Column, ...] = (
+    Column("field_raw", "Lĩnh vực", ("linh vuc",), required=True),
+    Column("models_total", "Tổng số mô hình", ("tong so mo hinh", "tong so", "so mo hinh", "tong"), "count",
+           required=True),
+    Column("models_new", "Xây mới", ("xay moi", "trong do xay moi", "so mo hinh xay moi"), "count", required=True),
+    Column("models_replicated", "Nhân rộng",
+           ("nhan rong", "duy tri", "duy tri nhan rong", "trong do nhan rong", "so mo hinh nhan rong"), "count",
+           required=True),
+    Column("funds_million_vnd", "Kinh phí huy động (triệu đồng)", _FUNDS, "amount"),
+)
+
+#: The "Thông tin" labels (fold keys, exact or as the start of the label) and what they hold.
+INFO_LABELS: dict[str, tuple[str, ...]] = {
+    "unit_code": ("ma don vi", "ma dv", "ma don vi bao cao"),
+    "unit_name": ("ten don vi", "don vi bao cao", "ten don vi bao cao", "don vi"),
+    "period": ("ky bao cao", "ky"),
+    "report_date": ("ngay bao cao", "ngay lap bao cao", "ngay ky"),
+    "preparer_name": ("nguoi lap bieu", "nguoi lap", "nguoi bao cao"),
+    "preparer_phone": ("so dien thoai", "dien thoai", "sdt", "dt lien he"),
+}
+INFO_HEADERS = {"unit_code": "Mã đơn vị", "unit_name": "Tên đơn vị", "period": "Kỳ báo cáo",
+                "report_date": "Ngày báo cáo", "preparer_name": "Người lập biểu",
+                "preparer_phone": "Số điện thoại"}
+
+HEADER_SEARCH_ROWS = 20
+TOTAL_LINE_KEYS = {"tong cong", "cong", "tong", "tong so", "cong tong", "tong cong toan don vi"}
+
+
+_INFO_KEY: dict[str, str | None] = {}
+
+
+def info_key(label: object) -> str | None:
+    """Which "Thông tin" item a label names ("Mã đơn vị:" → unit_code)."""
+    key = fold(label)
+    if not key:
+        return None
+    if key in _INFO_KEY:
+        return _INFO_KEY[key]
+    scored = max(((alias_score(key, aliases), item) for item, aliases in INFO_LABELS.items()), default=(0, None))
+    item = scored[1] if scored[0] else None
+    if len(_INFO_KEY) < 16384:
+        _INFO_KEY[key] = item
+    return item
+
+
+_COLUMN_NUMBER = re.compile(r"^\(?(?:\d{1,2}|[A-Za-z])\)?$")
+
+
+def is_column_numbering(row: Row) -> bool:
+    """The row under a header that numbers its columns: "(1) (2) (3) ..." or "A B 1 2 ...".
+
+    Official forms print it; it is not a model. At least three cells, every non-blank one a short
+    number or letter (in brackets or not), and no two alike.
+    """
+    texts = []
+    for c in row:
+        if c is None or c == "":
+            continue
+        if type(c) is float and c.is_integer() and 0 < c < 100:
+            c = str(int(c))
+        if not isinstance(c, str) or not _COLUMN_NUMBER.match(c.strip()):
+            return False
+        texts.append(c.strip().strip("()").upper())
+    return len(texts) >= 3 and len(set(texts)) == len(texts)
+
+
+def _first_texts(row: Row, n: int = 2) -> list[str]:
+    texts = []
+    for c in row:
+        if type(c) is str and c and not is_blank(c):
+            texts.append(c)
+            if len(texts) == n:
+                break
+    return texts
+
+
+def is_total_line(row: Row) -> bool:
+    """A "Tổng cộng" / "Cộng" line: one of the row's first two text cells reads so."""
+    for text in _first_texts(row):
+        if len(text) > 60:
+            continue  # a model's name, not "Tổng cộng ..."
+        key = fold(text)
+        if not key.startswith(("tong", "cong")):
+            continue
+        if key in TOTAL_LINE_KEYS:
+            return True
+        # "Tổng cộng toàn phường", "Cộng lĩnh vực KT"; with diacritics where the fold key is
+        # ambiguous ("tong cong" is also "Tổng công ty"; "Cộng đồng ..." is a model's name).
+        if clean(text).lower().startswith(("tổng cộng", "cộng:")) or key.startswith("cong linh vuc"):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------- parsed submission
+
+
+@dataclass
+class ModelLine:
+    source_sheet: str
+    source_row: int
+    stt: int | None
+    model_name: str
+    field_code: str
+    field_raw: str
+    model_kind: str
+    model_kind_raw: str
+    registered_on: dt.date | None = None
+    recognition_level: str | None = None
+    households: int | None = None
+    funds_million_vnd: float | None = None
+    labour_days: int | None = None
+    land_m2: float | None = None
+    note: str | None = None
+
+
+@dataclass
+class DeclaredTotal:
+    source_row: int
+    field_code: str  # KT, VHXH, QPAN, XDD or TOTAL
+    field_raw: str
+    models_total: int | None
+    models_new: int | None
+    models_replicated: int | None
+    funds_million_vnd: float | None
+
+
+@dataclass
+class ParsedSubmission:
+    """One submission as read from its file, resolved to canonical codes (not yet in the warehouse)."""
+
+    file_format: str  # xlsx | csv
+    unit_code: str
+    unit_code_raw: str | None
+    unit_name_raw: str | None
+    period: Period
+    period_raw: str
+    report_date: dt.date
+    preparer_name: str | None = None
+    preparer_phone: str | None = None
+    models: list[ModelLine] = field(default_factory=list)
+    totals: list[DeclaredTotal] = field(default_factory=list)
+    has_declared_totals: bool = False
+    #: Rows skipped as not being models (headings, notes, signatures): (sheet, row, first text).
+    skipped_rows: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------- reading rows
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+_BEST_COLUMN: dict[tuple[int, str], tuple[int, str]] = {}
+
+
+def _best_column(columns: tuple[Column, ...], key: str) -> tuple[int, str]:
+    """(score, column key) of the column a header's fold key names best (score 0: none); memoised."""
+    memo_key = (id(columns), key)
+    found = _BEST_COLUMN.get(memo_key)
+    if found is None:
+        found = max(((c.matches(key), c.key) for c in columns))
+        if len(_BEST_COLUMN) < 65536:
+            _BEST_COLUMN[memo_key] = found
+    return found
+
+
+def find_header(rows: Sequence[Row], columns: tuple[Column, ...],
+                search_rows: int = HEADER_SEARCH_ROWS) -> tuple[int, dict[str, int]] | None:
+    """The header row (0-based) and column key → cell index, found by header text in the first rows.
+
+    The header is the row naming the most required columns (at least two), then the most columns.
+    """
+    required = {c.key for c in columns if c.required}
+    best: tuple[tuple[int, int], int, dict[str, int]] | None = None
+    for r, row in enumerate(rows[:search_rows]):
+        scores: dict[str, tuple[int, int]] = {}
+        for ci, cell in enumerate(row):
+            if not isinstance(cell, str) or len(cell) > 80:
+                continue  # a number, a date, or a long text: not a header
+            key = fold(cell)
+            if not key:
+                continue
+            score, col_key = _best_column(columns, key)
+            if score and (col_key not in scores or score > scores[col_key][0]):
+                scores[col_key] = (score, ci)
+        mapping = {k: ci for k, (_, ci) in scores.items()}
+        rank = (len(required & set(mapping)), len(mapping))
+        if rank == (len(required), len(columns)):  # every column named: no later row can do better
+            return r, mapping
+        if rank[0] >= min(2, len(required)) and (best is None or rank > best[0]):
+            best = (rank, r, mapping)
+    return (best[1], best[2]) if best else None
+
+
+_FIGURE_KEYS = ("registered_on", "households", "funds_million_vnd", "labour_days", "land_m2")
+
+
+def _is_figure(value: object) -> bool:
+    """A number or a date (as a cell or as text), as opposed to a blank or a word."""
+    if is_blank(value):
+        return False
+    if not isinstance(value, str):
+        return True
+    for convert in (to_number, to_date):
+        try:
+            if convert(value) is not None:
+                return True
+        except CellError:
+            pass
+    return False
+
+
+class _Lazy(dict):
+    """A dict that computes a missing value once, with ``fn(key)``."""
+
+    def __init__(self, fn: Callable[[str], str]):
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = self.fn(key)
+        return value
+
+
+_CONVERTERS = {"count": to_count, "amount": to_amount, "date": to_date, "line_no": to_line_number,
+               "text": to_text}
+
+
+class FormReader:
+    """Shared lookups and the problem log while one file is read."""
+
+    def __init__(self, file_name: str, units: UnitDirectory, fields: FieldDirectory, today: dt.date):
+        self.log = ProblemLog(file_name)
+        self.units = units
+        self.fields = fields
+        self.today = today
+
+    # -- cells
+
+    def convert(self, column: Column, value: object, *, sheet: str, row: int, where: str) -> object:
+        """The cell as its column's type; a problem (and None) when it cannot be."""
+        try:
+            return _CONVERTERS[column.type](value)
+        except CellError as exc:
+            self.log.add(exc.code, f"Giá trị không hợp lệ ở cột «{column.header}»: {exc.message_vi}",
+                         f"invalid value in column {column.header!r}: {exc.message_en}",
+                         sheet=sheet, row=row, column=where)
+            return None
+
+    # -- the submission's head: unit, period, report date, preparer
+
+    def head(self, info: dict[str, tuple[object, int | None, str | None]], sheet: str) -> dict:
+        """Resolve the "Thông tin" items: ``info[item] = (value, row, column)``."""
+
+        def text(item: str) -> tuple[str | None, int | None, str | None]:
+            value, row, col = info.get(item, (None, None, None))
+            return to_text(value), row, col
+
+        code, code_row, code_col = text("unit_code")
+        name, name_row, name_col = text("unit_name")
+        unit_code = None
+        try:
+            unit_code = self.units.resolve(code, name).code
+        except LookupProblem as exc:
+            at_name = bool(name) or not code
+            self.log.add(exc.code, exc.message_vi, exc.message_en, sheet=sheet,
+                         row=name_row if at_name else code_row,
+                         column=(name_col if at_name else code_col) or INFO_HEADERS["unit_name"])
+
+        period_value, period_row, period_col = info.get("period", (None, None, None))
+        period = None
+        try:
+            period = parse_period(period_value, today=self.today)
+        except PeriodError as exc:
+            self.log.add(exc.code, exc.message_vi, exc.message_en, sheet=sheet, row=period_row,
+                         column=period_col or INFO_HEADERS["period"])
+
+        date_value, date_row, date_col = info.get("report_date", (None, None, None))
+        report_date = None
+        where = date_col or INFO_HEADERS["report_date"]
+        try:
+            report_date = to_date(date_value)
+        except CellError as exc:
+            self.log.add(exc.code, f"Ngày báo cáo: {exc.message_vi}", f"report date: {exc.message_en}",
+                         sheet=sheet, row=date_row, column=where)
+        else:
+            if report_date is None:
+                self.log.add("missing_value", "Thiếu «Ngày báo cáo»", "the report date (Ngày báo cáo) is missing",
+                             sheet=sheet, row=date_row, column=where)
+            elif report_date > self.today:
+                self.log.add("future_date", f"Ngày báo cáo {report_date:%d/%m/%Y} ở tương lai",
+                             f"report date {report_date:%Y-%m-%d} lies in the future",
+                             sheet=sheet, row=date_row, column=where)
+        return dict(unit_code=unit_code, unit_code_raw=code, unit_name_raw=name, period=period,
+                    period_raw=clean(to_text(period_value) or ""), report_date=report_date,
+                    preparer_name=text("preparer_name")[0], preparer_phone=text("preparer_phone")[0])
+
+    # -- the model rows
+
+    def missing_columns(self, sheet: str, columns: tuple[Column, ...], mapping: dict[str, int],
+                        header_row: int, column_name: Callable[[Column], str] | None = None) -> bool:
+        """A problem for each required column missing from the header row; True if any."""
+        missing = [c for c in columns if c.required and c.key not in mapping]
+        for c in missing:
+            shown = column_name(c) if column_name else c.header
+            self.log.add("missing_column",
+                         f"Thiếu cột bắt buộc «{shown}» trong dòng tiêu đề (dòng {header_row})",
+                         f"required column {shown!r} is missing from the header row (row {header_row})",
+                         sheet=sheet, row=header_row, column=shown)
+        return bool(missing)
+
+    def model_lines(self, sheet: str, rows: Sequence[Row], first: int, mapping: dict[str, int],
+                    where: Callable[[str], str], skipped: list[tuple[str, int, str]],
+                    row_number: Callable[[int], int] = lambda r: r + 1) -> list[ModelLine]:
+        """Every model row from ``rows[first:]``; blank, total and non-model rows skipped."""
+        by_key = {c.key: c for c in MODEL_COLUMNS}
+        wheres = _Lazy(where)  # where each column is, for messages (worked out only when needed)
+        # The hot loop of the ingest (every row of every file): a plan per column, no call per blank.
+        plan = [(key, ci, _CONVERTERS[by_key[key].type]) for key, ci in mapping.items()]
+        field_ci, kind_ci = mapping.get("field_raw", -1), mapping.get("model_kind_raw", -1)
+        lines: list[ModelLine] = []
+        for r in range(first, len(rows)):
+            row = rows[r]
+            width = len(row)
+            if all(c is None or c == "" or is_blank(c) for c in row) or is_total_line(row):
+                continue
+            if r < first + 3 and is_column_numbering(row):
+                continue  # "(1) (2) (3) ..." under the header
+            n = row_number(r)
+            field_cell = row[field_ci] if 0 <= field_ci < width else None
+            kind_cell = row[kind_ci] if 0 <= kind_ci < width else None
+            if is_blank(field_cell) and is_blank(kind_cell):
+                cells = {key: (row[ci] if ci < width else None) for key, ci in mapping.items()}
+                if not self._looks_like_model(cells):
+                    first_text = next((clean(c) for c in row if not is_blank(c)), "")
+                    skipped.append((sheet, n, first_text[:80]))
+                    continue
+            v: dict[str, object] = {}
+            for key, ci, convert in plan:
+                value = row[ci] if ci < width else None
+                if value is None or value == "":
+                    v[key] = None
+                    continue
+                try:
+                    v[key] = convert(value)
+                except CellError as exc:
+                    column = by_key[key]
+                    self.log.add(exc.code, f"Giá trị không hợp lệ ở cột «{column.header}»: {exc.message_vi}",
+                                 f"invalid value in column {column.header!r}: {exc.message_en}",
+                                 sheet=sheet, row=n, column=wheres[key])
+                    v[key] = None
+            name = v.get("model_name")
+            if not name:
+                self.log.add("missing_value", "Thiếu «Tên mô hình»", "the model's name (Tên mô hình) is empty",
+                             sheet=sheet, row=n, column=wheres["model_name"])
+            field_code = self._lookup(self.fields.require, v.get("field_raw"), sheet, n, wheres["field_raw"])
+            kind = self._lookup(require_kind, v.get("model_kind_raw"), sheet, n, wheres["model_kind_raw"])
+            if name and field_code and kind:
+                lines.append(ModelLine(
+                    source_sheet=sheet, source_row=n, stt=v.get("stt"), model_name=name,
+                    field_code=field_code, field_raw=v["field_raw"], model_kind=kind,
+                    model_kind_raw=v["model_kind_raw"], registered_on=v.get("registered_on"),
+                    recognition_level=v.get("recognition_level"), households=v.get("households"),
+                    funds_million_vnd=v.get("funds_million_vnd"), labour_days=v.get("labour_days"),
+                    land_m2=v.get("land_m2"), note=v.get("note"),
+                ))
+        return lines
+
+    @staticmethod
+    def _looks_like_model(cells: dict[str, object]) -> bool:
+        """A model row has a field or a kind, or a name with a line number or a figure.
+
+        Anything else (a lone text: a section heading, a note, the signatures under the table) is
+        not a model; such rows are listed in ``ParsedSubmission.skipped_rows``.
+        """
+        if not is_blank(cells.get("field_raw")) or not is_blank(cells.get("model_kind_raw")):
+            return True
+        has_figure = any(_is_figure(cells.get(k)) for k in _FIGURE_KEYS)
+        if is_blank(cells.get("model_name")):
+            return has_figure
+        return has_figure or to_line_number(cells.get("stt")) is not None
+
+    def _lookup(self, require: Callable[[object], str], value: object, sheet: str, row: int,
+                where: str) -> str | None:
+        try:
+            return require(value)
+        except LookupProblem as exc:
+            self.log.add(exc.code, exc.message_vi, exc.message_en, sheet=sheet, row=row, column=where)
+            return None
+
+    # -- the declared totals (Tổng hợp)
+
+    def declared_totals(self, sheet: str, rows: Sequence[Row], first: int, mapping: dict[str, int],
+                        where: Callable[[str], str]) -> list[DeclaredTotal]:
+        by_key = {c.key: c for c in TOTAL_COLUMNS}
+        out: list[DeclaredTotal] = []
+        seen: dict[str, int] = {}
+        for r in range(first, len(rows)):
+            row, n = rows[r], r + 1
+            cells = {key: (row[ci] if ci < len(row) else None) for key, ci in mapping.items()}
+            if all(is_blank(c) for c in cells.values()):
+                continue
+            label = to_text(cells.get("field_raw")) or ""
+            numbers = {k: v for k, v in cells.items() if k != "field_raw"}
+            has_numbers = any(not is_blank(v) for v in numbers.values())
+            if is_total_line([label]) or (not label and has_numbers and is_total_line(row)):
+                code: str | None = "TOTAL"
+            else:
+                code = self.fields.resolve(label)
+                if code is None:
+                    if not has_numbers:
+                        continue  # a note or a signature under the table
+                    code = self._lookup(self.fields.require, label, sheet, n, where("field_raw"))
+            values = {k: self.convert(by_key[k], cells[k], sheet=sheet, row=n, where=where(k)) if k in cells else None
+                      for k in ("models_total", "models_new", "models_replicated", "funds_million_vnd")}
+            if code is None:
+                continue
+            if code in seen:
+                self.log.add("duplicate_total_row",
+                             f"Lĩnh vực «{label}» có hai dòng (dòng {seen[code]} và dòng {n})",
+                             f"{label!r} appears twice (rows {seen[code]} and {n})",
+                             sheet=sheet, row=n, column=where("field_raw"))
+                continue
+            seen[code] = n
+            out.append(DeclaredTotal(source_row=n, field_code=code, field_raw=label or "Tổng cộng", **values))
+        return out

@@ -1,0 +1,217 @@
+"""Formula cells that python-calamine would read as blanks: no cached value, or an error value.
+
+python-calamine returns a formula cell's cached (last computed) value. A workbook written by a
+program that does not compute formulas (openpyxl, some exports) has formula cells with no cached
+value, and a formula that failed (``#DIV/0!``, ``#REF!``) is cached as an error: calamine gives an
+empty string for both, which the ingest would read as a blank and silently lose. This module looks
+at the sheets' XML for such cells, so that the parser can report them as problems with their sheet,
+row and column.
+
+The cost is one inflate of each worksheet part; the cell-by-cell scan only runs on a sheet that
+holds a formula or an error at all.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dvk.ingest.problems import ProblemLog
+
+def _has_markers(xml: bytes) -> bool:
+    """Might the sheet hold a formula or an error cell? (plain substring tests: fast)"""
+    # "f>" ends every formula element (<f>, </f>, </x:f>); a sheet with only self-closing shared
+    # formulas (<f t="shared" si="0"/>) also holds their master, which ends with </f>.
+    return b"f>" in xml or b'"e"' in xml
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
+_TYPE = re.compile(rb"\bt=\"(\w+)\"")
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+_VALUE = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
+_SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
+_REL = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
+_ATTR = re.compile(rb"([\w:]+)=\"([^\"]*)\"")
+
+
+@dataclass(frozen=True)
+class BadCell:
+    row: int  # 1-based
+    column: int  # 0-based
+    ref: str  # "G5"
+    error: str | None  # "#DIV/0!" for an error value; None for a formula with no cached value
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + (ord(ch) - 64)
+    return index - 1
+
+
+def _attrs(raw: bytes) -> dict[str, str]:
+    return {k.decode().split(":")[-1]: html.unescape(v.decode("utf-8", "replace")) for k, v in _ATTR.findall(raw)}
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part name ("xl/worksheets/sheet1.xml") → sheet name, from workbook.xml and its rels."""
+    try:
+        book = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {}
+    for raw in _REL.findall(rels):
+        a = _attrs(raw)
+        if "Id" in a and "Target" in a:
+            target = a["Target"]
+            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            targets[a["Id"]] = target
+    out = {}
+    for raw in _SHEET.findall(book):
+        a = _attrs(raw)
+        if "name" in a and a.get("id") in targets:
+            out[targets[a["id"]]] = a["name"]
+    return out
+
+
+_EOCD = b"PK\x05\x06"
+
+
+def worksheet_parts(data: bytes) -> dict[str, bytes] | None:
+    """The inflated ``xl/worksheets/*.xml`` parts, read straight from the zip's central directory
+    (a few microseconds, without :mod:`zipfile`); None when the zip cannot be read that way (zip64,
+    another compression method): the caller then falls back to :mod:`zipfile`."""
+    end = data.rfind(_EOCD, max(0, len(data) - 65_557))
+    if end < 0 or len(data) < end + 22:
+        return None
+    count, offset = struct.unpack_from("<H", data, end + 10)[0], struct.unpack_from("<L", data, end + 16)[0]
+    if count == 0xFFFF or offset == 0xFFFFFFFF:
+        return None
+    parts: dict[str, bytes] = {}
+    pos = offset
+    for _ in range(count):
+        if data[pos:pos + 4] != b"PK\x01\x02":
+            return None
+        method, size, usize, nlen, xlen, clen, local = struct.unpack_from("<10xH8xLL3H8xL", data, pos)
+        name = data[pos + 46:pos + 46 + nlen]
+        pos += 46 + nlen + xlen + clen
+        if not (name.startswith(b"xl/worksheets/") and name.endswith(b".xml")):
+            continue
+        if data[local:local + 4] != b"PK\x03\x04":
+            return None
+        lnlen, lxlen = struct.unpack_from("<HH", data, local + 26)
+        start = local + 30 + lnlen + lxlen
+        raw = data[start:start + size]
+        if method == 8:
+            inflater = zlib.decompressobj(-15)
+            xml = inflater.decompress(raw, usize + 1)
+        elif method == 0:
+            xml = raw
+        else:
+            return None
+        if len(xml) > usize:
+            return None  # larger than declared: leave it to the guard and calamine
+        parts[name.decode("utf-8", "replace")] = xml
+    return parts
+
+
+def bad_formula_cells(data: bytes) -> dict[str, list[BadCell]]:
+    """Sheet name → its formula cells with no cached value and its error cells (none: ``{}``)."""
+    try:
+        parts = worksheet_parts(data)
+    except (struct.error, zlib.error):
+        parts = None
+    if parts is not None:
+        flagged = {name: xml for name, xml in parts.items() if _has_markers(xml)}
+        if not flagged:
+            return {}
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        return {}
+    with zf:
+        if parts is None:
+            flagged = {}
+            for info in zf.infolist():
+                name = info.filename
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    xml = zf.read(info)
+                    if _has_markers(xml):
+                        flagged[name] = xml
+            if not flagged:
+                return {}
+        names = _sheet_parts(zf)
+    out: dict[str, list[BadCell]] = {}
+    for part, xml in flagged.items():
+        cells = []
+        for attrs, inner in _CELL.findall(xml):
+            kind = _TYPE.search(attrs)
+            kind = kind.group(1) if kind else b"n"
+            value = _VALUE.search(inner) if inner else None
+            if kind == b"e":
+                error = value.group(1).decode("utf-8", "replace").strip() if value else "#ERROR"
+            elif inner and _FORMULA.search(inner) and (value is None or (not value.group(1).strip() and kind != b"str")):
+                error = None
+            else:
+                continue
+            ref = _REF.search(attrs)
+            if ref is None:
+                continue  # a cell without its address: cannot be placed (writers always give it)
+            letters, row = ref.group(1).decode(), int(ref.group(2))
+            cells.append(BadCell(row=row, column=_column_index(letters), ref=f"{letters}{row}", error=error))
+        if cells:
+            out[names.get(part, part)] = cells
+    return out
+
+
+#: At most this many formula problems are listed per sheet (one broken column can hit every row).
+MAX_PER_SHEET = 20
+Scope = tuple[int, dict[str, int], Callable[[str], str]] | None
+
+
+def report_bad_formulas(log: ProblemLog, data: bytes, scopes: dict[str, Scope]) -> None:
+    """Add a problem for each bad formula cell the parser read.
+
+    ``scopes``: sheet name → None (every cell counts, e.g. "Thông tin"), or (0-based header row,
+    column key → 0-based column, where(key) → "C (Lĩnh vực)") for a table: only the cells below the
+    header in a column the parser uses count.
+    """
+    bad = bad_formula_cells(data)
+    for sheet, cells in bad.items():
+        if sheet not in scopes:
+            continue
+        scope = scopes[sheet]
+        listed = 0
+        for cell in cells:
+            if scope is None:
+                where = cell.ref.rstrip("0123456789")
+            else:
+                header_index, mapping, where_of = scope
+                if cell.row <= header_index + 1:
+                    continue
+                key = next((k for k, ci in mapping.items() if ci == cell.column), None)
+                if key is None:
+                    continue
+                where = where_of(key)
+            if cell.error is None:
+                log.add("formula_no_value",
+                        f"Ô {cell.ref} có công thức nhưng chưa có giá trị đã tính (tệp chưa được Excel tính lại): "
+                        "hãy mở tệp bằng Excel, lưu lại rồi gửi",
+                        f"cell {cell.ref} holds a formula with no computed value (the file was never "
+                        "recalculated): open it in Excel, save it and send it again",
+                        sheet=sheet, row=cell.row, column=where)
+            else:
+                log.add("formula_error",
+                        f"Ô {cell.ref} có công thức bị lỗi ({cell.error}): hãy sửa công thức hoặc ghi số",
+                        f"cell {cell.ref} holds a formula that failed ({cell.error}): fix it or type the value",
+                        sheet=sheet, row=cell.row, column=where)
+            listed += 1
+            if listed >= MAX_PER_SHEET:
+                break

@@ -1,0 +1,227 @@
+"""The Excel form (spec §3), read with python-calamine.
+
+- sheets are matched on their compact fold key: ``Thông tin`` / ``ThongTin`` / ``THONG TIN``;
+  a workbook whose model sheet has another name is still read if one sheet holds the model header;
+- ``Thông tin``: label then value, one item a row (also "Mã đơn vị: 18076" in one cell, or two
+  label/value pairs on one row); labels are matched by text;
+- ``Mô hình`` and ``Tổng hợp``: the header row is found by its text in the first 20 rows (merged
+  title rows above it are fine); extra columns are ignored; a missing required column is a problem.
+
+Cell values come as calamine gives them (str, float, int, bool, date, datetime); formulas are read
+as their last computed (cached) value. A formula cell with no cached value, or whose value is an
+error (``#DIV/0!``), would read as a blank: it is a problem instead (``formula_no_value``,
+``formula_error``; see :mod:`dvk.ingest.formulas`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+
+from dvk.ingest.cells import is_blank
+from dvk.ingest.form import (
+    HEADER_SEARCH_ROWS,
+    INFO_HEADERS,
+    MODEL_COLUMNS,
+    TOTAL_COLUMNS,
+    Column,
+    FormReader,
+    ParsedSubmission,
+    Row,
+    column_letter,
+    find_header,
+    info_key,
+)
+from dvk.ingest.formulas import Scope, report_bad_formulas
+from dvk.ingest.problems import Problem, SubmissionError
+from dvk.reference import FieldDirectory, UnitDirectory
+from dvk.text import clean, fold_compact
+
+SHEET_INFO = ("thongtin", "thongtinchung", "thongtindonvi", "thongtinbaocao")
+SHEET_MODELS = ("mohinh", "danhsachmohinh", "dsmohinh", "mohinhdanvankheo", "danhsach")
+SHEET_TOTALS = ("tonghop", "bangtonghop", "tonghopmohinh", "tonghopsolieu")
+
+
+class _Workbook:
+    """Sheets by compact fold key, their rows read once."""
+
+    def __init__(self, data: bytes, file_name: str = ""):
+        from python_calamine import CalamineWorkbook
+
+        self.file_name = file_name
+        self._book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        self.names: list[str] = list(self._book.sheet_names)
+        self._rows: dict[str, list[list[object]]] = {}
+
+    def find(self, keys: tuple[str, ...]) -> str | None:
+        compact = {}
+        for name in self.names:
+            compact.setdefault(fold_compact(name), name)
+        return next((compact[k] for k in keys if k in compact), None)
+
+    def rows(self, name: str) -> list[list[object]]:
+        if name not in self._rows:
+            try:
+                self._rows[name] = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception as exc:  # calamine reads a sheet only now: a broken part shows here
+                raise SubmissionError([unreadable_workbook(self.file_name, exc, sheet=name)]) from exc
+        return self._rows[name]
+
+
+def read_info(rows: Sequence[Row], limit: int | None = None) -> dict[str, tuple[object, int, str]]:
+    """The "Thông tin" items: item → (value, 1-based row, "B (Tên đơn vị)"); the first of each wins."""
+    info: dict[str, tuple[object, int, str]] = {}
+    for r, row in enumerate(rows[:limit]):
+        cells = [(ci, c) for ci, c in enumerate(row) if not is_blank(c)]
+        i = 0
+        while i < len(cells):
+            ci, cell = cells[i]
+            item = info_key(cell) if isinstance(cell, str) else None
+            if item is None and isinstance(cell, str) and ":" in cell:  # "Mã đơn vị: 18076"
+                label, _, rest = cell.partition(":")
+                item = info_key(label)
+                if item and clean(rest):
+                    info.setdefault(item, (clean(rest), r + 1, f"{column_letter(ci)} ({INFO_HEADERS[item]})"))
+                    i += 1
+                    continue
+            if item is None:
+                i += 1
+                continue
+            value, value_ci = None, ci + 1
+            if i + 1 < len(cells):
+                next_ci, next_cell = cells[i + 1]
+                if not (isinstance(next_cell, str) and info_key(next_cell)):
+                    value, value_ci = next_cell, next_ci
+                    i += 1
+            info.setdefault(item, (value, r + 1, f"{column_letter(value_ci)} ({INFO_HEADERS[item]})"))
+            i += 1
+    return info
+
+
+def _where(rows: Sequence[Row], header_index: int, mapping: dict[str, int], columns: tuple[Column, ...]):
+    """"C (Lĩnh vực)": the column's letter and its header as written in the file."""
+    header = rows[header_index]
+    names = {c.key: c.header for c in columns}
+
+    def where(key: str) -> str:
+        if key not in mapping:
+            return names[key]
+        ci = mapping[key]
+        written = clean(header[ci]) if ci < len(header) else ""
+        return f"{column_letter(ci)} ({written or names[key]})"
+
+    return where
+
+
+def unreadable_workbook(file_name: str, exc: Exception, sheet: str | None = None) -> Problem:
+    """The problem for a workbook calamine cannot read: a part larger than the zip declares is a
+    zip bomb in disguise (calamine stops at the declared size); anything else a corrupt file."""
+    if "larger than its declared" in str(exc):
+        return Problem(file_name, "zip_bomb",
+                       "Tệp nén khai sai kích thước (giải ra lớn hơn khai báo): từ chối mở",
+                       f"refused: a part of the workbook expands beyond its declared size (zip bomb?): {exc}",
+                       sheet=sheet)
+    return Problem(file_name, "not_xlsx", "Không mở được bảng tính: tệp bị hỏng hoặc không phải tệp Excel .xlsx",
+                   f"cannot open the workbook: the file is corrupt or not an .xlsx workbook ({exc})", sheet=sheet)
+
+
+def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: FieldDirectory,
+               today: dt.date) -> ParsedSubmission:
+    """One workbook → one submission, or :class:`SubmissionError` with every problem found."""
+    reader = FormReader(file_name, units, fields, today)
+    log = reader.log
+    try:
+        book = _Workbook(data, file_name)
+    except Exception as exc:  # calamine's errors: a corrupt or foreign file behind a .xlsx name
+        raise SubmissionError([unreadable_workbook(file_name, exc)]) from exc
+
+    info_name = book.find(SHEET_INFO)
+    totals_name = book.find(SHEET_TOTALS)
+    models_name = book.find(SHEET_MODELS)
+    model_header: tuple[int, dict[str, int]] | None = None
+    if models_name is not None:
+        model_header = find_header(book.rows(models_name), MODEL_COLUMNS)
+    else:  # another name: the sheet that holds the model table
+        for name in book.names:
+            if name in (info_name, totals_name):
+                continue
+            found = find_header(book.rows(name), MODEL_COLUMNS)
+            if found is not None and all(c.key in found[1] for c in MODEL_COLUMNS if c.required):
+                models_name, model_header = name, found
+                break
+    sheets_vi = ", ".join(f"«{n}»" for n in book.names)
+    sheets_en = ", ".join(repr(n) for n in book.names)
+    if models_name is None:
+        log.add("missing_sheet", f"Không có sheet «Mô hình» (các sheet trong tệp: {sheets_vi})",
+                f"sheet 'Mô hình' is missing (sheets in the file: {sheets_en})", sheet="Mô hình")
+
+    # -- Thông tin (or, failing that, the rows above the model table)
+    info: dict[str, tuple[object, int, str]] = {}
+    info_sheet = info_name
+    scopes: dict[str, Scope] = {}  # where the parser read cells: formula cells there must have values
+    if info_name is not None:
+        scopes[info_name] = None
+    if info_name is not None:
+        info = read_info(book.rows(info_name))
+    elif models_name is not None:
+        info = read_info(book.rows(models_name), limit=model_header[0] if model_header else HEADER_SEARCH_ROWS)
+        info_sheet = models_name
+    if not info and info_name is not None:
+        log.add("missing_info",
+                f"Sheet «{info_name}» không có mục nào cần thiết (Mã đơn vị, Tên đơn vị, Kỳ báo cáo, Ngày báo cáo)",
+                f"sheet {info_name!r} holds none of the items (Mã đơn vị, Tên đơn vị, Kỳ báo cáo, Ngày báo cáo)",
+                sheet=info_name)
+        head = None
+    elif not info:
+        log.add("missing_sheet", f"Không có sheet «Thông tin» (các sheet trong tệp: {sheets_vi})",
+                f"sheet 'Thông tin' is missing (sheets in the file: {sheets_en})", sheet="Thông tin")
+        head = None
+    else:
+        head = reader.head(info, info_sheet)
+
+    # -- Mô hình
+    lines = []
+    skipped: list[tuple[str, int, str]] = []
+    if models_name is not None:
+        rows = book.rows(models_name)
+        if model_header is None:
+            log.add("missing_header",
+                    "Không tìm thấy dòng tiêu đề của bảng mô hình (STT, Tên mô hình, Lĩnh vực, Hình thức, ...) "
+                    f"trong {HEADER_SEARCH_ROWS} dòng đầu",
+                    "no header row of the model table (STT, Tên mô hình, Lĩnh vực, Hình thức, ...) in the first "
+                    f"{HEADER_SEARCH_ROWS} rows", sheet=models_name)
+        else:
+            header_index, mapping = model_header
+            if not reader.missing_columns(models_name, MODEL_COLUMNS, mapping, header_index + 1):
+                where = _where(rows, header_index, mapping, MODEL_COLUMNS)
+                scopes[models_name] = (header_index, mapping, where)
+                # No model row at all is a valid report: the unit has no model this period.
+                lines = reader.model_lines(models_name, rows, header_index + 1, mapping, where, skipped)
+
+    # -- Tổng hợp (optional)
+    totals = []
+    has_totals = False
+    if totals_name is not None:
+        rows = book.rows(totals_name)
+        if any(not is_blank(c) for row in rows for c in row):
+            has_totals = True
+            found = find_header(rows, TOTAL_COLUMNS)
+            if found is None:
+                log.add("missing_header",
+                        "Không tìm thấy dòng tiêu đề của bảng tổng hợp (Lĩnh vực, Tổng số mô hình, Xây mới, "
+                        "Nhân rộng)",
+                        "no header row of the totals table (Lĩnh vực, Tổng số mô hình, Xây mới, Nhân rộng)",
+                        sheet=totals_name)
+            else:
+                header_index, mapping = found
+                if not reader.missing_columns(totals_name, TOTAL_COLUMNS, mapping, header_index + 1):
+                    where = _where(rows, header_index, mapping, TOTAL_COLUMNS)
+                    scopes[totals_name] = (header_index, mapping, where)
+                    totals = reader.declared_totals(totals_name, rows, header_index + 1, mapping, where)
+
+    report_bad_formulas(log, data, scopes)
+    log.raise_if_any()
+    assert head is not None
+    return ParsedSubmission(file_format="xlsx", models=lines, totals=totals, has_declared_totals=has_totals,
+                            skipped_rows=skipped, **head)
