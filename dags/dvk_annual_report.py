@@ -72,7 +72,7 @@ def dvk_annual_report():
     def report(year: int, gate_result: dict) -> str:
         from dvk.pipeline import report
 
-        return report(year)
+        return report(year, gate_result)
 
     @task(trigger_rule="all_done")
     def unit_summary(years: list[int], params: dict | None = None) -> list[dict]:

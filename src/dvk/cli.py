@@ -506,12 +506,12 @@ def _gate_and_report(year: int, progress: Progress) -> int:
 
     try:
         with progress.step(f"kiểm tra chất lượng năm {year} / quality gate {year} (Great Expectations)"):
-            pipeline.gate(year)
+            gate_result = pipeline.gate(year)
     except GateFailed as exc:
         print(str(exc))
         return EXIT_FAILED
     with progress.step(f"lập báo cáo năm {year} / annual report {year}"):
-        folder = Path(pipeline.report(year))
+        folder = Path(pipeline.report(year, gate_result))
     _print_headline(folder)
     print("→ ./scripts/dvk publish: phát hành cho người phân tích / publish it for the analysts")
     return EXIT_OK

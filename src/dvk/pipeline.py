@@ -63,12 +63,14 @@ def report_years(year: int | None) -> list[int]:
 
 
 def gate(year: int) -> dict:
-    """Run the Great Expectations gate for ``year``; raise ``GateFailed`` to block the report."""
+    """Run the Great Expectations gate for ``year``; raise ``GateFailed`` to block the report.
+
+    Returns the whole result (JSON-serialisable), so the report step can use it instead of
+    validating the same warehouse again.
+    """
     from dvk.gate import enforce_gate
 
-    result = enforce_gate(year)
-    return {"year": year, "passed": result.passed, "warnings": len(result.warnings),
-            "data_docs": str(result.data_docs) if result.data_docs else None}
+    return enforce_gate(year).to_dict()
 
 
 def publish(years: list[int]) -> dict:
@@ -80,11 +82,17 @@ def publish(years: list[int]) -> dict:
     return {"database": str(result.database), "tables": len(result.tables), "years": result.gate_years_passed}
 
 
-def report(year: int) -> str:
-    """Write the annual report extracts for ``year``; return their folder."""
+def report(year: int, gate_result: dict | None = None) -> str:
+    """Write the annual report extracts for ``year``; return their folder.
+
+    ``gate_result``: what :func:`gate` returned for this year in the same run; without it the
+    gate is run here first.
+    """
+    from dvk.gate import GateResult
     from dvk.report import build_annual_report
 
-    path = build_annual_report(year)
+    result = GateResult.from_dict(gate_result) if gate_result else None
+    path = build_annual_report(year, gate_result=result)
     log.info("Annual report %s written to %s", year, path)
     return str(path)
 
