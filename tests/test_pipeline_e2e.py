@@ -55,6 +55,26 @@ def query(base: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+def marts_fingerprint(base: Path) -> dict[str, str]:
+    """A digest of every marts table's rows, timestamp columns left out (they record the run)."""
+    con = duckdb.connect(str(base / "warehouse" / "dvk.duckdb"), read_only=True)
+    try:
+        out = {}
+        tables = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        for table in tables:
+            cols = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' "
+                "and table_name = ? and data_type not like 'TIMESTAMP%' order by ordinal_position", [table]).fetchall()]
+            select = ", ".join(f'"{c}"' for c in cols)
+            out[table] = con.execute(
+                f"select count(*) || ':' || coalesce(md5(string_agg(row_text, '|' order by row_text)), '') from "
+                f"(select cast(row({select}) as varchar) as row_text from marts.{table})").fetchone()[0]
+        return out
+    finally:
+        con.close()
+
+
 def copy_demo_inbox(dest: Path) -> Path:
     shutil.copytree(DEMO_INBOX_DIR, dest)
     return dest
@@ -69,12 +89,13 @@ def demo_runs(tmp_path_factory):
     summary_path = base / "reports" / "annual" / "2021" / "summary.json"
     first_summary = json.loads(summary_path.read_text(encoding="utf-8"))
     first_counts = query(base, "select count(*) from raw.submissions union all select count(*) from raw.submission_models")
+    first_marts = marts_fingerprint(base)
     second = run_pipeline(base, inbox, "--unit", "18076")
-    return base, inbox, first, second, first_summary, first_counts
+    return base, inbox, first, second, first_summary, first_counts, first_marts
 
 
 def test_demo_2021_headline(demo_runs):
-    base, _, first, _, summary, _ = demo_runs
+    base, _, first, _, summary, *_ = demo_runs
     assert summary["year"] == 2021
     assert (summary["units_registered"], summary["models_total"], summary["models_new"],
             summary["models_replicated"]) == (27, 253, 157, 96)
@@ -91,6 +112,21 @@ def test_demo_2021_headline(demo_runs):
     assert str(base / "reports" / "annual" / "2021") in first.stdout
 
 
+def test_second_run_gives_the_same_marts(demo_runs):
+    """Idempotent to the last bit: sums of decimals do not depend on the order rows are added in."""
+    base, *_, first_marts = demo_runs
+    assert len(first_marts) >= 10
+    assert marts_fingerprint(base) == first_marts
+
+
+def test_the_nightly_build_runs_data_tests_but_not_dbt_unit_tests(demo_runs):
+    base = demo_runs[0]
+    results = json.loads((base / "warehouse" / "dbt_target" / "run_results.json").read_text(encoding="utf-8"))
+    ids = [r["unique_id"] for r in results["results"]]
+    assert sum(i.startswith("test.") for i in ids) > 100
+    assert not [i for i in ids if i.startswith("unit_test.")]
+
+
 def test_only_years_with_annual_submissions_are_reported(demo_runs):
     base = demo_runs[0]
     years = sorted(p.name for p in (base / "reports" / "annual").iterdir())
@@ -98,7 +134,7 @@ def test_only_years_with_annual_submissions_are_reported(demo_runs):
 
 
 def test_second_run_changes_nothing_and_loads_nothing(demo_runs):
-    base, inbox, _, second, first_summary, first_counts = demo_runs
+    base, inbox, _, second, first_summary, first_counts, _ = demo_runs
     assert second.returncode == 0, second.stdout[-4000:]
     assert re.search(r"unit_summary\s+success", second.stdout)
     summary = json.loads((base / "reports" / "annual" / "2021" / "summary.json").read_text(encoding="utf-8"))

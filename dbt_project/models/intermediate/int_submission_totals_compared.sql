@@ -30,7 +30,7 @@ declared as (
         sum(models_total) as declared_total,
         sum(models_new) as declared_new,
         sum(models_replicated) as declared_replicated,
-        sum(funds_million_vnd) as declared_funds
+        {{ exact_sum('funds_million_vnd') }} as declared_funds
     from declared_lines
     group by submission_id, field_code
 ),
@@ -42,7 +42,7 @@ computed_by_field as (
         count(*) as computed_total,
         count(*) filter (where model_kind = 'new') as computed_new,
         count(*) filter (where model_kind = 'replicated') as computed_replicated,
-        coalesce(sum(funds_million_vnd), 0) as computed_funds
+        coalesce({{ exact_sum('funds_million_vnd') }}, 0) as computed_funds
     from model_lines
     group by submission_id, field_code
 ),
@@ -54,7 +54,7 @@ computed_overall as (
         count(*) as computed_total,
         count(*) filter (where model_kind = 'new') as computed_new,
         count(*) filter (where model_kind = 'replicated') as computed_replicated,
-        coalesce(sum(funds_million_vnd), 0) as computed_funds
+        coalesce({{ exact_sum('funds_million_vnd') }}, 0) as computed_funds
     from model_lines
     group by submission_id
 ),

@@ -67,9 +67,9 @@ per_period as (
         arg_min(field_code, line_no) as field_code,
         arg_min(model_kind, line_no) as model_kind,
         sum(households) as households,
-        sum(funds_million_vnd) as funds_million_vnd,
+        {{ exact_sum('funds_million_vnd') }} as funds_million_vnd,
         sum(labour_days) as labour_days,
-        sum(land_m2) as land_m2
+        {{ exact_sum('land_m2') }} as land_m2
     from lines
     group by model_key, unit_code, period_year, period_id, submission_id, period_order, unit_year_loaded_at
 ),
