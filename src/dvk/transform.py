@@ -219,9 +219,14 @@ def build(
     select: str | None = None,
     *,
     full_refresh: bool = False,
+    unit_tests: bool = True,
 ) -> None:
     """``dbt build`` (seeds, the unit snapshot, staging, intermediate, marts, every dbt data and
     unit test) on the warehouse.
+
+    ``unit_tests=False`` leaves out dbt's unit tests (``--exclude-resource-type unit_test``):
+    they test the SQL's logic on fixed inputs, not the data, so the nightly pipeline skips them
+    (dbt's advice: run them in development and CI) and the test command runs them.
 
     Idempotent: the tables are rebuilt from ``raw.*`` and the seeds; the incremental facts
     (``fct_model``, ``fct_model_year``) only recompute the unit-years with newly loaded
@@ -242,6 +247,8 @@ def build(
         args += ["--select", select]
     if full_refresh:
         args.append("--full-refresh")
+    if not unit_tests:
+        args += ["--exclude-resource-type", "unit_test"]
     run_dbt(args, settings)
 
 
