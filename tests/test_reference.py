@@ -64,6 +64,21 @@ def test_unit_by_code(units, typed, code):
     assert units.lookup_code(typed).code == code
 
 
+def test_padded_agency_codes_of_the_master_list_are_found_however_typed():
+    """A master list that writes "CQ0012" (a province's, say): typed as written, or as "CQ12"."""
+    from dataclasses import replace
+
+    base = load_units()[0]
+    padded = replace(base, code="CQ0012", name="Công an huyện Cẩm Xuyên", kind="co_quan", aliases=())
+    other = replace(base, code="CQ1000", name="Hội Nông dân tỉnh", kind="doan_the", aliases=())
+    directory = UnitDirectory([padded, other])
+    for typed in ("CQ0012", "cq0012", "CQ12", " cq 12 ", "CQ012"):
+        assert directory.lookup_code(typed) is padded, typed
+    assert directory.lookup_code("CQ1000") is other
+    assert directory.lookup_code("CQ100") is None
+    assert directory.resolve("CQ0012", "CA huyen Cam Xuyen") is padded
+
+
 def test_code_decides_and_a_conflicting_name_is_a_problem(units):
     assert units.resolve("18076", "Phường Bắc Hà").code == "18076"
     assert units.resolve("18076", "a name nobody knows").code == "18076"  # the code is enough

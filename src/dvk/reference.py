@@ -35,6 +35,13 @@ _PREFIX_RE = re.compile(r"^(?:(?:%s)\s+)+(?=\S)" % "|".join(UNIT_PREFIXES))
 _CITY_SUFFIX_RE = re.compile(r"\s+(?:(?:thanh pho|tp)\s+)?ha tinh$")
 
 
+def _code_key(code: str) -> str:
+    """An agency code without its leading zeros ("CQ0012" -> "CQ12"); other codes unchanged."""
+    if m := re.fullmatch(r"CQ0*(\d+)", code):
+        return f"CQ{int(m.group(1))}"
+    return code
+
+
 class LookupProblem(ValueError):
     """A value that matches no unit, field or kind (or matches two units at once)."""
 
@@ -160,6 +167,10 @@ class UnitDirectory:
     def __init__(self, units: Iterable[Unit] | None = None):
         self.units = tuple(units) if units is not None else load_units()
         self.by_code = {u.code.upper(): u for u in self.units}
+        # "CQ5", "CQ05" and "CQ0005" are one agency code, whichever way the master list writes it.
+        self._by_code_key: dict[str, Unit] = {}
+        for unit in self.units:
+            self._by_code_key.setdefault(_code_key(unit.code.upper()), unit)
         self._full: dict[str, set[str]] = {}
         self._bare: dict[str, set[str]] = {}
         for unit in self.units:
@@ -176,9 +187,7 @@ class UnitDirectory:
         text = clean(code).upper().replace(" ", "")
         if re.fullmatch(r"\d+\.0+", text):  # a code typed as a number in Excel
             text = text.split(".")[0]
-        if m := re.fullmatch(r"CQ0*(\d+)", text):
-            text = f"CQ{int(m.group(1)):02d}"
-        return self.by_code.get(text)
+        return self.by_code.get(text) or self._by_code_key.get(_code_key(text))
 
     # -- by name
 
