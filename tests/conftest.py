@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 # One throw-away Airflow home (SQLite) for the whole session, never the developer's .local/.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="dvk-test-airflow-"))
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ["DVK_AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 
 from dvk import airflow_local  # noqa: E402
