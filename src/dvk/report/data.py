@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -127,8 +128,13 @@ class AnnualData:
     def field_name(self, code: str) -> str:
         return next((f["field_name_vi"] for f in self.fields if f["field_code"] == code), code)
 
+    @cached_property
+    def _status_by_unit(self) -> dict[str, dict[str, Any]]:
+        return {s["unit_code"]: s for s in self.status}
+
     def status_of(self, unit_code: str) -> dict[str, Any] | None:
-        return next((s for s in self.status if s["unit_code"] == unit_code), None)
+        """The unit's status row (a dict look-up: the report asks once per model line)."""
+        return self._status_by_unit.get(unit_code)
 
     @property
     def source_units(self) -> list[dict[str, Any]]:
@@ -146,6 +152,7 @@ class AnnualData:
     def unit_totals(self) -> list[dict[str, Any]]:
         """Per unit with at least one model: counts, by field, and measures; sorted by code."""
         units: dict[str, dict[str, Any]] = {}
+        provisional_rows = {r["unit_code"] for r in self.unit_fields if r["is_provisional"]}
         for row in self.unit_fields:
             u = units.setdefault(row["unit_code"], _blank_unit(row["unit_code"], self.field_codes))
             _add(u, row)
@@ -157,9 +164,7 @@ class AnnualData:
             u["name"] = st.get("unit_name") or code
             u["kind"] = st.get("unit_kind")
             u["status"] = st.get("status")
-            u["provisional"] = st.get("status") == "provisional" or any(
-                bool(r["is_provisional"]) for r in self.unit_fields if r["unit_code"] == code
-            )
+            u["provisional"] = st.get("status") == "provisional" or code in provisional_rows
             u["source_period_id"] = st.get("source_period_id")
             u["source_period_label"] = st.get("source_period_label")
             _finish(u)
