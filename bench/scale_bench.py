@@ -111,7 +111,9 @@ def stage_ingest(args: dict) -> dict:
     seconds = time.perf_counter() - start
     if result["files_quarantined"]:
         raise SystemExit(f"{result['files_quarantined']} generated files were quarantined: {result}")
-    rows = _count(get_settings().warehouse, "select count(*) from raw.submission_models")
+    rows = _count(get_settings().warehouse,  # the model rows this ingest loaded
+                  "select count(*) from raw.submission_models m join raw.submissions s using (submission_id) "
+                  f"where s.load_id = '{result['load_id']}'")
     return {"rows": rows, "files": result["files_loaded"], "detail": result, "seconds": seconds}
 
 
@@ -547,6 +549,33 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(result: dict) -> str:
+    """The stage table and the comparisons as Markdown, for docs/benchmarks.md."""
+    lines = ["| stage | median s | process s | rows | rows/s | peak MiB |", "|---|---:|---:|---:|---:|---:|"]
+    for label, s in result["stages"].items():
+        if label.startswith("query"):
+            label = "query: annual summary (both queries)"
+        rps = f"{s['rows_per_s']:,.0f}" if s["rows_per_s"] and not label.startswith("query") else ""
+        proc = f"{s['process_median_s']:.2f}" if s["process_median_s"] else ""
+        secs = f"{1000 * s['median_s']:.1f} ms" if label.startswith("query") else f"{s['median_s']:.2f}"
+        lines.append(f"| {label} | {secs} | {proc} | {s['rows']:,} | {rps} | {s['peak_mib']:,.0f} |")
+    c = result["comparisons"]
+    lines += ["", "| comparison | measured |", "|---|---|",
+              f"| ingest / parse-only floor | {c['ingest_over_floor']:.2f}× |",
+              f"| dbt build / direct SQL | {c['dbt_over_direct']:.2f}× |",
+              f"| (dbt build − dbt start-up {c['dbt_startup_s']:.2f} s) / direct SQL | "
+              f"{c['dbt_minus_startup_over_direct']:.2f}× |"]
+    if "nightly_over_full" in c:
+        lines.append(f"| nightly ({c['nightly_new_files']:,} new files) / full run (ingest + dbt + gate + publish) | "
+                     f"{100 * c['nightly_over_full']:.1f} % ({c['nightly_run_s']:.2f} s / {c['full_run_s']:.2f} s) |")
+    for q, ms in c["query_median_ms"].items():
+        lines.append(f"| query `{q}`, median | {ms:.1f} ms |")
+    for key, value in c.items():
+        if key.startswith("pipeline_over_pandas_"):
+            lines.append(f"| ingest + dbt build / pandas script ({key.rsplit('_', 1)[1]}) | {value:.2f}× |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="city", help="tiny, city, province or national (default city)")
@@ -559,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated pandas read_excel engines (default openpyxl,calamine; national: calamine)")
     parser.add_argument("--query-repeats", type=int, default=30)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the tables as Markdown here")
     parser.add_argument("--verbose", action="store_true", help="print every stage as it finishes")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--stage-args", default="{}", help=argparse.SUPPRESS)
@@ -575,6 +605,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    if args.markdown:
+        args.markdown.write_text(markdown(result) + "\n", encoding="utf-8")
     return 0
 
 
