@@ -353,11 +353,17 @@ YTD_PROGRESSION = Dataset(
         where submission_id in (select submission_id from subs)
         group by submission_id, field_code
     ),
-    grid as (  -- every field found on either side of a pair
-        select distinct p.unit_code, p.period_id, p.prev_period_id, p.submission_id,
+    grid as (  -- every field found on either side of a pair (two equi-joins: an IN join would
+               -- compare every pair with every count, quadratic at national scale)
+        select p.unit_code, p.period_id, p.prev_period_id, p.submission_id,
             p.prev_submission_id, p.window_end, c.field_code
         from pairs as p
-        inner join counts as c on c.submission_id in (p.submission_id, p.prev_submission_id)
+        inner join counts as c on c.submission_id = p.submission_id
+        union
+        select p.unit_code, p.period_id, p.prev_period_id, p.submission_id,
+            p.prev_submission_id, p.window_end, c.field_code
+        from pairs as p
+        inner join counts as c on c.submission_id = p.prev_submission_id
     )
     select
         g.unit_code,
