@@ -586,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-nightly", action="store_true", help="skip the nightly (1%% new files) run")
     parser.add_argument("--pandas-engines", default=None,
                         help="comma-separated pandas read_excel engines (default openpyxl,calamine; national: calamine)")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas script")
     parser.add_argument("--query-repeats", type=int, default=30)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the tables as Markdown here")
@@ -597,6 +598,8 @@ def main(argv: list[str] | None = None) -> int:
         return child_main(args.stage, args.stage_args)
     sys.path.insert(0, str(BENCH_DIR))
     engines = args.pandas_engines or ("calamine" if args.scale == "national" else "openpyxl,calamine")
+    if args.no_pandas:
+        engines = ""
     bench = Bench(args.scale, args.seed, args.work.resolve(), args.runs, airflow=not args.no_airflow,
                   nightly=not args.no_nightly, pandas_engines=tuple(e for e in engines.split(",") if e),
                   query_repeats=args.query_repeats, verbose=args.verbose)
