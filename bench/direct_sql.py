@@ -14,7 +14,7 @@ What is compared, per run (the order of dbt and direct alternates from run to ru
   project and profiles dirs, the ``due_grace_days`` var, ``DVK_WAREHOUSE``), in this process
   through ``dbtRunner``, with the target and log dirs in the work dir (kept from run to run, so
   dbt's partial parse is warm as it is beside a real warehouse). The time includes releasing the
-  DuckDB instance dbt-duckdb keeps open (as ``dvk.pipeline._release_dbt_duckdb``), which closes
+  DuckDB instance dbt-duckdb keeps open (``dvk.transform.release_dbt_duckdb``), which closes
   and checkpoints the database, as the direct run's ``close()`` does. One untimed warm-up build
   comes first (imports, first parse). ``--fresh-process`` times each dbt invocation as a new
   ``python`` process instead (imports and interpreter start included, as ``python -m
@@ -57,7 +57,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from dvk.settings import DBT_PROJECT_DIR, get_settings  # noqa: E402
-from dvk.transform import run_dbt  # noqa: E402
+from dvk.transform import release_dbt_duckdb, run_dbt  # noqa: E402
 
 #: A selector that matches no node: dbt loads the project, the profile and the manifest, then
 #: stops with "Nothing to do" (the selection warns that it matches nothing).
@@ -114,18 +114,6 @@ def _dbt_args(args: Sequence[str], target_dir: Path, profiles_dir: Path | None =
     if profiles_dir is not None:
         out += ["--profiles-dir", str(Path(profiles_dir).resolve())]
     return out
-
-
-def release_dbt_duckdb() -> None:
-    """Close the DuckDB instance dbt-duckdb keeps open in this process (as dvk.pipeline does)."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # dbt never ran here
-        return
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-            DuckDBConnectionManager._ENV = None
 
 
 @contextlib.contextmanager

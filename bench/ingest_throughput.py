@@ -21,8 +21,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import os
-import platform
 import random
 import shutil
 import statistics
@@ -36,6 +34,7 @@ if __package__ in (None, ""):
 
 from dvk.forms import ModelLine, Submission, xlsx_bytes  # noqa: E402
 from dvk.reference import load_units  # noqa: E402
+from machine_info import describe  # noqa: E402  (bench/, the script's folder)
 
 FIELDS = ("Phát triển kinh tế", "Văn hóa - xã hội", "Quốc phòng - an ninh", "Xây dựng Đảng và hệ thống chính trị")
 KINDS = ("Xây mới", "Nhân rộng", "Duy trì", "Duy trì, nhân rộng")
@@ -100,19 +99,8 @@ def ingest_once(inbox: Path, work: Path, batch_files: int | None) -> tuple[float
 
 
 def machine() -> dict:
-    mem = None
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemTotal:"):
-                    mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    from importlib.metadata import version
-
-    return {"nproc": os.cpu_count(), "memory": mem, "cpu": platform.processor() or platform.machine(),
-            "python": platform.python_version(), "duckdb": version("duckdb"),
-            "python-calamine": version("python-calamine"), "load_average": os.getloadavg()}
+    info = describe(("duckdb", "python-calamine"))
+    return {**info, **info.pop("versions")}  # flat: "duckdb", "python-calamine" beside "nproc"
 
 
 def run(n_files: int, runs: int, workdir: Path | None = None, per_file_runs: int | None = None) -> dict:

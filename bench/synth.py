@@ -96,35 +96,21 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-try:
-    from dvk.forms import (
-        FIELD_NAMES,
-        KIND_NEW,
-        DeclaredTotal,
-        ModelLine,
-        SheetNames,
-        Submission,
-        compute_declared_totals,
-        csv_bytes,
-        field_code,
-        is_new,
-        xlsx_bytes,
-    )
-except ImportError:  # run from a checkout without the package installed
+if str(REPO / "src") not in sys.path:  # run from a checkout without the package installed
     sys.path.insert(0, str(REPO / "src"))
-    from dvk.forms import (
-        FIELD_NAMES,
-        KIND_NEW,
-        DeclaredTotal,
-        ModelLine,
-        SheetNames,
-        Submission,
-        compute_declared_totals,
-        csv_bytes,
-        field_code,
-        is_new,
-        xlsx_bytes,
-    )
+from dvk.forms import (  # noqa: E402
+    FIELD_NAMES,
+    KIND_NEW,
+    DeclaredTotal,
+    ModelLine,
+    SheetNames,
+    Submission,
+    compute_declared_totals,
+    csv_bytes,
+    field_code,
+    is_new,
+    xlsx_bytes,
+)
 
 __all__ = ["SCALES", "TODAY", "Scale", "generate", "generate_new_files", "main"]
 

@@ -32,26 +32,14 @@ def transform() -> None:
 
     dbt's unit tests (fixed inputs, no data) are left to the test command, as dbt advises.
     """
-    from dvk.transform import build
+    from dvk.transform import build, release_dbt_duckdb
 
     try:
         build(unit_tests=False)
     finally:
-        _release_dbt_duckdb()
-
-
-def _release_dbt_duckdb() -> None:
-    """Close the DuckDB instance dbt-duckdb keeps open for the life of the process.
-
-    Under ``dag.test()`` every task runs in one process: without this, the warehouse stays held
-    read-write and the gate's read-only connection is refused.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-            DuckDBConnectionManager._ENV = None
+        # Under dag.test() every task runs in this process: the gate's read-only connection
+        # would be refused while dbt-duckdb holds the warehouse.
+        release_dbt_duckdb()
 
 
 def report_years(year: int | None) -> list[int]:

@@ -214,6 +214,22 @@ def missing_raw_tables(settings: Settings | None = None) -> list[str]:
     return [f"raw.{name}" for name in RAW_TABLES if name not in present]
 
 
+def release_dbt_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open for the life of the process.
+
+    Until then the warehouse stays held read-write by this process, and any other connection to
+    it (the gate's read-only one, another process) is refused. Harmless when dbt never ran.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
 def build(
     settings: Settings | None = None,
     select: str | None = None,
