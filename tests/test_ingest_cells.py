@@ -85,3 +85,41 @@ def test_text_and_line_numbers():
     assert to_text("") is None
     assert to_line_number(3.0) == 3 and to_line_number("I") is None and to_line_number("1a") is None
     assert is_blank("—") and not is_blank(0)
+
+
+# -- the row loop converts common cells inline: it must agree with the converters, which are the rule
+
+_AWKWARD = [
+    None, "", "  ", "-", 0.0, -0.0, 1.0, 2.5, -1.0, -2.5, 1e12, 1e12 + 1, 2.0**31, 2.0**31 - 1, -(2.0**31),
+    1.0000000001, float("nan"), float("inf"), -float("inf"), 7, -7, True, False, "12", "1.250", "12,5", "x",
+    " Văn  hóa ", "Đường", dt.date(2021, 3, 4), dt.datetime(2021, 3, 4, 10, 30), 44000.0, "16/12/2021",
+]
+
+
+@pytest.mark.parametrize("value", _AWKWARD, ids=repr)
+def test_row_loop_agrees_with_the_converters(value):
+    """Every model column gets ``value``: FormReader.model_lines gives what the column's converter
+    gives (or reports the problem the converter raises), for each column type."""
+    from dvk.ingest.form import _CONVERTERS, MODEL_COLUMNS, FormReader
+    from dvk.reference import FieldDirectory, UnitDirectory
+
+    typed = [c for c in MODEL_COLUMNS if c.key not in ("model_name", "field_raw", "model_kind_raw")]
+    header = [c.header for c in MODEL_COLUMNS]
+    mapping = {c.key: i for i, c in enumerate(MODEL_COLUMNS)}
+    row = ["Mô hình A", "Văn hóa - xã hội", "Xây mới"]
+    row = [value if c.key not in ("model_name", "field_raw", "model_kind_raw") else row.pop(0) for c in MODEL_COLUMNS]
+    reader = FormReader("f.xlsx", UnitDirectory(), FieldDirectory(), dt.date(2024, 12, 31))
+    lines = reader.model_lines("Mô hình", [header, row], 1, mapping, lambda key: key, [])
+    problems = {p.column for p in reader.log.problems}
+    assert len(lines) == 1
+    for column in typed:
+        if value is None or value == "":
+            expected, failed = None, False
+        else:
+            try:
+                expected, failed = _CONVERTERS[column.type](value), False
+            except CellError:
+                expected, failed = None, True
+        got = getattr(lines[0], column.key)
+        assert (column.key in problems) == failed, column.key
+        assert type(got) is type(expected) and (got == expected or got != got and expected != expected), column.key

@@ -159,21 +159,32 @@ def _first_texts(row: Row, n: int = 2) -> list[str]:
     return texts
 
 
+def _may_read_total(text: str) -> bool:
+    """False when ``text`` cannot be a "Tổng cộng" / "Cộng" label: its first character is an ASCII
+    letter or digit other than T or C (a fold key keeps a leading ASCII letter or digit as it is).
+    A cheap test before the fold key: it rules out almost every model name."""
+    head = text.lstrip()[:1]
+    if head.isascii() and head.isalnum():
+        return head in "tTcC"
+    return True
+
+
+def _is_total_text(text: str) -> bool:
+    if len(text) > 60 or not _may_read_total(text):
+        return False  # a model's name, not "Tổng cộng ..."
+    key = fold(text)
+    if not key.startswith(("tong", "cong")):
+        return False
+    if key in TOTAL_LINE_KEYS:
+        return True
+    # "Tổng cộng toàn phường", "Cộng lĩnh vực KT"; with diacritics where the fold key is
+    # ambiguous ("tong cong" is also "Tổng công ty"; "Cộng đồng ..." is a model's name).
+    return clean(text).lower().startswith(("tổng cộng", "cộng:")) or key.startswith("cong linh vuc")
+
+
 def is_total_line(row: Row) -> bool:
     """A "Tổng cộng" / "Cộng" line: one of the row's first two text cells reads so."""
-    for text in _first_texts(row):
-        if len(text) > 60:
-            continue  # a model's name, not "Tổng cộng ..."
-        key = fold(text)
-        if not key.startswith(("tong", "cong")):
-            continue
-        if key in TOTAL_LINE_KEYS:
-            return True
-        # "Tổng cộng toàn phường", "Cộng lĩnh vực KT"; with diacritics where the fold key is
-        # ambiguous ("tong cong" is also "Tổng công ty"; "Cộng đồng ..." is a model's name).
-        if clean(text).lower().startswith(("tổng cộng", "cộng:")) or key.startswith("cong linh vuc"):
-            return True
-    return False
+    return any(_is_total_text(text) for text in _first_texts(row))
 
 
 # ---------------------------------------------------------------------------- parsed submission
@@ -314,6 +325,11 @@ class _Lazy(dict):
         return value
 
 
+_INF = float("inf")
+#: The largest whole number a count / a line number may be (see ``to_count``, ``to_line_number``).
+_MAX_COUNT_FLOAT = float(10**12)
+_MAX_LINE_FLOAT = float(2**31 - 1)
+
 _CONVERTERS = {"count": to_count, "amount": to_amount, "date": to_date, "line_no": to_line_number,
                "text": to_text}
 
@@ -329,14 +345,18 @@ class FormReader:
 
     # -- cells
 
-    def convert(self, column: Column, value: object, *, sheet: str, row: int, where: str) -> object:
-        """The cell as its column's type; a problem (and None) when it cannot be."""
+    def convert(self, column: Column, value: object, *, sheet: str, row: int,
+                where: str | Callable[[], str]) -> object:
+        """The cell as its column's type; a problem (and None) when it cannot be.
+
+        ``where``: the column as messages show it ("C (Lĩnh vực)"), or a function that gives it
+        (called only for a problem)."""
         try:
             return _CONVERTERS[column.type](value)
         except CellError as exc:
             self.log.add(exc.code, f"Giá trị không hợp lệ ở cột «{column.header}»: {exc.message_vi}",
                          f"invalid value in column {column.header!r}: {exc.message_en}",
-                         sheet=sheet, row=row, column=where)
+                         sheet=sheet, row=row, column=where if isinstance(where, str) else where())
             return None
 
     # -- the submission's head: unit, period, report date, preparer
@@ -407,9 +427,15 @@ class FormReader:
         """Every model row from ``rows[first:]``; blank, total and non-model rows skipped."""
         by_key = {c.key: c for c in MODEL_COLUMNS}
         wheres = _Lazy(where)  # where each column is, for messages (worked out only when needed)
-        # The hot loop of the ingest (every row of every file): a plan per column, no call per blank.
-        plan = [(key, ci, _CONVERTERS[by_key[key].type]) for key, ci in mapping.items()]
+        # The hot loop of the ingest (every row of every file): a plan per column, no call per blank,
+        # and the common cells (a number cell in a number column, a date cell, a text already seen)
+        # converted inline; anything else goes through the column's converter, which is the rule.
+        plan = [(key, ci, by_key[key].type, _CONVERTERS[by_key[key].type]) for key, ci in mapping.items()]
         field_ci, kind_ci = mapping.get("field_raw", -1), mapping.get("model_kind_raw", -1)
+        texts: dict[str, str | None] = {}  # a text cell → to_text(cell), for this file
+        field_codes: dict[str, str] = {}  # a field as written (cleaned) → its code
+        kinds: dict[str, str] = {}  # a kind as written (cleaned) → new | replicated
+        date_type, datetime_type = dt.date, dt.datetime
         lines: list[ModelLine] = []
         for r in range(first, len(rows)):
             row = rows[r]
@@ -428,10 +454,38 @@ class FormReader:
                     skipped.append((sheet, n, first_text[:80]))
                     continue
             v: dict[str, object] = {}
-            for key, ci, convert in plan:
+            for key, ci, kind, convert in plan:
                 value = row[ci] if ci < width else None
                 if value is None or value == "":
                     v[key] = None
+                    continue
+                vtype = type(value)
+                if vtype is str:
+                    if kind == "text":
+                        text = texts.get(value)
+                        if text is None:
+                            text = texts[value] = to_text(value)
+                        v[key] = text
+                        continue
+                elif vtype is float:
+                    if kind == "amount":
+                        if 0.0 <= value < _INF:
+                            v[key] = value
+                            continue
+                    elif kind == "count":
+                        if 0.0 <= value <= _MAX_COUNT_FLOAT and value.is_integer():
+                            v[key] = int(value)
+                            continue
+                    elif kind == "line_no":
+                        if -_MAX_LINE_FLOAT <= value <= _MAX_LINE_FLOAT and value.is_integer():
+                            v[key] = int(value)
+                            continue
+                elif vtype is datetime_type:
+                    if kind == "date":
+                        v[key] = value.date()
+                        continue
+                elif vtype is date_type and kind == "date":
+                    v[key] = value
                     continue
                 try:
                     v[key] = convert(value)
@@ -445,16 +499,22 @@ class FormReader:
             if not name:
                 self.log.add("missing_value", "Thiếu «Tên mô hình»", "the model's name (Tên mô hình) is empty",
                              sheet=sheet, row=n, column=wheres["model_name"])
-            field_code = self._lookup(self.fields.require, v.get("field_raw"), sheet, n, wheres["field_raw"])
-            kind = self._lookup(require_kind, v.get("model_kind_raw"), sheet, n, wheres["model_kind_raw"])
-            if name and field_code and kind:
+            field_raw, kind_raw = v.get("field_raw"), v.get("model_kind_raw")
+            field_code = field_codes.get(field_raw) if type(field_raw) is str else None
+            if field_code is None:
+                field_code = self._lookup(self.fields.require, field_raw, sheet, n, wheres["field_raw"])
+                if field_code is not None and type(field_raw) is str:
+                    field_codes[field_raw] = field_code
+            model_kind = kinds.get(kind_raw) if type(kind_raw) is str else None
+            if model_kind is None:
+                model_kind = self._lookup(require_kind, kind_raw, sheet, n, wheres["model_kind_raw"])
+                if model_kind is not None and type(kind_raw) is str:
+                    kinds[kind_raw] = model_kind
+            if name and field_code and model_kind:
                 lines.append(ModelLine(
-                    source_sheet=sheet, source_row=n, stt=v.get("stt"), model_name=name,
-                    field_code=field_code, field_raw=v["field_raw"], model_kind=kind,
-                    model_kind_raw=v["model_kind_raw"], registered_on=v.get("registered_on"),
-                    recognition_level=v.get("recognition_level"), households=v.get("households"),
-                    funds_million_vnd=v.get("funds_million_vnd"), labour_days=v.get("labour_days"),
-                    land_m2=v.get("land_m2"), note=v.get("note"),
+                    sheet, n, v.get("stt"), name, field_code, field_raw, model_kind, kind_raw,
+                    v.get("registered_on"), v.get("recognition_level"), v.get("households"),
+                    v.get("funds_million_vnd"), v.get("labour_days"), v.get("land_m2"), v.get("note"),
                 ))
         return lines
 
@@ -485,33 +545,39 @@ class FormReader:
     def declared_totals(self, sheet: str, rows: Sequence[Row], first: int, mapping: dict[str, int],
                         where: Callable[[str], str]) -> list[DeclaredTotal]:
         by_key = {c.key: c for c in TOTAL_COLUMNS}
+        wheres = _Lazy(where)  # worked out only for a problem
+        number_keys = [k for k in ("models_total", "models_new", "models_replicated", "funds_million_vnd")
+                       if k in mapping]
         out: list[DeclaredTotal] = []
         seen: dict[str, int] = {}
         for r in range(first, len(rows)):
             row, n = rows[r], r + 1
-            cells = {key: (row[ci] if ci < len(row) else None) for key, ci in mapping.items()}
+            width = len(row)
+            cells = {key: (row[ci] if ci < width else None) for key, ci in mapping.items()}
             if all(is_blank(c) for c in cells.values()):
                 continue
             label = to_text(cells.get("field_raw")) or ""
-            numbers = {k: v for k, v in cells.items() if k != "field_raw"}
-            has_numbers = any(not is_blank(v) for v in numbers.values())
-            if is_total_line([label]) or (not label and has_numbers and is_total_line(row)):
+            has_numbers = any(not is_blank(cells[k]) for k in cells if k != "field_raw")
+            if _is_total_text(label) or (not label and has_numbers and is_total_line(row)):
                 code: str | None = "TOTAL"
             else:
                 code = self.fields.resolve(label)
                 if code is None:
                     if not has_numbers:
                         continue  # a note or a signature under the table
-                    code = self._lookup(self.fields.require, label, sheet, n, where("field_raw"))
-            values = {k: self.convert(by_key[k], cells[k], sheet=sheet, row=n, where=where(k)) if k in cells else None
-                      for k in ("models_total", "models_new", "models_replicated", "funds_million_vnd")}
+                    code = self._lookup(self.fields.require, label, sheet, n, wheres["field_raw"])
+            values: dict[str, object] = dict.fromkeys(("models_total", "models_new", "models_replicated",
+                                                       "funds_million_vnd"))
+            for k in number_keys:
+                values[k] = self.convert(by_key[k], cells[k], sheet=sheet, row=n,
+                                         where=lambda k=k: wheres[k])
             if code is None:
                 continue
             if code in seen:
                 self.log.add("duplicate_total_row",
                              f"Lĩnh vực «{label}» có hai dòng (dòng {seen[code]} và dòng {n})",
                              f"{label!r} appears twice (rows {seen[code]} and {n})",
-                             sheet=sheet, row=n, column=where("field_raw"))
+                             sheet=sheet, row=n, column=wheres["field_raw"])
                 continue
             seen[code] = n
             out.append(DeclaredTotal(source_row=n, field_code=code, field_raw=label or "Tổng cộng", **values))
