@@ -4,10 +4,11 @@ Only ``dvk.ingest`` writes ``raw.*``. The DDL is idempotent (``create ... if not
 existing table must have exactly the contract's columns, in order, with their types: a warehouse
 built by another version of the code is refused with a clear message instead of being half-written.
 
-Rows are inserted in bulk: a pandas frame is registered with DuckDB and copied with one
-``insert ... select`` per table, with explicit casts to the contract's types. The caller wraps the
-writes in one transaction (:func:`transaction`); the ingest commits several whole files together
-(group commit, see :mod:`dvk.ingest.inbox`), never part of a file.
+Rows are inserted in bulk: the rows of a table, as columns of Python values (NumPy object arrays),
+are copied with one ``insert ... select`` per table, with explicit casts to the contract's types
+(None is NULL, never NaN). The caller wraps the writes in one transaction (:func:`transaction`);
+the ingest commits several whole files together (group commit, see :mod:`dvk.ingest.inbox`),
+never part of a file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 import duckdb
-import pandas as pd
+import numpy as np
 
 from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.problems import Problem
@@ -115,23 +116,38 @@ def known_hashes(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str]]:
     return loaded, quarantined
 
 
-def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Append a frame to ``raw.<table>`` in one statement, cast to the contract's types."""
-    if frame.empty:
-        return
+#: A batch of rows as columns: column name → a 1-D object array of Python values (None is NULL).
+Columns = dict[str, np.ndarray]
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Columns) -> None:
+    """Append rows, given as columns, to ``raw.<table>`` in one statement, cast to the contract's types.
+
+    DuckDB reads a dict of NumPy object arrays as it reads an object-dtype pandas frame (the same
+    type detection; None and NaN are NULL), without a DataFrame being built. The statement names a
+    local variable, found by DuckDB's replacement scan, rather than a view made with ``register``:
+    a registered view detects the column types once more when it is created, which cost as much
+    again as the insert of a small batch.
+    """
     columns = RAW_TABLES[table]
-    view = f"_dvk_ingest_{table}"
-    con.register(view, frame)
-    try:
-        select = ", ".join(f"cast({_q(c)} as {t}) as {_q(c)}" for c, t in columns)
-        con.execute(f"insert into raw.{table} ({', '.join(_q(c) for c, _ in columns)}) select {select} from {view}")
-    finally:
-        con.unregister(view)
+    if not len(frame[columns[0][0]]):
+        return
+    # Read by the statement below, by its name (DuckDB's replacement scan: no table of the warehouse
+    # has this name, and the connection keeps the default python_enable_replacements).
+    _dvk_ingest_rows = frame  # noqa: F841
+    select = ", ".join(f"cast({_q(c)} as {t}) as {_q(c)}" for c, t in columns)
+    con.execute(f"insert into raw.{table} ({', '.join(_q(c) for c, _ in columns)}) "
+                f"select {select} from _dvk_ingest_rows")
 
 
-def _frame(table: str, records: Sequence[dict]) -> pd.DataFrame:
-    """Records as an object frame: None stays None (NULL), never NaN."""
-    return pd.DataFrame(list(records), columns=[c for c, _ in RAW_TABLES[table]], dtype=object)
+def _column(values: Sequence[object]) -> np.ndarray:
+    """Python values as a 1-D object array (``fromiter``: never read as nested sequences, and fast)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _frame(table: str, records: Sequence[dict]) -> Columns:
+    """Records (dicts by column name; a missing key is NULL) as columns."""
+    return {c: _column([r.get(c) for r in records]) for c, _ in RAW_TABLES[table]}
 
 
 def start_load(con: duckdb.DuckDBPyConnection, load_id: str, started_at: dt.datetime, inbox_dir: str) -> None:
@@ -188,12 +204,12 @@ def insert_submissions(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[Par
     _insert_frame(con, "submission_declared_totals", _rows_frame("submission_declared_totals", totals))
 
 
-def _rows_frame(table: str, rows: Sequence[tuple]) -> pd.DataFrame:
-    """Row tuples (in the contract's column order) as an object frame: None stays None."""
+def _rows_frame(table: str, rows: Sequence[tuple]) -> Columns:
+    """Row tuples (in the contract's column order) as columns."""
     columns = [c for c, _ in RAW_TABLES[table]]
     if not rows:
-        return pd.DataFrame(columns=columns, dtype=object)
-    return pd.DataFrame({c: list(v) for c, v in zip(columns, zip(*rows))}, columns=columns, dtype=object)
+        return {c: _column(()) for c in columns}
+    return {c: _column(v) for c, v in zip(columns, zip(*rows))}
 
 
 def insert_submission(con: duckdb.DuckDBPyConnection, sub: ParsedSubmission, *, submission_id: str,
