@@ -412,8 +412,9 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
     Path(settings.warehouse).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.warehouse))
     try:
-        warehouse.ensure_schema(con)
-        warehouse.start_load(con, load_id, result.started_at, str(inbox))
+        with warehouse.transaction(con):  # one commit for the tables (a new warehouse) and the run's row
+            warehouse.ensure_schema(con)
+            warehouse.start_load(con, load_id, result.started_at, str(inbox))
         loaded_hashes, quarantined_hashes = warehouse.known_hashes(con)
         copies = warehouse.quarantined_copies(con) if quarantined_hashes else {}
         pending: list[_Pending] = []

@@ -1,8 +1,8 @@
 """The raw layer of the warehouse (docs/architecture.md, "Raw tables"): its tables and the writes.
 
-Only ``dvk.ingest`` writes ``raw.*``. The DDL is idempotent (``create ... if not exists``) and an
-existing table must have exactly the contract's columns, in order, with their types: a warehouse
-built by another version of the code is refused with a clear message instead of being half-written.
+Only ``dvk.ingest`` writes ``raw.*``. Missing tables are created; an existing table must have
+exactly the contract's columns, in order, with their types: a warehouse built by another version of
+the code is refused with a clear message (and left as it was) instead of being half-written.
 
 Rows are inserted in bulk: the rows of a table, as columns of Python values (NumPy object arrays),
 are copied with one ``insert ... select`` per table, with explicit casts to the contract's types
@@ -67,11 +67,17 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def ddl() -> str:
+def ddl(tables: Sequence[str] | None = None, *, if_not_exists: bool = True) -> str:
+    """``create schema`` and ``create table`` statements for ``tables`` (default: all the contract's).
+
+    ``if_not_exists=False``: a table that exists after all is an error, never taken unchecked.
+    """
     statements = ["create schema if not exists raw;"]
-    for table, columns in RAW_TABLES.items():
-        cols = [f"{_q(c)} {t}" + (" primary key" if PRIMARY_KEYS.get(table) == c else "") for c, t in columns]
-        statements.append(f"create table if not exists raw.{table} (\n    " + ",\n    ".join(cols) + "\n);")
+    create = "create table if not exists" if if_not_exists else "create table"
+    for table in RAW_TABLES if tables is None else tables:
+        cols = [f"{_q(c)} {t}" + (" primary key" if PRIMARY_KEYS.get(table) == c else "")
+                for c, t in RAW_TABLES[table]]
+        statements.append(f"{create} raw.{table} (\n    " + ",\n    ".join(cols) + "\n);")
     return "\n".join(statements)
 
 
@@ -83,18 +89,27 @@ class SchemaMismatch(RuntimeError):
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``raw`` and its tables if missing; refuse tables that differ from the contract."""
-    con.execute(DDL)
+    """Create ``raw`` and its missing tables; refuse existing tables that differ from the contract.
+
+    One catalog query (``duckdb_columns()``, which ``information_schema.columns`` is a view of)
+    finds the existing tables and views of ``raw``; only those are checked: a table this call
+    creates comes from the contract itself (``tests/test_ingest_inbox.py`` checks that DuckDB
+    reports it as the contract says). A warehouse that is refused is left as it was. Run it in a
+    transaction (:func:`transaction`) to create the tables with one commit.
+    """
     found: dict[str, list[tuple[str, str]]] = {}
     for table, column, dtype in con.execute(
-        "select table_name, column_name, data_type from information_schema.columns "
-        "where table_schema = 'raw' and table_catalog = current_database() order by table_name, ordinal_position"
+        "select table_name, column_name, data_type from duckdb_columns() "
+        "where schema_name = 'raw' and database_name = current_database() order by table_name, column_index"
     ).fetchall():
         found.setdefault(table, []).append((column, dtype.upper()))
-    wrong = [t for t, cols in RAW_TABLES.items() if found.get(t) != cols]
+    wrong = [t for t, cols in RAW_TABLES.items() if t in found and found[t] != cols]
     if wrong:
         detail = "; ".join(f"raw.{t}: expected {RAW_TABLES[t]}, found {found.get(t)}" for t in wrong)
         raise SchemaMismatch(f"the warehouse's raw tables differ from docs/architecture.md: {detail}")
+    missing = [t for t in RAW_TABLES if t not in found]
+    if missing:
+        con.execute(ddl(missing, if_not_exists=False))
 
 
 @contextmanager
