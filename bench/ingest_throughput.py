@@ -151,31 +151,29 @@ def run(n_files: int, runs: int, workdir: Path | None = None, per_file_runs: int
         rows = generate(inbox, n_files)
         empty.mkdir()
         files = sorted(inbox.iterdir())
-        times: dict[str, list[float]] = {k: [] for k in ("floor", "ingest", "parse", "no_parse", "fixed")}
+        work = base / "work"
+
+        def loaded_all(outcome: tuple[float, int]) -> float:
+            seconds, loaded = outcome
+            assert loaded == n_files, f"{loaded} of {n_files} files loaded"
+            return seconds
+
         floor_once(files[: min(20, len(files))])  # warm up imports and the page cache
         _, parsed = parse_once(files)
-        stages = list(times)
+        measure = {  # stage → one timed run, in seconds
+            "floor": lambda: floor_once(files),
+            "ingest": lambda: loaded_all(ingest_once(inbox, work, None)),
+            "parse": lambda: parse_once(files)[0],
+            "no_parse": lambda: loaded_all(no_parse_once(inbox, work, parsed)),
+            "fixed": lambda: ingest_once(empty, work, None)[0],
+        }
+        stages = list(measure)
+        times: dict[str, list[float]] = {k: [] for k in stages}
         for r in range(runs):
             for what in stages[r % len(stages):] + stages[:r % len(stages)]:  # a different order each run
-                if what == "floor":
-                    times["floor"].append(floor_once(files))
-                elif what == "ingest":
-                    seconds, loaded = ingest_once(inbox, base / "work", None)
-                    assert loaded == n_files, f"{loaded} of {n_files} files loaded"
-                    times["ingest"].append(seconds)
-                elif what == "parse":
-                    times["parse"].append(parse_once(files)[0])
-                elif what == "no_parse":
-                    seconds, loaded = no_parse_once(inbox, base / "work", parsed)
-                    assert loaded == n_files, f"{loaded} of {n_files} files loaded"
-                    times["no_parse"].append(seconds)
-                else:
-                    times["fixed"].append(ingest_once(empty, base / "work", None)[0])
-        single_times = []
-        for _ in range(per_file_runs if per_file_runs is not None else max(1, runs // 2)):
-            seconds, loaded = ingest_once(inbox, base / "work", 1)
-            assert loaded == n_files
-            single_times.append(seconds)
+                times[what].append(measure[what]())
+        single_times = [loaded_all(ingest_once(inbox, work, 1))
+                        for _ in range(per_file_runs if per_file_runs is not None else max(1, runs // 2))]
     finally:
         shutil.rmtree(base, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in times.items()}

@@ -345,18 +345,16 @@ class FormReader:
 
     # -- cells
 
-    def convert(self, column: Column, value: object, *, sheet: str, row: int,
-                where: str | Callable[[], str]) -> object:
+    def convert(self, column: Column, value: object, *, sheet: str, row: int, where: Callable[[], str]) -> object:
         """The cell as its column's type; a problem (and None) when it cannot be.
 
-        ``where``: the column as messages show it ("C (Lĩnh vực)"), or a function that gives it
-        (called only for a problem)."""
+        ``where()``: the column as messages show it ("C (Lĩnh vực)"), worked out only for a problem."""
         try:
             return _CONVERTERS[column.type](value)
         except CellError as exc:
             self.log.add(exc.code, f"Giá trị không hợp lệ ở cột «{column.header}»: {exc.message_vi}",
                          f"invalid value in column {column.header!r}: {exc.message_en}",
-                         sheet=sheet, row=row, column=where if isinstance(where, str) else where())
+                         sheet=sheet, row=row, column=where())
             return None
 
     # -- the submission's head: unit, period, report date, preparer
@@ -430,11 +428,11 @@ class FormReader:
         # The hot loop of the ingest (every row of every file): a plan per column, no call per blank,
         # and the common cells (a number cell in a number column, a date cell, a text already seen)
         # converted inline; anything else goes through the column's converter, which is the rule.
-        plan = [(key, ci, by_key[key].type, _CONVERTERS[by_key[key].type]) for key, ci in mapping.items()]
+        plan = [(key, ci, by_key[key]) for key, ci in mapping.items()]
         field_ci, kind_ci = mapping.get("field_raw", -1), mapping.get("model_kind_raw", -1)
         texts: dict[str, str | None] = {}  # a text cell → to_text(cell), for this file
-        field_codes: dict[str, str] = {}  # a field as written (cleaned) → its code
-        kinds: dict[str, str] = {}  # a kind as written (cleaned) → new | replicated
+        field_codes: dict[object, str] = {}  # a field as written (cleaned) → its code
+        kinds: dict[object, str] = {}  # a kind as written (cleaned) → new | replicated
         date_type, datetime_type = dt.date, dt.datetime
         lines: list[ModelLine] = []
         for r in range(first, len(rows)):
@@ -454,7 +452,8 @@ class FormReader:
                     skipped.append((sheet, n, first_text[:80]))
                     continue
             v: dict[str, object] = {}
-            for key, ci, kind, convert in plan:
+            for key, ci, column in plan:
+                kind = column.type
                 value = row[ci] if ci < width else None
                 if value is None or value == "":
                     v[key] = None
@@ -487,29 +486,16 @@ class FormReader:
                 elif vtype is date_type and kind == "date":
                     v[key] = value
                     continue
-                try:
-                    v[key] = convert(value)
-                except CellError as exc:
-                    column = by_key[key]
-                    self.log.add(exc.code, f"Giá trị không hợp lệ ở cột «{column.header}»: {exc.message_vi}",
-                                 f"invalid value in column {column.header!r}: {exc.message_en}",
-                                 sheet=sheet, row=n, column=wheres[key])
-                    v[key] = None
+                v[key] = self.convert(column, value, sheet=sheet, row=n, where=lambda key=key: wheres[key])
             name = v.get("model_name")
             if not name:
                 self.log.add("missing_value", "Thiếu «Tên mô hình»", "the model's name (Tên mô hình) is empty",
                              sheet=sheet, row=n, column=wheres["model_name"])
             field_raw, kind_raw = v.get("field_raw"), v.get("model_kind_raw")
-            field_code = field_codes.get(field_raw) if type(field_raw) is str else None
-            if field_code is None:
-                field_code = self._lookup(self.fields.require, field_raw, sheet, n, wheres["field_raw"])
-                if field_code is not None and type(field_raw) is str:
-                    field_codes[field_raw] = field_code
-            model_kind = kinds.get(kind_raw) if type(kind_raw) is str else None
-            if model_kind is None:
-                model_kind = self._lookup(require_kind, kind_raw, sheet, n, wheres["model_kind_raw"])
-                if model_kind is not None and type(kind_raw) is str:
-                    kinds[kind_raw] = model_kind
+            field_code = field_codes.get(field_raw) or self._lookup(
+                self.fields.require, field_raw, sheet, n, wheres["field_raw"], memo=field_codes)
+            model_kind = kinds.get(kind_raw) or self._lookup(
+                require_kind, kind_raw, sheet, n, wheres["model_kind_raw"], memo=kinds)
             if name and field_code and model_kind:
                 lines.append(ModelLine(
                     sheet, n, v.get("stt"), name, field_code, field_raw, model_kind, kind_raw,
@@ -533,12 +519,16 @@ class FormReader:
         return has_figure or to_line_number(cells.get("stt")) is not None
 
     def _lookup(self, require: Callable[[object], str], value: object, sheet: str, row: int,
-                where: str) -> str | None:
+                where: str, memo: dict[object, str] | None = None) -> str | None:
+        """``require(value)``, or a problem (and None); ``memo`` keeps what was found by value."""
         try:
-            return require(value)
+            found = require(value)
         except LookupProblem as exc:
             self.log.add(exc.code, exc.message_vi, exc.message_en, sheet=sheet, row=row, column=where)
             return None
+        if memo is not None:
+            memo[value] = found
+        return found
 
     # -- the declared totals (Tổng hợp)
 
