@@ -131,3 +131,10 @@ def test_a_revised_share_makes_no_new_version_of_a_published_report(report):
     assert sorted(p.name for p in (folder / "versions").iterdir()) == ["v1"]
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert {u["total"] for u in summary["today_geography"]["units"] if u["code"] == "18073" and u["year"] == 2020} == {12.5}
+
+
+def test_overview_points_to_the_sheet(report):
+    _, folder = report
+    wb = openpyxl.load_workbook(folder / "bao-cao-dan-van-kheo-2021.xlsx")
+    texts = [str(v) for row in wb["Tổng quan"].iter_rows(values_only=True) for v in row if v]
+    assert any(t.startswith(f"Sheet \"{TODAY_SHEET}\"") for t in texts)

@@ -425,6 +425,11 @@ def _overview(wb, f: _Formats, data: AnnualData, summary: dict[str, Any], meta: 
         + (f"; thay thế phiên bản {meta.version - 1}, xem sheet \"{SHEET_CHANGES}\"."
            if meta.version > 1 and meta.changes else "."),
     ]
+    if data.today is not None:
+        notes.append(
+            "Sheet \"Theo địa giới hiện nay\": số liệu các năm từ 2020 đến nay tính lại theo các đơn vị "
+            "hành chính hiện nay (đánh dấu \"Ước tính\" và \"Chưa đầy đủ\", xem ghi chú dưới bảng); "
+            "các bảng khác giữ số liệu theo địa giới của năm báo cáo.")
     for note in notes:
         _paragraph(ws, f, row, 0, 2, note, text_width, f.note, line_pt=15)
         row += 1
