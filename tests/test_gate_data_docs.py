@@ -14,7 +14,7 @@ import pytest
 from markupsafe import escape
 from test_gate import BH_DECLARES_5_KT, SUITES, settings_with
 
-from dvk.gate import GateResult, data_docs_path, gate_result_path, run_gate
+from dvk.gate import GateResult, data_docs_path, gate_result_path, load_result, run_gate
 from dvk.gate import report as gate_report
 from dvk.gate.result import make_entry
 
@@ -60,6 +60,7 @@ def test_report_is_written_next_to_the_gate_result(run):
     assert result.data_docs == str(index) and result.data_docs_error is None
     saved = json.loads(gate_result_path(2021, settings).read_text(encoding="utf-8"))
     assert saved["data_docs"] == str(index)
+    assert load_result(2021, settings) == result
     assert set(pages) == {"index.html"} | {f"suites/{name}.html" for name in SUITES}
     # nothing half-written left beside it
     assert sorted(p.name for p in index.parent.parent.iterdir()) == ["data_docs", "gate_result.json"]

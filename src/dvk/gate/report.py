@@ -95,10 +95,11 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def _generic(text: Any) -> str:
-    """A check's next step as a suite page shows it: the row's values it names (``{period_id}``,
-    filled in each failure) read ``[period_id]``."""
-    return re.sub(r"\{(\w+)\}", r"[\1]", str(text or "").strip())
+def _generic(text: Any, year: int) -> str:
+    """A check's next step as a suite page shows it: ``{year}`` filled in, the row's values it
+    names (``{period_id}``, filled in each failure) read ``[period_id]``."""
+    text = str(text or "").strip().replace("{year}", str(year))
+    return re.sub(r"\{(\w+)\}", r"[\1]", text)
 
 
 def _title(name: str) -> tuple[str, str]:
@@ -130,7 +131,7 @@ def _columns(result: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _expectation_view(res: dict[str, Any], spec: SuiteSpec | None,
-                      outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+                      outcomes: dict[str, dict[str, Any]], year: int) -> dict[str, Any]:
     cfg = res.get("expectation_config") or {}
     check = (cfg.get("meta") or {}).get("check") or cfg.get("type") or "?"
     meta = spec.checks[check]["meta"] if spec is not None and check in spec.checks else {}
@@ -153,8 +154,8 @@ def _expectation_view(res: dict[str, Any], spec: SuiteSpec | None,
         "label_en": LEVEL_LABELS.get(level, (level, level))[1],
         "description_vi": meta.get("description_vi", ""),
         "description_en": meta.get("description_en", ""),
-        "action_vi": _generic(meta.get("action_vi")),
-        "action_en": _generic(meta.get("action_en")),
+        "action_vi": _generic(meta.get("action_vi"), year),
+        "action_en": _generic(meta.get("action_en"), year),
         "type": cfg.get("type", ""),
         "kwargs": {k: v for k, v in (cfg.get("kwargs") or {}).items() if k not in HIDDEN_KWARGS},
         "success": success,
@@ -174,7 +175,8 @@ def suite_view(name: str, validation: Mapping[str, Any], spec: SuiteSpec | None,
     """What the page of one suite shows, from its validation result (``to_json_dict()``)."""
     outcome = result.suites.get(name) or {}
     outcomes = {e["check"]: e for e in outcome.get("expectations", [])}
-    expectations = [_expectation_view(r, spec, outcomes) for r in validation.get("results") or []]
+    expectations = [_expectation_view(r, spec, outcomes, result.year)
+                    for r in validation.get("results") or []]
     title_vi, title_en = _title(name)
     return {
         "name": name,
