@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     docs = sorted((settings.reports_dir / "gate").glob("*/data_docs/index.html"))
     if docs:
-        print("\nKiểm tra chất lượng / quality gate (Data Docs):")
+        print("\nBáo cáo kiểm tra chất lượng / quality gate reports:")
         for path in docs:
             print(f"  {path}")
     quarantine = settings.quarantine_dir
