@@ -1,4 +1,4 @@
-"""Generate the bundled demo inbox (``demo/inbox/``): the 2021 annual and 2022Q1 submissions.
+"""Generate the bundled demo inbox (``demo/inbox/``): 2021 annual, 2022Q1, 2025 and 2026 submissions.
 
 Deterministic: a seeded RNG (only ``random.Random.random()`` is used, whose sequence is stable
 across Python versions), no clock, no environment; the writers of ``dvk.forms`` give the same bytes
@@ -12,7 +12,10 @@ its own), then writes the submissions and ``_manifest.csv`` (``file_name,receive
 
 The newest 2021 annual report of each unit must reproduce the city's headline for 2021:
 27 units, 253 models, 157 new, 96 replicated, over the 4 fields. The script checks this before it
-writes anything.
+writes anything, and likewise the oracle of 2025 and 2026 (``EXPECTED_FIGURES``, ``EXPECTED_PERIODS``):
+the reorganisations of ``reorganisations.md``, the units taken from the time-versioned master list
+(``--units``, default ``dbt_project/seeds/reporting_units.csv``) as valid on the last day of each
+period's window.
 """
 
 from __future__ import annotations
