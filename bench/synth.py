@@ -12,7 +12,8 @@ or, with the repository root (or ``bench/``) on ``sys.path``::
 
 ``generate`` writes into its output folder (which it owns: an existing ``inbox/`` is replaced):
 
-- ``units.csv``: a synthetic master list of reporting units, in exactly the format of
+- ``units.csv``: the scale's real master list as it is (``units_file``), or a synthetic master list
+  of reporting units, in exactly the format of
   ``dbt_project/seeds/reporting_units.csv`` (``code,name,kind,parent_code,aliases,expected_from,
   expected_to``). Wards (``phuong``) and communes (``xa``) have 5-digit numeric codes, mass
   organisations (``doan_the``) and agencies (``co_quan``) ``CQnnnn`` codes from ``CQ1000`` up
@@ -57,7 +58,12 @@ separators ("1.250", "12,5"), dates as "dd/mm/yyyy" text, sheet names without di
 Every file loads: nothing is quarantined.
 
 Scales (:data:`SCALES`): ``tiny`` 6 units, 2023, about 45 files; ``city`` 30 units, 2022-2024,
-about 600 files; ``province`` 300 units, 2022-2024, about 6,200 files (15 s); ``national`` 10,000
+about 600 files; ``province`` Hà Tĩnh's real list (:data:`PROVINCE_UNITS_FILE`: the 69 wards and
+communes of 1 July 2025 and six province agencies, time-versioned), 2025-2026, about 600 files: a
+unit is expected for a period when it is valid on the last day of the period's window, so nothing
+before 2025Q3; ``units.csv`` is then that list as it is (the seed's history format, for
+``DVK_UNITS_FILE``); ``province-synthetic`` 300 synthetic units, 2022-2024, about 6,200 files (15 s,
+the province of the measurements in docs/benchmarks.md); ``national`` 10,000
 units, 2023-2024, about 136,000 files, CSV only (``csv_only``, about 1 minute): the same number of
 workbooks would take 5 to 6 minutes to write (and the pandas comparison with openpyxl far longer),
 and a national collection would come from the units' software anyway.
