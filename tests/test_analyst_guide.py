@@ -169,7 +169,7 @@ def test_year_on_year(results):
 def test_on_time(results):
     rows = results["on_time_rate_per_unit"]
     late = {r["unit_code"] for r in rows if r["late"]}
-    assert late == {"18088", "18112", "CQ05", "CQ13"}  # demo/README.md
+    assert late == {"18088", "18112", "CQ05", "CQ13", "18685"}  # demo/README.md (18685: its 2025 annual report)
     (ha_huy_tap,) = by(rows, unit_code="18085")  # signed on the due date, arrived that afternoon
     assert ha_huy_tap["on_time_pct"] == 100.0
     rate = {r["period_id"]: r for r in results["reporting_rate_per_period"]}
