@@ -27,6 +27,9 @@ class Settings:
     quarantine_dir: Path
     due_grace_days: int = 5
     max_file_bytes: int = 20 * 1024 * 1024
+    #: A file modified less than this many seconds ago may still be being written: it waits for the
+    #: next run (``DVK_INBOX_SETTLE_SECONDS``; docs/ingest.md, "Uploading"). 0: take every file now.
+    inbox_settle_seconds: int = 120
     #: Where the read-only copy for analysts is published (``dvk.publish``); None: beside the
     #: warehouse, ``<warehouse dir>/published``.
     published_dir: Path | None = None
@@ -60,5 +63,6 @@ def get_settings() -> Settings:
         quarantine_dir=_path("DVK_QUARANTINE_DIR", LOCAL_DIR / "quarantine"),
         due_grace_days=int(os.environ.get("DVK_DUE_GRACE_DAYS", "5")),
         max_file_bytes=int(os.environ.get("DVK_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
+        inbox_settle_seconds=int(os.environ.get("DVK_INBOX_SETTLE_SECONDS", "120")),
         published_dir=_path("DVK_PUBLISHED_DIR", None),
     )
