@@ -350,6 +350,7 @@ class FormReader:
 
     def __init__(self, file_name: str, units: UnitDirectory, fields: FieldDirectory, today: dt.date):
         self.log = ProblemLog(file_name)
+        self.warnings: list[Problem] = []
         self.units = units
         self.fields = fields
         self.today = today
@@ -439,8 +440,13 @@ class FormReader:
 
     def model_lines(self, sheet: str, rows: Sequence[Row], first: int, mapping: dict[str, int],
                     where: Callable[[str], str], skipped: list[tuple[str, int, str]],
-                    row_number: Callable[[int], int] = lambda r: r + 1) -> list[ModelLine]:
-        """Every model row from ``rows[first:]``; blank, total and non-model rows skipped."""
+                    row_number: Callable[[int], int] = lambda r: r + 1, *, header: Row | None = None,
+                    used: set[int] | None = None, label: Callable[[int], str] | None = None) -> list[ModelLine]:
+        """Every model row from ``rows[first:]``; blank, total and non-model rows skipped.
+
+        ``header`` (the header row's cells): a column holding data in a model row that is neither
+        mapped nor in ``used`` is a warning (``unknown_column``), never dropped unseen; ``label(ci)``
+        names it in the warning."""
         by_key = {c.key: c for c in MODEL_COLUMNS}
         wheres = _Lazy(where)  # where each column is, for messages (worked out only when needed)
         # The hot loop of the ingest (every row of every file): a plan per column, no call per blank,
@@ -454,6 +460,7 @@ class FormReader:
         kinds: dict[object, str] = {}  # a kind as written (cleaned) → new | replicated
         date_type, datetime_type = dt.date, dt.datetime
         lines: list[ModelLine] = []
+        model_rows: list[int] = []
         for r in range(first, len(rows)):
             row = rows[r]
             width = len(row)
@@ -515,13 +522,37 @@ class FormReader:
                 self.fields.require, field_raw, sheet, n, wheres["field_raw"], memo=field_codes)
             model_kind = kinds.get(kind_raw) or self._lookup(
                 require_kind, kind_raw, sheet, n, wheres["model_kind_raw"], memo=kinds)
+            model_rows.append(r)
             if name and field_code and model_kind:
                 lines.append(ModelLine(
                     sheet, n, v.get("stt"), name, field_code, field_raw, model_kind, kind_raw,
                     v.get("registered_on"), v.get("recognition_level"), v.get("households"),
                     v.get("funds_million_vnd"), v.get("labour_days"), v.get("land_m2"), v.get("note"),
                 ))
+        if header is not None and model_rows:
+            self._unknown_columns(sheet, rows, model_rows, header, set(mapping.values()) | (used or set()),
+                                  first, label or (lambda ci: f"{column_letter(ci)} ({clean(header[ci])})"
+                                                   if ci < len(header) and clean(header[ci]) else column_letter(ci)))
         return lines
+
+    def _unknown_columns(self, sheet: str, rows: Sequence[Row], model_rows: list[int], header: Row,
+                         known: set[int], first: int, label: Callable[[int], str]) -> None:
+        """A warning for each column with data in a model row whose header the form does not know."""
+        width = max(len(rows[r]) for r in model_rows)
+        for ci in range(width):
+            if ci in known:
+                continue
+            filled = [r for r in model_rows if ci < len(rows[r]) and not is_blank(rows[r][ci])]
+            if not filled:
+                continue
+            shown = label(ci)
+            self.warnings.append(Problem(
+                self.log.file, "unknown_column",
+                f"Cột {shown} có dữ liệu ở {len(filled)} dòng mô hình nhưng tiêu đề không thuộc mẫu: dữ liệu cột này "
+                "KHÔNG được nạp. Nếu là một cột của mẫu, hãy sửa tiêu đề cho đúng",
+                f"column {shown} holds data in {len(filled)} model row(s) but its header is not one of the form's: "
+                "its data was NOT loaded; if it is a column of the form, correct its header",
+                sheet=sheet, row=first, column=shown))
 
     @staticmethod
     def _looks_like_model(cells: dict[str, object]) -> bool:

@@ -240,7 +240,8 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
                 where = _where(rows, header_index, mapping, MODEL_COLUMNS)
                 scopes[models_name] = (header_index, mapping, where)
                 # No model row at all is a valid report: the unit has no model this period.
-                lines = reader.model_lines(models_name, rows, header_index + 1, mapping, where, skipped)
+                lines = reader.model_lines(models_name, rows, header_index + 1, mapping, where, skipped,
+                                           header=rows[header_index])
 
     # -- Tổng hợp (optional)
     totals = []
@@ -267,4 +268,4 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
     log.raise_if_any()
     assert head is not None
     return ParsedSubmission(file_format="xlsx", models=lines, totals=totals, has_declared_totals=has_totals,
-                            skipped_rows=skipped, **head)
+                            skipped_rows=skipped, warnings=reader.warnings, **head)
