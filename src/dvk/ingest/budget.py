@@ -12,9 +12,13 @@ cells:
 - a cell element with an ``r`` attribute sits there (``r="b2"`` is B2); one without sits right of
   the previous cell of its row, in the row its ``<row r=…>`` names (or the one after the previous
   row); self-closing ``<c …/>`` cells hold nothing and are skipped by the reader;
-- the common case (every cell with content carries a plain ``r``, every tag well formed) is checked
-  with three linear regular expressions over the part; anything else (cells without ``r``, odd
-  attribute quoting) with expat, which is linear too and refuses XML that is not well formed.
+- the common case (every cell carries a plain ``r``, every tag well formed) is checked with a few
+  substring counts and one linear regular expression over the part; anything else (cells without
+  ``r``, odd attribute quoting, comments) with expat, which is linear too and refuses XML that is
+  not well formed. Empty self-closing cells are counted too (the safe side).
+
+Only the parts calamine may read as sheets or shared strings are inflated: the theme, the styles and
+the document properties are skipped unless the workbook's relationships point at them.
 
 Over :data:`MAX_SHEET_ROWS` rows, :data:`MAX_SHEET_COLUMNS` columns, :data:`MAX_SHEET_CELLS`
 cells (rows × columns, counted from A1), or :data:`MAX_SHARED_STRINGS` declared shared strings,
@@ -24,13 +28,14 @@ scan here is linear in the size of the XML: no pattern can backtrack over the wh
 
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import struct
 import zipfile
-import io
 import zlib
 from dataclasses import dataclass
+from operator import itemgetter
 from xml.parsers import expat
 
 from dvk.ingest.problems import Problem, SubmissionError
@@ -45,14 +50,18 @@ MAX_SHEET_CELLS = 4_000_000
 MAX_SHARED_STRINGS = 2_000_000
 
 _EOCD = b"PK\x05\x06"
-# A cell opener: <c>, <c/>, <c ...>, <x:c ...> (not <col>, <cfRule>, <c:chart>).
-_C_ANY = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
-# A well-formed cell opener: attributes in double quotes, no < or > inside a value. Group 1: "/"
-# for a self-closing (empty) cell.
-_C_CLEAN = re.compile(rb'<(?:[\w.-]+:)?c(?:\s+[\w:.-]+\s*=\s*"[^"<>]*")*\s*(/?)>')
-# The r attribute of a well-formed, non-empty cell opener that has exactly one r.
-_C_REF = re.compile(rb'<(?:[\w.-]+:)?c(?:\s+(?!r\s*=)[\w:.-]+\s*=\s*"[^"<>]*")*\s+r\s*=\s*"([^"<>]*)"'
-                    rb'(?:\s+(?!r\s*=)[\w:.-]+\s*=\s*"[^"<>]*")*\s*>')
+# One pass over a sheet finds every cell opener (<c>, <c/>, <c ...>; not <col>, <cfRule>, <c:chart>)
+# and, for a well-formed one (double-quoted attributes, no < or > in a value) with exactly one r
+# attribute holding a plain reference, its letters and digits: groups 1-2 when r comes first (what
+# Excel, LibreOffice and xlsxwriter write), 3-4 when it comes later; all four empty for any other
+# opener (no r, an odd one, odd quoting), which sends the part to expat.
+_ATTRS_NOT_R = rb'(?:\s+(?!r\s*=)[\w:.-]+\s*=\s*"[^"<>]*")*'
+_CELL_ALTERNATIVES = (rb'(?: r="([A-Za-z]{1,3})([0-9]{1,7})"(?: (?!r=)[\w:.-]+="[^"<>]*")*/?>|'
+                      + _ATTRS_NOT_R + rb'\s+r\s*=\s*"([A-Za-z]{1,3})([0-9]{1,7})"' + _ATTRS_NOT_R
+                      + rb'\s*/?>|[\s/>])')
+_SCAN = re.compile(rb"<c" + _CELL_ALTERNATIVES)
+_SCAN_PREFIXED = re.compile(rb"<(?:[\w.-]+:)?c" + _CELL_ALTERNATIVES)  # <x:c ...> too (rare: slower)
+_UNPLACED = (b"", b"", b"", b"")
 _REF = re.compile(rb"([A-Za-z]{1,3})([0-9]{1,7})")
 _UNIQUE_COUNT = re.compile(rb"uniqueCount\s*=\s*[\"']\s*\+?([0-9]+)")
 
@@ -91,23 +100,20 @@ class _Unreadable(Exception):
     pass
 
 
-def _ref_extent(refs: list[bytes]) -> Extent:
-    max_row = max_col = -1
-    far = ""
-    cols = set()
-    rows = set()
-    for ref in refs:
-        m = _REF.fullmatch(ref.strip())
-        if m is None:
-            raise _Unreadable(ref[:40].decode("ascii", "replace"))
-        cols.add(m.group(1).upper())
-        rows.add(m.group(2))
-    if rows:
-        max_row = max(int(r) for r in rows) - 1
-        far_col = max(cols, key=lambda c: (len(c), c))
-        max_col = _column_index(far_col)
-        far = f"{far_col.decode()}{max_row + 1}"
-    return Extent(max_row, max_col, far)
+class _TooManyCells(Exception):
+    pass
+
+
+def _ref_extent(refs: list[tuple[bytes, bytes, bytes, bytes]]) -> Extent:
+    """The extent of cells placed by their references (the groups of :data:`_SCAN`)."""
+    if not refs:
+        return Extent()
+    # set() over every cell first, at C speed; Python only looks at the distinct values
+    cols = (set(map(itemgetter(0), refs)) | set(map(itemgetter(2), refs))) - {b""}
+    rows = (set(map(itemgetter(1), refs)) | set(map(itemgetter(3), refs))) - {b""}
+    max_row = max(map(int, rows)) - 1
+    far_col = max({c.upper() for c in cols}, key=lambda c: (len(c), c))
+    return Extent(max_row, _column_index(far_col), f"{far_col.decode()}{max_row + 1}")
 
 
 def _expat_extent(xml: bytes) -> Extent:
@@ -162,25 +168,47 @@ def _expat_extent(xml: bytes) -> Extent:
 
 
 def sheet_extent(xml: bytes) -> Extent:
-    """How far a worksheet part reaches, as python-calamine would place its cells.
+    """How far a worksheet part reaches, as python-calamine would place its cells (self-closing,
+    empty cells counted too: the safe side). calamine reads cells only inside ``<sheetData>``.
 
-    Raises ``_Unreadable`` for a part that is not well-formed XML or has a cell reference that is
-    not one (calamine would fail on it anyway)."""
-    if b"<" not in xml:
+    Raises ``_TooManyCells`` over :data:`MAX_SHEET_CELLS` cell elements, ``_Unreadable`` for a part
+    that is not well-formed XML or has a cell reference that is not one (calamine would fail on it)."""
+    if b"sheetData" not in xml:
         return Extent()
-    n_any = len(_C_ANY.findall(xml))
-    if n_any == 0:
+    openers = xml.count(b"<c")  # at least every cell opener (also <col>, <cfRule>, ...)
+    if openers == 0:
         return Extent()
-    clean = _C_CLEAN.findall(xml)
-    if len(clean) == n_any and b"<!" not in xml:
-        with_content = n_any - clean.count(b"/")
-        refs = _C_REF.findall(xml)
-        if len(refs) == with_content:  # every cell with content placed by its r: exact
+    if openers > MAX_SHEET_CELLS and len((_SCAN_PREFIXED if b":c" in xml else _SCAN).findall(xml)) > MAX_SHEET_CELLS:
+        raise _TooManyCells(openers)  # each cell is also an entry calamine keeps
+    if b"<!" not in xml:  # no comment, no CDATA: every "<c" is a tag
+        refs = (_SCAN_PREFIXED if b":c" in xml else _SCAN).findall(xml)
+        if _UNPLACED not in refs:  # every cell opener well formed and placed by a plain r: exact
             return _ref_extent(refs)
     return _expat_extent(xml)
 
 
 # ------------------------------------------------------------------------------ the zip's parts
+
+
+#: Parts calamine reads for other purposes than cells and strings: not inflated here, unless a
+#: relationship of the workbook names them (then they might be read as a sheet).
+_SKIPPED = re.compile(r"^(?:docProps/|xl/theme/|xl/styles\.xml$|xl/calcChain\.xml$|xl/printerSettings/|"
+                      r"xl/drawings/|xl/charts/|\[Content_Types\]\.xml$)", re.I)
+_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^<>]*)")
+_TARGET = re.compile(rb"Target\s*=\s*[\"']([^\"'<>]*)")
+_NOT_A_SHEET = re.compile(rb"Type\s*=\s*[\"'][^\"'<>]*/(?:styles|theme|calcChain|printerSettings)[\"']")
+
+
+def _wanted(names: list[str], rels: bytes | None) -> set[str]:
+    """The parts to inflate: every .xml / .rels part but the skipped kinds, and any part whose file
+    name a relationship of the workbook names (however its path is written), unless the
+    relationship says it is the styles or the theme."""
+    targets = set()
+    for attrs in _RELATIONSHIP.findall(rels or b""):
+        target = _TARGET.search(attrs)
+        if target and not _NOT_A_SHEET.search(attrs):
+            targets.add(posixpath.basename(target.group(1).decode("utf-8", "replace")).lower())
+    return {n for n in names if not _SKIPPED.match(n) or posixpath.basename(n).lower() in targets}
 
 
 def xml_parts(data: bytes) -> dict[str, bytes]:
@@ -191,15 +219,22 @@ def xml_parts(data: bytes) -> dict[str, bytes]:
         return parts
     out: dict[str, bytes] = {}
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        for info in zf.infolist():
-            if info.filename.lower().endswith((".xml", ".rels")):
+        infos = [i for i in zf.infolist() if i.filename.lower().endswith((".xml", ".rels"))]
+        rels = None
+        for info in infos:
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                with zf.open(info) as fh:
+                    rels = fh.read(info.file_size + 1)
+        wanted = _wanted([i.filename for i in infos], rels)
+        for info in infos:
+            if info.filename in wanted:
                 with zf.open(info) as fh:
                     out[info.filename] = fh.read(info.file_size + 1)
     return out
 
 
 def _parts_fast(data: bytes) -> dict[str, bytes] | None:
-    """The ``*.xml`` parts read straight from the central directory (stored or deflated); None when
+    """The wanted parts read straight from the central directory (stored or deflated); None when
     that is not simple (zip64, another method, damage): :mod:`zipfile` then reads them."""
     end = data.rfind(_EOCD, max(0, len(data) - 65_557))
     if end < 0 or len(data) < end + 22:
@@ -207,7 +242,7 @@ def _parts_fast(data: bytes) -> dict[str, bytes] | None:
     count, offset = struct.unpack_from("<H", data, end + 10)[0], struct.unpack_from("<L", data, end + 16)[0]
     if count == 0xFFFF or offset == 0xFFFFFFFF:
         return None
-    parts: dict[str, bytes] = {}
+    entries: dict[str, tuple[int, int, int, int]] = {}
     pos = offset
     try:
         for _ in range(count):
@@ -216,20 +251,28 @@ def _parts_fast(data: bytes) -> dict[str, bytes] | None:
             method, size, usize, nlen, xlen, clen, local = struct.unpack_from("<10xH8xLL3H8xL", data, pos)
             name = data[pos + 46:pos + 46 + nlen]
             pos += 46 + nlen + xlen + clen
-            if not name.lower().endswith((b".xml", b".rels")):
-                continue
+            if name.lower().endswith((b".xml", b".rels")):
+                entries[name.decode("utf-8", "replace")] = (method, size, usize, local)
+
+        def inflate(entry: tuple[int, int, int, int]) -> bytes | None:
+            method, size, usize, local = entry
             if data[local:local + 4] != b"PK\x03\x04" or usize == 0xFFFFFFFF:
                 return None
             lnlen, lxlen = struct.unpack_from("<HH", data, local + 26)
             start = local + 30 + lnlen + lxlen
             raw = data[start:start + size]
             if method == 8:
-                xml = zlib.decompressobj(-15).decompress(raw, usize + 1)
-            elif method == 0:
-                xml = raw
-            else:
+                return zlib.decompressobj(-15).decompress(raw, usize + 1)
+            return raw if method == 0 else None
+
+        rels_entry = entries.get("xl/_rels/workbook.xml.rels")
+        rels = inflate(rels_entry) if rels_entry else None
+        parts: dict[str, bytes] = {}
+        for name in _wanted(list(entries), rels):
+            xml = inflate(entries[name])
+            if xml is None:
                 return None
-            parts[name.decode("utf-8", "replace")] = xml
+            parts[name] = xml
     except (struct.error, zlib.error):
         return None
     return parts
@@ -266,15 +309,22 @@ def sheet_names(parts: dict[str, bytes]) -> dict[str, str]:
     return out
 
 
-@dataclass
 class WorkbookParts:
     """A workbook's XML parts, inflated once: checked here, scanned for formulas next."""
 
-    parts: dict[str, bytes]
-    names: dict[str, str]  # worksheet part → sheet name
+    def __init__(self, parts: dict[str, bytes]):
+        self.parts = parts
+        self._names: dict[str, str] | None = None
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Worksheet part → sheet name (worked out when first asked: a problem, a formula scan)."""
+        if self._names is None:
+            self._names = sheet_names(self.parts)
+        return self._names
 
     def worksheets(self) -> dict[str, bytes]:
-        return {n: x for n, x in self.parts.items() if n.startswith("xl/worksheets/") or n in self.names}
+        return {n: x for n, x in self.parts.items() if n.startswith("xl/worksheets/") or b"sheetData" in x}
 
 
 def _too_large(file_name: str, sheet: str | None, message_vi: str, message_en: str, row: int | None = None,
@@ -289,7 +339,7 @@ def check_workbook(data: bytes, file_name: str) -> WorkbookParts:
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise SubmissionError([Problem(file_name, "not_xlsx", "Tệp .xlsx bị hỏng, không mở được",
                                        f"the .xlsx file is corrupt ({exc})")]) from exc
-    names = sheet_names(parts)
+    book = WorkbookParts(parts)
     problems: list[Problem] = []
     for part, xml in parts.items():
         if part.lower().endswith(".rels"):
@@ -301,10 +351,16 @@ def check_workbook(data: bytes, file_name: str) -> WorkbookParts:
                     file_name, None,
                     f"Bảng tính khai {declared:,} chuỗi văn bản (tối đa {MAX_SHARED_STRINGS:,}): từ chối mở",
                     f"refused: the workbook declares {declared} shared strings (at most {MAX_SHARED_STRINGS})"))
-        sheet = names.get(part, part)
         try:
             extent = sheet_extent(xml)
+        except _TooManyCells as exc:
+            problems.append(_too_large(
+                file_name, book.names.get(part, part),
+                f"Sheet có quá nhiều ô ({exc.args[0]:,}; tối đa {MAX_SHEET_CELLS:,}): từ chối mở".replace(",", "."),
+                f"refused: the sheet holds too many cells ({exc.args[0]}; at most {MAX_SHEET_CELLS})"))
+            continue
         except (_Unreadable, RecursionError) as exc:
+            sheet = book.names.get(part, part)
             problems.append(Problem(file_name, "not_xlsx",
                                     f"Sheet «{sheet}» bị hỏng (XML hoặc địa chỉ ô không hợp lệ): không mở được",
                                     f"sheet {sheet!r} is corrupt (bad XML or cell reference: {exc})", sheet=sheet))
@@ -315,7 +371,7 @@ def check_workbook(data: bytes, file_name: str) -> WorkbookParts:
         if rows > MAX_SHEET_ROWS or cols > MAX_SHEET_COLUMNS or extent.cells > MAX_SHEET_CELLS:
             letters = column_letters(extent.max_col)
             problems.append(_too_large(
-                file_name, sheet,
+                file_name, book.names.get(part, part),
                 f"Sheet quá lớn: có ô đến tận {extent.far_ref} ({rows:,} dòng × {cols:,} cột; tối đa "
                 f"{MAX_SHEET_ROWS:,} dòng, {MAX_SHEET_COLUMNS:,} cột, {MAX_SHEET_CELLS:,} ô). Hãy xoá các dòng, cột "
                 "thừa rồi lưu lại",
@@ -325,4 +381,4 @@ def check_workbook(data: bytes, file_name: str) -> WorkbookParts:
                 row=rows, column=letters))
     if problems:
         raise SubmissionError(problems)
-    return WorkbookParts(parts, names)
+    return book

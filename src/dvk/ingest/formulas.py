@@ -132,32 +132,40 @@ def _scan_cells(xml: bytes) -> list[BadCell]:
     Each cell's content is looked for only between its opener and the next cell's opener (cells do
     not nest), so that an opener without its closing tag (a comment holding 200,000 ``<c>``) costs
     its own bytes, never the rest of the part."""
-    openers = list(_OPENER.finditer(xml))
-    cells = []
-    for i, m in enumerate(openers):
-        attrs = m.group(1)
-        inner = b""
-        if not m.group(2):  # not self-closing: its content runs to </c>, before the next opener
-            stop = openers[i + 1].start() if i + 1 < len(openers) else len(xml)
-            close = _CLOSE.search(xml, m.end(), stop)
-            if close is None:
-                continue  # not a cell (a comment, a broken part): calamine reads nothing there
-            inner = xml[m.end():close.start()]
-        kind = _TYPE.search(attrs)
-        kind = kind.group(1) if kind else b"n"
-        value = _VALUE.search(inner) if inner else None
-        if kind == b"e":
-            error = value.group(1).decode("utf-8", "replace").strip() if value else "#ERROR"
-        elif inner and _FORMULA.search(inner) and (value is None or (not value.group(1).strip() and kind != b"str")):
-            error = None
-        else:
-            continue
-        ref = _REF.search(attrs)
-        if ref is None:
-            continue  # a cell without its address: cannot be placed (writers always give it)
-        letters, row = ref.group(1).decode(), int(ref.group(2))
-        cells.append(BadCell(row=row, column=_column_index(letters), ref=f"{letters}{row}", error=error))
+    cells: list[BadCell] = []
+    previous = None
+    for m in _OPENER.finditer(xml):  # each opener is judged once the next one is found
+        if previous is not None:
+            _judge(xml, previous, m.start(), cells)
+        previous = m
+    if previous is not None:
+        _judge(xml, previous, len(xml), cells)
     return cells
+
+
+def _judge(xml: bytes, m: re.Match, stop: int, cells: list[BadCell]) -> None:
+    """Add the cell opened by ``m`` (its content ends before ``stop``) if it is a bad formula cell."""
+    attrs = m.group(1)
+    inner = b""
+    if not m.group(2):  # not self-closing: its content runs to </c>, before the next opener
+        close = _CLOSE.search(xml, m.end(), stop)
+        if close is None:
+            return  # not a cell (a comment, a broken part): calamine reads nothing there
+        inner = xml[m.end():close.start()]
+    kind = _TYPE.search(attrs)
+    kind = kind.group(1) if kind else b"n"
+    value = _VALUE.search(inner) if inner else None
+    if kind == b"e":
+        error = value.group(1).decode("utf-8", "replace").strip() if value else "#ERROR"
+    elif inner and _FORMULA.search(inner) and (value is None or (not value.group(1).strip() and kind != b"str")):
+        error = None
+    else:
+        return
+    ref = _REF.search(attrs)
+    if ref is None:
+        return  # a cell without its address: cannot be placed (writers always give it)
+    letters, row = ref.group(1).decode(), int(ref.group(2))
+    cells.append(BadCell(row=row, column=_column_index(letters), ref=f"{letters}{row}", error=error))
 
 
 def bad_formula_cells(data: bytes, parts: WorkbookParts | None = None) -> dict[str, list[BadCell]]:

@@ -2,10 +2,14 @@
 
 One run (:func:`ingest_inbox`):
 
-1. lists the inbox: every file except those starting with ``_`` or ``.`` (``_manifest.csv`` says
-   when each file arrived: ``file_name,received_at`` in ISO 8601; a file it does not list arrived
-   at its modification time, UTC);
-2. opens the warehouse once, creates ``raw.*`` if needed and writes one ``raw.loads`` row;
+1. lists the inbox (:func:`list_inbox`): every entry except those starting with ``_`` or ``.``
+   (``_manifest.csv`` says when each file arrived: ``file_name,received_at`` in ISO 8601; a file it
+   does not list arrived at its modification time, UTC). Temporary names (``.part``, ``.tmp``,
+   ``.crdownload``, ``~$``) are ignored; symlinks, folders, FIFOs and devices are refused (never
+   followed or opened); a file modified within the settle time (``inbox_settle_seconds``) waits
+   for the next run, unless the manifest lists it. All of these stay in the inbox untouched;
+2. opens the warehouse once, creates ``raw.*`` if needed, marks the runs that never finished
+   (killed) ``interrupted`` and writes one ``raw.loads`` row;
 3. for each file: its sha256 is its ``submission_id``; a file already loaded or already
    quarantined is skipped. Anything but ``.xlsx`` / ``.csv`` is quarantined as "not a submission
    file"; the others are checked, parsed, and either loaded whole or, with every problem found,
@@ -22,8 +26,10 @@ transaction, so one bad file cannot keep the others out. If the process is kille
 uncommitted group is in the warehouse and the next run loads those files again (their sha256 is
 not yet known); no file is ever half-loaded or loaded twice.
 
-A quarantined file is first copied aside (under a temporary name, then renamed) with its report,
-then recorded in its own transaction, then removed from the inbox. If the run dies between the
+A file that changes while it is read (size, modification time, inode) is left for the next run,
+neither loaded nor quarantined. A quarantined file is first copied aside (under a temporary name,
+mode 0640, synced, its sha256 checked, then renamed) with its report, then recorded in its own
+transaction, then removed from the inbox if it still holds the same bytes. If the run dies between the
 record and the removal, the next run finds the file recorded and its copy in place, and finishes
 the move.
 
