@@ -122,4 +122,16 @@ def test_the_limits_leave_room_for_honest_workbooks():
     rows = "".join(f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>{r}</v></c>' for c in "ABCDEFGHIJK") + "</row>"
                    for r in range(1, 2001))
     extent = sheet_extent(check_workbook(book(rows), "f.xlsx").parts["xl/worksheets/sheet1.xml"])
-    assert (extent.max_row, extent.max_col) == (1999, 10)
+    assert 1999 <= extent.max_row < 10_000 and extent.max_col == 10
+
+
+def test_a_csv_of_too_many_lines_is_refused_before_it_is_split():
+    import datetime as dt
+
+    from dvk.ingest.csv_form import parse_csv
+    from dvk.reference import FieldDirectory, UnitDirectory
+
+    data = b"ma_don_vi,ten_don_vi\n" + b"\n" * MAX_SHEET_ROWS
+    with pytest.raises(SubmissionError) as err:
+        parse_csv(data, "f.csv", units=UnitDirectory(), fields=FieldDirectory(), today=dt.date(2024, 1, 1))
+    assert [(p.code, p.sheet) for p in err.value.problems] == [("sheet_too_large", "csv")]

@@ -62,6 +62,13 @@ _CELL_ALTERNATIVES = (rb'(?: r="([A-Za-z]{1,3})([0-9]{1,7})"(?: (?!r=)[\w:.-]+="
 _SCAN = re.compile(rb"<c" + _CELL_ALTERNATIVES)
 _SCAN_PREFIXED = re.compile(rb"<(?:[\w.-]+:)?c" + _CELL_ALTERNATIVES)  # <x:c ...> too (rare: slower)
 _UNPLACED = (b"", b"", b"", b"")
+# The quick path (the sheets Excel, LibreOffice, openpyxl and xlsxwriter write): every cell opener
+# (_ANY) is "<c r=..." with its r first and plain, other attributes well formed (_FAST: only the
+# column letters are kept, mostly one-byte objects CPython shares); no row reaches 10,000 (_FAR_ROW).
+_FAST = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]{1,7}"(?: (?!r=)[\w:.-]+="[^"<>]*")*/?>')
+_ANY = re.compile(rb"<c[\s/>]()")
+_FAR_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}[0-9]{5}')
+_NEAR_ROWS = 9_999
 _REF = re.compile(rb"([A-Za-z]{1,3})([0-9]{1,7})")
 _UNIQUE_COUNT = re.compile(rb"uniqueCount\s*=\s*[\"']\s*\+?([0-9]+)")
 
@@ -90,6 +97,8 @@ class Extent:
     max_row: int = -1
     max_col: int = -1
     far_ref: str = ""  # a cell that reaches farthest, for the message
+    #: True: max_row is an upper bound (below 10,000 rows), not the farthest row itself
+    bounded: bool = False
 
     @property
     def cells(self) -> int:
@@ -175,6 +184,17 @@ def sheet_extent(xml: bytes) -> Extent:
     that is not well-formed XML or has a cell reference that is not one (calamine would fail on it)."""
     if b"sheetData" not in xml:
         return Extent()
+    if b"<!" not in xml and b":c" not in xml:  # no comment, no CDATA, no prefix: every "<c" is a tag
+        letters = _FAST.findall(xml)
+        if len(letters) > MAX_SHEET_CELLS:
+            raise _TooManyCells(len(letters))  # each cell is also an entry calamine keeps
+        if len(letters) == len(_ANY.findall(xml)) and _FAR_ROW.search(xml) is None:
+            if not letters:
+                return Extent()
+            far_col = max({c.upper() for c in set(letters)}, key=lambda c: (len(c), c))
+            max_col = _column_index(far_col)
+            if (max_col + 1) * (_NEAR_ROWS + 1) <= MAX_SHEET_CELLS:  # within the budget whatever the rows
+                return Extent(_NEAR_ROWS - 1, max_col, f"{far_col.decode()}{_NEAR_ROWS}", bounded=True)
     openers = xml.count(b"<c")  # at least every cell opener (also <col>, <cfRule>, ...)
     if openers == 0:
         return Extent()
@@ -342,9 +362,10 @@ def check_workbook(data: bytes, file_name: str) -> WorkbookParts:
     book = WorkbookParts(parts)
     problems: list[Problem] = []
     for part, xml in parts.items():
-        if part.lower().endswith(".rels"):
+        lower = part.lower()
+        if lower.endswith(".rels"):
             continue
-        if b"uniqueCount" in xml:
+        if lower.endswith("sharedstrings.xml") and b"uniqueCount" in xml:  # the path calamine reads them at
             declared = max((int(n) for n in _UNIQUE_COUNT.findall(xml)), default=0)
             if declared > MAX_SHARED_STRINGS:
                 problems.append(_too_large(

@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 
+from dvk.ingest.budget import MAX_SHEET_ROWS
 from dvk.ingest.cells import CellError, is_blank, to_date, to_text
 from dvk.ingest.form import MODEL_COLUMNS, FormReader, ParsedSubmission
 from dvk.ingest.problems import SubmissionError
@@ -64,6 +65,12 @@ def parse_csv(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fiel
                 f"the CSV file is not UTF-8 (invalid byte at offset {exc.start}); save it again as UTF-8",
                 sheet=SHEET)
         raise SubmissionError(log.problems) from exc
+    lines = text.count("\n") + 1
+    if lines > MAX_SHEET_ROWS:  # read within a bounded memory: every row becomes a list of fields
+        log.add("sheet_too_large",
+                f"Tệp CSV có {lines:,} dòng (tối đa {MAX_SHEET_ROWS:,}): từ chối đọc".replace(",", "."),
+                f"refused: the CSV file has {lines} lines (at most {MAX_SHEET_ROWS})", sheet=SHEET, row=lines)
+        raise SubmissionError(log.problems)
     legacy = detect_legacy_file(text)  # TCVN3 / VNI typed into a UTF-8 file: decided from all its text
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0])))
     if legacy:
