@@ -48,6 +48,8 @@ MAX_SHEET_COLUMNS = 1_000
 MAX_SHEET_CELLS = 4_000_000
 #: Shared strings a workbook may declare (calamine reserves room for each, 24 bytes).
 MAX_SHARED_STRINGS = 2_000_000
+#: The most of ``xl/workbook.xml`` read to name the sheets in messages.
+MAX_WORKBOOK_XML = 1 << 20
 
 _EOCD = b"PK\x05\x06"
 # One pass over a sheet finds every cell opener (<c>, <c/>, <c ...>; not <col>, <cfRule>, <c:chart>)
@@ -63,11 +65,10 @@ _SCAN = re.compile(rb"<c" + _CELL_ALTERNATIVES)
 _SCAN_PREFIXED = re.compile(rb"<(?:[\w.-]+:)?c" + _CELL_ALTERNATIVES)  # <x:c ...> too (rare: slower)
 _UNPLACED = (b"", b"", b"", b"")
 # The quick path (the sheets Excel, LibreOffice, openpyxl and xlsxwriter write): every cell opener
-# (_ANY) is "<c r=..." with its r first and plain, other attributes well formed (_FAST: only the
-# column letters are kept, mostly one-byte objects CPython shares); no row reaches 10,000 (_FAR_ROW).
-_FAST = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]{1,7}"(?: (?!r=)[\w:.-]+="[^"<>]*")*/?>')
+# (_ANY) is "<c r=..." with its r first and plain, in a row below 10,000, other attributes well
+# formed (_FAST: only the column letters are kept, mostly one-byte objects CPython shares).
+_FAST = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]{1,4}"(?: (?!r=)[\w:.-]+="[^"<>]*")*/?>')
 _ANY = re.compile(rb"<c[\s/>]()")
-_FAR_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}[0-9]{5}')
 _NEAR_ROWS = 9_999
 _REF = re.compile(rb"([A-Za-z]{1,3})([0-9]{1,7})")
 _UNIQUE_COUNT = re.compile(rb"uniqueCount\s*=\s*[\"']\s*\+?([0-9]+)")
@@ -184,11 +185,12 @@ def sheet_extent(xml: bytes) -> Extent:
     that is not well-formed XML or has a cell reference that is not one (calamine would fail on it)."""
     if b"sheetData" not in xml:
         return Extent()
-    if b"<!" not in xml and b":c" not in xml:  # no comment, no CDATA, no prefix: every "<c" is a tag
+    no_markup = b"!" not in xml or b"<!" not in xml  # no comment, no CDATA ("!" alone is quick to rule out)
+    if no_markup and b":c" not in xml:  # and no prefix: every "<c" is a cell's tag
         letters = _FAST.findall(xml)
         if len(letters) > MAX_SHEET_CELLS:
             raise _TooManyCells(len(letters))  # each cell is also an entry calamine keeps
-        if len(letters) == len(_ANY.findall(xml)) and _FAR_ROW.search(xml) is None:
+        if len(letters) == len(_ANY.findall(xml)):
             if not letters:
                 return Extent()
             far_col = max({c.upper() for c in set(letters)}, key=lambda c: (len(c), c))
@@ -200,7 +202,7 @@ def sheet_extent(xml: bytes) -> Extent:
         return Extent()
     if openers > MAX_SHEET_CELLS and len((_SCAN_PREFIXED if b":c" in xml else _SCAN).findall(xml)) > MAX_SHEET_CELLS:
         raise _TooManyCells(openers)  # each cell is also an entry calamine keeps
-    if b"<!" not in xml:  # no comment, no CDATA: every "<c" is a tag
+    if no_markup:  # no comment, no CDATA: every "<c" is a tag
         refs = (_SCAN_PREFIXED if b":c" in xml else _SCAN).findall(xml)
         if _UNPLACED not in refs:  # every cell opener well formed and placed by a plain r: exact
             return _ref_extent(refs)
@@ -213,10 +215,9 @@ def sheet_extent(xml: bytes) -> Extent:
 #: Parts calamine reads for other purposes than cells and strings: not inflated here, unless a
 #: relationship of the workbook names them (then they might be read as a sheet).
 _SKIPPED = re.compile(r"^(?:docProps/|xl/theme/|xl/styles\.xml$|xl/calcChain\.xml$|xl/printerSettings/|"
-                      r"xl/drawings/|xl/charts/|\[Content_Types\]\.xml$)", re.I)
+                      r"xl/drawings/|xl/charts/|\[Content_Types\]\.xml$|_rels/\.rels$|xl/workbook\.xml$)", re.I)
 _RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^<>]*)")
 _TARGET = re.compile(rb"Target\s*=\s*[\"']([^\"'<>]*)")
-_NOT_A_SHEET = re.compile(rb"Type\s*=\s*[\"'][^\"'<>]*/(?:styles|theme|calcChain|printerSettings)[\"']")
 
 
 def _wanted(names: list[str], rels: bytes | None) -> set[str]:
@@ -225,8 +226,10 @@ def _wanted(names: list[str], rels: bytes | None) -> set[str]:
     relationship says it is the styles or the theme."""
     targets = set()
     for attrs in _RELATIONSHIP.findall(rels or b""):
+        if b"/styles" in attrs or b"/theme" in attrs:
+            continue  # calamine reads these as what they are
         target = _TARGET.search(attrs)
-        if target and not _NOT_A_SHEET.search(attrs):
+        if target:
             targets.add(posixpath.basename(target.group(1).decode("utf-8", "replace")).lower())
     return {n for n in names if not _SKIPPED.match(n) or posixpath.basename(n).lower() in targets}
 
@@ -332,15 +335,27 @@ def sheet_names(parts: dict[str, bytes]) -> dict[str, str]:
 class WorkbookParts:
     """A workbook's XML parts, inflated once: checked here, scanned for formulas next."""
 
-    def __init__(self, parts: dict[str, bytes]):
+    def __init__(self, parts: dict[str, bytes], data: bytes = b""):
         self.parts = parts
+        self._data = data
         self._names: dict[str, str] | None = None
 
     @property
     def names(self) -> dict[str, str]:
         """Worksheet part → sheet name (worked out when first asked: a problem, a formula scan)."""
         if self._names is None:
-            self._names = sheet_names(self.parts)
+            parts = self.parts
+            if "xl/workbook.xml" not in parts:  # not inflated up front (small, rarely needed)
+                parts = dict(parts)
+                try:
+                    with zipfile.ZipFile(io.BytesIO(self._data)) as zf:
+                        info = zf.getinfo("xl/workbook.xml")
+                        with zf.open(info) as fh:
+                            parts["xl/workbook.xml"] = fh.read(min(info.file_size, MAX_WORKBOOK_XML) + 1)
+                except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
+                        NotImplementedError):
+                    pass
+            self._names = sheet_names(parts)
         return self._names
 
     def worksheets(self) -> dict[str, bytes]:
@@ -359,7 +374,7 @@ def check_workbook(data: bytes, file_name: str) -> WorkbookParts:
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise SubmissionError([Problem(file_name, "not_xlsx", "Tệp .xlsx bị hỏng, không mở được",
                                        f"the .xlsx file is corrupt ({exc})")]) from exc
-    book = WorkbookParts(parts)
+    book = WorkbookParts(parts, data)
     problems: list[Problem] = []
     for part, xml in parts.items():
         lower = part.lower()

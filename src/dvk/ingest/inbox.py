@@ -202,12 +202,23 @@ class InboxListing:
     refused: dict[str, str] = field(default_factory=dict)
 
 
-def _refusal(st: os.stat_result) -> str:
-    mode = st.st_mode
-    kind = ("a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
-            else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
-    return f"refused: {kind}, not a regular file of the inbox (never followed, read or moved)"
+_KINDS = {  # what an inbox entry is: (Vietnamese, English)
+    "link": ("liên kết tượng trưng (symlink)", "a symbolic link"), "dir": ("thư mục", "a folder"),
+    "fifo": ("ống dẫn (FIFO)", "a FIFO (named pipe)"), "sock": ("socket", "a socket"),
+    "dev": ("thiết bị", "a device"), "other": ("không phải tệp thường", "not a regular file"),
+}
+
+
+def _refusal(st: os.stat_result | None = None, kind: str | None = None) -> str:
+    """Why an inbox entry is refused, in Vietnamese and English."""
+    if kind is None:
+        mode = st.st_mode
+        kind = ("link" if stat.S_ISLNK(mode) else "dir" if stat.S_ISDIR(mode) else "fifo" if stat.S_ISFIFO(mode)
+                else "sock" if stat.S_ISSOCK(mode) else "dev" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "other")
+    vi, en = _KINDS[kind]
+    return (f"từ chối: đây là {vi}, không phải tệp thường trong hộp thư (không đọc, không di chuyển) / "
+            f"refused: {en}, not a regular file of the inbox (never followed, read or moved)")
 
 
 def list_inbox(inbox: Path, *, settle_seconds: float = 0, manifest: dict[str, dt.datetime] | None = None,
@@ -287,7 +298,7 @@ def _read(path: Path, max_bytes: int, listed: os.stat_result | None = None) -> t
                      | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise _Refused("refused: a symbolic link (never followed)") from exc
+            raise _Refused(_refusal(kind="link")) from exc
         raise
     with os.fdopen(fd, "rb") as fh:
         before = os.fstat(fd)
@@ -462,7 +473,8 @@ def _copy_verified(path: Path, data: bytes | None, partial: Path, sha: str) -> N
     else:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
                      QUARANTINE_FILE_MODE)
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+        src_fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "wb") as out, os.fdopen(src_fd, "rb") as src:
             for block in iter(lambda: src.read(1 << 20), b""):
                 out.write(block)
             out.flush()
