@@ -312,7 +312,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if waiting is None:
         print(f"Tệp chờ nạp / files waiting in the inbox: ? ({s['inbox_dir']})")
     else:
-        print(f"Tệp chờ nạp / files waiting in the inbox: {len(waiting)} ({s['inbox_dir']})")
+        uploading = len(s["uploads_in_progress"] or [])
+        print(f"Tệp chờ nạp / files waiting in the inbox: {len(waiting) + uploading} ({s['inbox_dir']})")
         for name in waiting[:20]:
             print(f"  - {name}")
         if len(waiting) > 20:
