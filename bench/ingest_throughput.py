@@ -99,7 +99,7 @@ def ingest_once(inbox: Path, work: Path, batch_files: int | None) -> tuple[float
 
     shutil.rmtree(work, ignore_errors=True)
     settings = Settings(inbox_dir=inbox, warehouse=work / "dvk.duckdb", reports_dir=work / "reports",
-                        quarantine_dir=work / "quarantine")
+                        quarantine_dir=work / "quarantine", inbox_settle_seconds=0)
     kwargs = {} if batch_files is None else {"batch_files": batch_files}
     start = time.perf_counter()
     result = ingest_inbox(settings, today=TODAY, **kwargs)

@@ -12,6 +12,9 @@ from pathlib import Path
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="dvk-test-airflow-"))
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ["DVK_AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+# Tests write their inbox files and ingest them at once: no settle time (DVK_INBOX_SETTLE_SECONDS),
+# unless a test sets one (tests/test_ingest_hostile.py does, for the uploads in progress).
+os.environ.setdefault("DVK_INBOX_SETTLE_SECONDS", "0")
 
 from dvk import airflow_local  # noqa: E402
 

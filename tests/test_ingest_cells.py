@@ -91,7 +91,7 @@ def test_text_and_line_numbers():
 
 _AWKWARD = [
     None, "", "  ", "-", 0.0, -0.0, 1.0, 2.5, -1.0, -2.5, 1e12, 1e12 + 1, 2.0**31, 2.0**31 - 1, -(2.0**31),
-    1.0000000001, float("nan"), float("inf"), -float("inf"), 7, -7, True, False, "12", "1.250", "12,5", "x",
+    1.0000000001, float("nan"), float("inf"), -float("inf"), 1e308, 1e6, 1e6 + 1, 1e8 + 0.5, 7, -7, True, False, "12", "1.250", "12,5", "x",
     " Văn  hóa ", "Đường", dt.date(2021, 3, 4), dt.datetime(2021, 3, 4, 10, 30), 44000.0, "16/12/2021",
 ]
 
@@ -120,6 +120,8 @@ def test_row_loop_agrees_with_the_converters(value):
                 expected, failed = _CONVERTERS[column.type](value), False
             except CellError:
                 expected, failed = None, True
+            if column.bound is not None and expected is not None and expected > column.bound:
+                expected, failed = None, True  # above the measure's plausible bound (dvk.ingest.bounds)
         got = getattr(lines[0], column.key)
         assert (column.key in problems) == failed, column.key
         assert type(got) is type(expected) and (got == expected or got != got and expected != expected), column.key

@@ -36,7 +36,8 @@ def run(tmp_path_factory):
     started = time.monotonic()
     cases = corpus.write(inbox)
     settings = Settings(inbox_dir=inbox, warehouse=base / "wh" / "dvk.duckdb", reports_dir=base / "reports",
-                        quarantine_dir=base / "quarantine", max_file_bytes=corpus.MAX_FILE_BYTES)
+                        quarantine_dir=base / "quarantine", max_file_bytes=corpus.MAX_FILE_BYTES,
+                        inbox_settle_seconds=0)
     first = ingest_inbox(settings, today=corpus.TODAY)
     listing_after_first = sorted(os.listdir(os.fsencode(inbox)))
     second = ingest_inbox(settings, today=corpus.TODAY)

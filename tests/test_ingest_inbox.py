@@ -96,7 +96,7 @@ def test_raw_tables_match_the_contract(inbox):
     expected = [(t, c, d) for t, cols in sorted(raw_warehouse.RAW_TABLES.items()) for c, d in cols]
     assert got == expected
     assert {t for t, _, _ in got} == {"loads", "submissions", "submission_models", "submission_declared_totals",
-                                      "quarantine", "quarantine_problems"}
+                                      "quarantine", "quarantine_problems", "submission_warnings"}
     assert rows("select count(*), sum(files_seen) from raw.loads") == [(1, 0)]
 
 

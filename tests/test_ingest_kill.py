@@ -94,7 +94,7 @@ def make_site(base: Path, files: dict[str, bytes]) -> Settings:
         (inbox / name).write_bytes(data)
         os.utime(inbox / name, (1703030400, 1703030400))  # 2023-12-20: the same received time everywhere
     return Settings(inbox_dir=inbox, warehouse=base / "wh" / "dvk.duckdb", reports_dir=base / "reports",
-                    quarantine_dir=base / "quarantine")
+                    quarantine_dir=base / "quarantine", inbox_settle_seconds=0)
 
 
 def env_for(settings: Settings) -> dict[str, str]:

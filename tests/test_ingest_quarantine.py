@@ -27,7 +27,7 @@ def site(tmp_path) -> Settings:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     return Settings(inbox_dir=inbox, warehouse=tmp_path / "wh" / "dvk.duckdb", reports_dir=tmp_path / "reports",
-                    quarantine_dir=tmp_path / "quarantine")
+                    quarantine_dir=tmp_path / "quarantine", inbox_settle_seconds=0)
 
 
 def put(site: Settings, name: str, data: bytes, when: dt.datetime) -> None:

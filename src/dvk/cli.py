@@ -186,7 +186,7 @@ def _dbt_last_build(settings: Settings) -> dict[str, Any] | None:
 
 def collect_status(settings: Settings | None = None) -> dict[str, Any]:
     """Everything ``dvk status`` shows, as a JSON-friendly dict."""
-    from dvk.ingest.inbox import candidate_files
+    from dvk.ingest.inbox import list_inbox, read_manifest as read_inbox_manifest
     from dvk.publish import read_gate_results, read_manifest
 
     settings = settings or get_settings()
@@ -202,6 +202,10 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
         "quarantined_files": None,
         "inbox_files": None,
         "waiting_files": None,
+        "uploads_in_progress": None,
+        "ignored_files": None,
+        "refused_files": None,
+        "warnings": None,
         "dbt_last_build": _dbt_last_build(settings),
         "gate": read_gate_results(settings),
         "annual_reports": {},
@@ -227,13 +231,22 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
                 if "quarantine" in tables:
                     status["quarantined_files"] = con.execute(
                         "select count(distinct sha256) from raw.quarantine").fetchone()[0]
+                if "submission_warnings" in tables:
+                    status["warnings"] = _rows(con, """
+                        select file_name, sheet, "row", "column", code, message_vi, message_en
+                        from raw.submission_warnings order by file_name, warning_no limit 50""")
         except CliError as exc:
             if exc.code != EXIT_UNAVAILABLE:
                 raise
             status["warehouse_state"] = "busy"
     if settings.inbox_dir.is_dir():
-        files = candidate_files(settings.inbox_dir)
-        status["inbox_files"] = len(files)
+        listing = list_inbox(settings.inbox_dir, settle_seconds=settings.inbox_settle_seconds,
+                             manifest=read_inbox_manifest(settings.inbox_dir))
+        files = [p for p, _ in listing.files]
+        status["uploads_in_progress"] = sorted(listing.waiting)
+        status["ignored_files"] = dict(listing.ignored)
+        status["refused_files"] = dict(listing.refused)
+        status["inbox_files"] = len(files) + len(listing.waiting)
         if loaded is not None or status["warehouse_state"] == "missing":
             known = loaded or set()
             status["waiting_files"] = [p.name for p in files if _hash_file(p) not in known]
@@ -299,11 +312,24 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     if waiting is None:
         print(f"Tệp chờ nạp / files waiting in the inbox: ? ({s['inbox_dir']})")
     else:
-        print(f"Tệp chờ nạp / files waiting in the inbox: {len(waiting)} ({s['inbox_dir']})")
+        uploading = len(s["uploads_in_progress"] or [])
+        print(f"Tệp chờ nạp / files waiting in the inbox: {len(waiting) + uploading} ({s['inbox_dir']})")
         for name in waiting[:20]:
             print(f"  - {name}")
         if len(waiting) > 20:
             print(f"  … và {len(waiting) - 20} tệp khác / and {len(waiting) - 20} more")
+    for name in s["uploads_in_progress"] or []:
+        print(f"  - {name}  (đang tải lên, chờ lần chạy sau / upload in progress: waits for the next run)")
+    for label, items in (("Tệp bỏ qua (tên tạm) / ignored (temporary names)", s["ignored_files"]),
+                         ("Tệp bị từ chối / refused (not regular files)", s["refused_files"])):
+        if items:
+            print(f"{label}: {len(items)}")
+            for name, why in list(items.items())[:20]:
+                print(f"  - {name}: {why}")
+    if s["warnings"]:
+        print(f"Cảnh báo khi nạp / ingest warnings: {len(s['warnings'])}")
+        for w in s["warnings"][:20]:
+            print(f"  - {w['file_name']}: {_where(w)}: {w['message_vi']}")
     if s["quarantined_files"] is not None:
         hint = "  (./scripts/dvk quarantine)" if s["quarantined_files"] else ""
         print(f"Tệp bị cách ly / quarantined files: {s['quarantined_files']}{hint}")

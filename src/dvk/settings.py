@@ -8,7 +8,7 @@ command line all agree.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(os.environ.get("DVK_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
@@ -27,6 +27,10 @@ class Settings:
     quarantine_dir: Path
     due_grace_days: int = 5
     max_file_bytes: int = 20 * 1024 * 1024
+    #: A file modified less than this many seconds ago may still be being written: it waits for the
+    #: next run (``DVK_INBOX_SETTLE_SECONDS``, default 120; docs/ingest.md, "Uploading"). 0: take
+    #: every file now. A Settings built in code without it also takes the environment's value.
+    inbox_settle_seconds: int = field(default_factory=lambda: _settle_seconds())
     #: Where the read-only copy for analysts is published (``dvk.publish``); None: beside the
     #: warehouse, ``<warehouse dir>/published``.
     published_dir: Path | None = None
@@ -46,6 +50,10 @@ class Settings:
         return self.warehouse.parent / "dbt_target"
 
 
+def _settle_seconds() -> int:
+    return int(os.environ.get("DVK_INBOX_SETTLE_SECONDS", "120"))
+
+
 def _path(name: str, default: Path | None) -> Path | None:
     value = os.environ.get(name, "").strip()
     return Path(value).expanduser().resolve() if value else default
@@ -60,5 +68,6 @@ def get_settings() -> Settings:
         quarantine_dir=_path("DVK_QUARANTINE_DIR", LOCAL_DIR / "quarantine"),
         due_grace_days=int(os.environ.get("DVK_DUE_GRACE_DAYS", "5")),
         max_file_bytes=int(os.environ.get("DVK_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
+        inbox_settle_seconds=_settle_seconds(),
         published_dir=_path("DVK_PUBLISHED_DIR", None),
     )

@@ -245,9 +245,38 @@ def detect_legacy(text: str) -> str | None:
     return best
 
 
-def fix_legacy(text: str) -> str:
-    """``text`` converted to Unicode if it is TCVN3 or VNI (see :func:`detect_legacy`), else as is."""
+_DECODERS = {"tcvn3": tcvn3_to_unicode, "vni": vni_to_unicode}
+
+
+def detect_legacy_file(text: str) -> str | None:
+    """The legacy encoding of a whole file's (or sheet's) text, decided from all of it at once.
+
+    A cell alone can be ambiguous: the TCVN3 forms of "Số hộ tham gia" and "Ghi chú" ("Sè hé tham
+    gia", "Ghi chó") are valid Unicode words too. The file as a whole is not: its other words are
+    not syllables until converted. Only text without any Vietnamese letter beyond Latin-1 is a
+    candidate (a file with real Unicode Vietnamese is Unicode)."""
+    if text.isascii() or _BEYOND_LATIN1.search(text) or not _LATIN1_HIGH.search(text):
+        return None
+    as_is = _penalty(text)
+    if as_is == 0:
+        return None
+    best, best_bad = None, as_is
+    for name, decode in _DECODERS.items():
+        bad = _penalty(decode(text))
+        if bad < best_bad:
+            best, best_bad = name, bad
+    return best
+
+
+def fix_legacy(text: str, prefer: str | None = None) -> str:
+    """``text`` converted to Unicode if it is TCVN3 or VNI (see :func:`detect_legacy`), else as is.
+
+    ``prefer``: the encoding of the whole file (:func:`detect_legacy_file`); a text that reads as
+    Vietnamese both as it is and converted is then converted."""
     kind = detect_legacy(text)
+    if (kind is None and prefer in _DECODERS and not text.isascii() and not _BEYOND_LATIN1.search(text)
+            and _LATIN1_HIGH.search(text) and _penalty(_DECODERS[prefer](text)) <= _penalty(text)):
+        kind = prefer
     if kind == "tcvn3":
         return _restore_capitals(text, tcvn3_to_unicode(text))
     if kind == "vni":
@@ -258,12 +287,31 @@ def fix_legacy(text: str) -> str:
 # --------------------------------------------------------------------------- cleaning and keys
 
 
+#: ANSI escape sequences (ESC [ ... letter, ESC ] ... BEL/ST) and the control characters (C0 but
+#: the whitespace ones, DEL, C1): removed from every text at the ingest. Tab and newline are
+#: whitespace: :func:`clean` folds them (with every other run of spaces) into one space.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without escape sequences and control characters (whitespace kept)."""
+    if text.isprintable():
+        return text
+    if "\x1b" in text:
+        text = _ESCAPE_SEQUENCE.sub("", text)
+    return _CONTROL.sub("", text)
+
+
 def clean(value: object) -> str:
-    """NFC text, legacy encodings converted, zero-width characters dropped, spaces trimmed and folded."""
+    """NFC text, legacy encodings converted, control characters and zero-width characters dropped,
+    spaces (tabs, newlines) trimmed and folded into one."""
     if value is None:
         return ""
     text = value if type(value) is str else str(value)
     if text.isascii():
+        if not text.isprintable():
+            text = strip_controls(text)
         return " ".join(text.split())
     return _clean_unicode(text)
 
@@ -271,6 +319,8 @@ def clean(value: object) -> str:
 @lru_cache(maxsize=65536)
 def _clean_unicode(text: str) -> str:
     """:func:`clean` of a non-ASCII text (memoised: names of fields, kinds and units repeat)."""
+    if not text.isprintable():
+        text = strip_controls(text)
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     if not _BEYOND_LATIN1.search(text) and _LATIN1_HIGH.search(text):

@@ -50,14 +50,13 @@ class CellError(ValueError):
 
 
 def is_blank(value: object) -> bool:
-    """None, empty or spaces, NaN, or a dash meaning "nothing"."""
+    """None, empty or spaces, or a dash meaning "nothing". A NaN is not blank: it is a bad value."""
     if value is None or value == "":
         return True
-    kind = type(value)
-    if kind is str:
+    if type(value) is str:
         stripped = value.strip()
         return not stripped or stripped in _NOTHING
-    return kind is float and math.isnan(value)
+    return False
 
 
 def _not_a_number(value: object) -> CellError:
@@ -91,9 +90,7 @@ def to_number(value: object, integer: bool = False) -> float | None:
     """A number from a number cell or from text written the Vietnamese way (see the module doc)."""
     kind = type(value)
     if kind is float:
-        if math.isnan(value):
-            return None
-        if math.isinf(value):
+        if math.isnan(value) or math.isinf(value):  # NaN and infinities: never a figure, never a blank
             raise _not_a_number(value)
         return value
     if kind is int:
@@ -172,8 +169,8 @@ def to_date(value: object) -> dt.date | None:
     if value is None or value == "":
         return None
     if kind is float or kind is int:
-        if kind is float and math.isnan(value):
-            return None
+        if kind is float and not math.isfinite(value):
+            raise _not_a_date(value)
         return _serial_date(value)
     if isinstance(value, dt.datetime):
         return value.date()
@@ -207,8 +204,8 @@ def to_text(value: object) -> str | None:
     if value is None:
         return None
     if kind is float:
-        if math.isnan(value):
-            return None
+        if not math.isfinite(value):
+            return repr(value)  # "nan", "inf": shown as they are, never read as blank
         return str(int(value)) if value.is_integer() else repr(value)
     if kind is bool:
         return "TRUE" if value else "FALSE"

@@ -13,12 +13,13 @@ import csv
 import datetime as dt
 import io
 
+from dvk.ingest.budget import MAX_SHEET_ROWS
 from dvk.ingest.cells import CellError, is_blank, to_date, to_text
 from dvk.ingest.form import MODEL_COLUMNS, FormReader, ParsedSubmission
 from dvk.ingest.problems import SubmissionError
 from dvk.periods import PeriodError, parse_period
 from dvk.reference import FieldDirectory, LookupProblem, UnitDirectory
-from dvk.text import clean, fold
+from dvk.text import clean, detect_legacy_file, fix_legacy, fold
 
 SHEET = "csv"
 HEAD_COLUMNS: dict[str, tuple[str, bool]] = {  # item → (csv column, required)
@@ -64,7 +65,16 @@ def parse_csv(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fiel
                 f"the CSV file is not UTF-8 (invalid byte at offset {exc.start}); save it again as UTF-8",
                 sheet=SHEET)
         raise SubmissionError(log.problems) from exc
+    lines = text.count("\n") + 1
+    if lines > MAX_SHEET_ROWS:  # read within a bounded memory: every row becomes a list of fields
+        log.add("sheet_too_large",
+                f"Tệp CSV có {lines:,} dòng (tối đa {MAX_SHEET_ROWS:,}): từ chối đọc".replace(",", "."),
+                f"refused: the CSV file has {lines} lines (at most {MAX_SHEET_ROWS})", sheet=SHEET, row=lines)
+        raise SubmissionError(log.problems)
+    legacy = detect_legacy_file(text)  # TCVN3 / VNI typed into a UTF-8 file: decided from all its text
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n", 1)[0])))
+    if legacy:
+        rows = [[fix_legacy(c, prefer=legacy) if not c.isascii() else c for c in row] for row in rows]
     if not rows or all(is_blank(c) for c in rows[0]):
         log.add("empty", "Tệp CSV trống hoặc thiếu dòng tiêu đề", "the CSV file is empty or has no header row",
                 sheet=SHEET, row=1)
@@ -92,9 +102,16 @@ def parse_csv(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fiel
 
     head: dict | None = None
     first_row = 0
+    width = len(rows[0])
     for r, row in enumerate(rows[1:], start=2):
         if all(is_blank(c) for c in row):
             continue
+        if len(row) != width:  # never realigned: "12,5" unquoted in a comma file shifts every value after it
+            log.add("field_count",
+                    f"Dòng có {len(row)} ô nhưng dòng tiêu đề có {width} cột (có thể do dấu phẩy trong số hoặc "
+                    "ghi chú không đặt trong ngoặc kép, hoặc tệp bị cắt): hãy sửa dòng này",
+                    f"the row has {len(row)} fields but the header has {width} columns (an unquoted comma in a "
+                    "number or a remark, or a file cut short): fix this row", sheet=SHEET, row=r)
         values = {item: cell(row, item) for item in HEAD_COLUMNS}
         if head is None:
             if all(is_blank(v) for v in values.values()):
@@ -109,10 +126,12 @@ def parse_csv(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fiel
         log.raise_if_any()
 
     skipped: list[tuple[str, int, str]] = []
-    lines = reader.model_lines(SHEET, rows, 1, model_map, name_of, skipped)
+    lines = reader.model_lines(SHEET, rows, 1, model_map, name_of, skipped,
+                               header=header, used=set(index.values()),
+                               label=lambda ci: header[ci] if ci < width and header[ci] else f"cột {ci + 1}")
     log.raise_if_any()
     return ParsedSubmission(file_format="csv", models=lines, totals=[], has_declared_totals=False,
-                            skipped_rows=skipped, **head)
+                            skipped_rows=skipped, warnings=reader.warnings, **head)
 
 
 def _check_same_submission(reader: FormReader, head: dict, values: dict[str, object], row: int, name_of,

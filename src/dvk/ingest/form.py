@@ -23,7 +23,8 @@ from dvk.ingest.cells import (
     to_number,
     to_text,
 )
-from dvk.ingest.problems import ProblemLog
+from dvk.ingest.bounds import MODEL_BOUNDS, TOTAL_BOUNDS, UNITS_VI
+from dvk.ingest.problems import Problem, ProblemLog
 from dvk.periods import Period, PeriodError, parse_period
 from dvk.reference import FieldDirectory, LookupProblem, UnitDirectory, require_kind
 from dvk.text import clean, fold
@@ -41,6 +42,8 @@ class Column:
     type: str = "text"  # text | count | amount | date | line_no
     required: bool = False
     csv_name: str | None = None
+    #: The largest plausible value of a measure (:mod:`dvk.ingest.bounds`); None: not a measure.
+    bound: float | None = None
 
     def matches(self, key: str) -> int:
         """How well a header's fold key names this column: 0 no, else the alias length (longer wins)."""
@@ -75,23 +78,28 @@ MODEL_COLUMNS: tuple[Column, ...] = (
     Column("registered_on", "Ngày đăng ký", ("ngay dang ky", "ngay dang ky mo hinh"), "date",
            csv_name="ngay_dang_ky"),
     Column("recognition_level", "Cấp công nhận", ("cap cong nhan",), csv_name="cap_cong_nhan"),
-    Column("households", "Số hộ tham gia", ("so ho tham gia", "so ho"), "count", csv_name="so_ho_tham_gia"),
-    Column("funds_million_vnd", "Kinh phí huy động (triệu đồng)", _FUNDS, "amount", csv_name="kinh_phi_trieu_dong"),
-    Column("labour_days", "Ngày công", ("ngay cong", "so ngay cong"), "count", csv_name="ngay_cong"),
+    Column("households", "Số hộ tham gia", ("so ho tham gia", "so ho"), "count", csv_name="so_ho_tham_gia",
+           bound=MODEL_BOUNDS["households"]),
+    Column("funds_million_vnd", "Kinh phí huy động (triệu đồng)", _FUNDS, "amount", csv_name="kinh_phi_trieu_dong",
+           bound=MODEL_BOUNDS["funds_million_vnd"]),
+    Column("labour_days", "Ngày công", ("ngay cong", "so ngay cong"), "count", csv_name="ngay_cong",
+           bound=MODEL_BOUNDS["labour_days"]),
     Column("land_m2", "Đất hiến (m2)", ("dat hien m2", "dat hien", "dien tich dat hien"), "amount",
-           csv_name="dat_hien_m2"),
+           csv_name="dat_hien_m2", bound=MODEL_BOUNDS["land_m2"]),
     Column("note", "Ghi chú", ("ghi chu",), csv_name="ghi_chu"),
 )
 
 TOTAL_COLUMNS: tuple[Column, ...] = (
     Column("field_raw", "Lĩnh vực", ("linh vuc",), required=True),
     Column("models_total", "Tổng số mô hình", ("tong so mo hinh", "tong so", "so mo hinh", "tong"), "count",
-           required=True),
-    Column("models_new", "Xây mới", ("xay moi", "trong do xay moi", "so mo hinh xay moi"), "count", required=True),
+           required=True, bound=TOTAL_BOUNDS["models_total"]),
+    Column("models_new", "Xây mới", ("xay moi", "trong do xay moi", "so mo hinh xay moi"), "count", required=True,
+           bound=TOTAL_BOUNDS["models_new"]),
     Column("models_replicated", "Nhân rộng",
            ("nhan rong", "duy tri", "duy tri nhan rong", "trong do nhan rong", "so mo hinh nhan rong"), "count",
-           required=True),
-    Column("funds_million_vnd", "Kinh phí huy động (triệu đồng)", _FUNDS, "amount"),
+           required=True, bound=TOTAL_BOUNDS["models_replicated"]),
+    Column("funds_million_vnd", "Kinh phí huy động (triệu đồng)", _FUNDS, "amount",
+           bound=TOTAL_BOUNDS["funds_million_vnd"]),
 )
 
 #: The "Thông tin" labels (fold keys, exact or as the start of the label) and what they hold.
@@ -238,6 +246,9 @@ class ParsedSubmission:
     has_declared_totals: bool = False
     #: Rows skipped as not being models (headings, notes, signatures): (sheet, row, first text).
     skipped_rows: list[tuple[str, int, str]] = field(default_factory=list)
+    #: What did not keep the file out but must not pass unseen (a column with data whose header the
+    #: form does not know): written to ``raw.submission_warnings``.
+    warnings: list[Problem] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------- reading rows
@@ -339,6 +350,7 @@ class FormReader:
 
     def __init__(self, file_name: str, units: UnitDirectory, fields: FieldDirectory, today: dt.date):
         self.log = ProblemLog(file_name)
+        self.warnings: list[Problem] = []
         self.units = units
         self.fields = fields
         self.today = today
@@ -350,7 +362,14 @@ class FormReader:
 
         ``where()``: the column as messages show it ("C (Lĩnh vực)"), worked out only for a problem."""
         try:
-            return _CONVERTERS[column.type](value)
+            converted = _CONVERTERS[column.type](value)
+            if column.bound is not None and converted is not None and converted > column.bound:
+                shown = to_text(value)
+                limit = f"{column.bound:,.0f}".replace(",", ".")
+                raise CellError(
+                    f"«{shown}» vượt giới hạn hợp lý ({limit} {UNITS_VI.get(column.key, '')}): hãy kiểm tra lại số liệu",
+                    f"{shown!r} is above the plausible bound ({column.bound:,.0f}): check the figure")
+            return converted
         except CellError as exc:
             self.log.add(exc.code, f"Giá trị không hợp lệ ở cột «{column.header}»: {exc.message_vi}",
                          f"invalid value in column {column.header!r}: {exc.message_en}",
@@ -421,20 +440,27 @@ class FormReader:
 
     def model_lines(self, sheet: str, rows: Sequence[Row], first: int, mapping: dict[str, int],
                     where: Callable[[str], str], skipped: list[tuple[str, int, str]],
-                    row_number: Callable[[int], int] = lambda r: r + 1) -> list[ModelLine]:
-        """Every model row from ``rows[first:]``; blank, total and non-model rows skipped."""
+                    row_number: Callable[[int], int] = lambda r: r + 1, *, header: Row | None = None,
+                    used: set[int] | None = None, label: Callable[[int], str] | None = None) -> list[ModelLine]:
+        """Every model row from ``rows[first:]``; blank, total and non-model rows skipped.
+
+        ``header`` (the header row's cells): a column holding data in a model row that is neither
+        mapped nor in ``used`` is a warning (``unknown_column``), never dropped unseen; ``label(ci)``
+        names it in the warning."""
         by_key = {c.key: c for c in MODEL_COLUMNS}
         wheres = _Lazy(where)  # where each column is, for messages (worked out only when needed)
         # The hot loop of the ingest (every row of every file): a plan per column, no call per blank,
         # and the common cells (a number cell in a number column, a date cell, a text already seen)
         # converted inline; anything else goes through the column's converter, which is the rule.
-        plan = [(key, ci, by_key[key]) for key, ci in mapping.items()]
+        plan = [(key, ci, by_key[key], by_key[key].bound if by_key[key].bound is not None else _MAX_COUNT_FLOAT)
+                for key, ci in mapping.items()]
         field_ci, kind_ci = mapping.get("field_raw", -1), mapping.get("model_kind_raw", -1)
         texts: dict[str, str | None] = {}  # a text cell → to_text(cell), for this file
         field_codes: dict[object, str] = {}  # a field as written (cleaned) → its code
         kinds: dict[object, str] = {}  # a kind as written (cleaned) → new | replicated
         date_type, datetime_type = dt.date, dt.datetime
         lines: list[ModelLine] = []
+        model_rows: list[int] = []
         for r in range(first, len(rows)):
             row = rows[r]
             width = len(row)
@@ -452,7 +478,7 @@ class FormReader:
                     skipped.append((sheet, n, first_text[:80]))
                     continue
             v: dict[str, object] = {}
-            for key, ci, column in plan:
+            for key, ci, column, bound in plan:
                 kind = column.type
                 value = row[ci] if ci < width else None
                 if value is None or value == "":
@@ -468,11 +494,11 @@ class FormReader:
                         continue
                 elif vtype is float:
                     if kind == "amount":
-                        if 0.0 <= value < _INF:
+                        if 0.0 <= value <= bound:
                             v[key] = value
                             continue
                     elif kind == "count":
-                        if 0.0 <= value <= _MAX_COUNT_FLOAT and value.is_integer():
+                        if 0.0 <= value <= bound and value.is_integer():
                             v[key] = int(value)
                             continue
                     elif kind == "line_no":
@@ -496,13 +522,37 @@ class FormReader:
                 self.fields.require, field_raw, sheet, n, wheres["field_raw"], memo=field_codes)
             model_kind = kinds.get(kind_raw) or self._lookup(
                 require_kind, kind_raw, sheet, n, wheres["model_kind_raw"], memo=kinds)
+            model_rows.append(r)
             if name and field_code and model_kind:
                 lines.append(ModelLine(
                     sheet, n, v.get("stt"), name, field_code, field_raw, model_kind, kind_raw,
                     v.get("registered_on"), v.get("recognition_level"), v.get("households"),
                     v.get("funds_million_vnd"), v.get("labour_days"), v.get("land_m2"), v.get("note"),
                 ))
+        if header is not None and model_rows:
+            self._unknown_columns(sheet, rows, model_rows, header, set(mapping.values()) | (used or set()),
+                                  first, label or (lambda ci: f"{column_letter(ci)} ({clean(header[ci])})"
+                                                   if ci < len(header) and clean(header[ci]) else column_letter(ci)))
         return lines
+
+    def _unknown_columns(self, sheet: str, rows: Sequence[Row], model_rows: list[int], header: Row,
+                         known: set[int], first: int, label: Callable[[int], str]) -> None:
+        """A warning for each column with data in a model row whose header the form does not know."""
+        width = max(len(rows[r]) for r in model_rows)
+        for ci in range(width):
+            if ci in known:
+                continue
+            filled = [r for r in model_rows if ci < len(rows[r]) and not is_blank(rows[r][ci])]
+            if not filled:
+                continue
+            shown = label(ci)
+            self.warnings.append(Problem(
+                self.log.file, "unknown_column",
+                f"Cột {shown} có dữ liệu ở {len(filled)} dòng mô hình nhưng tiêu đề không thuộc mẫu: dữ liệu cột này "
+                "KHÔNG được nạp. Nếu là một cột của mẫu, hãy sửa tiêu đề cho đúng",
+                f"column {shown} holds data in {len(filled)} model row(s) but its header is not one of the form's: "
+                "its data was NOT loaded; if it is a column of the form, correct its header",
+                sheet=sheet, row=first, column=shown))
 
     @staticmethod
     def _looks_like_model(cells: dict[str, object]) -> bool:

@@ -23,6 +23,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dvk.ingest.budget import WorkbookParts
 from dvk.ingest.problems import ProblemLog
 
 def _has_markers(xml: bytes) -> bool:
@@ -30,13 +31,16 @@ def _has_markers(xml: bytes) -> bool:
     # "f>" ends every formula element (<f>, </f>, </x:f>); a sheet with only self-closing shared
     # formulas (<f t="shared" si="0"/>) also holds their master, which ends with </f>.
     return b"f>" in xml or b'"e"' in xml
-_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+# A cell's opener (group 2: "/" when self-closing) and its closing tag; [^<>] keeps each match to
+# one tag, so that no pattern runs on past the tag it started in (linear time on any input).
+_OPENER = re.compile(rb"<(?:\w+:)?c\b([^<>]*?)(/?)>")
+_CLOSE = re.compile(rb"</(?:\w+:)?c>")
 _REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
 _TYPE = re.compile(rb"\bt=\"(\w+)\"")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
-_VALUE = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
-_SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^>]*)>")
-_REL = re.compile(rb"<(?:\w+:)?Relationship\b([^>]*)>")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")  # a value holds no "<": linear
+_SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^<>]*)>")
+_REL = re.compile(rb"<(?:\w+:)?Relationship\b([^<>]*)>")
 _ATTR = re.compile(rb"([\w:]+)=\"([^\"]*)\"")
 
 
@@ -122,50 +126,85 @@ def worksheet_parts(data: bytes) -> dict[str, bytes] | None:
     return parts
 
 
-def bad_formula_cells(data: bytes) -> dict[str, list[BadCell]]:
-    """Sheet name → its formula cells with no cached value and its error cells (none: ``{}``)."""
-    try:
-        parts = worksheet_parts(data)
-    except (struct.error, zlib.error):
-        parts = None
+def _scan_cells(xml: bytes) -> list[BadCell]:
+    """The bad formula cells of one worksheet part, in one linear pass.
+
+    Each cell's content is looked for only between its opener and the next cell's opener (cells do
+    not nest), so that an opener without its closing tag (a comment holding 200,000 ``<c>``) costs
+    its own bytes, never the rest of the part."""
+    cells: list[BadCell] = []
+    previous = None
+    for m in _OPENER.finditer(xml):  # each opener is judged once the next one is found
+        if previous is not None:
+            _judge(xml, previous, m.start(), cells)
+        previous = m
+    if previous is not None:
+        _judge(xml, previous, len(xml), cells)
+    return cells
+
+
+def _judge(xml: bytes, m: re.Match, stop: int, cells: list[BadCell]) -> None:
+    """Add the cell opened by ``m`` (its content ends before ``stop``) if it is a bad formula cell."""
+    attrs = m.group(1)
+    inner = b""
+    if not m.group(2):  # not self-closing: its content runs to </c>, before the next opener
+        close = _CLOSE.search(xml, m.end(), stop)
+        if close is None:
+            return  # not a cell (a comment, a broken part): calamine reads nothing there
+        inner = xml[m.end():close.start()]
+    kind = _TYPE.search(attrs)
+    kind = kind.group(1) if kind else b"n"
+    value = _VALUE.search(inner) if inner else None
+    if kind == b"e":
+        error = value.group(1).decode("utf-8", "replace").strip() if value else "#ERROR"
+    elif inner and _FORMULA.search(inner) and (value is None or (not value.group(1).strip() and kind != b"str")):
+        error = None
+    else:
+        return
+    ref = _REF.search(attrs)
+    if ref is None:
+        return  # a cell without its address: cannot be placed (writers always give it)
+    letters, row = ref.group(1).decode(), int(ref.group(2))
+    cells.append(BadCell(row=row, column=_column_index(letters), ref=f"{letters}{row}", error=error))
+
+
+def bad_formula_cells(data: bytes, parts: WorkbookParts | None = None) -> dict[str, list[BadCell]]:
+    """Sheet name → its formula cells with no cached value and its error cells (none: ``{}``).
+
+    ``parts``: the workbook's parts already inflated by :func:`dvk.ingest.budget.check_workbook`."""
     if parts is not None:
-        flagged = {name: xml for name, xml in parts.items() if _has_markers(xml)}
+        flagged = {name: xml for name, xml in parts.worksheets().items() if _has_markers(xml)}
         if not flagged:
             return {}
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        return {}
-    with zf:
-        if parts is None:
-            flagged = {}
-            for info in zf.infolist():
-                name = info.filename
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    xml = zf.read(info)
-                    if _has_markers(xml):
-                        flagged[name] = xml
+        names = parts.names
+    else:
+        try:
+            sheets = worksheet_parts(data)
+        except (struct.error, zlib.error):
+            sheets = None
+        if sheets is not None:
+            flagged = {name: xml for name, xml in sheets.items() if _has_markers(xml)}
             if not flagged:
                 return {}
-        names = _sheet_parts(zf)
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile:
+            return {}
+        with zf:
+            if sheets is None:
+                flagged = {}
+                for info in zf.infolist():
+                    name = info.filename
+                    if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                        xml = zf.read(info)
+                        if _has_markers(xml):
+                            flagged[name] = xml
+                if not flagged:
+                    return {}
+            names = _sheet_parts(zf)
     out: dict[str, list[BadCell]] = {}
     for part, xml in flagged.items():
-        cells = []
-        for attrs, inner in _CELL.findall(xml):
-            kind = _TYPE.search(attrs)
-            kind = kind.group(1) if kind else b"n"
-            value = _VALUE.search(inner) if inner else None
-            if kind == b"e":
-                error = value.group(1).decode("utf-8", "replace").strip() if value else "#ERROR"
-            elif inner and _FORMULA.search(inner) and (value is None or (not value.group(1).strip() and kind != b"str")):
-                error = None
-            else:
-                continue
-            ref = _REF.search(attrs)
-            if ref is None:
-                continue  # a cell without its address: cannot be placed (writers always give it)
-            letters, row = ref.group(1).decode(), int(ref.group(2))
-            cells.append(BadCell(row=row, column=_column_index(letters), ref=f"{letters}{row}", error=error))
+        cells = _scan_cells(xml)
         if cells:
             out[names.get(part, part)] = cells
     return out
@@ -176,14 +215,15 @@ MAX_PER_SHEET = 20
 Scope = tuple[int, dict[str, int], Callable[[str], str]] | None
 
 
-def report_bad_formulas(log: ProblemLog, data: bytes, scopes: dict[str, Scope]) -> None:
+def report_bad_formulas(log: ProblemLog, data: bytes, scopes: dict[str, Scope],
+                        parts: WorkbookParts | None = None) -> None:
     """Add a problem for each bad formula cell the parser read.
 
     ``scopes``: sheet name → None (every cell counts, e.g. "Thông tin"), or (0-based header row,
     column key → 0-based column, where(key) → "C (Lĩnh vực)") for a table: only the cells below the
     header in a column the parser uses count.
     """
-    bad = bad_formula_cells(data)
+    bad = bad_formula_cells(data, parts)
     for sheet, cells in bad.items():
         if sheet not in scopes:
             continue

@@ -2,10 +2,14 @@
 
 One run (:func:`ingest_inbox`):
 
-1. lists the inbox: every file except those starting with ``_`` or ``.`` (``_manifest.csv`` says
-   when each file arrived: ``file_name,received_at`` in ISO 8601; a file it does not list arrived
-   at its modification time, UTC);
-2. opens the warehouse once, creates ``raw.*`` if needed and writes one ``raw.loads`` row;
+1. lists the inbox (:func:`list_inbox`): every entry except those starting with ``_`` or ``.``
+   (``_manifest.csv`` says when each file arrived: ``file_name,received_at`` in ISO 8601; a file it
+   does not list arrived at its modification time, UTC). Temporary names (``.part``, ``.tmp``,
+   ``.crdownload``, ``~$``) are ignored; symlinks, folders, FIFOs and devices are refused (never
+   followed or opened); a file modified within the settle time (``inbox_settle_seconds``) waits
+   for the next run, unless the manifest lists it. All of these stay in the inbox untouched;
+2. opens the warehouse once, creates ``raw.*`` if needed, marks the runs that never finished
+   (killed) ``interrupted`` and writes one ``raw.loads`` row;
 3. for each file: its sha256 is its ``submission_id``; a file already loaded or already
    quarantined is skipped. Anything but ``.xlsx`` / ``.csv`` is quarantined as "not a submission
    file"; the others are checked, parsed, and either loaded whole or, with every problem found,
@@ -22,8 +26,10 @@ transaction, so one bad file cannot keep the others out. If the process is kille
 uncommitted group is in the warehouse and the next run loads those files again (their sha256 is
 not yet known); no file is ever half-loaded or loaded twice.
 
-A quarantined file is first copied aside (under a temporary name, then renamed) with its report,
-then recorded in its own transaction, then removed from the inbox. If the run dies between the
+A file that changes while it is read (size, modification time, inode) is left for the next run,
+neither loaded nor quarantined. A quarantined file is first copied aside (under a temporary name,
+mode 0640, synced, its sha256 checked, then renamed) with its report, then recorded in its own
+transaction, then removed from the inbox if it still holds the same bytes. If the run dies between the
 record and the removal, the next run finds the file recorded and its copy in place, and finishes
 the move.
 
@@ -36,11 +42,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import hashlib
 import logging
 import os
 import re
-import shutil
+import stat
+import time
 import traceback
 import unicodedata
 import uuid
@@ -85,6 +93,18 @@ class IngestResult:
     failed: dict[str, str] = field(default_factory=dict)
     #: file name → rows read as not being models (headings, notes, signatures), for the log.
     notes: dict[str, list[str]] = field(default_factory=dict)
+    #: file name → why it was left in the inbox for the next run, untouched: ``upload_in_progress``
+    #: (modified within the settle time) or ``changed_while_read`` (size, time or bytes changed).
+    waiting: dict[str, str] = field(default_factory=dict)
+    #: file name → why it was ignored: a temporary name (``.part``, ``.tmp``, ``.crdownload``, ``~$``).
+    ignored: dict[str, str] = field(default_factory=dict)
+    #: name → why it was refused (never read, never moved): a symlink, a folder, a FIFO, a device.
+    refused: dict[str, str] = field(default_factory=dict)
+    #: file name → warnings of a loaded file (a column with data the form does not know), also in
+    #: ``raw.submission_warnings``.
+    warnings: dict[str, list[Problem]] = field(default_factory=dict)
+    #: load ids of earlier runs found unfinished (killed) and marked ``interrupted`` by this run.
+    interrupted_loads: list[str] = field(default_factory=list)
 
     @property
     def files_seen(self) -> int:
@@ -106,6 +126,14 @@ class IngestResult:
             "quarantined": {name: [p.as_dict() for p in problems] for name, problems in self.quarantined.items()},
             "failed": dict(self.failed),
             "notes": {name: list(notes) for name, notes in self.notes.items()},
+            "files_waiting": len(self.waiting),
+            "files_ignored": len(self.ignored),
+            "files_refused": len(self.refused),
+            "waiting": dict(self.waiting),
+            "ignored": dict(self.ignored),
+            "refused": dict(self.refused),
+            "warnings": {name: [p.as_dict() for p in problems] for name, problems in self.warnings.items()},
+            "interrupted_loads": list(self.interrupted_loads),
         }
 
 
@@ -152,10 +180,88 @@ def read_manifest(inbox: Path) -> dict[str, dt.datetime]:
     return out
 
 
+#: Names an uploader gives a file while writing it: never read, reported as ignored.
+TEMPORARY_SUFFIXES = (".part", ".tmp", ".crdownload")
+TEMPORARY_PREFIXES = ("~$",)
+WAIT_UPLOAD = "upload_in_progress"
+WAIT_CHANGED = "changed_while_read"
+
+
+def temporary_name(name: str) -> bool:
+    """A name an upload or an editor uses while writing (``x.xlsx.part``, ``~$x.xlsx``)."""
+    return name.lower().endswith(TEMPORARY_SUFFIXES) or name.startswith(TEMPORARY_PREFIXES)
+
+
+@dataclass
+class InboxListing:
+    """The inbox as one run sees it: the files to read now and what is left, with why."""
+
+    files: list[tuple[Path, os.stat_result]] = field(default_factory=list)  # regular, complete
+    waiting: dict[str, str] = field(default_factory=dict)
+    ignored: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+_KINDS = {  # what an inbox entry is: (Vietnamese, English)
+    "link": ("liên kết tượng trưng (symlink)", "a symbolic link"), "dir": ("thư mục", "a folder"),
+    "fifo": ("ống dẫn (FIFO)", "a FIFO (named pipe)"), "sock": ("socket", "a socket"),
+    "dev": ("thiết bị", "a device"), "other": ("không phải tệp thường", "not a regular file"),
+}
+
+
+def _refusal(st: os.stat_result | None = None, kind: str | None = None) -> str:
+    """Why an inbox entry is refused, in Vietnamese and English."""
+    if kind is None:
+        mode = st.st_mode
+        kind = ("link" if stat.S_ISLNK(mode) else "dir" if stat.S_ISDIR(mode) else "fifo" if stat.S_ISFIFO(mode)
+                else "sock" if stat.S_ISSOCK(mode) else "dev" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "other")
+    vi, en = _KINDS[kind]
+    return (f"từ chối: đây là {vi}, không phải tệp thường trong hộp thư (không đọc, không di chuyển) / "
+            f"refused: {en}, not a regular file of the inbox (never followed, read or moved)")
+
+
+def list_inbox(inbox: Path, *, settle_seconds: float = 0, manifest: dict[str, dt.datetime] | None = None,
+               now: float | None = None) -> InboxListing:
+    """Sort the inbox's entries (except ``.*`` and ``_*``): regular files complete enough to read,
+    files still being written (waiting), temporary names (ignored), anything else (refused).
+
+    Nothing is followed or opened here (``lstat`` only). A file modified less than ``settle_seconds``
+    ago waits for the next run, unless ``_manifest.csv`` lists it: the uploader lists a file once it
+    is complete."""
+    listing = InboxListing()
+    now = time.time() if now is None else now
+    manifest = manifest or {}
+    with os.scandir(inbox) as entries:
+        found = sorted(entries, key=lambda e: e.name)
+    for entry in found:
+        name = entry.name
+        if name.startswith((".", "_")):
+            continue
+        path = Path(entry.path)
+        shown = display_name(path)
+        if temporary_name(name):
+            listing.ignored[shown] = "temporary_name"
+            continue
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            listing.refused[shown] = _refusal(st)
+            continue
+        if settle_seconds > 0 and abs(now - st.st_mtime) < settle_seconds and _nfc(name) not in manifest:
+            listing.waiting[shown] = WAIT_UPLOAD
+            continue
+        listing.files.append((path, st))
+    return listing
+
+
 def candidate_files(inbox: Path) -> list[Path]:
-    """Every file of the inbox except hidden ones and those starting with '_' (the manifest)."""
-    return sorted((p for p in inbox.iterdir() if p.is_file() and not p.name.startswith((".", "_"))),
-                  key=lambda p: p.name)
+    """The regular files of the inbox a run may read (no hidden or ``_`` file, no temporary name,
+    no symlink, folder or FIFO), whether complete yet or not."""
+    listing = list_inbox(inbox)
+    return [path for path, _ in listing.files]
 
 
 def is_submission_name(path: Path) -> bool:
@@ -170,13 +276,60 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
-    """The file's bytes (None when empty or over the size limit: never read whole) and sha256."""
-    size = path.stat().st_size
-    if size == 0 or size > max_bytes:
-        return None, _sha256(path)
-    data = path.read_bytes()
-    return data, hashlib.sha256(data).hexdigest()
+class _Refused(Exception):
+    """The inbox entry is not (or is no longer) a regular file of the inbox."""
+
+
+class _Changed(Exception):
+    """The file changed while it was read: it is left for the next run."""
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_dev, b.st_ino, b.st_size, b.st_mtime_ns)
+
+
+def _read(path: Path, max_bytes: int, listed: os.stat_result | None = None) -> tuple[bytes | None, str]:
+    """The file's bytes (None when empty or over the size limit: never read whole) and sha256.
+
+    Opened without following a symlink and without blocking (a FIFO); the file must still be the
+    regular file listed (``listed``) and must not change while it is read (:class:`_Changed`)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Refused(_refusal(kind="link")) from exc
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise _Refused(_refusal(before))
+        if listed is not None and not _same_file(before, listed):
+            raise _Changed(WAIT_CHANGED)
+        size = before.st_size
+        if size == 0 or size > max_bytes:
+            digest = hashlib.sha256()
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+            data, sha = None, digest.hexdigest()
+        else:
+            data = fh.read(size + 1)
+            sha = hashlib.sha256(data).hexdigest()
+            if len(data) != size:
+                raise _Changed(WAIT_CHANGED)
+        if not _same_file(os.fstat(fd), before):
+            raise _Changed(WAIT_CHANGED)
+    return data, sha
+
+
+def _unchanged(path: Path, listed: os.stat_result | None) -> bool:
+    """The inbox file is still the very file read (same inode, size and modification time)."""
+    if listed is None:
+        return True
+    try:
+        return _same_file(os.lstat(path), listed)
+    except OSError:
+        return False
 
 
 def display_name(path: Path) -> str:
@@ -186,14 +339,16 @@ def display_name(path: Path) -> str:
         name.encode("utf-8")
     except UnicodeEncodeError:  # a name in another encoding: surrogate escapes from the file system
         name = os.fsencode(name).decode("utf-8", "backslashreplace")
+    if not name.isprintable():  # control characters (ESC, BEL, newlines) shown as \xNN escapes
+        name = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in name)
     return name
 
 
-def _received_at(path: Path, manifest: dict[str, dt.datetime]) -> dt.datetime:
+def _received_at(path: Path, manifest: dict[str, dt.datetime], st: os.stat_result | None = None) -> dt.datetime:
     listed = manifest.get(_nfc(path.name))
     if listed is not None:
         return listed
-    mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+    mtime = dt.datetime.fromtimestamp((st or path.stat()).st_mtime, dt.timezone.utc)
     return mtime.replace(tzinfo=None, microsecond=0)
 
 
@@ -214,19 +369,23 @@ def read_submission(path: Path, settings: Settings, units: UnitDirectory, fields
                         f"not a submission file ({path.suffix or 'no extension'!s}): only .xlsx (the Excel "
                         "form) and .csv files are accepted")]
     try:
-        size = path.stat().st_size
+        size = os.lstat(path).st_size
         problems = check_size(size, name, settings.max_file_bytes)
         if problems:
             return problems
         if data is None or len(data) != size:
-            data = path.read_bytes()
+            data, _ = _read(path, settings.max_file_bytes)
+            if data is None:
+                raise _Changed(WAIT_CHANGED)
         problems = check_content(data, name, path.suffix.lower())
         if problems:
             return problems
         return parse_file(data, name, units=units, fields=fields, today=today)
     except SubmissionError as exc:
         return exc.problems
-    except Exception as exc:  # a file that breaks the parser must not break the run
+    except (KeyboardInterrupt, SystemExit, _Changed, _Refused):
+        raise  # the operator's or the interpreter's stop: not the file's fault
+    except BaseException as exc:  # a file that breaks the parser (a Rust panic too) must not break the run
         log.warning("Parser crash on %s:\n%s", path, traceback.format_exc())
         return [Problem(name, "unreadable",
                         f"Không đọc được tệp (lỗi không lường trước: {type(exc).__name__}). Hãy mở tệp bằng Excel, "
@@ -292,18 +451,56 @@ def _quarantine_target(folder: Path, name: str, sha: str) -> Path:
     return target
 
 
+#: Quarantine copies and reports are created with this mode (and the process umask): never
+#: world-readable (a submission holds a preparer's name and phone).
+QUARANTINE_FILE_MODE = 0o640
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create ``path`` (it must not exist) with :data:`QUARANTINE_FILE_MODE`, write and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), QUARANTINE_FILE_MODE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _copy_verified(path: Path, data: bytes | None, partial: Path, sha: str) -> None:
+    """Write the quarantine copy (from the bytes read, or streamed from the inbox file for one too
+    large to read whole) and check that its bytes hash to ``sha``; else :class:`_Changed`."""
+    if data is not None:
+        _write_private(partial, data)
+    else:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     QUARANTINE_FILE_MODE)
+        src_fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "wb") as out, os.fdopen(src_fd, "rb") as src:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    if _sha256(partial) != sha:
+        raise _Changed(WAIT_CHANGED)
+
+
 def _quarantine(con: duckdb.DuckDBPyConnection, folder: Path, path: Path, sha: str, received_at: dt.datetime,
-                load_id: str, problems: list[Problem]) -> tuple[Path, Path]:
-    """Copy the file and its report aside, record them, then remove the file from the inbox."""
+                load_id: str, problems: list[Problem], data: bytes | None = None,
+                listed: os.stat_result | None = None) -> tuple[Path, Path]:
+    """Copy the file and its report aside, verify the copy, record them, then remove the file from
+    the inbox, but only if it is still the very bytes copied. A file that changed meanwhile raises
+    :class:`_Changed` before anything is recorded (the copy removed): it waits for the next run."""
     name = display_name(path)
     folder.mkdir(parents=True, exist_ok=True)
     target = _quarantine_target(folder, name, sha)
     report = target.with_name(target.name + _REPORT_SUFFIX)
     partial = target.with_name(f".{sha[:12]}.partial")
+    partial.unlink(missing_ok=True)  # left by a run killed while copying
     try:
-        shutil.copy2(path, partial)  # never a half-copied file under the real name
+        _copy_verified(path, data, partial, sha)  # never a half-copied file under the real name
+        if not _unchanged(path, listed):
+            raise _Changed(WAIT_CHANGED)
         os.replace(partial, target)
-        report.write_text(problem_report(name, sha, received_at, load_id, problems), encoding="utf-8")
+        _write_private(report, problem_report(name, sha, received_at, load_id, problems).encode("utf-8"))
         with warehouse.transaction(con):
             warehouse.insert_quarantine(con, sha256=sha, file_name=name, received_at=received_at,
                                         quarantined_at=_utc_now(), load_id=load_id, quarantine_path=str(target),
@@ -313,11 +510,21 @@ def _quarantine(con: duckdb.DuckDBPyConnection, folder: Path, path: Path, sha: s
         target.unlink(missing_ok=True)
         report.unlink(missing_ok=True)
         raise
+    _remove_if_same(path, sha, listed)
+    return target, report
+
+
+def _remove_if_same(path: Path, sha: str, listed: os.stat_result | None) -> bool:
+    """Remove the inbox file if it still holds the bytes hashing to ``sha`` (its copy is verified)."""
     try:
+        if not _unchanged(path, listed) or _sha256(path) != sha:
+            log.warning("%s changed after it was copied to quarantine: left in the inbox", path)
+            return False
         path.unlink()
+        return True
     except OSError as exc:  # recorded: the next run finishes the move
         log.warning("Quarantined %s but could not remove it from the inbox: %s", path, exc)
-    return target, report
+        return False
 
 
 def _finish_interrupted_quarantine(path: Path, name: str, sha: str,
@@ -328,8 +535,8 @@ def _finish_interrupted_quarantine(path: Path, name: str, sha: str,
         copy = Path(recorded)
         try:
             if copy.is_file() and copy.stat().st_size == path.stat().st_size and _sha256(copy) == sha:
-                path.unlink()
-                log.info("Finished quarantining %s (its copy is %s)", name, copy)
+                if _remove_if_same(path, sha, None):
+                    log.info("Finished quarantining %s (its copy is %s)", name, copy)
                 return
         except OSError as exc:
             log.warning("Could not finish quarantining %s: %s", name, exc)
@@ -377,6 +584,10 @@ def _commit(con: duckdb.DuckDBPyConnection, pending: list[_Pending], result: Ing
         loaded_hashes.add(p.sha)
         result.loaded.append(p.name)
         sub = p.submission
+        if sub.warnings:
+            result.warnings[p.name] = list(sub.warnings)
+            for w in sub.warnings:
+                log.warning("%s: %s: %s", p.name, w.where_en(), w.message_en)
         if sub.skipped_rows:
             result.notes[p.name] = [f"{sheet}!{row}: «{text}» (not a model row)"
                                     for sheet, row, text in sub.skipped_rows]
@@ -407,26 +618,42 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
     quarantine_folder = Path(settings.quarantine_dir) / f"{result.started_at:%Y%m%d}_{load_id}"
     units, fields = UnitDirectory(), FieldDirectory()
     manifest = read_manifest(inbox)
-    files = candidate_files(inbox)
+    listing = list_inbox(inbox, settle_seconds=settings.inbox_settle_seconds, manifest=manifest)
+    result.waiting.update(listing.waiting)
+    result.ignored.update(listing.ignored)
+    result.refused.update(listing.refused)
+    for name, why in listing.refused.items():
+        log.warning("Refused %s: %s", name, why)
 
     Path(settings.warehouse).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.warehouse))
     try:
         with warehouse.transaction(con):  # one commit for the tables (a new warehouse) and the run's row
             warehouse.ensure_schema(con)
+            result.interrupted_loads = warehouse.close_interrupted_loads(con, result.started_at)
             warehouse.start_load(con, load_id, result.started_at, str(inbox))
+        for old in result.interrupted_loads:
+            log.warning("Load %s never finished (the run was killed): marked interrupted", old)
         loaded_hashes, quarantined_hashes = warehouse.known_hashes(con)
         copies = warehouse.quarantined_copies(con) if quarantined_hashes else {}
         pending: list[_Pending] = []
         pending_hashes: set[str] = set()
         pending_rows = 0
-        for path in files:
+        for path, listed in listing.files:
             name = display_name(path)
             try:
-                data, sha = _read(path, settings.max_file_bytes)
-                received_at = _received_at(path, manifest)
+                data, sha = _read(path, settings.max_file_bytes, listed)
+                received_at = _received_at(path, manifest, listed)
             except FileNotFoundError:
                 log.warning("%s vanished from the inbox during the run", path)
+                continue
+            except _Refused as exc:
+                result.refused[name] = str(exc)
+                log.warning("Refused %s: %s", name, exc)
+                continue
+            except _Changed:
+                result.waiting[name] = WAIT_CHANGED
+                log.warning("%s changed while it was read: left for the next run", name)
                 continue
             except OSError as exc:  # unreadable (permissions): nothing to record, left for the next run
                 log.error("Cannot read %s: %s", path, exc)
@@ -439,10 +666,22 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
                 _finish_interrupted_quarantine(path, name, sha, copies)
                 result.skipped[name] = SKIP_ALREADY_QUARANTINED
                 continue
-            outcome = read_submission(path, settings, units, fields, today, data=data)
+            try:
+                outcome = read_submission(path, settings, units, fields, today, data=data)
+            except (_Changed, _Refused):
+                result.waiting[name] = WAIT_CHANGED
+                continue
+            if not _unchanged(path, listed):  # written to while it was parsed: neither loaded nor moved
+                result.waiting[name] = WAIT_CHANGED
+                log.warning("%s changed while it was read: left for the next run", name)
+                continue
             if isinstance(outcome, list):
                 try:
-                    _quarantine(con, quarantine_folder, path, sha, received_at, load_id, outcome)
+                    _quarantine(con, quarantine_folder, path, sha, received_at, load_id, outcome, data, listed)
+                except _Changed:
+                    result.waiting[name] = WAIT_CHANGED
+                    log.warning("%s changed while it was quarantined: left for the next run", name)
+                    continue
                 except Exception as exc:  # rolled back: the file stays in the inbox for the next run
                     log.error("Could not quarantine %s: %s", name, exc)
                     result.failed[name] = f"{type(exc).__name__}: {exc}"
@@ -464,7 +703,8 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
         _commit(con, pending, result, loaded_hashes)
         result.finished_at = _utc_now()
         warehouse.finish_load(con, load_id, result.finished_at, seen=result.files_seen, loaded=len(result.loaded),
-                              skipped=len(result.skipped), quarantined=len(result.quarantined))
+                              skipped=len(result.skipped), quarantined=len(result.quarantined),
+                              status="failed" if result.failed else "finished")
     finally:
         con.close()
     if result.failed:

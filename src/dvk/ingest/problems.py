@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
+def _printable(text: str) -> str:
+    """Control characters shown as ``\\xNN`` escapes; tabs and newlines as spaces."""
+    return "".join(ch if ch.isprintable() else " " if ch in "\t\n\r" else
+                   ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -19,6 +25,14 @@ class Problem:
     sheet: str | None = None
     row: int | None = None  # 1-based row of the sheet (the CSV header is row 1)
     column: str | None = None  # header text, with the column letter for xlsx: "C (Lĩnh vực)"
+
+    def __post_init__(self) -> None:
+        # Messages quote what the file holds (a value, a sheet name, a parser's error): never a
+        # control character or an escape sequence in a report, the warehouse or a terminal.
+        for name in ("file", "message_vi", "message_en", "sheet", "column"):
+            value = getattr(self, name)
+            if value is not None and not value.isprintable():
+                object.__setattr__(self, name, _printable(value))
 
     def where_vi(self) -> str:
         parts = []

@@ -86,7 +86,9 @@ def guess_from_content(path: Path, units: UnitDirectory, max_bytes: int) -> tupl
         if suffix not in (".xlsx", ".csv") or check_content(data, path.name, suffix):
             return None, None  # not a workbook, a zip bomb, encrypted ...: not opened
         return _from_xlsx(data, units) if suffix == ".xlsx" else _from_csv(data, units)
-    except Exception:  # a broken file: it is in quarantine for a reason
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # a broken file (a parser's panic too): it is in quarantine for a reason
         return None, None
 
 

@@ -27,7 +27,7 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
     "loads": [
         ("load_id", "VARCHAR"), ("started_at", "TIMESTAMP"), ("finished_at", "TIMESTAMP"),
         ("inbox_dir", "VARCHAR"), ("files_seen", "INTEGER"), ("files_loaded", "INTEGER"),
-        ("files_skipped", "INTEGER"), ("files_quarantined", "INTEGER"),
+        ("files_skipped", "INTEGER"), ("files_quarantined", "INTEGER"), ("status", "VARCHAR"),
     ],
     "submissions": [
         ("submission_id", "VARCHAR"), ("file_name", "VARCHAR"), ("file_format", "VARCHAR"),
@@ -59,7 +59,18 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("row", "INTEGER"), ("column", "VARCHAR"), ("code", "VARCHAR"), ("message_vi", "VARCHAR"),
         ("message_en", "VARCHAR"),
     ],
+    "submission_warnings": [
+        ("submission_id", "VARCHAR"), ("file_name", "VARCHAR"), ("warning_no", "INTEGER"), ("sheet", "VARCHAR"),
+        ("row", "INTEGER"), ("column", "VARCHAR"), ("code", "VARCHAR"), ("message_vi", "VARCHAR"),
+        ("message_en", "VARCHAR"),
+    ],
 }
+#: Columns added to a table after it was first released: an existing table that lacks only these
+#: (at its end) is brought up to the contract with ``alter table ... add column`` (NULL in old rows).
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"loads": ("status",)}
+#: raw.loads.status: a run in progress (or killed: see :func:`close_interrupted_loads`), done,
+#: done with files the warehouse refused, or found unfinished by a later run.
+LOAD_STATUSES = ("running", "finished", "failed", "interrupted")
 PRIMARY_KEYS = {"submissions": "submission_id"}
 
 
@@ -103,6 +114,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         "where schema_name = 'raw' and database_name = current_database() order by table_name, column_index"
     ).fetchall():
         found.setdefault(table, []).append((column, dtype.upper()))
+    for table, added in ADDED_COLUMNS.items():
+        cols, have = RAW_TABLES[table], found.get(table)
+        if have is not None and have != cols and len(have) < len(cols) and cols[:len(have)] == have and all(
+                c in added for c, _ in cols[len(have):]):
+            for column, dtype in cols[len(have):]:
+                con.execute(f"alter table raw.{table} add column {_q(column)} {dtype}")
+            found[table] = list(cols)
     wrong = [t for t, cols in RAW_TABLES.items() if t in found and found[t] != cols]
     if wrong:
         detail = "; ".join(f"raw.{t}: expected {RAW_TABLES[t]}, found {found.get(t)}" for t in wrong)
@@ -166,16 +184,28 @@ def _frame(table: str, records: Sequence[dict]) -> Columns:
 
 
 def start_load(con: duckdb.DuckDBPyConnection, load_id: str, started_at: dt.datetime, inbox_dir: str) -> None:
-    con.execute("insert into raw.loads (load_id, started_at, inbox_dir) values (?, ?, ?)",
+    con.execute("insert into raw.loads (load_id, started_at, inbox_dir, status) values (?, ?, ?, 'running')",
                 [load_id, started_at, inbox_dir])
 
 
+def close_interrupted_loads(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[str]:
+    """Mark the runs that never finished (killed: the warehouse allows one writer, so none of them
+    is still running) ``interrupted``, closed at ``now`` (when this run found them); their ids.
+
+    Their committed files stay (each whole); the files of their last, uncommitted group are loaded
+    by this run, their sha256 being unknown."""
+    rows = con.execute("select load_id from raw.loads where finished_at is null order by started_at").fetchall()
+    if rows:
+        con.execute("update raw.loads set finished_at = ?, status = 'interrupted' where finished_at is null", [now])
+    return [r[0] for r in rows]
+
+
 def finish_load(con: duckdb.DuckDBPyConnection, load_id: str, finished_at: dt.datetime, *, seen: int,
-                loaded: int, skipped: int, quarantined: int) -> None:
+                loaded: int, skipped: int, quarantined: int, status: str = "finished") -> None:
     con.execute(
         "update raw.loads set finished_at = ?, files_seen = ?, files_loaded = ?, files_skipped = ?, "
-        "files_quarantined = ? where load_id = ?",
-        [finished_at, seen, loaded, skipped, quarantined, load_id],
+        "files_quarantined = ?, status = ? where load_id = ?",
+        [finished_at, seen, loaded, skipped, quarantined, status, load_id],
     )
 
 
@@ -202,9 +232,12 @@ def insert_submissions(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[Par
     submissions: list[dict] = []
     models: list[tuple] = []
     totals: list[tuple] = []
+    warnings: list[tuple] = []
     for sub, record in items:
         sid = record["submission_id"]
         submissions.append(record)
+        warnings.extend((sid, record["file_name"], i, w.sheet, w.row, w.column, w.code, w.message_vi, w.message_en)
+                        for i, w in enumerate(sub.warnings, start=1))
         models.extend(
             (sid, i, m.source_sheet, m.source_row, m.stt, m.model_name, m.field_code, m.field_raw, m.model_kind,
              m.model_kind_raw, m.registered_on, m.recognition_level, m.households, m.funds_million_vnd,
@@ -217,6 +250,8 @@ def insert_submissions(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[Par
     _insert_frame(con, "submissions", _frame("submissions", submissions))
     _insert_frame(con, "submission_models", _rows_frame("submission_models", models))
     _insert_frame(con, "submission_declared_totals", _rows_frame("submission_declared_totals", totals))
+    if warnings:
+        _insert_frame(con, "submission_warnings", _rows_frame("submission_warnings", warnings))
 
 
 def _rows_frame(table: str, rows: Sequence[tuple]) -> Columns:

@@ -16,9 +16,11 @@ error (``#DIV/0!``), would read as a blank: it is a problem instead (``formula_n
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 from collections.abc import Sequence
 
+from dvk.ingest.budget import check_workbook
 from dvk.ingest.cells import is_blank
 from dvk.ingest.form import (
     HEADER_SEARCH_ROWS,
@@ -36,7 +38,7 @@ from dvk.ingest.form import (
 from dvk.ingest.formulas import Scope, report_bad_formulas
 from dvk.ingest.problems import Problem, SubmissionError
 from dvk.reference import FieldDirectory, UnitDirectory
-from dvk.text import clean, fold_compact
+from dvk.text import clean, detect_legacy_file, fix_legacy, fold_compact
 
 SHEET_INFO = ("thongtin", "thongtinchung", "thongtindonvi", "thongtinbaocao")
 SHEET_MODELS = ("mohinh", "danhsachmohinh", "dsmohinh", "mohinhdanvankheo", "danhsach")
@@ -50,9 +52,12 @@ class _Workbook:
         from python_calamine import CalamineWorkbook
 
         self.file_name = file_name
+        # Before calamine opens it: how far each sheet reaches, what it would reserve (SubmissionError).
+        self.parts = check_workbook(data, file_name)
         self._book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         self.names: list[str] = list(self._book.sheet_names)
         self._rows: dict[str, list[list[object]]] = {}
+        self.legacy = _workbook_legacy(self.parts.parts)
 
     def find(self, keys: tuple[str, ...]) -> str | None:
         compact = {}
@@ -63,10 +68,44 @@ class _Workbook:
     def rows(self, name: str) -> list[list[object]]:
         if name not in self._rows:
             try:
-                self._rows[name] = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            except Exception as exc:  # calamine reads a sheet only now: a broken part shows here
+                rows = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                if self.legacy:
+                    rows = convert_legacy(rows, self.legacy)
+                self._rows[name] = rows
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # calamine reads a sheet only now: a broken part (or a panic)
                 raise SubmissionError([unreadable_workbook(self.file_name, exc, sheet=name)]) from exc
         return self._rows[name]
+
+
+def _workbook_legacy(parts: dict[str, bytes]) -> str | None:
+    """TCVN3 / VNI when the workbook's text, all of it, is typed in that legacy encoding.
+
+    The shared strings (and any inline strings) are read as one text: one Vietnamese letter beyond
+    Latin-1 anywhere (the usual case) ends the check at once; markup is ASCII and weighs nothing."""
+    texts = [xml for name, xml in parts.items()
+             if not xml.isascii() and (name.endswith("sharedStrings.xml")
+                                       or (name.startswith("xl/worksheets/") and b"inlineStr" in xml))]
+    if not texts:
+        return None
+    text = b"\n".join(texts).decode("utf-8", "replace")
+    if "&" in text:
+        text = html.unescape(text)
+    return detect_legacy_file(text)
+
+
+def convert_legacy(rows: list[list[object]], kind: str) -> list[list[object]]:
+    """Every text cell of a legacy-encoded workbook converted (see :func:`dvk.text.fix_legacy`)."""
+    memo: dict[str, str] = {}
+    for row in rows:
+        for i, cell in enumerate(row):
+            if type(cell) is str and not cell.isascii():
+                fixed = memo.get(cell)
+                if fixed is None:
+                    fixed = memo[cell] = fix_legacy(cell, prefer=kind)
+                row[i] = fixed
+    return rows
 
 
 def read_info(rows: Sequence[Row], limit: int | None = None) -> dict[str, tuple[object, int, str]]:
@@ -114,7 +153,7 @@ def _where(rows: Sequence[Row], header_index: int, mapping: dict[str, int], colu
     return where
 
 
-def unreadable_workbook(file_name: str, exc: Exception, sheet: str | None = None) -> Problem:
+def unreadable_workbook(file_name: str, exc: BaseException, sheet: str | None = None) -> Problem:
     """The problem for a workbook calamine cannot read: a part larger than the zip declares is a
     zip bomb in disguise (calamine stops at the declared size); anything else a corrupt file."""
     if "larger than its declared" in str(exc):
@@ -133,7 +172,11 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
     log = reader.log
     try:
         book = _Workbook(data, file_name)
-    except Exception as exc:  # calamine's errors: a corrupt or foreign file behind a .xlsx name
+    except SubmissionError:
+        raise
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # calamine's errors, a Rust panic included: a corrupt or foreign file
         raise SubmissionError([unreadable_workbook(file_name, exc)]) from exc
 
     info_name = book.find(SHEET_INFO)
@@ -197,7 +240,8 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
                 where = _where(rows, header_index, mapping, MODEL_COLUMNS)
                 scopes[models_name] = (header_index, mapping, where)
                 # No model row at all is a valid report: the unit has no model this period.
-                lines = reader.model_lines(models_name, rows, header_index + 1, mapping, where, skipped)
+                lines = reader.model_lines(models_name, rows, header_index + 1, mapping, where, skipped,
+                                           header=rows[header_index])
 
     # -- Tổng hợp (optional)
     totals = []
@@ -220,8 +264,8 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
                     scopes[totals_name] = (header_index, mapping, where)
                     totals = reader.declared_totals(totals_name, rows, header_index + 1, mapping, where)
 
-    report_bad_formulas(log, data, scopes)
+    report_bad_formulas(log, data, scopes, book.parts)
     log.raise_if_any()
     assert head is not None
     return ParsedSubmission(file_format="xlsx", models=lines, totals=totals, has_declared_totals=has_totals,
-                            skipped_rows=skipped, **head)
+                            skipped_rows=skipped, warnings=reader.warnings, **head)
