@@ -506,7 +506,7 @@ def start(settings: Settings | None = None, port: int | None = None, out=sys.std
         for dag_id in PROJECT_DAGS:
             dag = api.dag(dag_id)
             # Only on assets (no time schedule, so no "latest interval"): unpausing creates no run.
-            if dag["is_paused"] and dag.get("asset_expression") and not dag.get("next_dagrun_logical_date"):
+            if dag["is_paused"] and dag.get("timetable_summary") == "Asset" and not dag.get("timetable_periodic"):
                 api.set_paused(dag_id, False)
     except BaseException:
         stop(layout, out=out)
