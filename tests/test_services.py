@@ -156,3 +156,92 @@ def test_an_ingest_with_nothing_new_sends_no_asset_event(loaded_stack):
     # events are written when the producing task succeeds, so the count is final once the run ended
     assert _raw_events(stack) == before
     assert {r["dag_run_id"] for r in stack.api().runs("dvk_transform")} == known
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    import shutil
+    import subprocess
+
+    from dvk.serve import free_port
+
+    binary = shutil.which("redis-server")
+    if not binary:
+        pytest.skip("no redis-server (apt-get install redis-server; .ci/run does)")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_celery_executor_runs_the_annual_report(loaded_stack, redis_server, tmp_path):
+    """The CeleryExecutor variant: Redis broker, a Celery worker, results in PostgreSQL.
+
+    A second Airflow (its own metadata database on the same PostgreSQL) on a copy of the loaded
+    warehouse, so the two Airflows never share the file."""
+    import shutil
+    import subprocess
+    import sys
+
+    import psycopg2
+
+    from dvk import serve
+    from dvk.settings import PROJECT_ROOT
+
+    stack = loaded_stack
+    pg = stack.pg
+    con = psycopg2.connect(host="127.0.0.1", port=pg.port, user="postgres", dbname="postgres")
+    con.autocommit = True
+    with con.cursor() as cur:
+        cur.execute("create database airflow_celery")
+    con.close()
+    (tmp_path / "warehouse").mkdir()
+    shutil.copy2(stack.env["DVK_WAREHOUSE"], tmp_path / "warehouse" / "dvk.duckdb")
+    layout = serve.Layout(tmp_path / "serve")
+    env = dict(stack.env)
+    env.update(
+        DVK_SERVE_DIR=str(layout.root),
+        DVK_AIRFLOW_DATABASE_URL=pg.url.rsplit("/", 1)[0] + "/airflow_celery",
+        DVK_AIRFLOW_PORT=str(serve.free_port()),
+        DVK_AIRFLOW_EXECUTOR="CeleryExecutor",
+        DVK_CELERY_BROKER_URL=redis_server,
+        DVK_WAREHOUSE=str(tmp_path / "warehouse" / "dvk.duckdb"),
+        DVK_REPORTS_DIR=str(tmp_path / "reports"),
+        DVK_PUBLISHED_DIR=str(tmp_path / "published"),
+    )
+    try:
+        proc = subprocess.run([sys.executable, "-m", "dvk.serve", "--detach"], env=env, cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, timeout=900)
+        tails = "\n".join(serve.log_tail(layout, n) for n in ("migrate", *serve.SERVICES, "celery-worker"))
+        assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}\n{tails}"
+        assert set(serve.running(layout)) == {*serve.SERVICES, "celery-worker"}
+        api = serve.Api(f"http://127.0.0.1:{env['DVK_AIRFLOW_PORT']}", serve.USERNAME, serve.read_password(layout))
+        run = api.trigger("dvk_annual_report", {"year": 2021})
+        run = api.wait_for_run("dvk_annual_report", run["dag_run_id"], 900)
+        tis = api.task_instances("dvk_annual_report", run["dag_run_id"])
+        assert run["state"] == "success", [(t["task_id"], t["state"]) for t in tis] + [serve.log_tail(layout, "celery-worker")]
+        summary = json.loads((tmp_path / "reports" / "annual" / "2021" / "summary.json").read_text(encoding="utf-8"))
+        assert (summary["units_registered"], summary["models_total"], summary["models_new"],
+                summary["models_replicated"]) == HEADLINE_2021
+        # the tasks ran on the Celery worker: its log saw them
+        worker_log = layout.log_file("celery-worker").read_text(errors="replace")
+        assert "dvk_annual_report" in worker_log, serve.log_tail(layout, "celery-worker")
+    finally:
+        subprocess.run([sys.executable, "-m", "dvk.serve", "--stop"], env=env, cwd=PROJECT_ROOT,
+                       capture_output=True, timeout=180)
+        for pid in serve.running(layout).values():
+            import os
+            import signal
+
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass

@@ -218,24 +218,37 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _is_ours(pid: int) -> bool:
-    """A pid file may outlive its process (a reboot): only signal a process that runs airflow."""
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22): with the
+    pid, it tells our process from a later one that got the same pid."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _is_ours(pid: int, start_time: str | None) -> bool:
+    """A pid file may outlive its process (a reboot): only signal the very process we started."""
+    now = _start_time(pid)
+    if now is None or start_time is None:  # no /proc: trust the pid
         return _pid_alive(pid)
-    return "airflow" in cmdline
+    return now == start_time
+
+
+def _write_pid(layout: Layout, name: str, pid: int) -> None:
+    layout.pid_file(name).write_text(f"{pid} {_start_time(pid) or ''}\n")
 
 
 def running(layout: Layout) -> dict[str, int]:
     out = {}
     if layout.pids.is_dir():
         for path in sorted(layout.pids.glob("*.pid")):
+            fields = path.read_text().split()
             try:
-                pid = int(path.read_text().strip())
-            except ValueError:
+                pid = int(fields[0])
+            except (ValueError, IndexError):
                 continue
-            if _pid_alive(pid) and _is_ours(pid):
+            if _pid_alive(pid) and _is_ours(pid, fields[1] if len(fields) > 1 else None):
                 out[path.stem] = pid
     return out
 
@@ -481,7 +494,7 @@ def start(settings: Settings | None = None, port: int | None = None, out=sys.std
                 start_new_session=True,  # its own process group: stopped as a whole, deaf to our Ctrl-C
             )
             log.close()
-            layout.pid_file(name).write_text(f"{procs[name].pid}\n")
+            _write_pid(layout, name, procs[name].pid)
         state = {"url": url, "port": port, "username": USERNAME, "logs": str(layout.logs),
                  "executor": env["AIRFLOW__CORE__EXECUTOR"], "database": database_url(settings, layout).split("@")[-1]}
         layout.state.write_text(json.dumps(state, indent=2))
