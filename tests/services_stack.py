@@ -98,6 +98,8 @@ class Stack:
     pg: Postgres | None
     startup_output: str
     runs: dict[str, dict] = field(default_factory=dict)
+    #: Each DAG's is_paused right after the start (before any test triggered anything).
+    paused_at_start: dict[str, bool] = field(default_factory=dict)
 
     @property
     def inbox(self) -> Path:
@@ -180,6 +182,7 @@ def airflow_stack(request):
         state = json.loads(layout.state.read_text())
         stack = Stack(base=base, env=env, url=state["url"], password=serve.read_password(layout), layout=layout,
                       pg=pg, startup_output=proc.stdout)
+        stack.paused_at_start = {d: stack.api().dag(d)["is_paused"] for d in serve.PROJECT_DAGS}
         yield stack
     finally:
         if stack is not None and request.session.testsfailed:

@@ -46,8 +46,8 @@ def test_services_start_healthy_on_postgres_with_the_pool(airflow_stack):
     assert pool["slots"] == 1
     assert {"dvk_ingest", "dvk_transform", "dvk_annual_report"} <= api.dag_ids()
     assert api.import_errors() == []
-    assert api.dag("dvk_transform")["is_paused"] is False  # asset-scheduled: serve unpauses it
-    assert api.dag("dvk_ingest")["is_paused"] is True  # scheduled: left to the operator
+    # asset-scheduled: serve unpauses it; time-scheduled: left to the operator (no surprise run)
+    assert stack.paused_at_start == {"dvk_transform": False, "dvk_ingest": True, "dvk_annual_report": True}
     assert stack.url.startswith("http://127.0.0.1:") and "admin / " in stack.startup_output
 
 
