@@ -133,8 +133,10 @@ def test_a_blocked_year_fails_its_run_while_other_years_stand(loaded_stack):
     run = stack.run_and_wait("dvk_annual_report", {})  # every year with annual submissions
     states = stack.task_states("dvk_annual_report", run["dag_run_id"])
     assert run["state"] == "failed", states  # read through the REST API: the blocked year is red
-    assert sorted(s for k, s in states.items() if k.startswith("year_report.gate")) == ["failed", "success"]
-    assert sorted(s for k, s in states.items() if k.startswith("year_report.report")) == ["success", "upstream_failed"]
+    gates = [s for k, s in states.items() if k.startswith("year_report.gate")]
+    reports = [s for k, s in states.items() if k.startswith("year_report.report")]
+    assert len(gates) >= 2 and gates.count("failed") == 1 and gates.count("success") == len(gates) - 1, states
+    assert reports.count("upstream_failed") == 1 and reports.count("success") == len(reports) - 1, states
     assert states["all_years_reported"] == "upstream_failed"
     assert states["unit_summary"] == "success"
     # 2021's report was written by this run all the same, with the same figures; 2024 has none
