@@ -10,12 +10,19 @@ an ingest with nothing new, which sends no asset event.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 
 import pytest
 
+from dvk import serve
 from dvk.forms.writer import ModelLine, Submission, compute_declared_totals, write_xlsx
+from dvk.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.services
 
@@ -162,15 +169,10 @@ def test_an_ingest_with_nothing_new_sends_no_asset_event(loaded_stack):
 
 @pytest.fixture
 def redis_server(tmp_path):
-    import shutil
-    import subprocess
-
-    from dvk.serve import free_port
-
     binary = shutil.which("redis-server")
     if not binary:
         pytest.skip("no redis-server (apt-get install redis-server; .ci/run does)")
-    port = free_port()
+    port = serve.free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -240,9 +242,6 @@ def test_celery_executor_runs_the_annual_report(loaded_stack, redis_server, tmp_
         subprocess.run([sys.executable, "-m", "dvk.serve", "--stop"], env=env, cwd=PROJECT_ROOT,
                        capture_output=True, timeout=180)
         for pid in serve.running(layout).values():
-            import os
-            import signal
-
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
