@@ -553,6 +553,9 @@ def _foreground(layout: Layout) -> int:
     while not stopping:
         time.sleep(1)
         dead = names - set(running(layout))
+        if dead and not list(layout.pids.glob("*.pid")):
+            print("Stopped by ./scripts/serve --stop.", flush=True)
+            return 0
         if dead:
             for name in sorted(dead):
                 print(f"{name} stopped unexpectedly\n{log_tail(layout, name)}", file=sys.stderr)
