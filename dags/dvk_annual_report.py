@@ -5,6 +5,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task, task_group
 from dvk.assets import ANNUAL_REPORTS
+from dvk.pools import WAREHOUSE_POOL
 
 DOC = """
 ### Báo cáo năm / Annual report
@@ -18,11 +19,20 @@ For each year (the `year` param, or every year with annual submissions when it i
 2. **report** — `<DVK_REPORTS_DIR>/annual/<year>/`: the Vietnamese workbook, CSV extracts,
    `summary.json`, and a new version with its changes when a correction changed a published year.
 3. **unit_summary** — only with the `unit_code` param: that unit's figures, status (reported,
-   provisional, missing) and gate failures for each year, in the task's log and XCom.
+   provisional, missing) and gate failures for each year, in the task's log and XCom. Runs
+   whatever happened to the years (`all_done`).
+4. **all_years_reported** — the run's last task: succeeds only when every year's gate and report
+   succeeded. A blocked year leaves it `upstream_failed`, so **the run is failed (red)** while the
+   other years' reports are written all the same: look for the red `gate` of that year, whose log
+   (and `<DVK_REPORTS_DIR>/gate/<year>/`) names unit, period and field.
+
+The year lists, the gate and the report take the one slot of the `dvk_warehouse` pool, so they
+never meet a dbt build or an ingest on the DuckDB file.
 
 Scheduled on 20 December, after the annual cut-off (14 Dec) and the due date (19 Dec). Trigger by hand:
 `airflow dags trigger dvk_annual_report --conf '{"year": 2021}'`, or for one unit
-`--conf '{"year": 2021, "unit_code": "18076"}'`.
+`--conf '{"year": 2021, "unit_code": "18076"}'`. Unpausing it starts the run of the last 20 December
+at once (every year): see docs/operations.md.
 """
 
 
@@ -56,19 +66,19 @@ Scheduled on 20 December, after the annual cut-off (14 Dec) and the due date (19
     },
 )
 def dvk_annual_report():
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def report_years(params: dict | None = None) -> list[int]:
         from dvk.pipeline import report_years
 
         return report_years(params.get("year") if params else None)
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def gate(year: int) -> dict:
         from dvk.pipeline import gate
 
         return gate(year)
 
-    @task(outlets=[ANNUAL_REPORTS])
+    @task(outlets=[ANNUAL_REPORTS], pool=WAREHOUSE_POOL)
     def report(year: int, gate_result: dict) -> str:
         from dvk.pipeline import report
 
@@ -81,12 +91,24 @@ def dvk_annual_report():
         code = (params or {}).get("unit_code")
         return [unit_summary(year, code) for year in years] if code else []
 
+    @task
+    def all_years_reported(years: list[int]) -> list[str]:
+        """Default trigger rule (all_success): a blocked year fails the run."""
+        from dvk.pipeline import confirm_reports
+
+        return confirm_reports(years)
+
     @task_group
     def year_report(year: int):
         report(year, gate(year))
 
     years = report_years()
-    year_report.expand(year=years) >> unit_summary(years)
+    reports = year_report.expand(year=years)
+    summary = unit_summary(years)
+    done = all_years_reported(years)
+    reports >> summary
+    reports >> done  # the run's only leaf, fed by every year's gate and report directly
+    summary >> done
 
 
 dvk_annual_report()

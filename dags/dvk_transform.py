@@ -6,6 +6,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from dvk.assets import MARTS, RAW_SUBMISSIONS
+from dvk.pools import WAREHOUSE_POOL
 
 DOC = """
 ### Biến đổi, kiểm tra, công bố / Transform, check, publish
@@ -17,6 +18,10 @@ DOC = """
 3. **publish** — only when every gate passed: a new read-only copy of the marts for analysts
    (`published/dvk.duckdb`, swapped in atomically, and Parquet files). A failed gate publishes
    nothing: analysts keep the last good copy.
+
+Every task that opens the warehouse takes the one slot of the `dvk_warehouse` pool, so this DAG's
+dbt build never meets another DAG's gate or report on the DuckDB file (one writer, no reader
+meanwhile).
 
 Scheduled on the `dvk_raw_submissions` asset, so it follows each ingest that lands data; updates
 the `dvk_marts` asset. Trigger by hand: `airflow dags trigger dvk_transform`.
@@ -34,26 +39,27 @@ the `dvk_marts` asset. Trigger by hand: `airflow dags trigger dvk_transform`.
     default_args={"owner": "dvk-data", "retries": 0},
 )
 def dvk_transform():
-    @task(retries=1, retry_delay=pendulum.duration(minutes=2))
+    @task(pool=WAREHOUSE_POOL, retries=1, retry_delay=pendulum.duration(minutes=2))
     def dbt_build() -> None:
-        """Retried once: the warehouse file may be briefly held by another writer."""
+        """Retried once: a process outside Airflow may briefly hold the warehouse file."""
         from dvk.pipeline import transform
 
         transform()
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def gated_years() -> list[int]:
         from dvk.pipeline import report_years
 
         return report_years(None)
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def gate(year: int) -> dict:
         from dvk.pipeline import gate
 
         return gate(year)
 
-    @task(outlets=[MARTS], retries=2, retry_delay=pendulum.duration(minutes=1), trigger_rule="none_failed")
+    @task(outlets=[MARTS], pool=WAREHOUSE_POOL, retries=2, retry_delay=pendulum.duration(minutes=1),
+          trigger_rule="none_failed")
     def publish(years: list[int], gates: list[dict]) -> dict:
         from dvk.pipeline import publish
 

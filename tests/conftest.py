@@ -19,3 +19,6 @@ os.environ.setdefault("DVK_INBOX_SETTLE_SECONDS", "0")
 from dvk import airflow_local  # noqa: E402
 
 airflow_local.configure(_AIRFLOW_HOME)
+
+# Airflow's services and PostgreSQL as real processes, started once a session (tests/services_stack.py).
+from services_stack import airflow_stack, loaded_stack  # noqa: E402,F401

@@ -66,3 +66,60 @@ def test_annual_report_unit_param_validates(dagbag):
     assert p.resolve("18076") == "18076" and p.resolve("CQ01") == "CQ01"
     with pytest.raises(Exception):
         p.resolve("Phường Bắc Hà")  # a name, not a code
+
+
+# Tasks that open the DuckDB warehouse (read or write): under the scheduler they share one slot.
+WAREHOUSE_TASKS = {
+    "dvk_ingest": {"ingest_inbox"},
+    "dvk_transform": {"dbt_build", "gated_years", "gate", "publish"},
+    "dvk_annual_report": {"report_years", "year_report.gate", "year_report.report"},
+}
+
+
+def test_every_task_that_opens_the_warehouse_takes_the_pool(dagbag):
+    from dvk.pools import WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
+
+    assert WAREHOUSE_POOL_SLOTS == 1
+    for dag_id, task_ids in WAREHOUSE_TASKS.items():
+        dag = dagbag.dags[dag_id]
+        for task in dag.tasks:
+            in_pool = task.pool == WAREHOUSE_POOL
+            assert in_pool == (task.task_id in task_ids), (dag_id, task.task_id, task.pool)
+
+
+def test_pool_is_created_with_the_metadata_db():
+    from airflow.models.pool import Pool
+
+    from dvk.pools import WAREHOUSE_POOL
+
+    airflow_local.ensure_metadata_db()
+    airflow_local.ensure_metadata_db()  # idempotent
+    pool = Pool.get_pool(WAREHOUSE_POOL)
+    assert pool is not None and pool.slots == 1
+
+
+def test_a_blocked_year_fails_the_annual_report_run(dagbag):
+    """Airflow takes a run's state from its leaves: the only leaf waits on every year's report."""
+    dag = dagbag.dags["dvk_annual_report"]
+    leaves = [t for t in dag.tasks if not t.downstream_task_ids]
+    assert [t.task_id for t in leaves] == ["all_years_reported"]
+    done = leaves[0]
+    assert done.trigger_rule == "all_success"
+    # fed by the year's report directly, not only through unit_summary (which runs all_done)
+    assert {"year_report.report", "unit_summary"} <= done.upstream_task_ids
+    assert dag.get_task("unit_summary").trigger_rule == "all_done"
+
+
+def test_ingest_with_nothing_new_is_skipped_and_sends_no_asset_event(monkeypatch):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from dvk import pipeline
+
+    nothing = {"files_seen": 3, "files_loaded": 0, "files_skipped": 3, "files_quarantined": 0}
+    monkeypatch.setattr(pipeline, "ingest", lambda: dict(nothing))
+    with pytest.raises(AirflowSkipException, match="nothing new"):
+        pipeline.ingest_or_skip()
+    for changed in ({"files_loaded": 1}, {"files_quarantined": 1}):
+        summary = {**nothing, **changed}
+        monkeypatch.setattr(pipeline, "ingest", lambda s=summary: dict(s))
+        assert pipeline.ingest_or_skip() == summary

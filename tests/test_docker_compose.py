@@ -86,3 +86,73 @@ def test_no_env_file_committed():
     assert (PROJECT_ROOT / ".env.example").exists()
     gitignore = (PROJECT_ROOT / ".gitignore").read_text().splitlines()
     assert ".env" in gitignore
+
+
+CELERY = PROJECT_ROOT / "docker-compose.celery.yml"
+
+
+def test_init_creates_the_data_folders_for_the_services_user(compose):
+    init = compose["services"]["airflow-init"]
+    script = "\n".join(init["command"])
+    assert init["user"] == "0:0"
+    folders = ("/data/inbox", "/data/warehouse", "/data/reports", "/data/quarantine", "/data/published")
+    assert all(f in script for f in folders)
+    # ... and hands them to the user the other services run as (they could not write them before)
+    services_user = compose["services"]["airflow-scheduler"]["user"]
+    assert services_user.startswith("${AIRFLOW_UID:-50000}")
+    chown = next(line for line in script.splitlines() if line.strip().startswith("chown"))
+    assert '"${AIRFLOW_UID:-50000}:0"' in chown and "/data" in chown and "/opt/airflow/home" in chown
+    assert script.index("mkdir") < script.index("chown") < script.index("airflow db migrate")
+    assert "airflow pools set dvk_warehouse 1" in script
+
+
+def test_api_port_is_bound_to_loopback_by_default(compose):
+    ports = compose["services"]["airflow-apiserver"]["ports"]
+    assert ports == ["${AIRFLOW_BIND:-127.0.0.1}:${AIRFLOW_PORT:-8080}:8080"]
+    for name, service in compose["services"].items():
+        if name != "airflow-apiserver":
+            assert "ports" not in service, name
+
+
+@pytest.fixture(scope="module")
+def celery() -> dict:
+    return yaml.safe_load(CELERY.read_text())
+
+
+def test_celery_variant_adds_redis_and_a_worker(celery, compose):
+    services = celery["services"]
+    assert services["redis"]["image"].startswith("redis:")
+    assert "ports" not in services["redis"]  # reachable by the other containers only
+    worker = services["airflow-worker"]
+    assert worker["command"] == "celery worker"
+    assert worker["extends"]["service"] in compose["services"]
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    # every Airflow service of the base file gets the same executor settings
+    for name in compose["services"]:
+        if name.startswith("airflow-"):
+            env = services[name]["environment"]
+            assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+            assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
+            assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://"), name
+            assert "${POSTGRES_PASSWORD:?" in env["AIRFLOW__CELERY__RESULT_BACKEND"]
+
+
+def test_celery_and_postgres_drivers_are_locked():
+    pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    deps = pyproject["project"]["dependencies"]
+    celery_pin = next(d for d in deps if d.replace(" ", "").startswith("celery"))
+    assert "<5.7" in celery_pin
+    names = {re.split(r"[<>=!\[ ]", d, maxsplit=1)[0] for d in deps}
+    assert {"apache-airflow-providers-celery", "redis", "psycopg2-binary", "asyncpg"} <= names
+    lock = (PROJECT_ROOT / "uv.lock").read_text()
+    version = re.search(r'name = "celery"\nversion = "([^"]+)"', lock).group(1)
+    assert tuple(int(x) for x in version.split(".")[:2]) < (5, 7)
+    for name in ("psycopg2-binary", "asyncpg", "apache-airflow-providers-celery", "redis", "playwright"):
+        assert f'name = "{name}"' in lock, name
+
+
+def test_env_example_names_every_variable_compose_needs():
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    text = COMPOSE.read_text() + CELERY.read_text()
+    needed = set(re.findall(r"\$\{([A-Z_]+):\?", text)) | {"AIRFLOW_BIND", "AIRFLOW_UID"}
+    assert {v for v in needed if not re.search(rf"^{v}=", example, re.M)} == set()

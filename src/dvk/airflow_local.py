@@ -47,10 +47,14 @@ def configure(home: Path | None = None) -> Path:
 
 
 def ensure_metadata_db() -> None:
-    """Create or migrate the Airflow metadata database (idempotent, fast when up to date)."""
+    """Create or migrate the Airflow metadata database (idempotent, fast when up to date), with
+    the project's pool (``dvk_warehouse``, ``dvk.pools``)."""
     from airflow.utils.db import upgradedb
 
+    from dvk.pools import ensure_pool
+
     upgradedb()
+    ensure_pool()
 
 
 @dataclass

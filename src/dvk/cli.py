@@ -97,26 +97,36 @@ def _print_json(data: Any) -> None:
 
 
 def _is_lock_error(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+    from dvk.warehouse_lock import is_lock_error
+
+    return is_lock_error(exc)
 
 
-def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to ``path``; CliError if missing or held by a writer."""
+#: How long a command waits for a pipeline run that holds the warehouse (someone is at the terminal).
+CLI_LOCK_WAIT_SECONDS = 20.0
+
+
+def _open_read_only(path: Path, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to ``path``, waiting with backoff (``dvk.warehouse_lock``) up to
+    ``wait`` seconds (default: ``CLI_LOCK_WAIT_SECONDS`` or ``DVK_LOCK_WAIT_SECONDS`` if shorter)
+    while a writer holds it; CliError if missing or still held."""
+    from dvk.warehouse_lock import WarehouseBusy, wait_for_lock
+
     path = Path(path)
     if not path.is_file():
         raise CliError(
             f"Không tìm thấy cơ sở dữ liệu {path} / database file {path} does not exist", EXIT_UNAVAILABLE
         )
+    if wait is None:
+        wait = min(CLI_LOCK_WAIT_SECONDS, get_settings().lock_wait_seconds)
     try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as exc:
-        if _is_lock_error(exc):
-            raise CliError(
-                f"Kho dữ liệu {path} đang được một lần chạy khác ghi; hãy thử lại sau "
-                f"/ the warehouse {path} is being written by a pipeline run; try again later",
-                EXIT_UNAVAILABLE,
-            ) from exc
-        raise
+        return wait_for_lock(lambda: duckdb.connect(str(path), read_only=True), what=str(path), timeout=wait)
+    except WarehouseBusy as exc:
+        raise CliError(
+            f"Kho dữ liệu {path} đang được một lần chạy khác ghi; hãy thử lại sau "
+            f"/ the warehouse {path} is being written by a pipeline run; try again later ({exc})",
+            EXIT_UNAVAILABLE,
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -136,7 +146,9 @@ def _marts(settings: Settings, published: bool) -> Iterator[tuple[duckdb.DuckDBP
     source = ""
     if not published:
         try:
-            con = _open_read_only(settings.warehouse)
+            # With a published copy to fall back on, wait only briefly for a writer.
+            wait = 2.0 if settings.published_warehouse.is_file() else None
+            con = _open_read_only(settings.warehouse, wait=wait)
             source = f"kho dữ liệu / warehouse {settings.warehouse}"
         except CliError as exc:
             if exc.code != EXIT_UNAVAILABLE or not settings.published_warehouse.is_file():

@@ -27,6 +27,30 @@ def ingest() -> dict:
     return summary
 
 
+def ingest_changed_warehouse(summary: dict) -> bool:
+    """Whether an ingest changed ``raw.*``: a file loaded, or a new file quarantined (its problems
+    are rows of ``raw.quarantine_problems``). Files already seen (same sha256) change nothing."""
+    return bool(summary.get("files_loaded") or summary.get("files_quarantined"))
+
+
+def ingest_or_skip() -> dict:
+    """The ``ingest_inbox`` task: :func:`ingest`, then *skip* the task when nothing changed.
+
+    Airflow emits a task's asset events only when it succeeds (a skipped task emits none), so an
+    ingest that found nothing new does not update ``dvk_raw_submissions`` and does not start
+    another ``dvk_transform``; the run is still green (all its tasks skipped or succeeded).
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    summary = ingest()
+    if not ingest_changed_warehouse(summary):
+        raise AirflowSkipException(
+            f"Không có tệp mới / nothing new in the inbox ({summary['files_seen']} file(s) seen, all "
+            "already loaded or quarantined): the warehouse is unchanged, no dvk_raw_submissions event"
+        )
+    return summary
+
+
 def transform() -> None:
     """``dbt build``: seeds, the snapshot, models and dbt data tests.
 
@@ -86,6 +110,27 @@ def report(year: int, gate_result: dict | None = None) -> str:
     path = build_annual_report(year, gate_result=result)
     log.info("Annual report %s written to %s", year, path)
     return str(path)
+
+
+def confirm_reports(years: list[int]) -> list[str]:
+    """The annual report run's last task: every year asked for has its report.
+
+    Runs only when every year's gate and report succeeded (Airflow's default trigger rule), so a
+    blocked year leaves this task ``upstream_failed`` and the run *failed*, while the other years'
+    reports are still written. Raises if a report folder is missing all the same.
+    """
+    from dvk.report import annual_report_dir
+    from dvk.settings import get_settings
+
+    settings = get_settings()
+    folders = [annual_report_dir(year, settings) for year in years]
+    missing = [year for year, folder in zip(years, folders) if not (folder / "summary.json").is_file()]
+    if missing:
+        raise RuntimeError(
+            f"Thiếu báo cáo năm / annual report missing for {missing} (no summary.json in {settings.reports_dir})"
+        )
+    log.info("Annual reports written for %s", years)
+    return [str(folder) for folder in folders]
 
 
 def unit_summary(year: int, unit_code: str) -> dict:

@@ -178,29 +178,18 @@ def _publish_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _is_lock_error(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
-
-
 def _attach_warehouse(con: duckdb.DuckDBPyConnection, warehouse: Path, timeout: float) -> None:
     """``ATTACH <warehouse> AS wh (READ_ONLY)``, waiting while another process writes it."""
-    deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
-        try:
-            con.execute(f"attach {_sql_string(str(warehouse))} as wh (read_only)")
-            return
-        except duckdb.Error as exc:
-            if not _is_lock_error(exc) or time.monotonic() >= deadline:
-                if _is_lock_error(exc):
-                    raise PublishError(
-                        f"Kho dữ liệu {warehouse} đang bị một tiến trình khác ghi quá {timeout:.0f} giây "
-                        f"/ the warehouse {warehouse} stayed locked by a writer for {timeout:.0f} s: {exc}"
-                    ) from exc
-                raise
-            log.info("Warehouse busy (a writer holds it); retrying in %.1f s", delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    from dvk.warehouse_lock import WarehouseBusy, wait_for_lock
+
+    try:
+        wait_for_lock(
+            lambda: con.execute(f"attach {_sql_string(str(warehouse))} as wh (read_only)"),
+            what=f"kho dữ liệu / the warehouse {warehouse}",
+            timeout=timeout,
+        )
+    except WarehouseBusy as exc:
+        raise PublishError(str(exc)) from exc
 
 
 def _source_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:

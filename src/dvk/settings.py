@@ -34,6 +34,20 @@ class Settings:
     #: Where the read-only copy for analysts is published (``dvk.publish``); None: beside the
     #: warehouse, ``<warehouse dir>/published``.
     published_dir: Path | None = None
+    #: How long a reader (gate, report, publish, ``dvk status``) waits for a writer that holds the
+    #: warehouse before giving up, in seconds (``DVK_LOCK_WAIT_SECONDS``; ``dvk.warehouse_lock``).
+    lock_wait_seconds: float = 300.0
+    #: Airflow's metadata database for ``./scripts/serve`` (``DVK_AIRFLOW_DATABASE_URL``, e.g.
+    #: ``postgresql+psycopg2://airflow:...@127.0.0.1:5432/airflow``); None: SQLite under ``.local/``.
+    airflow_database_url: str | None = None
+    #: ``./scripts/serve``: its Airflow home, logs and pid files (``DVK_SERVE_DIR``).
+    serve_dir: Path = LOCAL_DIR / "serve"
+    #: ``./scripts/serve``: the port of the Airflow UI and API on 127.0.0.1 (``DVK_AIRFLOW_PORT``).
+    airflow_port: int = 8080
+    #: ``./scripts/serve``: ``LocalExecutor`` (default) or ``CeleryExecutor`` (``DVK_AIRFLOW_EXECUTOR``;
+    #: Celery needs ``DVK_CELERY_BROKER_URL``, e.g. ``redis://127.0.0.1:6379/0``, and PostgreSQL).
+    airflow_executor: str = "LocalExecutor"
+    celery_broker_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
@@ -70,4 +84,10 @@ def get_settings() -> Settings:
         max_file_bytes=int(os.environ.get("DVK_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
         inbox_settle_seconds=_settle_seconds(),
         published_dir=_path("DVK_PUBLISHED_DIR", None),
+        lock_wait_seconds=float(os.environ.get("DVK_LOCK_WAIT_SECONDS", "300")),
+        airflow_database_url=os.environ.get("DVK_AIRFLOW_DATABASE_URL", "").strip() or None,
+        serve_dir=_path("DVK_SERVE_DIR", LOCAL_DIR / "serve"),
+        airflow_port=int(os.environ.get("DVK_AIRFLOW_PORT", "8080")),
+        airflow_executor=os.environ.get("DVK_AIRFLOW_EXECUTOR", "").strip() or "LocalExecutor",
+        celery_broker_url=os.environ.get("DVK_CELERY_BROKER_URL", "").strip() or None,
     )

@@ -4,7 +4,9 @@ The gate and the report never write into the warehouse: every connection is open
 ``read_only=True``, only ``select`` / ``with`` queries go through it, and it is closed as soon as
 the DataFrames are built.
 
-DuckDB refuses a read-only connection to a file that the same process holds open read-write, so
+Another process that writes the warehouse (an ingest, a dbt build) is waited for, with backoff, up
+to ``DVK_LOCK_WAIT_SECONDS``. DuckDB refuses a read-only connection to a file that the same process
+holds open read-write (waiting would not help there), so
 whatever ran dbt in this process must release dbt-duckdb's database first
 (``dvk.pipeline.transform`` does).
 """
@@ -27,7 +29,12 @@ class WarehouseNotFound(FileNotFoundError):
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), read_only=True)
+    """Read-only, waiting with backoff while another process holds the file (``dvk.warehouse_lock``)."""
+    from dvk.warehouse_lock import wait_for_lock
+
+    return wait_for_lock(
+        lambda: duckdb.connect(str(path), read_only=True), what=f"kho dữ liệu / the warehouse {path}"
+    )
 
 
 @contextmanager
