@@ -6,6 +6,11 @@ Runs ``dvk_ingest``, ``dvk_transform`` and ``dvk_annual_report`` one after the o
 ``dag.test()`` on a local Airflow home (SQLite), honouring ``DVK_INBOX_DIR``, ``DVK_WAREHOUSE``
 and ``DVK_REPORTS_DIR``, then prints where the reports are. Exits 1 if a DAG run failed (a gate
 failure included), after saying why.
+
+One run at a time: the run holds a lock beside the warehouse (``<warehouse dir>/.dvk-run.lock``)
+and one in the Airflow home (``.dvk-run.lock``) from before the metadata set-up to the end. A
+second run started meanwhile changes nothing: it says since when and which process holds the lock,
+and exits 3.
 """
 
 from __future__ import annotations
@@ -15,6 +20,19 @@ import json
 import sys
 
 from dvk import airflow_local
+
+#: Exit code of a run refused because another run holds the lock (as ``dvk``'s "unavailable").
+EXIT_LOCKED = 3
+RUN_LOCK_NAME = ".dvk-run.lock"
+
+
+def run_lock_paths(settings=None) -> list:
+    """The run's lock files: beside the warehouse (two runs on one warehouse) and in the Airflow
+    home (two runs on one metadata database)."""
+    from dvk.settings import get_settings
+
+    settings = settings or get_settings()
+    return [settings.warehouse.parent / RUN_LOCK_NAME, airflow_local.airflow_home() / RUN_LOCK_NAME]
 
 
 def _print_gate_failures(reports_dir) -> None:
@@ -34,6 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show Airflow's task logs (INFO) as they run")
     args = parser.parse_args(argv)
 
+    from dvk.filemodes import apply_umask
+    from dvk.runlock import RunLocked, run_lock
+
+    apply_umask()
+    try:
+        with run_lock(run_lock_paths()):
+            return _run(args)
+    except RunLocked as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_LOCKED
+
+
+def _run(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO" if args.verbose else "WARNING")
