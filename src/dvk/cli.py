@@ -955,6 +955,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = get_settings()
+    from dvk.filemodes import apply_umask
+
+    apply_umask(settings)
     try:
         return args.func(args, settings)
     except CliError as exc:

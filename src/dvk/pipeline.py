@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import logging
 
+from dvk.filemodes import apply_umask
+
 log = logging.getLogger(__name__)
+
+# Every DAG task imports this module before its step runs: files and folders it creates are
+# 0640 / 0750 (DVK_UMASK), never world-readable (docs/operations.md).
+apply_umask()
 
 
 def ingest() -> dict:

@@ -30,6 +30,10 @@ class Settings:
     #: Where the read-only copy for analysts is published (``dvk.publish``); None: beside the
     #: warehouse, ``<warehouse dir>/published``.
     published_dir: Path | None = None
+    #: The file-creation mask of every process that writes (``DVK_UMASK``, octal, default 027):
+    #: files 0640, folders 0750, so the warehouse (raw holds the preparers' names and phones),
+    #: the quarantine copies and the reports are never world-readable. See ``dvk.filemodes``.
+    umask: int = 0o027
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
@@ -51,6 +55,16 @@ def _path(name: str, default: Path | None) -> Path | None:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _umask(value: str) -> int:
+    try:
+        mask = int(value, 8)
+    except ValueError:
+        raise ValueError(f"DVK_UMASK must be an octal mask such as 027, not {value!r}") from None
+    if not 0 <= mask <= 0o777:
+        raise ValueError(f"DVK_UMASK must be between 000 and 777, not {value!r}")
+    return mask
+
+
 def get_settings() -> Settings:
     """Read the settings now (not at import time), so tests and DAG runs can change them."""
     return Settings(
@@ -61,4 +75,5 @@ def get_settings() -> Settings:
         due_grace_days=int(os.environ.get("DVK_DUE_GRACE_DAYS", "5")),
         max_file_bytes=int(os.environ.get("DVK_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
         published_dir=_path("DVK_PUBLISHED_DIR", None),
+        umask=_umask(os.environ.get("DVK_UMASK", "").strip() or "027"),
     )
