@@ -521,3 +521,259 @@ def test_readers_keep_reading_while_the_pipeline_runs_and_publishes(site, tmp_pa
     # and the published copy now agrees with the new annual report
     summary = json.loads((settings.reports_dir / "annual" / "2021" / "summary.json").read_text(encoding="utf-8"))
     assert summary["models_total"] == query_one(settings.published_warehouse, HEADLINE_SQL) == 254
+
+
+# --------------------------------------------------------------------------------------------
+# one failed year never holds back the others (issue 11 §6)
+
+
+def write_annual(settings: Settings, year: int, *, models: int, version: int, break_totals: bool = False) -> Path:
+    """An annual report of Phường Bắc Hà for ``year`` with ``models`` new KT models (version
+    ``version``, signed ``10 + version`` December); ``break_totals`` declares one model too many."""
+    from dvk.forms import FIELD_NAMES, DeclaredTotal, ModelLine, Submission, compute_declared_totals, write_xlsx
+
+    lines = [
+        ModelLine(name=f"Mô hình thử năm {year} số {i + 1}", field=FIELD_NAMES["KT"], kind="Xây mới",
+                  registered_on=date(year, 3, 1 + i), recognition_level="Cấp xã", households=10 + i,
+                  funds_million_vnd=5.5, labour_days=20)
+        for i in range(models)
+    ]
+    declared = compute_declared_totals(lines)
+    if break_totals:
+        declared = [
+            DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated, d.funds_million_vnd)
+            if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d
+            for d in declared
+        ]
+    submission = Submission(
+        unit_code=CORRECTED_UNIT, unit_name="Phường Bắc Hà", period=f"Năm {year}",
+        report_date=date(year, 12, 10 + version), models=lines, preparer_name="Nguyễn Văn Thử",
+        preparer_phone="0912 000 222", declared_totals=declared,
+    )
+    return write_xlsx(submission, settings.inbox_dir / f"{year}_{CORRECTED_UNIT}_phuong-bac-ha_v{version}.xlsx")
+
+
+#: the facts of a year (each by its own year column) that the test follows
+YEAR_ROWS_SQL = {
+    "fct_submission": "select * from marts.fct_submission where period_year = $y",
+    "fct_model": "select * from marts.fct_model where period_year = $y",
+    "fct_annual_unit_field": "select * from marts.fct_annual_unit_field where year = $y",
+    "fct_submission_totals_check": "select c.* from marts.fct_submission_totals_check c "
+                                   "join marts.dim_period p using (period_id) where p.period_year = $y",
+}
+
+
+def year_rows(path: Path, year: int) -> dict[str, list]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {name: sorted(map(repr, con.execute(sql, {"y": year}).fetchall())) for name, sql in YEAR_ROWS_SQL.items()}
+    finally:
+        con.close()
+
+
+def _manifest(settings: Settings) -> dict:
+    return json.loads((settings.published_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _run_to_publish(base: Path, expect_loaded: int, failing: set[int]) -> dict:
+    """ingest, dbt build, the gate of every year (``failing`` must fail), then publish as the
+    dvk_transform DAG does (pipeline.publish on the gated years)."""
+    from dvk.gate import GateFailed
+    from dvk.pipeline import gate, ingest, publish, report_years, transform
+
+    with using_site(base):
+        assert ingest()["files_loaded"] == expect_loaded
+        transform()
+        years = report_years(None)
+        for year in years:
+            if year in failing:
+                with pytest.raises(GateFailed):
+                    gate(year)
+            else:
+                gate(year)
+        return publish(years)
+
+
+def test_a_failed_year_keeps_its_last_rows_and_the_others_are_published(site, tmp_path, capsys):
+    from dvk.cli import main as dvk
+    from dvk.pipeline import every_year_current
+
+    base = tmp_path / "site"
+    settings = copy_site(site, base)
+    rows_2021 = year_rows(settings.published_warehouse, 2021)
+    rows_2022 = year_rows(settings.warehouse, 2022)  # quarterly only: never gated, published as it is
+    assert rows_2022["fct_submission"]
+
+    # 1. 2023's first report fails its gate: 2023 was never published, so analysts see none of it
+    write_annual(settings, 2023, models=3, version=1, break_totals=True)
+    out = _run_to_publish(base, 1, failing={2023})
+    assert set(out["years_held_back"]) == {2023} and out["years_current"] == [2021, 2022]
+    with pytest.raises(RuntimeError, match="2023"):
+        every_year_current(out)
+    assert year_rows(settings.warehouse, 2023)["fct_model"]  # the warehouse has them ...
+    assert year_rows(settings.published_warehouse, 2023) == {k: [] for k in YEAR_ROWS_SQL}  # ... analysts don't
+    assert year_rows(settings.published_warehouse, 2021) == rows_2021
+    assert year_rows(settings.published_warehouse, 2022) == rows_2022
+    m1 = _manifest(settings)
+    y = m1["years"]["2023"]
+    assert (y["state"], y["reason"], y["rows_as_of"]) == ("held_back", "gate_failed", None)
+    assert y["held_since"] == m1["published_at"] and y["gate_failures"] >= 1
+    assert any(CORRECTED_UNIT in line for line in y["gate_failure_summary"])
+    assert m1["years"]["2021"]["state"] == "current" and m1["years"]["2021"]["gated"] is True
+    assert m1["years"]["2022"]["state"] == "current" and m1["years"]["2022"]["gated"] is False
+    assert (m1["years_current"], m1["years_held_back"]) == ([2021, 2022], [2023])
+    meta = duckdb.connect(str(settings.published_warehouse), read_only=True)
+    try:
+        assert meta.execute("select state, reason, rows_as_of from meta.publication_years where year = 2023"
+                            ).fetchone() == ("held_back", "gate_failed", None)
+    finally:
+        meta.close()
+
+    # 2. a good 2023 report: 2023 is published
+    write_annual(settings, 2023, models=4, version=2)
+    out = _run_to_publish(base, 1, failing=set())
+    assert out["years_held_back"] == {} and out["years_current"] == [2021, 2022, 2023]
+    every_year_current(out)
+    m2 = _manifest(settings)
+    rows_2023 = year_rows(settings.published_warehouse, 2023)
+    assert rows_2023 == year_rows(settings.warehouse, 2023)
+    assert query_one(settings.published_warehouse,
+                     "select sum(models_total) from marts.fct_annual_unit_field where year = 2023") == 4
+
+    # 3. a 2021 correction that passes and a 2023 correction that fails, in the same run: analysts
+    #    get the new 2021 figures and keep 2023 as published in step 2
+    write_correction(settings, extra_models=1)
+    write_annual(settings, 2023, models=5, version=3, break_totals=True)
+    out = _run_to_publish(base, 2, failing={2023})
+    assert set(out["years_held_back"]) == {2023}
+    assert query_one(settings.warehouse, HEADLINE_SQL) == 254
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 254
+    assert year_rows(settings.published_warehouse, 2021) == year_rows(settings.warehouse, 2021)
+    assert year_rows(settings.published_warehouse, 2023) == rows_2023
+    assert year_rows(settings.warehouse, 2023) != rows_2023
+    # the Parquet files say the same as the database
+    parquet = settings.published_dir / "parquet" / "fct_annual_unit_field.parquet"
+    assert duckdb.connect().execute(
+        "select sum(models_total) filter (where year = 2021), sum(models_total) filter (where year = 2023) "
+        "from read_parquet(?)", [str(parquet)]).fetchone() == (254, 4)
+    m3 = _manifest(settings)
+    y = m3["years"]["2023"]
+    assert (y["state"], y["reason"]) == ("held_back", "gate_failed")
+    assert y["rows_as_of"] == m2["published_at"] and y["held_since"] == m3["published_at"]
+    assert m3["years"]["2021"]["rows_as_of"] == m3["published_at"]
+
+    # dvk status says which years are current, which are held back, why and since when
+    with using_site(base):
+        capsys.readouterr()
+        assert dvk(["status"]) == 0
+        text = capsys.readouterr().out
+    assert "2021: MỚI NHẤT / current" in text
+    assert f"2023: GIỮ LẠI / HELD BACK từ / since {m3['published_at']}" in text
+    assert "the gate FAILED" in text and f"keeps the rows published {m2['published_at']}" in text
+
+    # dvk publish --year 2023 publishes nothing (its gate failed) and never another year's rows
+    before = published_state(settings)
+    with using_site(base):
+        assert dvk(["publish", "--year", "2023"]) == 1
+    assert published_state(settings) == before
+    # dvk publish --year 2021: 2021 only; 2023 stays held back, same reason, same since
+    with using_site(base):
+        assert dvk(["publish", "--year", "2021"]) == 0
+    m4 = _manifest(settings)
+    assert m4["years_current"] == [2021]
+    assert {k: m4["years"]["2023"][k] for k in ("state", "reason", "held_since", "rows_as_of")} == {
+        "state": "held_back", "reason": "gate_failed", "held_since": m3["published_at"], "rows_as_of": m2["published_at"]}
+    assert m4["years"]["2022"]["reason"] == "not_requested"
+    assert year_rows(settings.published_warehouse, 2023) == rows_2023
+    assert year_rows(settings.published_warehouse, 2022) == rows_2022
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 254
+    # and without --year: the same per-year rule, exit 1 because 2023 is held back
+    with using_site(base):
+        assert dvk(["publish"]) == 1
+    assert _manifest(settings)["years_held_back"] == [2023]
+
+
+# --------------------------------------------------------------------------------------------
+# file modes (issue 11 §4): nothing world-readable, the published copy read-only on disk
+
+
+def test_nothing_the_pipeline_writes_is_world_readable(site, tmp_path):
+    import stat
+
+    from dvk.pipeline import ingest
+
+    base = tmp_path / "site"
+    settings = copy_site(site, base)
+    bad = settings.inbox_dir / "2021_18070_not-a-workbook.xlsx"
+    bad.write_bytes(b"this is not a workbook")
+    bad.chmod(0o644)  # as an office's upload script leaves it
+    with using_site(base):
+        assert ingest()["files_quarantined"] == 1
+    checked = 0
+    for top in (settings.warehouse.parent, settings.reports_dir, settings.quarantine_dir):
+        assert top.is_dir()
+        for path in [top, *top.rglob("*")]:
+            if path.is_symlink():
+                continue
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode & 0o007 == 0, f"{path}: {oct(mode)}"
+            checked += 1
+    assert checked > 50
+    assert stat.S_IMODE(settings.warehouse.stat().st_mode) == 0o640
+    assert stat.S_IMODE(settings.warehouse.parent.stat().st_mode) == 0o750
+    copies = [p for p in settings.quarantine_dir.rglob("*") if p.is_file()]
+    assert len(copies) == 2  # the file and its problem report
+    # the inbox file was 0644; its quarantine copy is not
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o640 for p in copies)
+    gate_result = settings.reports_dir / "gate" / "2021" / "gate_result.json"
+    assert stat.S_IMODE(gate_result.stat().st_mode) == 0o640
+    annual = settings.reports_dir / "annual" / "2021"
+    assert stat.S_IMODE(annual.stat().st_mode) == 0o750
+
+
+def test_the_published_copy_is_read_only_on_disk_and_can_be_replaced(site, tmp_path):
+    import stat
+
+    from dvk.publish import publish
+
+    settings = copy_site(site, tmp_path / "site")
+    folder = settings.published_dir
+
+    def modes() -> dict[str, int]:
+        version = folder / os.readlink(folder / "parquet")
+        out = {"dvk.duckdb": folder / "dvk.duckdb", "manifest.json": folder / "manifest.json", "parquet/": version}
+        out.update({f"parquet/{p.name}": p for p in version.iterdir()})
+        return {k: stat.S_IMODE(p.stat().st_mode) for k, p in out.items()}
+
+    for _ in range(2):  # the first publication's read-only files are replaced by the second's
+        publish(settings)
+        found = modes()
+        assert found["parquet/"] == 0o550
+        assert {k: v for k, v in found.items() if k != "parquet/"} == {k: 0o440 for k in found if k != "parquet/"}
+    assert stat.S_IMODE(folder.stat().st_mode) & 0o200  # the folder stays writable for the next swap
+    if os.geteuid() != 0:  # root writes whatever the mode says
+        with pytest.raises(PermissionError):
+            open(folder / "dvk.duckdb", "r+b")
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 253
+
+
+def test_umask_setting(monkeypatch, tmp_path):
+    import stat
+
+    from dvk.filemodes import apply_umask
+    from dvk.settings import get_settings
+
+    monkeypatch.delenv("DVK_UMASK", raising=False)
+    assert get_settings().umask == 0o027
+    monkeypatch.setenv("DVK_UMASK", "077")
+    previous = apply_umask()
+    try:
+        (tmp_path / "f").write_text("x")
+        (tmp_path / "d").mkdir()
+        assert stat.S_IMODE((tmp_path / "f").stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o700
+    finally:
+        os.umask(previous)
+    monkeypatch.setenv("DVK_UMASK", "u=rwx")
+    with pytest.raises(ValueError, match="DVK_UMASK"):
+        get_settings()
