@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -691,6 +692,35 @@ def test_a_failed_year_keeps_its_last_rows_and_the_others_are_published(site, tm
     with using_site(base):
         assert dvk(["publish"]) == 1
     assert _manifest(settings)["years_held_back"] == [2023]
+
+
+def test_through_airflow_a_failed_year_is_held_back_and_the_others_published(tmp_path):
+    """The README's run command (the three DAGs with dag.test) on the demo inbox plus a 2023 annual
+    report that fails its gate: dvk_transform publishes 2021 and 2022, holds 2023 back, and fails."""
+    shutil.copytree(DEMO_INBOX_DIR, tmp_path / "inbox")
+    settings = site_settings(tmp_path)
+    write_annual(settings, 2023, models=3, version=1, break_totals=True)
+    env = dict(os.environ)
+    env.update(site_env(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "dvk.run_local"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=1500)
+    out = proc.stdout
+    (tmp_path / "run.log").write_text(out + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
+    assert proc.returncode == 1, out[-3000:] + proc.stderr[-3000:]
+    summary = out.split("=== DVK pipeline ===", 1)[1]
+    transform = summary.split("\ndvk_transform", 1)[1].split("\ndvk_annual_report")[0]
+    states = dict(re.findall(r"^ {4}(\S+)\s+(\w+)$", transform, re.MULTILINE))
+    assert states["dbt_build"] == "success" and states["publish"] == "success", states
+    assert states["every_year_current"] == "failed", states
+    assert sorted(v for k, v in states.items() if k.startswith("gate[")) == ["failed", "success"], states
+    manifest = _manifest(settings)
+    assert (manifest["years_current"], manifest["years_held_back"]) == ([2021, 2022], [2023])
+    assert manifest["years"]["2023"]["reason"] == "gate_failed"
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 253
+    assert year_rows(settings.published_warehouse, 2023) == {k: [] for k in YEAR_ROWS_SQL}
+    # the 2021 report is written; 2023's is blocked by its gate
+    assert (settings.reports_dir / "annual" / "2021" / "summary.json").is_file()
+    assert not (settings.reports_dir / "annual" / "2023").exists()
 
 
 # --------------------------------------------------------------------------------------------

@@ -73,10 +73,16 @@ def gate(year: int) -> dict:
 def publish(years: list[int]) -> dict:
     """Publish the read-only copy for analysts (DuckDB + Parquet): the years of ``years`` whose
     gate passed, and the years never gated; a year whose gate failed keeps its last published rows.
-    Raises ``PublishRefused`` (nothing published) when none of ``years`` passed."""
-    from dvk.publish import publish_years
+    Fails without retry (nothing published) when no gated year passed."""
+    from dvk.publish import PublishRefused, publish_years
 
-    result = publish_years(years)
+    try:
+        result = publish_years(years)
+    except PublishRefused as exc:
+        # no gated year passed: retrying cannot change that (only a new run of the gate can)
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc
     log.info("Published %d tables to %s; years current %s, held back %s", len(result.tables), result.database,
              result.years_current, result.years_held_back)
     return {

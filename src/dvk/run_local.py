@@ -45,6 +45,22 @@ def _print_gate_failures(reports_dir) -> None:
             print(f"  - {failure.get('message_vi')}\n    {failure.get('message_en')}")
 
 
+def _print_publication(settings) -> None:
+    from dvk.publish import read_manifest
+
+    manifest = read_manifest(settings)
+    if not manifest:
+        return
+    current = ", ".join(str(y) for y in manifest.get("years_current") or []) or "—"
+    print(f"\nBản phát hành / published for analysts: {manifest.get('published_at')} ({settings.published_warehouse})")
+    print(f"  năm mới nhất / years current: {current}")
+    for year in manifest.get("years_held_back") or []:
+        y = (manifest.get("years") or {}).get(str(year), {})
+        rows = y.get("rows_as_of") or "không có / none"
+        print(f"  năm {year} GIỮ LẠI / HELD BACK từ / since {y.get('held_since')}: {y.get('reason_vi')} / "
+              f"{y.get('reason_en')} (số liệu của lần phát hành / rows as of: {rows})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--year", type=int, default=None, help="report only this year (default: every year with annual submissions)")
@@ -92,6 +108,8 @@ def _run(args: argparse.Namespace) -> int:
         for task, state in sorted(outcome.tasks.items()):
             print(f"    {task:<40} {state}")
     _print_gate_failures(settings.reports_dir)
+
+    _print_publication(settings)
 
     annual = sorted((settings.reports_dir / "annual").glob("*/summary.json"))
     if annual:
