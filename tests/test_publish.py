@@ -9,7 +9,13 @@ on a copy of demo/inbox), then each test that changes something works on its own
   process runs ingest + dbt build + gate + publish on new data (a 2021 correction adding one
   model). Nobody errors, the holder keeps its consistent old copy, the poller (reconnecting every
   iteration) sees 253 until the swap and 254 after, never back.
-- A gate failure publishes nothing and leaves the last report as it was.
+- A gate failure of the only gated year publishes nothing and leaves the last report as it was.
+- One failed year never holds back the others (issue 11 §6): the years that passed are published,
+  a failed year keeps its last published rows (or none); the manifest, meta.publication_years and
+  ``dvk status`` say which years are current and which are held back, why and since when;
+  ``dvk publish --year`` never publishes another year. In-process, and once through Airflow.
+- File modes (issue 11 §4): nothing the pipeline writes is world-readable; the published copy is
+  read-only on disk and still replaced by the next publication.
 
 tests/test_cli.py and tests/test_analyst_guide.py reuse ``build_site`` (loaded by file path).
 """

@@ -331,7 +331,7 @@ def _swap_parquet(folder: Path, version_dir: Path) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
-# which rows of which year (see docs/analyst-guide.md, "Năm nào được phát hành")
+# which rows of which year (docs/analyst-guide.md, "Which years are new")
 
 
 @dataclass
