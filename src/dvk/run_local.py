@@ -109,8 +109,6 @@ def _run(args: argparse.Namespace) -> int:
             print(f"    {task:<40} {state}")
     _print_gate_failures(settings.reports_dir)
 
-    _print_publication(settings)
-
     annual = sorted((settings.reports_dir / "annual").glob("*/summary.json"))
     if annual:
         print("\nBáo cáo năm / annual reports:")
@@ -128,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
     quarantine = settings.quarantine_dir
     if quarantine.exists() and any(quarantine.rglob("*.problems.txt")):
         print(f"\nFiles in quarantine / tệp bị cách ly: {quarantine}")
+    _print_publication(settings)
     return 0 if all(o.succeeded for o in outcomes) and len(outcomes) == 3 else 1
 
 

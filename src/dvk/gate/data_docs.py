@@ -40,7 +40,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dvk.filemodes import as_created
 from dvk.gate._gx import DATA_DOCS_SITE
 from dvk.settings import EXPECTATIONS_DIR
 
@@ -353,9 +352,7 @@ def staging_dir(site_dir: Path) -> Path:
     """A fresh folder beside ``site_dir`` (same file system, so the final swap is a rename)."""
     site_dir = Path(site_dir)
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-", dir=site_dir.parent))
-    as_created(staging)  # mkdtemp makes 0700; the site gets the umask's mode like every report folder
-    return staging
+    return Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-", dir=site_dir.parent))
 
 
 def store_validations(context: Any, validations: list[tuple[str, Any, Any]], run_id: Any) -> None:

@@ -34,7 +34,6 @@ from typing import Any
 
 import pandas as pd
 
-from dvk.filemodes import as_created
 from dvk.gate import data_docs as docs
 from dvk.gate._gx import ephemeral_context
 from dvk.gate.datasets import DATASETS, Dataset
@@ -396,7 +395,6 @@ def _save(result: GateResult, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".gate_result-", suffix=".json", dir=path.parent)
     try:
-        as_created(tmp)  # mkstemp makes it 0600: the umask's mode, as every other report file
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(result.to_dict(), fh, ensure_ascii=False, indent=2)
             fh.write("\n")
