@@ -35,16 +35,6 @@ def run_lock_paths(settings=None) -> list:
     return [settings.warehouse.parent / RUN_LOCK_NAME, airflow_local.airflow_home() / RUN_LOCK_NAME]
 
 
-def _print_gate_failures(reports_dir) -> None:
-    for path in sorted((reports_dir / "gate").glob("*/gate_result.json")):
-        result = json.loads(path.read_text(encoding="utf-8"))
-        if result.get("passed"):
-            continue
-        print(f"\nKiểm tra chất lượng năm {result.get('year')} KHÔNG ĐẠT / gate FAILED ({path}):")
-        for failure in result.get("failures", []):
-            print(f"  - {failure.get('message_vi')}\n    {failure.get('message_en')}")
-
-
 def _print_publication(settings) -> None:
     from dvk.publish import read_manifest
 
@@ -59,6 +49,16 @@ def _print_publication(settings) -> None:
         rows = y.get("rows_as_of") or "không có / none"
         print(f"  năm {year} GIỮ LẠI / HELD BACK từ / since {y.get('held_since')}: {y.get('reason_vi')} / "
               f"{y.get('reason_en')} (số liệu của lần phát hành / rows as of: {rows})")
+
+
+def _print_gate_failures(reports_dir) -> None:
+    for path in sorted((reports_dir / "gate").glob("*/gate_result.json")):
+        result = json.loads(path.read_text(encoding="utf-8"))
+        if result.get("passed"):
+            continue
+        print(f"\nKiểm tra chất lượng năm {result.get('year')} KHÔNG ĐẠT / gate FAILED ({path}):")
+        for failure in result.get("failures", []):
+            print(f"  - {failure.get('message_vi')}\n    {failure.get('message_en')}")
 
 
 def main(argv: list[str] | None = None) -> int:
