@@ -49,6 +49,7 @@ from pathlib import Path
 
 import duckdb
 
+from dvk import filemodes
 from dvk.ingest import warehouse
 from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.guard import check_content, check_size
@@ -301,7 +302,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, folder: Path, path: Path, sha: s
     report = target.with_name(target.name + _REPORT_SUFFIX)
     partial = target.with_name(f".{sha[:12]}.partial")
     try:
-        shutil.copy2(path, partial)  # never a half-copied file under the real name
+        filemodes.copy_file(path, partial)  # never a half-copied file under the real name; the umask's mode
         os.replace(partial, target)
         report.write_text(problem_report(name, sha, received_at, load_id, problems), encoding="utf-8")
         with warehouse.transaction(con):
