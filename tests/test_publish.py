@@ -339,7 +339,8 @@ def test_refused_without_a_gate_result_or_after_the_warehouse_changed(site, tmp_
     before = published_state(settings)
     with pytest.raises(PublishRefused) as refused:
         publish_if_gate_passed([2021, 2030], settings)
-    assert refused.value.years == [2021, 2030]  # 2021: the gate ran on the original site's warehouse
+    # 2021 (and any other gated demo year): the gate ran on the original site's warehouse
+    assert {2021, 2030} <= set(refused.value.years)
     assert "2030" in str(refused.value)
     # the gate result of this very warehouse, then a write to the warehouse after it
     gate_file = settings.reports_dir / "gate" / "2021" / "gate_result.json"
