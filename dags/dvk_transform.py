@@ -15,9 +15,11 @@ DOC = """
    intermediate models, the marts (`dim_*`, `fct_*`) and every dbt test.
 2. **gate** — the Great Expectations gate of spec §6 for every year with annual submissions
    (one mapped task a year). A failure fails the run and names unit, period and field.
-3. **publish** — only when every gate passed: a new read-only copy of the marts for analysts
-   (`published/dvk.duckdb`, swapped in atomically, and Parquet files). A failed gate publishes
-   nothing: analysts keep the last good copy.
+3. **publish** — after the gates, whatever their outcome: a new read-only copy of the marts for
+   analysts (`published/dvk.duckdb`, swapped in atomically, and Parquet files) with the years whose
+   gate passed; a year whose gate failed keeps its last published rows (or none). Publishes nothing
+   when no year passed.
+4. **every_year_current** — fails the run when a year was held back (the others are published).
 
 Every task that opens the warehouse takes the one slot of the `dvk_warehouse` pool, so this DAG's
 dbt build never meets another DAG's gate or report on the DuckDB file (one writer, no reader
@@ -59,15 +61,24 @@ def dvk_transform():
         return gate(year)
 
     @task(outlets=[MARTS], pool=WAREHOUSE_POOL, retries=2, retry_delay=pendulum.duration(minutes=1),
-          trigger_rule="none_failed")
-    def publish(years: list[int], gates: list[dict]) -> dict:
+          trigger_rule="all_done_min_one_success")
+    def publish(years: list[int]) -> dict:
+        """Runs when gated_years succeeded, even if a year's gate failed (that year is held back)."""
         from dvk.pipeline import publish
 
         return publish(years)
 
+    @task
+    def every_year_current(published: dict) -> None:
+        from dvk.pipeline import every_year_current
+
+        every_year_current(published)
+
     years = gated_years()
     dbt_build() >> years
-    publish(years, gate.expand(year=years))
+    published = publish(years)
+    gate.expand(year=years) >> published
+    every_year_current(published)
 
 
 dvk_transform()

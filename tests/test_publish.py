@@ -9,7 +9,13 @@ on a copy of demo/inbox), then each test that changes something works on its own
   process runs ingest + dbt build + gate + publish on new data (a 2021 correction adding one
   model). Nobody errors, the holder keeps its consistent old copy, the poller (reconnecting every
   iteration) sees 253 until the swap and 254 after, never back.
-- A gate failure publishes nothing and leaves the last report as it was.
+- A gate failure of the only gated year publishes nothing and leaves the last report as it was.
+- One failed year never holds back the others (issue 11 §6): the years that passed are published,
+  a failed year keeps its last published rows (or none); the manifest, meta.publication_years and
+  ``dvk status`` say which years are current and which are held back, why and since when;
+  ``dvk publish --year`` never publishes another year. In-process, and once through Airflow.
+- File modes (issue 11 §4): nothing the pipeline writes is world-readable; the published copy is
+  read-only on disk and still replaced by the next publication.
 
 tests/test_cli.py and tests/test_analyst_guide.py reuse ``build_site`` (loaded by file path).
 """
@@ -20,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,17 +80,21 @@ def using_site(base: Path) -> Iterator[Settings]:
 
 
 def build_site(base: Path) -> Settings:
-    """The demo inbox ingested, built, gated, reported and published under ``base``."""
-    from dvk.pipeline import gate, ingest, report, transform
-    from dvk.publish import publish_if_gate_passed
+    """The demo inbox ingested, built, gated (every year with annual submissions: a year whose gate
+    has not run is not published), the 2021 report written, and published under ``base``."""
+    from dvk.pipeline import gate, ingest, report, report_years, transform
+    from dvk.publish import publish_years
 
     shutil.copytree(DEMO_INBOX_DIR, base / "inbox")
     with using_site(base) as settings:
         ingest()
         transform()
-        gate(2021)
+        years = report_years(None)
+        for year in years:
+            gate(year)
         report(2021)
-        publish_if_gate_passed([2021], settings)
+        result = publish_years(years, settings)
+        assert result.years_held_back == [], result.years
     return settings
 
 
@@ -188,7 +199,7 @@ def test_layout_and_manifest(site):
     assert (folder / "parquet").is_symlink() and (folder / "parquet").is_dir()
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["source_warehouse"] == str(settings.warehouse)
-    assert manifest["gate_years_passed"] == [2021]
+    assert 2021 in manifest["gate_years_passed"] and manifest["years_held_back"] == []
     assert manifest["gate"]["2021"]["passed"] is True
     assert manifest["published_at"].endswith("Z")
     names = {t["name"] for t in manifest["tables"]}
@@ -226,7 +237,8 @@ def test_published_marts_equal_the_warehouse_and_hold_no_personal_data(site):
             "select count(distinct unit_code), sum(models_new), sum(models_replicated) "
             "from marts.fct_annual_unit_field where year = 2021").fetchone() == (27, 157, 96)
         meta = pub.execute("select source_warehouse, gate_years_passed, tables from meta.publication").fetchone()
-        assert meta == (str(settings.warehouse), "2021", len(manifest["tables"]))
+        assert (meta[0], meta[2]) == (str(settings.warehouse), len(manifest["tables"]))
+        assert meta[1] == ", ".join(str(y) for y in manifest["gate_years_passed"]) and "2021" in meta[1]
         # the phone numbers and names of the demo preparers appear nowhere
         phones = [r[0] for r in wh.execute(
             "select distinct preparer_phone from raw.submissions where preparer_phone is not null").fetchall()]
@@ -327,7 +339,8 @@ def test_refused_without_a_gate_result_or_after_the_warehouse_changed(site, tmp_
     before = published_state(settings)
     with pytest.raises(PublishRefused) as refused:
         publish_if_gate_passed([2021, 2030], settings)
-    assert refused.value.years == [2021, 2030]  # 2021: the gate ran on the original site's warehouse
+    # 2021 (and any other gated demo year): the gate ran on the original site's warehouse
+    assert {2021, 2030} <= set(refused.value.years)
     assert "2030" in str(refused.value)
     # the gate result of this very warehouse, then a write to the warehouse after it
     gate_file = settings.reports_dir / "gate" / "2021" / "gate_result.json"
@@ -521,3 +534,288 @@ def test_readers_keep_reading_while_the_pipeline_runs_and_publishes(site, tmp_pa
     # and the published copy now agrees with the new annual report
     summary = json.loads((settings.reports_dir / "annual" / "2021" / "summary.json").read_text(encoding="utf-8"))
     assert summary["models_total"] == query_one(settings.published_warehouse, HEADLINE_SQL) == 254
+
+
+# --------------------------------------------------------------------------------------------
+# one failed year never holds back the others (issue 11 §6)
+
+
+def write_annual(settings: Settings, year: int, *, models: int, version: int, break_totals: bool = False) -> Path:
+    """An annual report of Phường Bắc Hà for ``year`` with ``models`` new KT models (version
+    ``version``, signed ``10 + version`` December); ``break_totals`` declares one model too many."""
+    from dvk.forms import FIELD_NAMES, DeclaredTotal, ModelLine, Submission, compute_declared_totals, write_xlsx
+
+    lines = [
+        ModelLine(name=f"Mô hình thử năm {year} số {i + 1}", field=FIELD_NAMES["KT"], kind="Xây mới",
+                  registered_on=date(year, 3, 1 + i), recognition_level="Cấp xã", households=10 + i,
+                  funds_million_vnd=5.5, labour_days=20)
+        for i in range(models)
+    ]
+    declared = compute_declared_totals(lines)
+    if break_totals:
+        declared = [
+            DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated, d.funds_million_vnd)
+            if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d
+            for d in declared
+        ]
+    submission = Submission(
+        unit_code=CORRECTED_UNIT, unit_name="Phường Bắc Hà", period=f"Năm {year}",
+        report_date=date(year, 12, 10 + version), models=lines, preparer_name="Nguyễn Văn Thử",
+        preparer_phone="0912 000 222", declared_totals=declared,
+    )
+    return write_xlsx(submission, settings.inbox_dir / f"{year}_{CORRECTED_UNIT}_phuong-bac-ha_v{version}.xlsx")
+
+
+#: the facts of a year (each by its own year column) that the test follows
+YEAR_ROWS_SQL = {
+    "fct_submission": "select * from marts.fct_submission where period_year = $y",
+    "fct_model": "select * from marts.fct_model where period_year = $y",
+    "fct_annual_unit_field": "select * from marts.fct_annual_unit_field where year = $y",
+    "fct_submission_totals_check": "select c.* from marts.fct_submission_totals_check c "
+                                   "join marts.dim_period p using (period_id) where p.period_year = $y",
+}
+
+
+def year_rows(path: Path, year: int) -> dict[str, list]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {name: sorted(map(repr, con.execute(sql, {"y": year}).fetchall())) for name, sql in YEAR_ROWS_SQL.items()}
+    finally:
+        con.close()
+
+
+def _manifest(settings: Settings) -> dict:
+    return json.loads((settings.published_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _run_to_publish(base: Path, expect_loaded: int, failing: set[int]) -> dict:
+    """ingest, dbt build, the gate of every year (``failing`` must fail), then publish as the
+    dvk_transform DAG does (pipeline.publish on the gated years)."""
+    from dvk.gate import GateFailed
+    from dvk.pipeline import gate, ingest, publish, report_years, transform
+
+    with using_site(base):
+        assert ingest()["files_loaded"] == expect_loaded
+        transform()
+        years = report_years(None)
+        for year in years:
+            if year in failing:
+                with pytest.raises(GateFailed):
+                    gate(year)
+            else:
+                gate(year)
+        return publish(years)
+
+
+def test_a_failed_year_keeps_its_last_rows_and_the_others_are_published(site, tmp_path, capsys):
+    from dvk.cli import main as dvk
+    from dvk.pipeline import every_year_current
+
+    base = tmp_path / "site"
+    settings = copy_site(site, base)
+    rows_2021 = year_rows(settings.published_warehouse, 2021)
+    rows_2022 = year_rows(settings.warehouse, 2022)  # quarterly only: never gated, published as it is
+    assert rows_2022["fct_submission"]
+
+    # 1. 2023's first report fails its gate: 2023 was never published, so analysts see none of it
+    write_annual(settings, 2023, models=3, version=1, break_totals=True)
+    out = _run_to_publish(base, 1, failing={2023})
+    assert set(out["years_held_back"]) == {2023} and {2021, 2022} <= set(out["years_current"])
+    assert 2023 not in out["years_current"]
+    with pytest.raises(RuntimeError, match="2023"):
+        every_year_current(out)
+    assert year_rows(settings.warehouse, 2023)["fct_model"]  # the warehouse has them ...
+    assert year_rows(settings.published_warehouse, 2023) == {k: [] for k in YEAR_ROWS_SQL}  # ... analysts don't
+    assert year_rows(settings.published_warehouse, 2021) == rows_2021
+    assert year_rows(settings.published_warehouse, 2022) == rows_2022
+    m1 = _manifest(settings)
+    y = m1["years"]["2023"]
+    assert (y["state"], y["reason"], y["rows_as_of"]) == ("held_back", "gate_failed", None)
+    assert y["held_since"] == m1["published_at"] and y["gate_failures"] >= 1
+    assert any(CORRECTED_UNIT in line for line in y["gate_failure_summary"])
+    assert m1["years"]["2021"]["state"] == "current" and m1["years"]["2021"]["gated"] is True
+    assert m1["years"]["2022"]["state"] == "current" and m1["years"]["2022"]["gated"] is False
+    assert m1["years_held_back"] == [2023] and {2021, 2022} <= set(m1["years_current"])
+    meta = duckdb.connect(str(settings.published_warehouse), read_only=True)
+    try:
+        assert meta.execute("select state, reason, rows_as_of from meta.publication_years where year = 2023"
+                            ).fetchone() == ("held_back", "gate_failed", None)
+    finally:
+        meta.close()
+
+    # 2. a good 2023 report: 2023 is published
+    write_annual(settings, 2023, models=4, version=2)
+    out = _run_to_publish(base, 1, failing=set())
+    assert out["years_held_back"] == {} and {2021, 2022, 2023} <= set(out["years_current"])
+    every_year_current(out)
+    m2 = _manifest(settings)
+    rows_2023 = year_rows(settings.published_warehouse, 2023)
+    assert rows_2023 == year_rows(settings.warehouse, 2023)
+    assert query_one(settings.published_warehouse,
+                     "select sum(models_total) from marts.fct_annual_unit_field where year = 2023") == 4
+
+    # 3. a 2021 correction that passes and a 2023 correction that fails, in the same run: analysts
+    #    get the new 2021 figures and keep 2023 as published in step 2
+    write_correction(settings, extra_models=1)
+    write_annual(settings, 2023, models=5, version=3, break_totals=True)
+    out = _run_to_publish(base, 2, failing={2023})
+    assert set(out["years_held_back"]) == {2023}
+    assert query_one(settings.warehouse, HEADLINE_SQL) == 254
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 254
+    assert year_rows(settings.published_warehouse, 2021) == year_rows(settings.warehouse, 2021)
+    assert year_rows(settings.published_warehouse, 2023) == rows_2023
+    assert year_rows(settings.warehouse, 2023) != rows_2023
+    # the Parquet files say the same as the database
+    parquet = settings.published_dir / "parquet" / "fct_annual_unit_field.parquet"
+    assert duckdb.connect().execute(
+        "select sum(models_total) filter (where year = 2021), sum(models_total) filter (where year = 2023) "
+        "from read_parquet(?)", [str(parquet)]).fetchone() == (254, 4)
+    m3 = _manifest(settings)
+    y = m3["years"]["2023"]
+    assert (y["state"], y["reason"]) == ("held_back", "gate_failed")
+    assert y["rows_as_of"] == m2["published_at"] and y["held_since"] == m3["published_at"]
+    assert m3["years"]["2021"]["rows_as_of"] == m3["published_at"]
+
+    # dvk status says which years are current, which are held back, why and since when
+    with using_site(base):
+        capsys.readouterr()
+        assert dvk(["status"]) == 0
+        text = capsys.readouterr().out
+    assert "2021: MỚI NHẤT / current" in text
+    assert f"2023: GIỮ LẠI / HELD BACK từ / since {m3['published_at']}" in text
+    assert "the gate FAILED" in text and f"keeps the rows published {m2['published_at']}" in text
+
+    # dvk publish --year 2023 publishes nothing (its gate failed) and never another year's rows
+    before = published_state(settings)
+    with using_site(base):
+        assert dvk(["publish", "--year", "2023"]) == 1
+    assert published_state(settings) == before
+    # dvk publish --year 2021: 2021 only; 2023 stays held back, same reason, same since
+    with using_site(base):
+        assert dvk(["publish", "--year", "2021"]) == 0
+    m4 = _manifest(settings)
+    assert m4["years_current"] == [2021]
+    assert {k: m4["years"]["2023"][k] for k in ("state", "reason", "held_since", "rows_as_of")} == {
+        "state": "held_back", "reason": "gate_failed", "held_since": m3["published_at"], "rows_as_of": m2["published_at"]}
+    assert m4["years"]["2022"]["reason"] == "not_requested"
+    assert year_rows(settings.published_warehouse, 2023) == rows_2023
+    assert year_rows(settings.published_warehouse, 2022) == rows_2022
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 254
+    # and without --year: the same per-year rule, exit 1 because 2023 is held back
+    with using_site(base):
+        assert dvk(["publish"]) == 1
+    assert _manifest(settings)["years_held_back"] == [2023]
+
+
+def test_through_airflow_a_failed_year_is_held_back_and_the_others_published(tmp_path):
+    """The README's run command (the three DAGs with dag.test) on the demo inbox plus a 2023 annual
+    report that fails its gate: dvk_transform publishes 2021 and 2022, holds 2023 back, and fails."""
+    shutil.copytree(DEMO_INBOX_DIR, tmp_path / "inbox")
+    settings = site_settings(tmp_path)
+    write_annual(settings, 2023, models=3, version=1, break_totals=True)
+    env = dict(os.environ)
+    env.update(site_env(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "dvk.run_local"], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=1500)
+    out = proc.stdout
+    (tmp_path / "run.log").write_text(out + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
+    assert proc.returncode == 1, out[-3000:] + proc.stderr[-3000:]
+    summary = out.split("=== DVK pipeline ===", 1)[1]
+    transform = summary.split("\ndvk_transform", 1)[1].split("\ndvk_annual_report")[0]
+    states = dict(re.findall(r"^ {4}(\S+)\s+(\w+)$", transform, re.MULTILINE))
+    assert states["dbt_build"] == "success" and states["publish"] == "success", states
+    assert states["every_year_current"] == "failed", states
+    gates = [v for k, v in states.items() if k.startswith("gate[")]
+    assert gates.count("failed") == 1 and gates.count("success") == len(gates) - 1, states
+    manifest = _manifest(settings)
+    assert manifest["years_held_back"] == [2023] and {2021, 2022} <= set(manifest["years_current"])
+    assert manifest["years"]["2023"]["reason"] == "gate_failed"
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 253
+    assert year_rows(settings.published_warehouse, 2023) == {k: [] for k in YEAR_ROWS_SQL}
+    # the 2021 report is written; 2023's is blocked by its gate
+    assert (settings.reports_dir / "annual" / "2021" / "summary.json").is_file()
+    assert not (settings.reports_dir / "annual" / "2023").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# file modes (issue 11 §4): nothing world-readable, the published copy read-only on disk
+
+
+def test_nothing_the_pipeline_writes_is_world_readable(site, tmp_path):
+    import stat
+
+    from dvk.pipeline import ingest
+
+    base = tmp_path / "site"
+    settings = copy_site(site, base)
+    bad = settings.inbox_dir / "2021_18070_not-a-workbook.xlsx"
+    bad.write_bytes(b"this is not a workbook")
+    bad.chmod(0o644)  # as an office's upload script leaves it
+    with using_site(base):
+        assert ingest()["files_quarantined"] == 1
+    checked = 0
+    for top in (settings.warehouse.parent, settings.reports_dir, settings.quarantine_dir):
+        assert top.is_dir()
+        for path in [top, *top.rglob("*")]:
+            if path.is_symlink():
+                continue
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode & 0o007 == 0, f"{path}: {oct(mode)}"
+            checked += 1
+    assert checked > 50
+    assert stat.S_IMODE(settings.warehouse.stat().st_mode) == 0o640
+    assert stat.S_IMODE(settings.warehouse.parent.stat().st_mode) == 0o750
+    copies = [p for p in settings.quarantine_dir.rglob("2021_18070_not-a-workbook.xlsx*") if p.is_file()]
+    assert len(copies) == 2  # the file and its problem report
+    # the inbox file was 0644; its quarantine copy is not
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o640 for p in copies)
+    annual = settings.reports_dir / "annual" / "2021"
+    assert stat.S_IMODE(annual.stat().st_mode) == 0o750
+
+
+def test_the_published_copy_is_read_only_on_disk_and_can_be_replaced(site, tmp_path):
+    import stat
+
+    from dvk.publish import publish
+
+    settings = copy_site(site, tmp_path / "site")
+    folder = settings.published_dir
+
+    def modes() -> dict[str, int]:
+        version = folder / os.readlink(folder / "parquet")
+        out = {"dvk.duckdb": folder / "dvk.duckdb", "manifest.json": folder / "manifest.json", "parquet/": version}
+        out.update({f"parquet/{p.name}": p for p in version.iterdir()})
+        return {k: stat.S_IMODE(p.stat().st_mode) for k, p in out.items()}
+
+    for _ in range(2):  # the first publication's read-only files are replaced by the second's
+        publish(settings)
+        found = modes()
+        assert found["parquet/"] == 0o550
+        assert {k: v for k, v in found.items() if k != "parquet/"} == {k: 0o440 for k in found if k != "parquet/"}
+    assert stat.S_IMODE(folder.stat().st_mode) & 0o200  # the folder stays writable for the next swap
+    if os.geteuid() != 0:  # root writes whatever the mode says
+        with pytest.raises(PermissionError):
+            open(folder / "dvk.duckdb", "r+b")
+    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 253
+
+
+def test_umask_setting(monkeypatch, tmp_path):
+    import stat
+
+    from dvk.filemodes import apply_umask
+    from dvk.settings import get_settings
+
+    monkeypatch.delenv("DVK_UMASK", raising=False)
+    assert get_settings().umask == 0o027
+    monkeypatch.setenv("DVK_UMASK", "077")
+    previous = apply_umask()
+    try:
+        (tmp_path / "f").write_text("x")
+        (tmp_path / "d").mkdir()
+        assert stat.S_IMODE((tmp_path / "f").stat().st_mode) == 0o600
+        assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o700
+    finally:
+        os.umask(previous)
+    monkeypatch.setenv("DVK_UMASK", "u=rwx")
+    with pytest.raises(ValueError, match="DVK_UMASK"):
+        get_settings()

@@ -12,6 +12,9 @@ from dvk import airflow_local
 
 
 def main() -> None:
+    from dvk.filemodes import apply_umask
+
+    apply_umask()
     airflow_local.configure()
     airflow_local.ensure_metadata_db()
     from airflow.__main__ import main as airflow_main

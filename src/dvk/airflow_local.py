@@ -46,15 +46,26 @@ def configure(home: Path | None = None) -> Path:
     return home
 
 
+#: Held while the metadata database is created or migrated (in the Airflow home).
+MIGRATE_LOCK_NAME = ".airflow-db-migrate.lock"
+
+
 def ensure_metadata_db() -> None:
     """Create or migrate the Airflow metadata database (idempotent, fast when up to date), with
-    the project's pool (``dvk_warehouse``, ``dvk.pools``)."""
+    the project's pool (``dvk_warehouse``, ``dvk.pools``).
+
+    Safe to run from two processes at once: they take turns on a lock file in the Airflow home,
+    so the second one finds the database up to date instead of creating the same tables and rows
+    again (on a fresh home that used to end in ``sqlite3.IntegrityError``)."""
+    from airflow.configuration import AIRFLOW_HOME
     from airflow.utils.db import upgradedb
 
     from dvk.pools import ensure_pool
+    from dvk.runlock import wait_lock
 
-    upgradedb()
-    ensure_pool()
+    with wait_lock(Path(AIRFLOW_HOME) / MIGRATE_LOCK_NAME):
+        upgradedb()
+        ensure_pool()
 
 
 @dataclass

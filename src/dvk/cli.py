@@ -5,7 +5,7 @@
     dvk quarantine [--unit 18070]   quarantined files and each file's problems
     dvk rebuild --year 2021         dbt build, then the gate and the annual report of that year
     dvk report --year 2021          the gate and the annual report of that year
-    dvk publish [--year 2021]       publish the warehouse for analysts (only if the gate passed)
+    dvk publish [--year 2021]       publish for analysts the years whose gate passed (others keep their rows)
     dvk sql [-c "select …"]         read-only SQL on the published warehouse (``./scripts/sql``)
 
 Every read goes through a read-only DuckDB connection. The settings come from ``dvk.settings``
@@ -276,6 +276,9 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
             "published_at": manifest.get("published_at"),
             "database": str(settings.published_warehouse),
             "gate_years_passed": manifest.get("gate_years_passed"),
+            "years_current": manifest.get("years_current"),
+            "years_held_back": manifest.get("years_held_back"),
+            "years": manifest.get("years") or {},
             "tables": len(manifest.get("tables") or []),
             "source_modified_at": manifest.get("source_modified_at"),
             "warehouse_changed_since": _warehouse_changed_since(settings, manifest.get("source_modified_at")),
@@ -366,6 +369,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         years = ", ".join(str(y) for y in p["gate_years_passed"] or []) or "—"
         print(f"Bản phát hành / published: {p['published_at']} ({p['tables']} bảng / tables, năm đạt / gate years: {years})")
         print(f"  {p['database']}")
+        _print_years(p["years"], indent="  ")
         if p["warehouse_changed_since"]:
             print("  kho dữ liệu đã thay đổi sau lần phát hành / the warehouse changed since (./scripts/dvk publish)")
     else:
@@ -590,14 +594,33 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     return _gate_and_report(args.year, progress)
 
 
+def _print_years(years: dict[str, dict[str, Any]], indent: str = "  ") -> None:
+    """One line per year of a publication: current, or held back with why and since when."""
+    for year, y in sorted(years.items()):
+        if y.get("state") == "current":
+            gated = "kiểm tra đạt / gate passed" if y.get("gated") else "không kiểm tra (chưa có báo cáo năm) / not gated (no annual report)"
+            print(f"{indent}{year}: MỚI NHẤT / current ({gated})")
+            continue
+        rows = y.get("rows_as_of")
+        rows_txt = (f"giữ số liệu phát hành {rows} / keeps the rows published {rows}" if rows
+                    else "chưa từng phát hành: không có số liệu / never published: no rows")
+        print(f"{indent}{year}: GIỮ LẠI / HELD BACK từ / since {y.get('held_since')}: {y.get('reason_vi')} / "
+              f"{y.get('reason_en')}; {rows_txt}")
+        for line in y.get("gate_failure_summary") or []:
+            print(f"{indent}    - {line}")
+        more = (y.get("gate_failures") or 0) - len(y.get("gate_failure_summary") or [])
+        if more > 0:
+            print(f"{indent}    - … và {more} lỗi khác / and {more} more ({y.get('gate_result')})")
+
+
 def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
-    from dvk.publish import PublishError, PublishRefused, publish_if_gate_passed
+    from dvk.publish import PublishError, PublishRefused, publish_years
 
     progress = Progress()
     years = args.year or None
     try:
         with progress.step(f"phát hành / publishing to {settings.published_dir}"):
-            result = publish_if_gate_passed(years, settings)
+            result = publish_years(years, settings, only=bool(years))
     except PublishRefused as exc:
         print(str(exc))
         return EXIT_FAILED
@@ -610,7 +633,11 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  Parquet: {result.parquet_dir}/")
     for t in result.tables:
         print(f"  {t.qualified:<36} {t.rows:>8} dòng / rows")
-    return EXIT_OK
+    print("Các năm / years:")
+    _print_years(result.years)
+    # a year asked for (by default: every gated year) that was held back is a failure to look at
+    held = [y for y in result.years_held_back if (y in years if years else result.years[str(y)].get("gated"))]
+    return EXIT_FAILED if held else EXIT_OK
 
 
 # --------------------------------------------------------------------------------------------
@@ -953,13 +980,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "publish", formatter_class=fmt,
         help="phát hành kho dữ liệu cho người phân tích / publish the warehouse for analysts",
-        description="Sao các bảng marts sang một tệp DuckDB chỉ đọc và Parquet, nếu kiểm tra chất lượng đạt.\n"
-                    "Copy the marts into a read-only DuckDB file and Parquet files, if the gate passed.\n"
-                    "Refused (exit 1) if the gate of a year failed, has not run, or ran before the warehouse changed.",
+        description="Sao các bảng marts sang một tệp DuckDB chỉ đọc và Parquet: các năm đạt kiểm tra chất lượng được\n"
+                    "cập nhật; năm không đạt (hoặc chưa kiểm tra, hoặc kiểm tra trước khi kho thay đổi) giữ số liệu\n"
+                    "đã phát hành lần trước (không có nếu chưa từng phát hành).\n"
+                    "Copy the marts into a read-only DuckDB file and Parquet files: the years whose gate passed are\n"
+                    "updated; a year whose gate failed (or has not run, or ran before the warehouse changed) keeps\n"
+                    "its last published rows (none if never published). Exit 1 if a year was held back by its gate,\n"
+                    "or nothing was published because no year passed.",
     )
     p.add_argument("--year", type=_year, action="append",
-                   help="năm phải đạt kiểm tra (lặp lại được; mặc định: mọi năm có báo cáo năm) "
-                        "/ a year whose gate must have passed (repeatable; default: every year with annual reports)")
+                   help="chỉ phát hành năm này (lặp lại được); các năm khác giữ nguyên như lần phát hành trước "
+                        "/ publish only this year (repeatable); every other year stays as last published")
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser(
@@ -993,6 +1024,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = get_settings()
+    from dvk.filemodes import apply_umask
+
+    apply_umask(settings)
     try:
         return args.func(args, settings)
     except CliError as exc:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import logging
 
+from dvk.filemodes import apply_umask
+
 log = logging.getLogger(__name__)
+
+# Every DAG task imports this module before its step runs: files and folders it creates are
+# 0640 / 0750 (DVK_UMASK), never world-readable (docs/operations.md).
+apply_umask()
 
 
 def ingest() -> dict:
@@ -89,12 +95,40 @@ def gate(year: int) -> dict:
 
 
 def publish(years: list[int]) -> dict:
-    """Publish the read-only copy for analysts (DuckDB + Parquet) if every year's gate passed."""
-    from dvk.publish import publish_if_gate_passed
+    """Publish the read-only copy for analysts (DuckDB + Parquet): the years of ``years`` whose
+    gate passed, and the years never gated; a year whose gate failed keeps its last published rows.
+    Fails without retry (nothing published) when no gated year passed."""
+    from dvk.publish import PublishRefused, publish_years
 
-    result = publish_if_gate_passed(years)
-    log.info("Published %d tables to %s", len(result.tables), result.database)
-    return {"database": str(result.database), "tables": len(result.tables), "years": result.gate_years_passed}
+    try:
+        result = publish_years(years)
+    except PublishRefused as exc:
+        # no gated year passed: retrying cannot change that (only a new run of the gate can)
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc
+    log.info("Published %d tables to %s; years current %s, held back %s", len(result.tables), result.database,
+             result.years_current, result.years_held_back)
+    return {
+        "database": str(result.database),
+        "tables": len(result.tables),
+        "years": result.gate_years_passed,
+        "years_current": result.years_current,
+        "years_held_back": {y: result.years[str(y)]["reason_en"] for y in result.years_held_back},
+    }
+
+
+def every_year_current(published: dict) -> None:
+    """Fail (and with it the run) when :func:`publish` held a year back; the other years are
+    published by then. Without it the run would end green with a failed gate (only the last tasks
+    of a run decide its state)."""
+    held = published.get("years_held_back") or {}
+    if held:
+        lines = "; ".join(f"{year}: {why}" for year, why in sorted(held.items()))
+        raise RuntimeError(
+            f"Các năm chưa được cập nhật cho người phân tích (giữ số liệu đã phát hành trước) / years held "
+            f"back from the analysts (they keep their last published rows): {lines}"
+        )
 
 
 def report(year: int, gate_result: dict | None = None) -> str:

@@ -1,23 +1,35 @@
 """Publish the warehouse for analysts: a read-only DuckDB copy and Parquet files, swapped in atomically.
 
 DuckDB lets one process write a database file and, while it does, nobody else may open it, not
-even read-only. Analysts therefore never open the warehouse itself: after a run that passed the
-quality gate, the marts are copied into a *new* database file which is then moved onto the
-published one with ``os.replace`` (an atomic rename). A reader that holds the old file open keeps
-reading the old inode, a consistent copy, for as long as it likes; a reader that connects after the
-swap sees the new figures; the writer never waits on readers, and readers never wait on the writer.
+even read-only. Analysts therefore never open the warehouse itself: after a run, the marts are
+copied into a *new* database file which is then moved onto the published one with ``os.replace``
+(an atomic rename). A reader that holds the old file open keeps reading the old inode, a consistent
+copy, for as long as it likes; a reader that connects after the swap sees the new figures; the
+writer never waits on readers, and readers never wait on the writer.
 
-    publish(settings=None) -> PublishResult                  # publish now (no gate decision)
-    publish_if_gate_passed(years=None, settings=None)        # refuse (PublishRefused) unless the
-                                                              # gate of every year passed on the
-                                                              # warehouse as it is now
+One failed year never holds back the others (issue 11 §6). Each year is published on its own
+gate: a year whose gate passed on the warehouse as it is now is *current* (the warehouse's rows);
+a year whose gate failed, has not run, or ran before the warehouse last changed is *held back*: it
+keeps the rows it had in the last publication (none if it never had any). Per-year tables are the
+facts (every table but the ``dim_*`` ones) with a ``year`` or ``period_year`` column, or a
+``period_id`` (its year from ``dim_period``); the dims are published whole from the warehouse.
+
+    publish_years(years=None, settings=None, only=False)     # the pipeline and ``dvk publish``;
+                                                              # only=True: ``dvk publish --year``
+    publish_if_gate_passed(years=None, settings=None)        # the same, without ``only``
+    publish(settings=None) -> PublishResult                  # every year current, no gate decision
 
 Layout under ``settings.published_dir`` (``DVK_PUBLISHED_DIR``, default ``<warehouse dir>/published``)::
 
-    dvk.duckdb                 schema ``marts`` (every mart and dim), schema ``meta`` (publication)
+    dvk.duckdb                 schema ``marts`` (every mart and dim), schema ``meta`` (publication,
+                               publication_years, published_tables)
     parquet/<table>.parquet    one file per mart; ``parquet`` is a symlink to ``parquet-<stamp>/``,
                                swapped atomically, so a reader never sees a mix of two publications
-    manifest.json              tables, row counts, source warehouse, published_at, gate years passed
+    manifest.json              tables, row counts, source warehouse, published_at, and per year:
+                               current or held back, why, since when, whose rows
+
+The database, the Parquet folder and the manifest are read-only on disk (write bits removed); the
+published folder itself stays writable by the owner, so the next publication can swap them.
 
 Only the ``marts`` schema is published (no raw, staging or intermediate layer), and any column that
 carries personal data (``preparer_name``, ``preparer_phone`` and the like) is left out even if a
@@ -33,16 +45,16 @@ import json
 import logging
 import os
 import re
-import shutil
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from dvk.filemodes import make_read_only, remove_tree
 from dvk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -89,6 +101,8 @@ class PublishedTable:
     rows: int
     columns: list[str]
     parquet: str | None  # relative to the published folder
+    #: the column that says each row's year (a per-year table); None: published whole (dims)
+    year_column: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -107,6 +121,10 @@ class PublishResult:
     gate_years_passed: list[int] = field(default_factory=list)
     excluded_columns: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
+    #: every year's state (:class:`YearState` as a dict), by year
+    years: dict[str, dict[str, Any]] = field(default_factory=dict)
+    years_current: list[int] = field(default_factory=list)
+    years_held_back: list[int] = field(default_factory=list)
 
     @property
     def row_counts(self) -> dict[str, int]:
@@ -250,7 +268,7 @@ def read_manifest(settings: Settings | None = None) -> dict[str, Any] | None:
         return None
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
+def _write_json_atomic(path: Path, data: Any, *, read_only: bool = False) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -258,6 +276,8 @@ def _write_json_atomic(path: Path, data: Any) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        if read_only:
+            make_read_only(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -271,17 +291,14 @@ def _remove_stale(folder: Path, keep: Iterable[Path]) -> None:
         if tmp.resolve() not in keep:
             tmp.unlink(missing_ok=True)
     for tmp in folder.glob(f".{PARQUET_LINK}.tmp-*"):
-        if tmp.is_symlink() or tmp.is_file():
-            tmp.unlink(missing_ok=True)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
     versions = sorted(
         (p for p in folder.glob(f"{PARQUET_LINK}-*") if p.is_dir() and not p.is_symlink()),
         key=lambda p: p.name,
     )
     for old in versions[:-KEEP_PARQUET_VERSIONS]:
         if old.resolve() not in keep:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_tree(old)  # read-only on disk (make_read_only): made writable first
 
 
 def _swap_parquet(folder: Path, version_dir: Path) -> Path:
@@ -303,6 +320,176 @@ def _swap_parquet(folder: Path, version_dir: Path) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
+# which rows of which year (docs/analyst-guide.md, "Which years are new")
+
+
+@dataclass
+class YearState:
+    """What the publication holds for one year: ``current`` (this warehouse's rows) or
+    ``held_back`` (the rows of the last publication that had this year current, or none)."""
+
+    year: int
+    state: str  # CURRENT | HELD_BACK
+    #: why held back: gate_failed, gate_not_run, gate_stale, gate_other_warehouse, gate_unreadable,
+    #: not_requested; None when current
+    reason: str | None = None
+    reason_vi: str | None = None
+    reason_en: str | None = None
+    #: the year's gate applies (it has annual submissions, or it was asked for); False: a year with
+    #: only in-year (quarterly, half-year, monthly) reports, published as it is
+    gated: bool = True
+    gate_passed: bool | None = None
+    gate_checked_at: str | None = None
+    gate_failures: int | None = None
+    #: the first failures of the gate (Vietnamese / English), all of them in ``gate_result``
+    gate_failure_summary: list[str] = field(default_factory=list)
+    gate_result: str | None = None
+    data_docs: str | None = None
+    #: held back since which publication (UTC); None when current
+    held_since: str | None = None
+    #: the publication whose rows of this year analysts see (UTC); None: no rows of this year
+    rows_as_of: str | None = None
+
+
+CURRENT = "current"
+HELD_BACK = "held_back"
+#: How many of a failed gate's messages the manifest repeats (all are in gate_result.json).
+FAILURE_SUMMARY_LINES = 5
+#: A year's column in a per-year table, in order of preference.
+YEAR_COLUMNS = ("year", "period_year")
+
+
+def _year_gate(year: int, settings: Settings, warehouse_mtime: float | None) -> YearState:
+    """The verdict of ``year``'s gate on the warehouse as it is now."""
+    from dvk.gate import gate_result_path
+
+    path = gate_result_path(year, settings)
+    state = YearState(year=year, state=CURRENT, gate_result=str(path))
+
+    def held(code: str, vi: str, en: str) -> YearState:
+        state.state, state.reason, state.reason_vi, state.reason_en = HELD_BACK, code, vi, en
+        return state
+
+    if not path.is_file():
+        state.gate_result = None
+        return held("gate_not_run", f"chưa chạy kiểm tra chất lượng ({path})",
+                    f"the gate has not run ({path} does not exist)")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return held("gate_unreadable", f"không đọc được {path}", f"cannot read {path}: {exc}")
+    failures = data.get("failures") or []
+    state.gate_passed = bool(data.get("passed"))
+    state.gate_checked_at = data.get("checked_at") or _mtime_iso(path)
+    state.gate_failures = len(failures)
+    state.data_docs = data.get("data_docs")
+    if not state.gate_passed:
+        state.gate_failure_summary = [
+            f"{f.get('message_vi')} / {f.get('message_en')}" for f in failures[:FAILURE_SUMMARY_LINES]
+        ]
+        n = len(failures)
+        return held("gate_failed", f"kiểm tra chất lượng KHÔNG ĐẠT ({n} lỗi, xem {path})",
+                    f"the gate FAILED ({n} failure(s), see {path})")
+    checked = data.get("warehouse")
+    if checked and Path(checked).resolve() != Path(settings.warehouse).resolve():
+        return held("gate_other_warehouse", f"kết quả kiểm tra thuộc kho dữ liệu khác ({checked})",
+                    f"the gate result is for another warehouse ({checked})")
+    if warehouse_mtime is not None and path.stat().st_mtime < warehouse_mtime:
+        return held("gate_stale",
+                    "kho dữ liệu đã thay đổi sau lần kiểm tra chất lượng gần nhất; hãy chạy lại kiểm tra",
+                    "the warehouse changed after the last gate run; run the gate again")
+    return state
+
+
+def _warehouse_mtime(settings: Settings) -> float | None:
+    warehouse = Path(settings.warehouse)
+    changed = [p.stat().st_mtime for p in (warehouse, warehouse.with_name(warehouse.name + ".wal")) if p.exists()]
+    return max(changed) if changed else None
+
+
+def gate_refusals(years: Iterable[int], settings: Settings | None = None) -> list[tuple[int, str, str]]:
+    """Why each of ``years`` may not be published from the warehouse as it is now (empty: every
+    year's gate passed on it)."""
+    settings = settings or get_settings()
+    mtime = _warehouse_mtime(settings)
+    out = []
+    for year in sorted({int(y) for y in years}):
+        state = _year_gate(year, settings, mtime)
+        if state.state != CURRENT:
+            out.append((year, state.reason_vi, state.reason_en))
+    return out
+
+
+@dataclass
+class _Table:
+    schema: str
+    name: str
+    comment: str | None
+    columns: list[tuple[str, str | None]]  # kept (name, comment)
+    year_column: str | None  # per-year table: its year column; None: published whole
+    by_period: bool = False  # the year comes from period_id through marts.dim_period
+
+
+def _year_expr(table: _Table, db: str, alias: str = "t") -> str:
+    if table.by_period:
+        return (f"(select d.period_year from {db}.{_ident(table.schema)}.dim_period d "
+                f"where d.period_id = {alias}.period_id)")
+    return f"{alias}.{_ident(table.year_column)}"
+
+
+def _classify(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns: list[str]) -> tuple[str | None, bool]:
+    """A table's year: dims (``dim_*``) are never per year; any other table is per year by its
+    ``year`` or ``period_year`` column, or by ``period_id`` (year from ``dim_period``)."""
+    if name.startswith("dim_"):
+        return None, False
+    for col in YEAR_COLUMNS:
+        if col in columns:
+            return col, False
+    if "period_id" in columns:
+        has_dim = con.execute(
+            "select count(*) from duckdb_tables() where database_name = 'wh' and schema_name = ? "
+            "and table_name = 'dim_period'", [schema]).fetchone()[0]
+        if has_dim:
+            return "period_id", True
+    return None, False
+
+
+def _table_years(con: duckdb.DuckDBPyConnection, db: str, tables: list[_Table]) -> set[int]:
+    years: set[int] = set()
+    for t in tables:
+        if t.year_column is None or not _has_table(con, db, t.schema, t.name):
+            continue
+        if t.by_period and not _has_table(con, db, t.schema, "dim_period"):
+            continue
+        rows = con.execute(
+            f"select distinct {_year_expr(t, db)} from {db}.{_ident(t.schema)}.{_ident(t.name)} t").fetchall()
+        years |= {int(r[0]) for r in rows if r[0] is not None}
+    return years
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, db: str, schema: str, name: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from (select database_name, schema_name, table_name from duckdb_tables() "
+        "union all select database_name, schema_name, view_name from duckdb_views()) "
+        "where database_name = ? and schema_name = ? and table_name = ?", [db, schema, name]).fetchone()[0])
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, db: str, schema: str, name: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "select column_name from duckdb_columns() where database_name = ? and schema_name = ? and table_name = ?",
+        [db, schema, name]).fetchall()]
+
+
+def _int_list(years: Iterable[int]) -> str:
+    return "[" + ", ".join(str(int(y)) for y in sorted(years)) + "]::integer[]"
+
+
+#: Decides the years of a publication: (years in the warehouse, years in the last publication,
+#: the last manifest) -> every year's state.
+Decide = Callable[[set[int], set[int], "dict[str, Any] | None"], dict[int, YearState]]
+
+
+# --------------------------------------------------------------------------------------------
 # public API
 
 
@@ -312,14 +499,98 @@ def publish(
     gate_years: Iterable[int] | None = None,
     attach_timeout: float = ATTACH_TIMEOUT_SECONDS,
 ) -> PublishResult:
-    """Publish the marts of the warehouse for analysts (see the module docstring).
+    """Publish every table of the warehouse's marts for analysts, every year current.
 
-    Takes no gate decision: the caller publishes only after a run that passed the gate (or use
-    :func:`publish_if_gate_passed`). ``gate_years``: the years whose gate the caller checked;
-    recorded in the manifest as ``gate_years_passed`` (default: every year whose last
-    ``gate_result.json`` says passed).
+    Takes no gate decision: :func:`publish_years` is what the pipeline and ``dvk publish`` use.
+    ``gate_years``: recorded in the manifest as ``gate_years_passed`` (default: every year whose
+    last ``gate_result.json`` says passed).
     """
     settings = settings or get_settings()
+    gate = read_gate_results(settings)
+    if gate_years is None:
+        passed = sorted(int(y) for y, g in gate.items() if g.get("passed") and str(y).isdigit())
+    else:
+        passed = sorted({int(y) for y in gate_years})
+
+    def decide(wh_years: set[int], prev_years: set[int], _manifest: dict | None) -> dict[int, YearState]:
+        return {y: YearState(year=y, state=CURRENT, gated=y in passed, gate_passed=True if y in passed else None)
+                for y in sorted(wh_years | prev_years | set(passed))}
+
+    return _publish(settings, decide, attach_timeout=attach_timeout, gate_years_passed=passed)
+
+
+def publish_years(
+    years: Iterable[int] | None = None,
+    settings: Settings | None = None,
+    *,
+    only: bool = False,
+    attach_timeout: float = ATTACH_TIMEOUT_SECONDS,
+) -> PublishResult:
+    """Publish the years whose gate passed on the warehouse as it is now; a year whose gate failed
+    (or has not run, or ran before the warehouse last changed) keeps the rows it had in the last
+    publication, none if it never had any.
+
+    Gated: ``years`` and every year with annual submissions in the warehouse (the years the
+    pipeline gates). A year with only in-year reports (quarterly, half-year, monthly) is never
+    gated: it is published as it is. With ``only`` (``dvk publish --year``), only ``years`` may
+    change: every other year keeps its last published rows.
+
+    Raises :class:`PublishRefused`, leaving the published copy as it was, when no gated year
+    passed (a warehouse no gate vouches for is never the source of a publication).
+    """
+    settings = settings or get_settings()
+    if not Path(settings.warehouse).is_file():
+        raise PublishError(
+            f"Không tìm thấy kho dữ liệu {settings.warehouse} / warehouse file {settings.warehouse} does not "
+            "exist (run the ingest and the transform first)"
+        )
+    requested = set() if years is None else {int(y) for y in years}
+    if only:
+        if not requested:
+            raise ValueError("only=True needs the years to publish")
+        gated = requested
+    else:
+        from dvk.report import years_with_annual_submissions
+
+        gated = requested | set(years_with_annual_submissions(settings))
+    mtime = _warehouse_mtime(settings)
+    verdicts = {y: _year_gate(y, settings, mtime) for y in sorted(gated)}
+    passed = sorted(y for y, v in verdicts.items() if v.state == CURRENT)
+    if gated and not passed:
+        error = PublishRefused([(y, v.reason_vi, v.reason_en) for y, v in sorted(verdicts.items())])
+        log.error("%s", error)
+        raise error
+
+    def decide(wh_years: set[int], prev_years: set[int], manifest: dict | None) -> dict[int, YearState]:
+        out = dict(verdicts)
+        before = (manifest or {}).get("years") or {}
+        for y in sorted((wh_years | prev_years) - gated):
+            if only:
+                # not asked for: its rows stay those of the last publication; a year held back
+                # there stays held back for the same reason, since the same time
+                was = before.get(str(y)) or {}
+                if was.get("state") == HELD_BACK:
+                    fields = {k: v for k, v in was.items() if k in YearState.__dataclass_fields__}
+                    out[y] = YearState(**{**fields, "year": y, "state": HELD_BACK})
+                else:
+                    out[y] = YearState(
+                        year=y, state=HELD_BACK, gated=False, reason="not_requested",
+                        reason_vi="không nằm trong các năm được yêu cầu phát hành lần này",
+                        reason_en="not among the years asked for in this publication")
+            else:
+                out[y] = YearState(year=y, state=CURRENT, gated=False)
+        return out
+
+    return _publish(settings, decide, attach_timeout=attach_timeout, gate_years_passed=passed)
+
+
+def publish_if_gate_passed(years: Iterable[int] | None = None, settings: Settings | None = None) -> PublishResult:
+    """:func:`publish_years`: ``years`` (and every year with annual submissions) each on its own
+    gate; raise :class:`PublishRefused` when none of them passed."""
+    return publish_years(years, settings)
+
+
+def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_years_passed: list[int]) -> PublishResult:
     started = time.monotonic()
     warehouse = Path(settings.warehouse)
     if not warehouse.is_file():
@@ -329,10 +600,6 @@ def publish(
         )
     folder = Path(settings.published_dir)
     gate = read_gate_results(settings)
-    if gate_years is None:
-        passed_years = sorted(int(y) for y, g in gate.items() if g.get("passed") and str(y).isdigit())
-    else:
-        passed_years = sorted({int(y) for y in gate_years})
 
     with _publish_lock(folder):
         published_at = _utc_now()
@@ -341,64 +608,131 @@ def publish(
         tmp_db = folder / f"dvk.tmp-{token}.duckdb"
         version_dir = folder / f"{PARQUET_LINK}-{stamp}-{token[:8]}"
         _remove_stale(folder, keep=[])
+        previous_db = folder / DATABASE_NAME
+        previous_manifest = read_manifest(settings) if previous_db.is_file() else None
         tables: list[PublishedTable] = []
         excluded: list[str] = []
         try:
             con = duckdb.connect(str(tmp_db))
             try:
                 _attach_warehouse(con, warehouse, attach_timeout)
+                has_prev = previous_db.is_file()
+                if has_prev:
+                    try:
+                        con.execute(f"attach {_sql_string(str(previous_db))} as prev (read_only)")
+                    except duckdb.Error as exc:
+                        raise PublishError(
+                            f"Không đọc được bản phát hành trước {previous_db}, nơi giữ số liệu các năm chưa đạt "
+                            f"/ cannot read the last publication {previous_db}, which holds the rows of the years "
+                            f"held back: {exc}"
+                        ) from exc
                 sources = _source_tables(con)
                 if not sources:
                     raise PublishError(
                         f"Kho dữ liệu {warehouse} chưa có bảng marts (hãy chạy dbt build) "
                         f"/ the warehouse {warehouse} has no marts (run the transform first)"
                     )
-                for schema in sorted({s for s, _, _ in sources}):
-                    con.execute(f"create schema if not exists {_ident(schema)}")
+                plan: list[_Table] = []
                 for schema, name, comment in sources:
                     columns = _source_columns(con, schema, name)
                     keep = [(c, cmt) for c, cmt in columns if not PERSONAL_DATA_COLUMNS.search(c)]
                     excluded += [f"{schema}.{name}.{c}" for c, _ in columns if PERSONAL_DATA_COLUMNS.search(c)]
                     if not keep:
                         continue
-                    target = f"{_ident(schema)}.{_ident(name)}"
-                    select_list = ", ".join(_ident(c) for c, _ in keep)
-                    con.execute(
-                        f"create table {target} as select {select_list} "
-                        f"from wh.{_ident(schema)}.{_ident(name)}"
-                    )
-                    if comment:
-                        con.execute(f"comment on table {target} is {_sql_string(comment)}")
-                    for column, column_comment in keep:
+                    year_column, by_period = _classify(con, schema, name, [c for c, _ in keep])
+                    plan.append(_Table(schema, name, comment, keep, year_column, by_period))
+
+                wh_years = _table_years(con, "wh", plan)
+                prev_years = _table_years(con, "prev", plan) if has_prev else set()
+                states = decide(wh_years, prev_years, previous_manifest)
+                current = {y for y, st in states.items() if st.state == CURRENT}
+                prev_states = (previous_manifest or {}).get("years") or {}
+                stamp_iso = _iso(published_at)
+                for y, st in states.items():
+                    if st.state == CURRENT:
+                        st.rows_as_of = stamp_iso if y in wh_years else None
+                        continue
+                    before = prev_states.get(str(y)) or {}
+                    st.held_since = before.get("held_since") if before.get("state") == HELD_BACK else None
+                    st.held_since = st.held_since or stamp_iso
+                    if y in prev_years:
+                        st.rows_as_of = before.get("rows_as_of") or (previous_manifest or {}).get("published_at")
+                    else:
+                        st.rows_as_of = None
+
+                for schema in sorted({t.schema for t in plan}):
+                    con.execute(f"create schema if not exists {_ident(schema)}")
+                for t in plan:
+                    target = f"{_ident(t.schema)}.{_ident(t.name)}"
+                    select_list = ", ".join(_ident(c) for c, _ in t.columns)
+                    source = f"wh.{_ident(t.schema)}.{_ident(t.name)}"
+                    if t.year_column is None:
+                        sql = f"create table {target} as select {select_list} from {source}"
+                    else:
+                        y_wh = _year_expr(t, "wh")
+                        sql = (f"create table {target} as select {select_list} from {source} t "
+                               f"where {y_wh} is null or list_contains({_int_list(current)}, {y_wh})")
+                        held = {y for y in prev_years if y in states and states[y].state == HELD_BACK}
+                        if held and _has_table(con, "prev", t.schema, t.name) and (
+                                not t.by_period or _has_table(con, "prev", t.schema, "dim_period")):
+                            prev_cols = set(_table_columns(con, "prev", t.schema, t.name))
+                            cols = [c for c, _ in t.columns if c in prev_cols]
+                            y_prev = _year_expr(t, "prev")
+                            sql += (f" union all by name select {', '.join(_ident(c) for c in cols)} "
+                                    f"from prev.{_ident(t.schema)}.{_ident(t.name)} t "
+                                    f"where list_contains({_int_list(held)}, {y_prev})")
+                    con.execute(sql)
+                    if t.comment:
+                        con.execute(f"comment on table {target} is {_sql_string(t.comment)}")
+                    for column, column_comment in t.columns:
                         if column_comment:
                             con.execute(
                                 f"comment on column {target}.{_ident(column)} is {_sql_string(column_comment)}"
                             )
                     rows = con.execute(f"select count(*) from {target}").fetchone()[0]
-                    tables.append(PublishedTable(schema, name, int(rows), [c for c, _ in keep], None))
+                    tables.append(PublishedTable(t.schema, t.name, int(rows), [c for c, _ in t.columns], None,
+                                                 year_column=t.year_column))
                 con.execute("detach wh")
+                if has_prev:
+                    con.execute("detach prev")
                 if excluded:
                     log.warning("Personal data columns left out of the publication: %s", ", ".join(excluded))
 
                 # meta: what this copy is, for analysts who only have the database file
+                years_current = sorted(y for y, st in states.items() if st.state == CURRENT)
+                years_held = sorted(y for y, st in states.items() if st.state == HELD_BACK)
                 con.execute("create schema meta")
                 con.execute(
                     "create table meta.publication (published_at timestamp, source_warehouse varchar, "
-                    "source_modified_at varchar, gate_years_passed varchar, tables integer)"
+                    "source_modified_at varchar, gate_years_passed varchar, tables integer, "
+                    "years_current varchar, years_held_back varchar)"
                 )
                 con.execute(
-                    "insert into meta.publication values (?, ?, ?, ?, ?)",
+                    "insert into meta.publication values (?, ?, ?, ?, ?, ?, ?)",
                     [
                         published_at.replace(tzinfo=None, microsecond=0),
                         str(warehouse),
                         _mtime_iso(warehouse),
-                        ", ".join(str(y) for y in passed_years),
+                        ", ".join(str(y) for y in gate_years_passed),
                         len(tables),
+                        ", ".join(str(y) for y in years_current),
+                        ", ".join(str(y) for y in years_held),
                     ],
                 )
                 con.execute(
+                    "create table meta.publication_years (year integer, state varchar, reason varchar, "
+                    "reason_vi varchar, reason_en varchar, held_since varchar, rows_as_of varchar, "
+                    "gate_checked_at varchar, gate_failures integer)"
+                )
+                for y, st in sorted(states.items()):
+                    con.execute(
+                        "insert into meta.publication_years values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [y, st.state, st.reason, st.reason_vi, st.reason_en, st.held_since, st.rows_as_of,
+                         st.gate_checked_at, st.gate_failures],
+                    )
+                con.execute(
                     "create table meta.published_tables (table_schema varchar, table_name varchar, "
-                    "row_count bigint, parquet_file varchar)"
+                    "row_count bigint, parquet_file varchar, year_column varchar)"
                 )
 
                 # Parquet, from the new database (the same snapshot), into a fresh version folder
@@ -411,8 +745,8 @@ def publish(
                     )
                     table.parquet = f"{PARQUET_LINK}/{file_name}"
                     con.execute(
-                        "insert into meta.published_tables values (?, ?, ?, ?)",
-                        [table.schema, table.name, table.rows, table.parquet],
+                        "insert into meta.published_tables values (?, ?, ?, ?, ?)",
+                        [table.schema, table.name, table.rows, table.parquet, table.year_column],
                     )
                 con.execute("checkpoint")
             finally:
@@ -422,6 +756,10 @@ def publish(
                 raise PublishError(f"the new database {tmp_db} was not checkpointed ({wal} remains)")
             with open(tmp_db, "rb") as fh:
                 os.fsync(fh.fileno())
+            # read-only on disk: nobody edits the analysts' copy in place (the folder stays
+            # writable for the owner, so the next publication can swap it)
+            make_read_only(tmp_db)
+            make_read_only(version_dir)
 
             # the swaps: database first, then the Parquet folder, then the manifest
             database = folder / DATABASE_NAME
@@ -436,7 +774,7 @@ def publish(
             tmp_db.unlink(missing_ok=True)
             tmp_db.with_name(tmp_db.name + ".wal").unlink(missing_ok=True)
             if version_dir.exists() and not (folder / PARQUET_LINK).resolve() == version_dir.resolve():
-                shutil.rmtree(version_dir, ignore_errors=True)
+                remove_tree(version_dir)
             raise
 
         result = PublishResult(
@@ -447,9 +785,12 @@ def publish(
             source_warehouse=str(warehouse),
             tables=tables,
             gate=gate,
-            gate_years_passed=passed_years,
+            gate_years_passed=gate_years_passed,
             excluded_columns=excluded,
             duration_seconds=round(time.monotonic() - started, 3),
+            years={str(y): asdict(st) for y, st in sorted(states.items())},
+            years_current=years_current,
+            years_held_back=years_held,
         )
         manifest = {
             "published_at": result.published_at,
@@ -458,88 +799,46 @@ def publish(
             "database": DATABASE_NAME,
             "parquet_dir": PARQUET_LINK,
             "parquet_version": version_dir.name,
-            "gate_years_passed": passed_years,
+            "gate_years_passed": gate_years_passed,
+            "years_current": years_current,
+            "years_held_back": years_held,
+            "years": result.years,
             "gate": gate,
             "tables": [
-                {"schema": t.schema, "name": t.name, "rows": t.rows, "columns": t.columns, "parquet": t.parquet}
+                {"schema": t.schema, "name": t.name, "rows": t.rows, "columns": t.columns, "parquet": t.parquet,
+                 "year_column": t.year_column}
                 for t in tables
             ],
             "excluded_columns": excluded,
             "duration_seconds": result.duration_seconds,
         }
-        _write_json_atomic(result.manifest, manifest)
+        _write_json_atomic(result.manifest, manifest, read_only=True)
         _remove_stale(folder, keep=[version_dir])
     log.info(
-        "Published %d tables to %s (Parquet: %s) in %.1f s",
+        "Published %d tables to %s (Parquet: %s) in %.1f s; years current: %s; held back: %s",
         len(tables), result.database, result.parquet_dir, result.duration_seconds,
+        years_current or "-", years_held or "-",
     )
+    for y in years_held:
+        st = states[y]
+        log.warning("Year %s held back since %s (rows as of %s): %s / %s", y, st.held_since, st.rows_as_of or "none",
+                    st.reason_vi, st.reason_en)
     return result
 
 
-def gate_refusals(years: Iterable[int], settings: Settings | None = None) -> list[tuple[int, str, str]]:
-    """Why the warehouse may not be published for ``years`` (empty: every year's gate passed
-    on the warehouse as it is now)."""
-    from dvk.gate import gate_result_path
-
-    settings = settings or get_settings()
-    warehouse = Path(settings.warehouse)
-    changed = [p.stat().st_mtime for p in (warehouse, warehouse.with_name(warehouse.name + ".wal")) if p.exists()]
-    warehouse_mtime = max(changed) if changed else None
-    reasons: list[tuple[int, str, str]] = []
-    for year in sorted({int(y) for y in years}):
-        path = gate_result_path(year, settings)
-        if not path.is_file():
-            reasons.append((year, f"chưa chạy kiểm tra chất lượng ({path})",
-                            f"the gate has not run ({path} does not exist)"))
-            continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            reasons.append((year, f"không đọc được {path}", f"cannot read {path}: {exc}"))
-            continue
-        if not data.get("passed"):
-            n = len(data.get("failures") or [])
-            reasons.append((year, f"kiểm tra chất lượng KHÔNG ĐẠT ({n} lỗi, xem {path})",
-                            f"the gate FAILED ({n} failure(s), see {path})"))
-            continue
-        checked = data.get("warehouse")
-        if checked and Path(checked).resolve() != warehouse.resolve():
-            reasons.append((year, f"kết quả kiểm tra thuộc kho dữ liệu khác ({checked})",
-                            f"the gate result is for another warehouse ({checked})"))
-            continue
-        if warehouse_mtime is not None and path.stat().st_mtime < warehouse_mtime:
-            reasons.append((year, "kho dữ liệu đã thay đổi sau lần kiểm tra chất lượng gần nhất; hãy chạy lại kiểm tra",
-                            "the warehouse changed after the last gate run; run the gate again"))
-    return reasons
-
-
-def publish_if_gate_passed(years: Iterable[int] | None = None, settings: Settings | None = None) -> PublishResult:
-    """Publish unless the gate of one of ``years`` failed, has not run, or ran before the
-    warehouse last changed; then raise :class:`PublishRefused` and leave the published copy as
-    it was. ``years=None``: every year with annual submissions (the years the report DAG gates)."""
-    settings = settings or get_settings()
-    if years is None:
-        from dvk.report import years_with_annual_submissions
-
-        years = years_with_annual_submissions(settings)
-    years = sorted({int(y) for y in years})
-    reasons = gate_refusals(years, settings)
-    if reasons:
-        error = PublishRefused(reasons)
-        log.error("%s", error)
-        raise error
-    return publish(settings, gate_years=years)
-
-
 __all__ = [
+    "CURRENT",
+    "HELD_BACK",
     "PERSONAL_DATA_COLUMNS",
     "PublishError",
     "PublishRefused",
     "PublishResult",
     "PublishedTable",
+    "YearState",
     "gate_refusals",
     "publish",
     "publish_if_gate_passed",
+    "publish_years",
     "read_gate_results",
     "read_manifest",
 ]

@@ -6,6 +6,11 @@ Runs ``dvk_ingest``, ``dvk_transform`` and ``dvk_annual_report`` one after the o
 ``dag.test()`` on a local Airflow home (SQLite), honouring ``DVK_INBOX_DIR``, ``DVK_WAREHOUSE``
 and ``DVK_REPORTS_DIR``, then prints where the reports are. Exits 1 if a DAG run failed (a gate
 failure included), after saying why.
+
+One run at a time: the run holds a lock beside the warehouse (``<warehouse dir>/.dvk-run.lock``)
+and one in the Airflow home (``.dvk-run.lock``) from before the metadata set-up to the end. A
+second run started meanwhile changes nothing: it says since when and which process holds the lock,
+and exits 3.
 """
 
 from __future__ import annotations
@@ -15,6 +20,35 @@ import json
 import sys
 
 from dvk import airflow_local
+
+#: Exit code of a run refused because another run holds the lock (as ``dvk``'s "unavailable").
+EXIT_LOCKED = 3
+RUN_LOCK_NAME = ".dvk-run.lock"
+
+
+def run_lock_paths(settings=None) -> list:
+    """The run's lock files: beside the warehouse (two runs on one warehouse) and in the Airflow
+    home (two runs on one metadata database)."""
+    from dvk.settings import get_settings
+
+    settings = settings or get_settings()
+    return [settings.warehouse.parent / RUN_LOCK_NAME, airflow_local.airflow_home() / RUN_LOCK_NAME]
+
+
+def _print_publication(settings) -> None:
+    from dvk.publish import read_manifest
+
+    manifest = read_manifest(settings)
+    if not manifest:
+        return
+    current = ", ".join(str(y) for y in manifest.get("years_current") or []) or "—"
+    print(f"\nBản phát hành / published for analysts: {manifest.get('published_at')} ({settings.published_warehouse})")
+    print(f"  năm mới nhất / years current: {current}")
+    for year in manifest.get("years_held_back") or []:
+        y = (manifest.get("years") or {}).get(str(year), {})
+        rows = y.get("rows_as_of") or "không có / none"
+        print(f"  năm {year} GIỮ LẠI / HELD BACK từ / since {y.get('held_since')}: {y.get('reason_vi')} / "
+              f"{y.get('reason_en')} (số liệu của lần phát hành / rows as of: {rows})")
 
 
 def _print_gate_failures(reports_dir) -> None:
@@ -52,6 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="show Airflow's task logs (INFO) as they run")
     args = parser.parse_args(argv)
 
+    from dvk.filemodes import apply_umask
+    from dvk.runlock import RunLocked, run_lock
+
+    apply_umask()
+    try:
+        with run_lock(run_lock_paths()):
+            return _run(args)
+    except RunLocked as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_LOCKED
+
+
+def _run(args: argparse.Namespace) -> int:
     import os
 
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO" if args.verbose else "WARNING")
@@ -89,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     quarantine = settings.quarantine_dir
     if quarantine.exists() and any(quarantine.rglob("*.problems.txt")):
         print(f"\nFiles in quarantine / tệp bị cách ly: {quarantine}")
+    _print_publication(settings)
     return 0 if all(o.succeeded for o in outcomes) and len(outcomes) == 3 else 1
 
 

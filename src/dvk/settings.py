@@ -48,6 +48,10 @@ class Settings:
     #: Celery needs ``DVK_CELERY_BROKER_URL``, e.g. ``redis://127.0.0.1:6379/0``, and PostgreSQL).
     airflow_executor: str = "LocalExecutor"
     celery_broker_url: str | None = None
+    #: The file-creation mask of every process that writes (``DVK_UMASK``, octal, default 027):
+    #: files 0640, folders 0750, so the warehouse (raw holds the preparers' names and phones),
+    #: the quarantine copies and the reports are never world-readable. See ``dvk.filemodes``.
+    umask: int = 0o027
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
@@ -73,6 +77,16 @@ def _path(name: str, default: Path | None) -> Path | None:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _umask(value: str) -> int:
+    try:
+        mask = int(value, 8)
+    except ValueError:
+        raise ValueError(f"DVK_UMASK must be an octal mask such as 027, not {value!r}") from None
+    if not 0 <= mask <= 0o777:
+        raise ValueError(f"DVK_UMASK must be between 000 and 777, not {value!r}")
+    return mask
+
+
 def get_settings() -> Settings:
     """Read the settings now (not at import time), so tests and DAG runs can change them."""
     return Settings(
@@ -90,4 +104,5 @@ def get_settings() -> Settings:
         airflow_port=int(os.environ.get("DVK_AIRFLOW_PORT", "8080")),
         airflow_executor=os.environ.get("DVK_AIRFLOW_EXECUTOR", "").strip() or "LocalExecutor",
         celery_broker_url=os.environ.get("DVK_CELERY_BROKER_URL", "").strip() or None,
+        umask=_umask(os.environ.get("DVK_UMASK", "").strip() or "027"),
     )

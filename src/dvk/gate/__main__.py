@@ -8,6 +8,9 @@ from dvk.gate import gate_result_path, run_gate
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dvk.filemodes import apply_umask
+
+    apply_umask()
     years = [int(a) for a in (sys.argv[1:] if argv is None else argv)]
     if not years:
         print("usage: python -m dvk.gate YEAR [YEAR ...]", file=sys.stderr)

@@ -12,6 +12,9 @@ from dvk.ingest import IngestError, ingest_inbox
 
 
 def main() -> int:
+    from dvk.filemodes import apply_umask
+
+    apply_umask()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         result, status = ingest_inbox(), 0

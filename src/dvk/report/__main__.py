@@ -10,6 +10,9 @@ from dvk.report import build_annual_report, years_with_annual_submissions
 
 
 def main(argv: list[str] | None = None) -> int:
+    from dvk.filemodes import apply_umask
+
+    apply_umask()
     args = sys.argv[1:] if argv is None else argv
     years = [int(a) for a in args] or years_with_annual_submissions()
     ok = True

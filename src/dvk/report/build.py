@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from dvk.filemodes import as_created
 from dvk.gate import GateFailed, GateResult, enforce_gate
 from dvk.report import versions
 from dvk.report.data import AnnualData, load_annual_data
@@ -154,7 +155,7 @@ def _publish(settings: Settings, year: int, final: Path, fill, number: int | Non
                 # alter the published version
                 shutil.copy2(tmp / name, this / name)
         for p in [tmp, archive, *archive.iterdir()]:
-            p.chmod(0o755)
+            as_created(p)  # mkdtemp makes 0700: the umask's mode (0750 with DVK_UMASK=027)
         _move_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

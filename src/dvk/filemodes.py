@@ -1,0 +1,92 @@
+"""File modes: who may read what the pipeline writes (docs/operations.md, "File modes and who may read what").
+
+Every entry point that writes (the pipeline steps the DAG tasks call, ``./scripts/run``,
+``./scripts/dvk``, ``./scripts/airflow``) calls :func:`apply_umask` once, first: with the default
+``DVK_UMASK=027`` every file it creates is 0640 and every folder 0750 (owner reads and writes, the
+service's group reads, nobody else). The helpers below cover the few places where a file does not
+get its mode from the umask: a temporary file (``mkstemp``: 0600), a temporary folder
+(``mkdtemp``: 0700), a copy that would keep its source's mode (``shutil.copy2``), and the
+published copy for analysts, which is made read-only on disk (:func:`make_read_only`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+
+from dvk.settings import Settings, get_settings
+
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def apply_umask(settings: Settings | None = None) -> int:
+    """Set this process's umask from ``DVK_UMASK``; return the previous one."""
+    settings = settings or get_settings()
+    return os.umask(settings.umask)
+
+
+def current_umask() -> int:
+    """The process's umask (read without changing it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a new file gets under the current umask (0640 with 027)."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    """The mode a new folder gets under the current umask (0750 with 027)."""
+    return 0o777 & ~current_umask()
+
+
+def as_created(path: Path | str) -> None:
+    """Give a file or folder made by ``mkstemp`` / ``mkdtemp`` (0600 / 0700) the mode any other
+    file or folder gets under the umask, so the service's group can read it like the rest."""
+    path = Path(path)
+    path.chmod(dir_mode() if path.is_dir() and not path.is_symlink() else file_mode())
+
+
+def copy_file(src: Path | str, dst: Path | str) -> None:
+    """Copy bytes and timestamps, but not the source's mode: the copy gets the umask's mode
+    (an inbox file uploaded 0644 is never quarantined world-readable)."""
+    shutil.copyfile(src, dst)
+    st = os.stat(src)
+    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def make_read_only(path: Path | str) -> None:
+    """Remove the write bits of ``path`` and, for a folder, of everything under it (0640 -> 0440,
+    0750 -> 0550; a setgid bit stays). The folder holding it must stay writable: the next
+    publication replaces the file by a rename and removes old folders with :func:`remove_tree`."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        for child in path.iterdir():
+            make_read_only(child)
+    if not path.is_symlink():
+        path.chmod(stat.S_IMODE(path.stat().st_mode) & ~_WRITE_BITS)
+
+
+def remove_tree(path: Path | str) -> None:
+    """``shutil.rmtree`` that also removes read-only folders (:func:`make_read_only`); missing is fine."""
+    path = Path(path)
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+        return
+    if not path.exists():
+        return
+    for folder, dirs, _files in os.walk(path):
+        for name in dirs:
+            sub = Path(folder) / name
+            if not sub.is_symlink():
+                sub.chmod(stat.S_IMODE(sub.stat().st_mode) | stat.S_IRWXU)
+    path.chmod(stat.S_IMODE(path.stat().st_mode) | stat.S_IRWXU)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+__all__ = ["apply_umask", "as_created", "copy_file", "current_umask", "dir_mode", "file_mode",
+           "make_read_only", "remove_tree"]
