@@ -5,7 +5,7 @@ Every entry point that writes (the pipeline steps the DAG tasks call, ``./script
 ``DVK_UMASK=027`` every file it creates is 0640 and every folder 0750 (owner reads and writes, the
 service's group reads, nobody else). The helpers below cover the few places where a file does not
 get its mode from the umask: a temporary file (``mkstemp``: 0600), a temporary folder
-(``mkdtemp``: 0700), a copy that would keep its source's mode (``shutil.copy2``), and the
+(``mkdtemp``: 0700), and the
 published copy for analysts, which is made read-only on disk (:func:`make_read_only`).
 """
 
@@ -51,14 +51,6 @@ def as_created(path: Path | str) -> None:
     path.chmod(dir_mode() if path.is_dir() and not path.is_symlink() else file_mode())
 
 
-def copy_file(src: Path | str, dst: Path | str) -> None:
-    """Copy bytes and timestamps, but not the source's mode: the copy gets the umask's mode
-    (an inbox file uploaded 0644 is never quarantined world-readable)."""
-    shutil.copyfile(src, dst)
-    st = os.stat(src)
-    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
-
-
 def make_read_only(path: Path | str) -> None:
     """Remove the write bits of ``path`` and, for a folder, of everything under it (0640 -> 0440,
     0750 -> 0550; a setgid bit stays). The folder holding it must stay writable: the next
@@ -88,5 +80,5 @@ def remove_tree(path: Path | str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-__all__ = ["apply_umask", "as_created", "copy_file", "current_umask", "dir_mode", "file_mode",
+__all__ = ["apply_umask", "as_created", "current_umask", "dir_mode", "file_mode",
            "make_read_only", "remove_tree"]

@@ -37,6 +37,7 @@ from typing import Any
 
 import jinja2
 
+from dvk.filemodes import as_created
 from dvk.gate.result import GateEntry, GateResult, fmt_value
 from dvk.gate.suites import LEVEL_LABELS, SuiteSpec
 
@@ -254,6 +255,7 @@ def build(result: GateResult, validations: Mapping[str, Mapping[str, Any]],
     pages = render(result, validations, specs)  # before touching the disk: a template error leaves all as it was
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-", dir=site_dir.parent))
+    as_created(staging)  # mkdtemp makes 0700: the umask's mode, like every other output
     try:
         for relative, text in pages.items():
             path = staging / relative

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
+from dvk.filemodes import as_created
 from dvk.settings import Settings, get_settings
 
 #: How many failure lines GateFailed's message shows (all of them are in gate_result.json).
@@ -166,6 +167,7 @@ def save_result(result: GateResult, path: Path) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(result.to_dict(), fh, ensure_ascii=False, indent=2)
             fh.write("\n")
+        as_created(tmp)  # mkstemp makes 0600: the umask's mode, like every other output
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
