@@ -17,6 +17,7 @@ SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEMO_INBOX_DIR = PROJECT_ROOT / "demo" / "inbox"
 LOCAL_DIR = PROJECT_ROOT / ".local"
+DEFAULT_UNITS_FILE = SEEDS_DIR / "reporting_units.csv"
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,17 @@ class Settings:
     #: Where the read-only copy for analysts is published (``dvk.publish``); None: beside the
     #: warehouse, ``<warehouse dir>/published``.
     published_dir: Path | None = None
+    #: The master list of reporting units, time-versioned (``code,name,kind,parent_code,aliases,
+    #: valid_from,valid_to``): the ingest resolves units against it and dbt builds the unit
+    #: dimension from it (``dvk.transform`` passes it as the ``units_file`` var). None: the shipped
+    #: seed ``dbt_project/seeds/reporting_units.csv`` (Hà Tĩnh city, 2019 → today).
+    units_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
             object.__setattr__(self, "published_dir", Path(self.warehouse).parent / "published")
+        if self.units_file is None:
+            object.__setattr__(self, "units_file", DEFAULT_UNITS_FILE)
 
     @property
     def published_warehouse(self) -> Path:
@@ -61,4 +69,5 @@ def get_settings() -> Settings:
         due_grace_days=int(os.environ.get("DVK_DUE_GRACE_DAYS", "5")),
         max_file_bytes=int(os.environ.get("DVK_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
         published_dir=_path("DVK_PUBLISHED_DIR", None),
+        units_file=_path("DVK_UNITS_FILE", DEFAULT_UNITS_FILE),
     )
