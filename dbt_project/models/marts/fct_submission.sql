@@ -20,6 +20,7 @@ final as (
     select
         submissions.submission_id,
         submissions.unit_code,
+        submissions.unit_key,
         submissions.period_id,
         submissions.period_kind,
         submissions.period_year,

@@ -7,6 +7,7 @@ final as (
         submission_id,
         field_code,
         unit_code,
+        unit_key,
         period_id,
         declared_total,
         declared_new,
