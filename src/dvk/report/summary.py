@@ -100,7 +100,8 @@ def build_summary(data: AnnualData) -> dict[str, Any]:
     summary["headline_vi"] = headline_vi(summary)
     summary["generated_from"] = {
         "marts": [
-            "marts.fct_annual_unit_status", "marts.fct_annual_unit_field", "marts.fct_model",
+            "marts.fct_annual_unit_status", "marts.fct_annual_unit_source", "marts.fct_annual_unit_field",
+            "marts.fct_model",
             "marts.dim_reporting_unit", "marts.dim_field",
         ],
         "source_submissions": [
