@@ -51,7 +51,6 @@ successors as (
 
 final as (
     select
-        units.unit_key,
         units.unit_code,
         units.unit_name,
         units.unit_kind,
@@ -59,6 +58,7 @@ final as (
         units.aliases,
         units.valid_from,
         units.valid_to,
+        units.unit_key,
         units.is_current,
         cast(count(*) over (partition by units.unit_code) as integer) as code_versions_count,
         predecessors.predecessor_codes,

@@ -26,17 +26,17 @@ years as (
 
 final as (
     select
-        units.unit_key,
         units.unit_code,
         years.year,
         units.unit_name,
         units.unit_kind,
-        units.valid_from,
-        units.valid_to,
         units.valid_from <= make_date(years.year, 12, 14)
             and (units.valid_to is null or units.valid_to > make_date(years.year, 12, 14))
             as is_expected,
-        years.year in (select year from data_years) as has_data
+        years.year in (select year from data_years) as has_data,
+        units.unit_key,
+        units.valid_from,
+        units.valid_to
     from units
     cross join years
     where units.valid_from <= make_date(years.year, 12, 14)

@@ -19,7 +19,6 @@ model_lines as (
 final as (
     select
         sources.year,
-        sources.unit_key,
         sources.unit_code,
         model_lines.field_code,
         cast(count(*) as bigint) as models_total,
@@ -32,6 +31,7 @@ final as (
         sources.is_provisional,
         sources.source_submission_id,
         sources.source_period_id,
+        sources.unit_key,
         sources.figures_source,
         sources.source_unit_key,
         sources.source_unit_code

@@ -76,7 +76,6 @@ status_grid as (
 final as (
     select
         status_grid.year,
-        status_grid.unit_key,
         status_grid.unit_code,
         case
             when by_unit.unit_code is null then 'missing'
@@ -87,6 +86,7 @@ final as (
             as source_submission_id,
         case when by_unit.figures_source = 'own_report' then by_unit.any_period_id end
             as source_period_id,
+        status_grid.unit_key,
         by_unit.figures_source,
         by_unit.predecessor_unit_codes,
         case when by_unit.figures_source = 'predecessors' then split_left_out.split_predecessor_codes end

@@ -125,7 +125,6 @@ final as (
         identified.model_line_id,
         identified.submission_id,
         identified.unit_code,
-        identified.unit_key,
         identified.period_id,
         identified.period_kind,
         identified.period_year,
@@ -146,7 +145,8 @@ final as (
             partition by identified.model_key
         ) as first_period_id,
         identified.loaded_at,
-        unit_years.unit_year_loaded_at
+        unit_years.unit_year_loaded_at,
+        identified.unit_key
     from identified
     inner join unit_years
         on identified.unit_code = unit_years.unit_code

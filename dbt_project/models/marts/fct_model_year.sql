@@ -90,7 +90,6 @@ final as (
         ranked.model_key,
         cast(ranked.period_year as integer) as year,
         ranked.unit_code,
-        ranked.unit_key,
         ranked.model_name,
         ranked.model_name_key,
         ranked.field_code,
@@ -105,7 +104,8 @@ final as (
         cast(ranked.funds_million_vnd as double) as funds_million_vnd,
         cast(ranked.labour_days as bigint) as labour_days,
         cast(ranked.land_m2 as double) as land_m2,
-        ranked.unit_year_loaded_at
+        ranked.unit_year_loaded_at,
+        ranked.unit_key
     from ranked
     left join sources
         on ranked.submission_id = sources.source_submission_id

@@ -66,7 +66,6 @@ final as (
         grid.period_id,
         rated_periods.period_kind,
         rated_periods.period_year,
-        grid.unit_key,
         grid.unit_code,
         expected.unit_code is not null as is_expected,
         by_unit_period.unit_code is not null as has_submitted,
@@ -84,7 +83,8 @@ final as (
             end as integer
         ) as days_late,
         cast(coalesce(by_unit_period.submissions_count, 0) as integer) as submissions_count,
-        by_unit_period.accepted_submission_id
+        by_unit_period.accepted_submission_id,
+        grid.unit_key
     from grid
     inner join rated_periods on grid.period_id = rated_periods.period_id
     left join expected

@@ -20,7 +20,6 @@ final as (
     select
         submissions.submission_id,
         submissions.unit_code,
-        submissions.unit_key,
         submissions.period_id,
         submissions.period_kind,
         submissions.period_year,
@@ -39,7 +38,8 @@ final as (
         submissions.is_on_time,
         cast(submissions.days_late as integer) as days_late,
         submissions.loaded_at,
-        submissions.load_id
+        submissions.load_id,
+        submissions.unit_key
     from submissions
     left join model_counts on submissions.submission_id = model_counts.submission_id
 )

@@ -7,7 +7,6 @@ final as (
         submission_id,
         field_code,
         unit_code,
-        unit_key,
         period_id,
         declared_total,
         declared_new,
@@ -19,7 +18,8 @@ final as (
         computed_funds,
         fields_sum_total,
         fields_sum_new,
-        fields_sum_replicated
+        fields_sum_replicated,
+        unit_key
     from compared
 )
 

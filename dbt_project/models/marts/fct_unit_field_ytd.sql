@@ -18,7 +18,6 @@ sources as (
 final as (
     select
         model_lines.unit_code,
-        model_lines.unit_key,
         model_lines.period_id,
         model_lines.period_kind,
         model_lines.period_year,
@@ -31,7 +30,8 @@ final as (
         cast(coalesce({{ exact_sum('model_lines.funds_million_vnd') }}, 0) as double) as funds_million_vnd,
         cast(coalesce(sum(model_lines.labour_days), 0) as bigint) as labour_days,
         cast(coalesce({{ exact_sum('model_lines.land_m2') }}, 0) as double) as land_m2,
-        sources.source_submission_id is not null as is_annual_source
+        sources.source_submission_id is not null as is_annual_source,
+        model_lines.unit_key
     from model_lines
     left join sources
         on model_lines.submission_id = sources.source_submission_id
