@@ -169,10 +169,14 @@ RECONCILIATION = Dataset(
         inner join raw.submission_models as m on m.submission_id = s.source_submission_id
         group by s.unit_key, s.unit_code, m.field_code, s.source_submission_id, s.source_period_id
     ),
+    unit_sources as (  -- one per unit, unless counted from its predecessors (rule 3)
+        select unit_code, count(*) as n from sources group by unit_code
+    ),
     mart as (
-        select *
-        from marts.fct_annual_unit_field
-        where year = $year
+        select f.*, coalesce(us.n, 1) as sources_n
+        from marts.fct_annual_unit_field as f
+        left join unit_sources as us on us.unit_code = f.unit_code
+        where f.year = $year
     ),
     joined as (
         select
@@ -185,7 +189,7 @@ RECONCILIATION = Dataset(
         from mart
         full outer join recount
             on mart.unit_code = recount.unit_code and mart.field_code = recount.field_code
-            and mart.source_submission_id = recount.source_submission_id
+            and (mart.sources_n = 1 or mart.source_submission_id = recount.source_submission_id)
     ),
     figures as (  -- one row per figure; decimals rounded to 4 places on both sides
         select
@@ -243,14 +247,27 @@ RECONCILIATION_SUBMISSIONS = Dataset(
     annual as (
         select
             unit_code,
-            source_submission_id,
             sum(models_total) as n,
-            -- the submission(s) the unit's annual rows say they come from: one, if all is well
+            -- the submission(s) the unit's annual rows say they come from: its sources, if all is well
             string_agg(distinct source_submission_id, ', ' order by source_submission_id)
                 as mart_submission_id
         from marts.fct_annual_unit_field
         where year = $year
+        group by unit_code
+    ),
+    annual_by_source as (
+        select unit_code, source_submission_id, sum(models_total) as n
+        from marts.fct_annual_unit_field
+        where year = $year
         group by unit_code, source_submission_id
+    ),
+    unit_sources as (  -- one per unit, unless counted from its predecessors (rule 3)
+        select
+            unit_code,
+            count(*) as n,
+            string_agg(distinct source_submission_id, ', ' order by source_submission_id) as ids
+        from sources
+        group by unit_code
     )
     select
         s.unit_code,
@@ -259,8 +276,10 @@ RECONCILIATION_SUBMISSIONS = Dataset(
         s.source_submission_id as submission_id,
         cast(coalesce(raw_lines.n, 0) as bigint) as raw_models,
         cast(coalesce(mart_lines.n, 0) as bigint) as mart_models,
-        cast(coalesce(annual.n, 0) as bigint) as annual_models,
-        annual.mart_submission_id,
+        cast(coalesce(case when unit_sources.n = 1 then annual.n else annual_by_source.n end, 0) as bigint)
+            as annual_models,
+        case when unit_sources.n > 1 and annual.mart_submission_id = unit_sources.ids
+             then s.source_submission_id else annual.mart_submission_id end as mart_submission_id,
         cast(coalesce(fs.models_count, -1) as bigint) as submission_models_count,
         coalesce(fs.is_accepted, false) as source_is_accepted,
         accepted.submission_id as accepted_submission_id,
@@ -270,8 +289,11 @@ RECONCILIATION_SUBMISSIONS = Dataset(
     from sources as s
     left join raw_lines on raw_lines.submission_id = s.source_submission_id
     left join mart_lines on mart_lines.submission_id = s.source_submission_id
-    left join annual
-        on annual.unit_code = s.unit_code and annual.source_submission_id = s.source_submission_id
+    left join annual on annual.unit_code = s.unit_code
+    left join annual_by_source
+        on annual_by_source.unit_code = s.unit_code
+        and annual_by_source.source_submission_id = s.source_submission_id
+    left join unit_sources on unit_sources.unit_code = s.unit_code
     left join marts.fct_submission as fs on fs.submission_id = s.source_submission_id
     left join accepted
         on accepted.unit_code = s.source_unit_code and accepted.period_id = s.source_period_id
@@ -325,7 +347,8 @@ UNIT_STATUS = Dataset(
         u.unit_name,
         coalesce(st.source_period_id, cast($year as varchar)) as period_id,
         coalesce(st.status, '(trống)') as status,
-        coalesce(st.source_submission_id, sources.submission_id) as submission_id
+        case when st.figures_source = 'predecessors' then sources.submission_id
+             else st.source_submission_id end as submission_id
     from marts.fct_annual_unit_status as st
     left join sources
         on sources.unit_key is not distinct from st.unit_key and sources.unit_code = st.unit_code
