@@ -142,3 +142,30 @@ def test_past_years_keep_their_meaning(warehouse):
         from marts.fct_annual_unit_status s join marts.dim_reporting_unit u on u.unit_key = s.unit_key
         where s.year = 2021 and s.unit_code = '18073'""")
     assert status == [{"status": "reported", "unit_name": "Phường Nam Hà", "n": 28}]
+
+
+def test_the_missing_command_follows_validity(warehouse, tmp_path, monkeypatch, capsys):
+    """`dvk missing`: for 2025S1 the 40 units valid on 14 June 2025 (Nam Hà, Tân Lâm Hương, Đại
+    Nài and CQ07 have reported); for 2025Q3 the seven new units (Cẩm Bình has reported)."""
+    import json
+
+    from dvk import cli
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("checkpoint")  # dbt-duckdb may still hold the file in this process: read a copy
+    copy = tmp_path / "copy" / "dvk.duckdb"
+    copy.parent.mkdir()
+    copy.write_bytes(warehouse.read_bytes())
+    monkeypatch.setenv("DVK_WAREHOUSE", str(copy))
+    monkeypatch.setenv("DVK_PUBLISHED_DIR", str(tmp_path / "published"))
+    assert cli.main(["missing", "--period", "2025S1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["expected"] == 40 and len(data["missing"]) == 36
+    missing = {u["unit_code"] for u in data["missing"]}
+    assert not missing & {"18073", "18652", "18082", "CQ07"} and {"18094", "CQ01"} <= missing
+    assert cli.main(["missing", "--period", "2025Q3", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["expected"] == 7
+    assert sorted(u["unit_code"] for u in data["missing"]) == ["18073", "18100", "18604", "18619", "18628", "18652"]
+    thanh_sen = next(u for u in data["missing"] if u["unit_code"] == "18073")
+    assert thanh_sen["unit_name"] == "Phường Thành Sen" and thanh_sen["other_periods_reported"] == "2025"
