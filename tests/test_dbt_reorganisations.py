@@ -169,3 +169,23 @@ def test_the_missing_command_follows_validity(warehouse, tmp_path, monkeypatch, 
     assert sorted(u["unit_code"] for u in data["missing"]) == ["18073", "18100", "18604", "18619", "18628", "18652"]
     thanh_sen = next(u for u in data["missing"] if u["unit_code"] == "18073")
     assert thanh_sen["unit_name"] == "Phường Thành Sen" and thanh_sen["other_periods_reported"] == "2025"
+
+
+def test_the_gate_passes_on_a_year_of_change(warehouse, tmp_path):
+    """The quality gate of 2025 recounts every source, the predecessors' included."""
+    import dataclasses
+
+    from dvk.gate import run_gate
+    from dvk.settings import get_settings
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("checkpoint")
+    copy = tmp_path / "gate" / "dvk.duckdb"
+    copy.parent.mkdir()
+    copy.write_bytes(warehouse.read_bytes())
+    settings = dataclasses.replace(get_settings(), warehouse=copy, reports_dir=tmp_path / "reports")
+    result = run_gate(2025, settings, data_docs=False)
+    assert result.passed, result.failure_lines()
+    provisional = {u["unit_code"]: u for u in result.provisional_units}
+    assert set(provisional) == {"18652", "18685"}
+    assert {u["unit_code"] for u in result.missing_units} == {"18100", "18604", "18619", "18628"}
