@@ -189,3 +189,12 @@ def test_the_gate_passes_on_a_year_of_change(warehouse, tmp_path):
     provisional = {u["unit_code"]: u for u in result.provisional_units}
     assert set(provisional) == {"18652", "18685"}
     assert {u["unit_code"] for u in result.missing_units} == {"18100", "18604", "18619", "18628"}
+    # the annual report of 2025: the seven units, Hà Huy Tập marked as counted from its predecessors
+    import json
+
+    from dvk.report.build import build_annual_report
+
+    folder = build_annual_report(2025, settings, gate_result=result)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["units_expected"], summary["models_total"]) == (7, 6)
+    assert summary["units_provisional"] == 2 and summary["units_missing"] == 4
