@@ -70,6 +70,10 @@ def test_never_guessed(code, name, period, problem, says):
     assert found, [p.code for p in info.value.problems]
     assert says in found[0].message_en and found[0].message_vi
     assert found[0].sheet == "Thông tin" and found[0].row
+    if problem == "retired_unit_code":
+        assert "Mã đơn vị" in found[0].column  # the code cell is the one to fix
+    elif name:
+        assert "Tên đơn vị" in found[0].column
 
 
 def test_csv_rows_are_checked_on_the_same_day():

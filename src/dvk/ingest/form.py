@@ -383,7 +383,8 @@ class FormReader:
         try:
             unit_code = self.units.resolve(code, name, on=period.window_end if period else None).code
         except LookupProblem as exc:
-            at_name = bool(name) or not code
+            # a retired code is the code cell's fault; otherwise the name says which unit was meant
+            at_name = (bool(name) or not code) and exc.code != "retired_unit_code"
             self.log.add(exc.code, exc.message_vi, exc.message_en, sheet=sheet,
                          row=name_row if at_name else code_row,
                          column=(name_col if at_name else code_col) or INFO_HEADERS["unit_name"])
