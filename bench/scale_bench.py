@@ -555,7 +555,8 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", default="city", help="tiny, city, province or national (default city)")
+    parser.add_argument("--scale", default="city",
+                        help="tiny, city, province (Hà Tĩnh's real list), province-synthetic or national (default city)")
     parser.add_argument("--runs", type=int, default=3, help="runs to take the median of (default 3)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--work", type=Path, default=REPO / ".local" / "bench", help="data and run folder")

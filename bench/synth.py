@@ -12,10 +12,11 @@ or, with the repository root (or ``bench/``) on ``sys.path``::
 
 ``generate`` writes into its output folder (which it owns: an existing ``inbox/`` is replaced):
 
-- ``units.csv``: a synthetic master list of reporting units, in exactly the format of
-  ``dbt_project/seeds/reporting_units.csv``, time-versioned (``code,name,kind,parent_code,aliases,
-  valid_from,valid_to``: a unit expected in years Y1..Y2 is valid from 1 January Y1 to 1 January
-  Y2+1, exclusive, so it is expected for every period of those years and no other). Wards (``phuong``) and communes (``xa``) have 5-digit numeric codes, mass
+- ``units.csv``: the scale's real master list as it is (``units_file``), or a synthetic master list
+  of reporting units, in exactly the format of ``dbt_project/seeds/reporting_units.csv``,
+  time-versioned (``code,name,kind,parent_code,aliases,valid_from,valid_to``: a synthetic unit
+  expected in years Y1..Y2 is valid from 1 January Y1 to 1 January Y2+1, exclusive, so it is
+  expected for every period of those years and no other). Wards (``phuong``) and communes (``xa``) have 5-digit numeric codes, mass
   organisations (``doan_the``) and agencies (``co_quan``) ``CQnnnn`` codes from ``CQ1000`` up
   (no leading zero after "CQ": the ingest reads a typed "CQ0012" as "CQ12", see the note below).
   Every name and alias is unique on the product's own matching key (:func:`dvk.text.fold`, then
@@ -58,7 +59,12 @@ separators ("1.250", "12,5"), dates as "dd/mm/yyyy" text, sheet names without di
 Every file loads: nothing is quarantined.
 
 Scales (:data:`SCALES`): ``tiny`` 6 units, 2023, about 45 files; ``city`` 30 units, 2022-2024,
-about 600 files; ``province`` 300 units, 2022-2024, about 6,200 files (15 s); ``national`` 10,000
+about 600 files; ``province`` Hà Tĩnh's real list (:data:`PROVINCE_UNITS_FILE`: the 69 wards and
+communes of 1 July 2025 and six province agencies, time-versioned), 2025-2026, about 600 files: a
+unit is expected for a period when it is valid on the last day of the period's window, so nothing
+before 2025Q3; ``units.csv`` is then that list as it is (the seed's history format, for
+``DVK_UNITS_FILE``); ``province-synthetic`` 300 synthetic units, 2022-2024, about 6,200 files (15 s,
+the province of the measurements in docs/benchmarks.md); ``national`` 10,000
 units, 2023-2024, about 136,000 files, CSV only (``csv_only``, about 1 minute): the same number of
 workbooks would take 5 to 6 minutes to write (and the pandas comparison with openpyxl far longer),
 and a national collection would come from the units' software anyway.
@@ -141,20 +147,49 @@ class Scale:
     years: tuple[int, ...]
     csv_only: bool = False
     csv_share: float = 0.2
+    #: A real master list (time-versioned, the seed's history format; relative to the repository)
+    #: instead of synthetic units: ``units`` is then the number of rows it holds.
+    units_file: str | None = None
+    #: Only these periods (ids such as "2025" or "2026Q1"); None: every period of each year.
+    period_ids: tuple[str, ...] | None = None
+    #: The name the random streams use (a renamed scale keeps generating the same data).
+    stream_name: str | None = None
+
+    @property
+    def stream(self) -> str:
+        return self.stream_name or self.name
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "years": list(self.years)}
+        data = {**asdict(self), "years": list(self.years)}
+        if self.period_ids is not None:
+            data["period_ids"] = list(self.period_ids)
+        # the optional keys only when set (the meta of the synthetic scales stays as it was)
+        return {k: v for k, v in data.items() if v is not None or k not in ("units_file", "period_ids", "stream_name")}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scale:
+        period_ids = data.get("period_ids")
         return cls(name=data["name"], units=int(data["units"]), years=tuple(int(y) for y in data["years"]),
-                   csv_only=bool(data["csv_only"]), csv_share=float(data["csv_share"]))
+                   csv_only=bool(data["csv_only"]), csv_share=float(data["csv_share"]),
+                   units_file=data.get("units_file"),
+                   period_ids=None if period_ids is None else tuple(str(p) for p in period_ids),
+                   stream_name=data.get("stream_name"))
 
+
+#: The real province: Hà Tĩnh's 69 wards and communes from 1 July 2025 (GSO list, reorganisations.md
+#: §2) and six province agencies (invented), in the master list's history format; pass it to the
+#: warehouse as ``DVK_UNITS_FILE`` (or copy it over ``dbt_project/seeds/reporting_units.csv``).
+PROVINCE_UNITS_FILE = "bench/data/hatinh_province_reporting_units.csv"
 
 SCALES: dict[str, Scale] = {
     "tiny": Scale("tiny", 6, (2023,), False, 0.2),
     "city": Scale("city", 30, (2022, 2023, 2024), False, 0.2),
-    "province": Scale("province", 300, (2022, 2023, 2024), False, 0.2),
+    # the province as it is since 1 July 2025: every report of a unit valid on its window's last day
+    # (2025Q3, 2025Q4, 2025S2 and 2025; 2026Q1 to 2026Q3), on the real list
+    "province": Scale("province", 75, (2025, 2026), False, 0.2, units_file=PROVINCE_UNITS_FILE),
+    # the earlier synthetic province (300 units, 2022-2024), on which docs/benchmarks.md's province
+    # measurements were taken: its streams keep the name "province", so it gives the same files
+    "province-synthetic": Scale("province-synthetic", 300, (2022, 2023, 2024), False, 0.2, stream_name="province"),
     "national": Scale("national", 10_000, (2023, 2024), True, 1.0),
 }
 
@@ -304,6 +339,11 @@ class PeriodRef:
         return f"Năm {self.year}"
 
 
+def scale_periods(scale: Scale, year: int) -> list[PeriodRef]:
+    """The periods of ``year`` the scale generates (all of :func:`periods_of`, or its ``period_ids``)."""
+    return [p for p in periods_of(year) if scale.period_ids is None or p.id in scale.period_ids]
+
+
 def periods_of(year: int) -> list[PeriodRef]:
     """The seven reports of a year, in the order they fall due (Q4, S2 and the year share a due date)."""
     out = [PeriodRef("quarter", year, 1), PeriodRef("quarter", year, 2), PeriodRef("half_year", year, 1),
@@ -342,13 +382,28 @@ class SynthUnit:
     no_title: bool
     csv_iso_dates: bool
     preparer: tuple[str, str]
+    #: A unit of a time-versioned list: valid over [valid_from, valid_to) (None: no dates, or still valid).
+    valid_from: date | None = None
+    valid_to: date | None = None
 
     @property
     def is_local(self) -> bool:
         return self.kind in ("phuong", "xa")
 
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day < self.valid_to)
+
     def expected_in(self, year: int) -> bool:
+        """Expected for the year's figures: valid on the last day of the year's window (14 Dec)."""
+        if self.valid_from is not None:
+            return self.valid_on(date(year, 12, 14))
         return self.expected_from <= year and (self.expected_to is None or year <= self.expected_to)
+
+    def expected_for(self, period: PeriodRef) -> bool:
+        """Expected to send ``period``: valid on the last day of its window (reorganisations.md Rule 2)."""
+        if self.valid_from is not None:
+            return self.valid_on(period.window_end)
+        return self.expected_in(period.year)
 
     def csv_row(self) -> list[str]:
         return [self.code, self.name, self.kind, self.parent_code, "; ".join(self.aliases),
@@ -387,7 +442,7 @@ def _unit_keys(text: str) -> set[str]:
 def make_units(scale: str | Scale, seed: int = 2026) -> list[SynthUnit]:
     """The synthetic master list of a scale (deterministic), wards and communes first."""
     sc = _scale(scale)
-    rng = random.Random(f"{seed}|units|{sc.name}|{sc.units}")
+    rng = random.Random(f"{seed}|units|{sc.stream}|{sc.units}")
     n_agencies = max(1, round(sc.units * (2 / 6 if sc.units < 10 else 0.15)))
     n_local = sc.units - n_agencies
     years = sc.years
@@ -426,6 +481,22 @@ def make_units(scale: str | Scale, seed: int = 2026) -> list[SynthUnit]:
             if r < 0.04:
                 return 2020, years[-2]  # merged away after years[-2]
         return 2020, None
+
+    if sc.units_file:
+        for row in read_units_file(REPO / sc.units_file):
+            claim(row["name"], *row["aliases"])
+            valid_from, valid_to = row["valid_from"], row["valid_to"]
+            local = row["kind"] in KIND_PREFIX
+            place = row["name"].split(" ", 1)[1] if local else row["name"]
+            units.append(SynthUnit(
+                code=row["code"], name=row["name"], kind=row["kind"], parent_code=row["parent_code"],
+                aliases=row["aliases"], expected_from=valid_from.year,
+                expected_to=None if valid_to is None else (valid_to - timedelta(days=1)).year, place=place,
+                abbreviation=None if local or not row["aliases"] else row["aliases"][-1],
+                valid_from=valid_from, valid_to=valid_to, **habits()))
+        if len(units) != sc.units:
+            raise ValueError(f"{sc.units_file} holds {len(units)} units, the scale {sc.name!r} says {sc.units}")
+        return _ensure_habits(units, sc, rng)
 
     # wards and communes: 5-digit codes in the GSO style (rising by 1 to 3)
     place_use: dict[str, int] = {}
@@ -521,6 +592,23 @@ def _ensure_habits(units: list[SynthUnit], sc: Scale, rng: random.Random) -> lis
         units[i] = replace(units[i], **change)
         given.update((i, k) for k in change)
     return units
+
+
+def read_units_file(path: Path) -> list[dict[str, Any]]:
+    """The rows of a time-versioned master list (``code,name,kind,parent_code,aliases,valid_from,
+    valid_to``), aliases split on ``;``, dates parsed."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"code", "name", "kind", "parent_code", "aliases", "valid_from", "valid_to"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: not a time-versioned master list, columns missing: {sorted(missing)}")
+        return [{
+            "code": r["code"].strip(), "name": r["name"].strip(), "kind": r["kind"].strip(),
+            "parent_code": r["parent_code"].strip(),
+            "aliases": tuple(a.strip() for a in r["aliases"].split(";") if a.strip()),
+            "valid_from": date.fromisoformat(r["valid_from"].strip()),
+            "valid_to": date.fromisoformat(r["valid_to"].strip()) if r["valid_to"].strip() else None,
+        } for r in reader]
 
 
 def units_csv_bytes(units: Iterable[SynthUnit]) -> bytes:
@@ -745,7 +833,9 @@ def plan_unit(unit: SynthUnit, scale: Scale, seed: int, plan: Plan) -> None:
             continue
         plan.pools[(unit.code, year)] = pool
         silent = rng.random() < SILENT_YEAR_RATE
-        for period in periods_of(year):
+        for period in scale_periods(scale, year):
+            if not unit.expected_for(period):  # not valid yet (or any more) on its window's last day
+                continue
             if rng.random() < MISSING_REPORT_RATE or silent or (unit.code, period.id) in plan.forced_skips:
                 plan.skipped.append((unit.code, period))
                 continue
@@ -775,10 +865,10 @@ def build_plan(scale: str | Scale, seed: int = 2026) -> Plan:
     """The whole plan of a scale and seed (no file written)."""
     sc = _scale(scale)
     plan = Plan(sc, seed, make_units(sc, seed))
-    rng = random.Random(f"{seed}|forced|{sc.name}")
+    rng = random.Random(f"{seed}|forced|{sc.stream}")
     if len(plan.units) >= 6:
         unit = plan.units[rng.randrange(len(plan.units))]
-        years = [y for y in sc.years if unit.expected_in(y) and periods_of(y)]
+        years = [y for y in sc.years if unit.expected_in(y) and scale_periods(sc, y)]
         if years:
             plan.forced_skips.add((unit.code, str(years[-1])))  # provisional in the latest year
     if len(plan.units) >= 20:
@@ -786,7 +876,7 @@ def build_plan(scale: str | Scale, seed: int = 2026) -> Plan:
         years = [y for y in sc.years if unit.expected_in(y)]
         if years:
             year = years[0]
-            plan.forced_skips.update((unit.code, p.id) for p in periods_of(year))  # missing all year
+            plan.forced_skips.update((unit.code, p.id) for p in scale_periods(sc, year))  # missing all year
     for unit in plan.units:
         plan_unit(unit, sc, seed, plan)
     plan.base_files = len(plan.files)
@@ -1047,7 +1137,10 @@ def generate(scale: str | Scale, out: Path, seed: int = 2026, *, progress: bool 
             if old.is_file() or old.is_symlink():
                 old.unlink()
     inbox.mkdir(parents=True, exist_ok=True)
-    (out / "units.csv").write_bytes(units_csv_bytes(plan.units))
+    if plan.scale.units_file:  # the real list, as it is (the history format: pass it as DVK_UNITS_FILE)
+        (out / "units.csv").write_bytes((REPO / plan.scale.units_file).read_bytes())
+    else:
+        (out / "units.csv").write_bytes(units_csv_bytes(plan.units))
     _write_files(inbox, plan.files, {u.code: u for u in plan.units}, seed, progress)
     _write_manifest(inbox, plan.files)
     expected = expected_summary(plan)

@@ -1,4 +1,4 @@
-"""Generate the bundled demo inbox (``demo/inbox/``): the 2021 annual and 2022Q1 submissions.
+"""Generate the bundled demo inbox (``demo/inbox/``): 2021 annual, 2022Q1, 2025 and 2026 submissions.
 
 Deterministic: a seeded RNG (only ``random.Random.random()`` is used, whose sequence is stable
 across Python versions), no clock, no environment; the writers of ``dvk.forms`` give the same bytes
@@ -12,7 +12,10 @@ its own), then writes the submissions and ``_manifest.csv`` (``file_name,receive
 
 The newest 2021 annual report of each unit must reproduce the city's headline for 2021:
 27 units, 253 models, 157 new, 96 replicated, over the 4 fields. The script checks this before it
-writes anything.
+writes anything, and likewise the oracle of 2025 and 2026 (``EXPECTED_FIGURES``, ``EXPECTED_PERIODS``):
+the reorganisations of ``reorganisations.md``, the units taken from the time-versioned master list
+(``--units``, default ``dbt_project/seeds/reporting_units.csv``) as valid on the last day of each
+period's window.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ except ImportError:  # run without the package installed
     from dvk.forms import FIELD_NAMES, KIND_NEW, ModelLine, Submission, field_code, is_new, write_csv, write_xlsx
 
 UNITS_CSV = PROJECT_ROOT / "dbt_project" / "seeds" / "reporting_units.csv"
+CHANGES_CSV = PROJECT_ROOT / "dbt_project" / "seeds" / "unit_changes.csv"
 DEFAULT_OUT = PROJECT_ROOT / "demo" / "inbox"
 SEED = 20211219
 
@@ -92,6 +96,114 @@ LOCAL_TZ = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh
 
 WARD_MODELS = (10, 16)
 AGENCY_MODELS = (3, 8)
+
+# ------------------------------------------------------------------ 2025 and 2026 (reorganisations.md)
+# The units come from the time-versioned master list: for a period, the units valid on the last day
+# of its data window (Rule 2). 2025Q1 and 2025S1: the enlarged city's 27 wards and communes and its 13
+# agencies (valid 2025-01-01 -> 2025-07-01); 2025Q3, 2025 and 2026: the seven units under the
+# province since 2025-07-01, several of them on codes that meant another unit before.
+LATER_PERIODS = ("2025Q1", "2025S1", "2025Q3", "2025", "2026Q1", "2026Q2", "2026S1", "2026")
+PERIOD_WRITTEN = {  # period id -> as written on the form (spec §2)
+    "2025Q1": "Quý I/2025",
+    "2025S1": "6 tháng đầu năm 2025",
+    "2025Q3": "Quý III/2025",
+    "2025": "Năm 2025",
+    "2026Q1": "Quý I/2026",
+    "2026Q2": "Quý II/2026",
+    "2026S1": "6 tháng đầu năm 2026",
+    "2026": "Năm 2026",
+}
+PERIOD_WRITTEN_VARIANT = {  # (period, unit) -> another way the same period is written
+    ("2025Q1", "18631"): "Quý 1 năm 2025",
+    ("2025S1", "18571"): "6 tháng 2025",
+    ("2026Q1", "18652"): "Quý 1 năm 2026",
+}
+FROM_PREDECESSORS_2025 = "18619"  # Xã Đồng Tiến: sends nothing for 2025, counted from its predecessors' 2025S1
+MISSING_2026 = "18628"  # Xã Thạch Lạc (the code was Xã Tượng Sơn's): sends nothing at all for 2026
+NOT_SENT = {  # period -> units expected for it that send nothing (everyone else valid that day sends)
+    "2025Q1": {"18598", "18691", "CQ10", "CQ12"},
+    "2025S1": {"18637", "CQ12"},
+    "2025Q3": {FROM_PREDECESSORS_2025},
+    "2025": {FROM_PREDECESSORS_2025},
+    "2026Q1": {MISSING_2026},
+    "2026Q2": {"18604", "18619", "18685", MISSING_2026},  # only some units send the second quarter
+    "2026S1": {MISSING_2026},
+    "2026": {"18604", "18619", MISSING_2026},  # 18604 and 18619 have not sent their 2026 annual report yet
+}
+# Today is 6 Dec 2026: the 2026 annual window (15 Dec 2025 - 14 Dec 2026) has started, so early annual
+# reports exist; every file arrived before this moment (local time).
+TODAY_LOCAL = datetime(2026, 12, 6, 7, 0)
+CITY_END = date(2025, 7, 1)  # the city ceased; the seven units under the province from this day
+REPORT_DAYS = {  # period -> (first, last) report date of the reports on time, and the latest arrival (local)
+    "2025Q1": (date(2025, 3, 13), date(2025, 3, 18), datetime(2025, 3, 19, 16, 30)),
+    "2025S1": (date(2025, 6, 12), date(2025, 6, 18), datetime(2025, 6, 19, 16, 30)),
+    "2025Q3": (date(2025, 9, 12), date(2025, 9, 18), datetime(2025, 9, 19, 16, 30)),
+    "2025": (date(2025, 12, 10), date(2025, 12, 18), datetime(2025, 12, 19, 16, 30)),
+    "2026Q1": (date(2026, 3, 13), date(2026, 3, 18), datetime(2026, 3, 19, 16, 30)),
+    "2026Q2": (date(2026, 6, 12), date(2026, 6, 17), datetime(2026, 6, 19, 16, 30)),
+    "2026S1": (date(2026, 6, 12), date(2026, 6, 18), datetime(2026, 6, 19, 16, 30)),
+    "2026": (date(2026, 12, 1), date(2026, 12, 4), datetime(2026, 12, 5, 16, 30)),
+}
+LATE_LATER = {  # (period, unit) -> (report date, received local): after the due date
+    ("2025S1", "CQ05"): (date(2025, 6, 21), datetime(2025, 6, 23, 9, 10)),
+    ("2025", "18685"): (date(2025, 12, 22), datetime(2025, 12, 22, 14, 30)),
+}
+WRITTEN_NAME_LATER = {  # (period, unit) -> the name as written (the code is always right)
+    ("2025Q1", "18088"): "Xã Thạch Trung",  # the former name: a commune until 2024
+    ("2025S1", "18100"): "Xã Thạch Hạ",  # likewise
+    ("2025Q1", "18103"): "Xã Thạch Môn",  # an alias still in use
+    ("2025S1", "CQ02"): "Hội LHPN thành phố",
+    ("2025Q1", "CQ08"): "Ban CHQS TP",
+    ("2026S1", "18073"): "P. Thành Sen",
+}
+CSV_LATER = {"18109": True, "CQ06": False, "CQ07": True, "CQ11": False, "18685": True}  # unit -> BOM
+LATER_MODELS = {  # (kind of unit, year) -> (low, high) models in the unit's year
+    ("city_local", 2025): (8, 14),
+    ("city_agency", 2025): (3, 7),
+    ("new", 2025): (14, 22),
+    ("new", 2026): (12, 20),
+}
+# The oracle: the figures a correct warehouse computes from this inbox (checked before anything is
+# written, by recomputing them from the planned submissions). Per year: the units expected (valid on
+# the last day of the year's window), those with an annual report, those counted from a shorter
+# report of the year ("provisional"), those with no report counted from their predecessors' reports
+# of the year (Rule 3, "from predecessors"), the missing ones, and the models of the year's figures.
+def _fields(kt: tuple, vhxh: tuple, qpan: tuple, xdd: tuple) -> dict:
+    return {code: dict(zip(("total", "new", "replicated"), v)) for code, v in zip(("KT", "VHXH", "QPAN", "XDD"), (kt, vhxh, qpan, xdd))}
+
+
+EXPECTED_FIGURES: dict[int, dict] = {
+    2021: {
+        "units_expected": 28, "units_reported": 27, "units_registered": 27,
+        "models_total": 253, "models_new": 157, "models_replicated": 96,
+        "fields": _fields((55, 38, 17), (90, 57, 33), (51, 31, 20), (57, 31, 26)),
+        "provisional_units": [], "from_predecessors_units": [], "missing_units": [MISSING_2021],
+    },
+    2025: {  # the seven new units; Đồng Tiến from its predecessors' 2025S1 (Thạch Trị, Thạch Văn, Thạch Hội)
+        "units_expected": 7, "units_reported": 6, "units_registered": 7,
+        "models_total": 155, "models_new": 88, "models_replicated": 67,
+        "fields": _fields((42, 24, 18), (51, 36, 15), (32, 14, 18), (30, 14, 16)),
+        "provisional_units": [], "from_predecessors_units": [FROM_PREDECESSORS_2025], "missing_units": [],
+    },
+    2026: {  # four annual reports so far; Thạch Khê and Đồng Tiến from their 2026S1; Thạch Lạc nothing
+        "units_expected": 7, "units_reported": 4, "units_registered": 6,
+        "models_total": 95, "models_new": 50, "models_replicated": 45,
+        "fields": _fields((30, 14, 16), (30, 13, 17), (16, 10, 6), (19, 13, 6)),
+        "provisional_units": ["18604", "18619"], "from_predecessors_units": [], "missing_units": [MISSING_2026],
+    },
+}
+# Reporting rates (Rule 2): per period, the units expected (valid on its window's last day), those that
+# sent a report, and the others.
+EXPECTED_PERIODS: dict[str, dict] = {
+    "2025Q1": {"expected": 40, "reported": 36, "missing_units": ["18598", "18691", "CQ10", "CQ12"]},
+    "2025S1": {"expected": 40, "reported": 38, "missing_units": ["18637", "CQ12"]},
+    "2025Q3": {"expected": 7, "reported": 6, "missing_units": [FROM_PREDECESSORS_2025]},
+    "2025": {"expected": 7, "reported": 6, "missing_units": [FROM_PREDECESSORS_2025]},
+    "2026Q1": {"expected": 7, "reported": 6, "missing_units": [MISSING_2026]},
+    "2026Q2": {"expected": 7, "reported": 3, "missing_units": ["18604", "18619", MISSING_2026, "18685"]},
+    "2026S1": {"expected": 7, "reported": 6, "missing_units": [MISSING_2026]},
+    "2026": {"expected": 7, "reported": 4, "missing_units": ["18604", "18619", MISSING_2026]},
+}
 
 # ------------------------------------------------------------------ vocabulary
 KT, VHXH, QPAN, XDD = "KT", "VHXH", "QPAN", "XDD"
@@ -320,10 +432,17 @@ class Rng:
 
 @dataclass(frozen=True)
 class Unit:
+    """A version of a reporting unit: its code, name and kind over [valid_from, valid_to)."""
+
     code: str
     name: str
     kind: str
     aliases: tuple[str, ...]
+    valid_from: date | None = None  # None: the list has no dates (a snapshot list)
+    valid_to: date | None = None  # exclusive; None: still valid
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day < self.valid_to)
 
     @property
     def is_local(self) -> bool:
@@ -368,18 +487,71 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
-def load_units(path: Path = UNITS_CSV) -> list[Unit]:
+def _iso_date(text: str) -> date | None:
+    return date.fromisoformat(text.strip()) if text and text.strip() else None
+
+
+def load_history(path: Path = UNITS_CSV) -> list[Unit]:
+    """Every version of every unit of a time-versioned master list (``valid_from``/``valid_to``).
+
+    Raises ``ValueError`` for a snapshot list (``expected_from``/``expected_to``): the 2025 and 2026
+    submissions need the units' validity dates.
+    """
     with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if "valid_from" not in (reader.fieldnames or ()):
+            raise ValueError(f"{path} is not a time-versioned master list (no valid_from/valid_to columns)")
         return [
             Unit(
-                row["code"],
-                row["name"],
-                row["kind"],
-                tuple(a.strip() for a in row["aliases"].split(";") if a.strip()),
+                row["code"].strip(),
+                row["name"].strip(),
+                row["kind"].strip(),
+                tuple(a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()),
+                _iso_date(row["valid_from"]),
+                _iso_date(row.get("valid_to") or ""),
             )
-            for row in csv.DictReader(fh)
-            if int(row["expected_from"]) <= 2021 and (not row["expected_to"] or int(row["expected_to"]) >= 2021)
+            for row in reader
         ]
+
+
+def units_valid_on(history: list[Unit], day: date) -> list[Unit]:
+    """The units valid on ``day``, ordered by code (one version per code: codes are unique on a day)."""
+    units = sorted((u for u in history if u.valid_on(day)), key=lambda u: u.code)
+    codes = [u.code for u in units]
+    assert len(codes) == len(set(codes)), f"two versions of a code valid on {day}: {codes}"
+    return units
+
+
+def load_units(path: Path = UNITS_CSV) -> list[Unit]:
+    """The units expected for 2021, ordered by code: from a time-versioned list, those valid on
+    14 Dec 2021 (the last day of the year's window); from a snapshot list, by expected years."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        if "valid_from" in (reader.fieldnames or ()):
+            return units_valid_on(load_history(path), WINDOW_END["2021"])
+        return sorted(
+            (
+                Unit(
+                    row["code"],
+                    row["name"],
+                    row["kind"],
+                    tuple(a.strip() for a in row["aliases"].split(";") if a.strip()),
+                )
+                for row in reader
+                if int(row["expected_from"]) <= 2021 and (not row["expected_to"] or int(row["expected_to"]) >= 2021)
+            ),
+            key=lambda u: u.code,
+        )
+
+
+def load_changes(path: Path = CHANGES_CSV) -> dict[tuple[str, date], list[tuple[str, str]]]:
+    """(new code, change date) -> [(old code, change kind)] it took over (``unit_changes.csv``)."""
+    out: dict[tuple[str, date], list[tuple[str, str]]] = {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = (row["new_code"], date.fromisoformat(row["change_date"]))
+            out.setdefault(key, []).append((row["old_code"], row["change_kind"]))
+    return out
 
 
 def allocate(rng: Rng, lows: list[int], highs: list[int], start: list[int], target: int) -> list[int]:
@@ -644,6 +816,199 @@ def build(units: list[Unit]) -> list[Planned]:
     return planned
 
 
+def window_end(period_id: str) -> date:
+    """The last day of a period's data window (spec §2): the 14th of its last month."""
+    year = int(period_id[:4])
+    if len(period_id) == 4:
+        return date(year, 12, 14)
+    number = int(period_id[5:])
+    return date(year, {"Q": 3, "S": 6}[period_id[4]] * number, 14)
+
+
+def period_months(period_id: str) -> int:
+    return 12 if len(period_id) == 4 else {"Q": 3, "S": 6}[period_id[4]]
+
+
+WINDOW_END = {"2021": window_end("2021")}
+
+
+def _scaled(line: ModelLine, factor: float) -> ModelLine:
+    """The line with its figures for part of the year (year-to-date: full-year figures x factor)."""
+    if factor == 1:
+        return line
+
+    def part(value):
+        if value is None:
+            return None
+        return int(value * factor) if isinstance(value, int) else round(value * factor, 1)
+
+    return replace(line, households=part(line.households), funds_million_vnd=part(line.funds_million_vnd),
+                   labour_days=part(line.labour_days), land_m2=part(line.land_m2))
+
+
+def _unit_year_pool(unit: Unit, year: int, low_high: tuple[int, int], carried: list[ModelLine] | None,
+                    new_from: date, new_to: date) -> list[ModelLine]:
+    """A unit's models of ``year`` with full-year figures: replicated ones (some carried on from
+    ``carried``, last year's pool) and new ones registered between ``new_from`` and ``new_to``."""
+    r = Rng(f"{SEED}-pool-{year}-{unit.code}-{unit.valid_from}")
+    cands = candidates_for(unit, r)
+    low, high = low_high
+    n = min(r.randint(low, high), len(cands))
+    n_new = max(1, min(n - 2, round(n * 0.55) + r.randint(-2, 2)))
+    n_rep = n - n_new
+    lines: list[ModelLine] = []
+    taken: set[str] = set()
+    for old in (carried or [])[:]:
+        if len(lines) >= n_rep:
+            break
+        if r.chance(0.7):
+            cand = next((c for c in cands if c.name == old.name), None) or Candidate(old.name, field_code(old.field), "party")
+            line = model_line(r, unit, cand, False, year, registered_on=old.registered_on)
+            lines.append(replace(line, recognition_level=old.recognition_level))
+            taken.add(old.name)
+    fresh = [c for c in cands if c.name not in taken]
+    if unit.is_local:  # every field in a ward's or commune's year
+        for code in FIELD_NAMES:
+            i = next(i for i, c in enumerate(fresh) if c.field == code)
+            fresh.insert(0, fresh.pop(i))
+    picks = iter(fresh)
+    news: list[ModelLine] = []
+    while len(lines) < n_rep:
+        lines.append(model_line(r, unit, next(picks), False, year))
+    for _ in range(n_new):
+        news.append(model_line(r, unit, next(picks), True, year, registered_on=r.day(new_from, new_to)))
+    news.sort(key=lambda m: m.registered_on)
+    # two new models already in the first report of the year (cumulative reports are never empty)
+    for i in range(min(2, len(news))):
+        news[i] = replace(news[i], registered_on=r.day(new_from, new_from + timedelta(days=45)))
+    pool = lines + news
+    return [pool[i] for i in Rng(f"{SEED}-order-{year}-{unit.code}-{unit.valid_from}").shuffled(range(len(pool)))]
+
+
+def build_later(history: list[Unit]) -> list[Planned]:
+    """The 2025 and 2026 submissions (reorganisations.md): see ``NOT_SENT`` and the constants above."""
+    planned: list[Planned] = []
+    pools: dict[tuple[str, date | None, int], list[ModelLine]] = {}
+    for period_id in LATER_PERIODS:
+        year = int(period_id[:4])
+        end = window_end(period_id)
+        first_day, last_day, latest_arrival = REPORT_DAYS[period_id]
+        for unit in units_valid_on(history, end):
+            key = (unit.code, unit.valid_from, year)
+            if key not in pools:
+                if unit.valid_from is not None and unit.valid_from >= CITY_END:
+                    kind = "new"
+                    carried = pools.get((unit.code, unit.valid_from, year - 1))
+                    new_to = date(year, 11, 30)
+                else:
+                    kind = "city_local" if unit.is_local else "city_agency"
+                    carried, new_to = None, date(year, 6, 10)
+                pools[key] = _unit_year_pool(unit, year, LATER_MODELS[(kind, year)], carried, date(year, 1, 4), new_to)
+            if unit.code in NOT_SENT[period_id]:
+                continue
+            factor = period_months(period_id) / 12
+            lines = [_scaled(m, factor) for m in pools[key] if not is_new(m.kind) or m.registered_on <= end]
+            r = Rng(f"{SEED}-{period_id}-{unit.code}")
+            if (period_id, unit.code) in LATE_LATER:
+                report_date, received_local = LATE_LATER[(period_id, unit.code)]
+            else:
+                report_date = r.day(first_day, last_day)
+                received_local = arrival(r, report_date, latest_arrival)
+            assert received_local < TODAY_LOCAL, (period_id, unit.code)
+            name, phone = preparer(r)
+            sub = Submission(
+                unit_code=unit.code,
+                unit_name=WRITTEN_NAME_LATER.get((period_id, unit.code), unit.name),
+                period=PERIOD_WRITTEN_VARIANT.get((period_id, unit.code), PERIOD_WRITTEN[period_id]),
+                report_date=report_date,
+                models=lines,
+                preparer_name=name,
+                preparer_phone=phone,
+            )
+            fmt = "csv" if unit.code in CSV_LATER else "xlsx"
+            if unit.code in CSV_FIELD_CODES:
+                sub = as_csv_fields(sub)
+            file_name = f"{period_id}_{unit.code}_{slugify(unit.name)}.{fmt}"
+            planned.append(Planned(file_name, sub, fmt, CSV_LATER.get(unit.code, False), utc(received_local), unit.code, period_id))
+    return planned
+
+
+def _newest(planned: list[Planned]) -> dict[tuple[str, str], Planned]:
+    """(unit code, period id) -> the accepted submission: the newest by report date, then arrival."""
+    newest: dict[tuple[str, str], Planned] = {}
+    for p in planned:
+        cur = newest.get((p.unit_code, p.period_id))
+        if cur is None or (p.submission.report_date, p.received_at) > (cur.submission.report_date, cur.received_at):
+            newest[(p.unit_code, p.period_id)] = p
+    return newest
+
+
+def _year_source(newest: dict[tuple[str, str], Planned], unit: Unit, year: int) -> Planned | None:
+    """The unit's submission for the year's figures (spec §2): its annual report, else its report of
+    the latest shorter period of the year (on a tie, the longer period); only the periods whose
+    window ends while this version of the unit is valid (a reused code is another unit)."""
+    mine = [p for (code, period_id), p in newest.items()
+            if code == unit.code and period_id[:4] == str(year) and unit.valid_on(window_end(period_id))]
+    if not mine:
+        return None
+    return max(mine, key=lambda p: (len(p.period_id) == 4, window_end(p.period_id), period_months(p.period_id)))
+
+
+def year_figures(planned: list[Planned], history: list[Unit], changes: dict, year: int) -> dict:
+    """A year's figures as a correct warehouse computes them (spec §2, reorganisations.md Rules 2-3)."""
+    newest = _newest(planned)
+    expected = units_valid_on(history, window_end(str(year)))
+    reported, provisional, from_predecessors, missing = [], [], [], []
+    counted: list[tuple[str, list[ModelLine]]] = []
+    for unit in expected:
+        source = _year_source(newest, unit, year)
+        if source is not None:
+            (reported if len(source.period_id) == 4 else provisional).append(unit.code)
+            counted.append((unit.code, list(source.submission.models)))
+            continue
+        lines: list[ModelLine] = []
+        for old_code, kind in changes.get((unit.code, unit.valid_from), []):
+            assert kind != "split", "the oracle does not apportion split units"
+            old = next((u for u in history if u.code == old_code and u.valid_to == unit.valid_from), None)
+            if old is None:  # came from outside the deployment (transfer_in): no reports here
+                continue
+            old_source = _year_source(newest, old, year)
+            if old_source is not None:
+                lines.extend(old_source.submission.models)
+        if lines:
+            from_predecessors.append(unit.code)
+            counted.append((unit.code, lines))
+        else:
+            missing.append(unit.code)
+    models = [m for _, lines in counted for m in lines]
+    fields = {code: {"total": 0, "new": 0, "replicated": 0} for code in FIELD_NAMES}
+    for m in models:
+        f = fields[field_code(m.field)]
+        f["total"] += 1
+        f["new" if is_new(m.kind) else "replicated"] += 1
+    new = sum(1 for m in models if is_new(m.kind))
+    return {
+        "units_expected": len(expected),
+        "units_reported": len(reported),
+        "units_registered": sum(1 for _, lines in counted if lines),
+        "models_total": len(models),
+        "models_new": new,
+        "models_replicated": len(models) - new,
+        "fields": fields,
+        "provisional_units": provisional,
+        "from_predecessors_units": from_predecessors,
+        "missing_units": missing,
+    }
+
+
+def period_rates(planned: list[Planned], history: list[Unit], period_id: str) -> dict:
+    """Rule 2: the units expected for a period (valid on its window's last day) and those that sent it."""
+    expected = {u.code for u in units_valid_on(history, window_end(period_id))}
+    sent = {p.unit_code for p in planned if p.period_id == period_id}
+    assert sent <= expected, (period_id, sorted(sent - expected))
+    return {"expected": len(expected), "reported": len(sent), "missing_units": sorted(expected - sent)}
+
+
 def headline(planned: list[Planned], period_id: str = "2021") -> dict:
     """Figures over the newest submission (report date, then received time) of each unit."""
     newest: dict[str, Planned] = {}
@@ -663,7 +1028,14 @@ def headline(planned: list[Planned], period_id: str = "2021") -> dict:
     }
 
 
-def check(planned: list[Planned], units: list[Unit]) -> dict:
+def oracle(planned: list[Planned], history: list[Unit], changes: dict) -> tuple[dict[int, dict], dict[str, dict]]:
+    """The figures per year (2021, 2025, 2026) and the reporting rates per period of 2025 and 2026."""
+    years = {year: year_figures(planned, history, changes, year) for year in (2021, 2025, 2026)}
+    periods = {period_id: period_rates(planned, history, period_id) for period_id in LATER_PERIODS}
+    return years, periods
+
+
+def check(planned: list[Planned], units: list[Unit], history: list[Unit] | None = None, changes: dict | None = None) -> dict:
     figures = headline(planned)
     expected = dict(HEADLINE_2021, fields=sorted(FIELD_NAMES))
     assert figures == expected, f"demo 2021 figures {figures} != headline {expected}"
@@ -678,6 +1050,21 @@ def check(planned: list[Planned], units: list[Unit]) -> dict:
         for text in (*model_names, p.submission.unit_name or "", *(m.note or "" for m in p.submission.models)):
             assert unicodedata.is_normalized("NFC", text), text
         assert p.received_at.date() >= p.submission.report_date - timedelta(days=1), p.file_name
+    if history is not None:
+        years, periods = oracle(planned, history, changes or {})
+        y2021 = years[2021]
+        assert (y2021["units_registered"], y2021["models_total"], y2021["models_new"], y2021["models_replicated"]) == (
+            HEADLINE_2021["units"], HEADLINE_2021["models"], HEADLINE_2021["new"], HEADLINE_2021["replicated"]), y2021
+        assert years == EXPECTED_FIGURES, f"demo figures changed: {years} != the oracle {EXPECTED_FIGURES}"
+        assert periods == EXPECTED_PERIODS, f"demo reporting rates changed: {periods} != {EXPECTED_PERIODS}"
+        assert years[2025]["from_predecessors_units"] == [FROM_PREDECESSORS_2025]
+        assert years[2026]["missing_units"] == [MISSING_2026]
+        for p in planned:  # the names and codes exactly as the master list has them that day
+            if p.period_id in LATER_PERIODS:
+                unit = next(u for u in units_valid_on(history, window_end(p.period_id)) if u.code == p.unit_code)
+                assert p.submission.unit_name in (unit.name, *unit.aliases) or (p.period_id, p.unit_code) in WRITTEN_NAME_LATER
+                assert p.file_name == f"{p.period_id}_{unit.code}_{slugify(unit.name)}.{p.fmt}"
+                assert p.received_at <= utc(TODAY_LOCAL) and p.submission.models, p.file_name
     counts_by_unit = {p.unit_code: len(p.submission.models) for p in planned if p.period_id == "2021"}
     for u in units:
         if u.code in counts_by_unit:
@@ -703,11 +1090,17 @@ def write(planned: list[Planned], out: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT, help="output folder (default demo/inbox)")
+    parser.add_argument("--units", type=Path, default=UNITS_CSV,
+                        help="the time-versioned master list (default dbt_project/seeds/reporting_units.csv)")
+    parser.add_argument("--changes", type=Path, default=CHANGES_CSV,
+                        help="the list of unit changes (default dbt_project/seeds/unit_changes.csv)")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
-    units = load_units()
-    planned = build(units)
-    figures = check(planned, units)
+    units = load_units(args.units)
+    history = load_history(args.units)
+    changes = load_changes(args.changes)
+    planned = build(units) + build_later(history)
+    figures = check(planned, units, history, changes)
     write(planned, args.out)
     if not args.quiet:
         due_utc = utc(datetime(2021, 12, 19, 23, 59, 59))
@@ -723,6 +1116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  2021 missing: {MISSING_2021}; corrected (v1 + v2): {CORRECTED_2021}; late: {', '.join(late)}")
         q1 = [p for p in planned if p.period_id == "2022Q1"]
         print(f"  2022Q1: {len(q1)} files, {sum(len(p.submission.models) for p in q1)} models ({', '.join(p.unit_code for p in q1)})")
+        for period_id, rate in EXPECTED_PERIODS.items():
+            files = [p for p in planned if p.period_id == period_id]
+            print(f"  {period_id}: {rate['reported']}/{rate['expected']} units sent, {len(files)} files, "
+                  f"{sum(len(p.submission.models) for p in files)} models; missing: {', '.join(rate['missing_units']) or '-'}")
+        for year in (2025, 2026):
+            f = EXPECTED_FIGURES[year]
+            print(f"  {year} figures: {f['units_registered']} units ({f['units_reported']} annual reports, provisional "
+                  f"{', '.join(f['provisional_units']) or '-'}, from predecessors {', '.join(f['from_predecessors_units']) or '-'}, "
+                  f"missing {', '.join(f['missing_units']) or '-'}), {f['models_total']} models, {f['models_new']} new, "
+                  f"{f['models_replicated']} replicated")
     return 0
 
 

@@ -169,7 +169,7 @@ def test_year_on_year(results):
 def test_on_time(results):
     rows = results["on_time_rate_per_unit"]
     late = {r["unit_code"] for r in rows if r["late"]}
-    assert late == {"18088", "18112", "CQ05", "CQ13"}  # demo/README.md
+    assert late == {"18088", "18112", "CQ05", "CQ13", "18685"}  # demo/README.md (18685: its 2025 annual report)
     (ha_huy_tap,) = by(rows, unit_code="18085")  # signed on the due date, arrived that afternoon
     assert ha_huy_tap["on_time_pct"] == 100.0
     rate = {r["period_id"]: r for r in results["reporting_rate_per_period"]}
@@ -230,3 +230,46 @@ def test_publication(results, published):
     assert row["gate_years_passed"] == "2021"
     manifest = json.loads((published.parent / "manifest.json").read_text(encoding="utf-8"))
     assert row["tables"] == len(manifest["tables"])
+
+
+# --------------------------------------------------------------------------------------------
+# today's geography (reorganisations spec, rules 2, 4 and 5)
+
+
+def test_todays_units_by_year(results, published):
+    rows = results["todays_units_by_year"]
+    assert rows, "no figures on today's geography"
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        today_units = {r[0] for r in con.execute(
+            "select distinct today_unit_code from marts.fct_annual_unit_today").fetchall()}
+        (territorial_2021,) = con.execute(
+            "select sum(models_total) from marts.fct_annual_unit_field "
+            "where year = 2021 and unit_code not like 'CQ%'").fetchone()
+    finally:
+        con.close()
+    assert today_units == {"18073", "18100", "18604", "18619", "18628", "18652", "18685"}
+    # totals conserved: the wards' and communes' 2021 models, all on today's units
+    assert abs(sum(r["models_total"] for r in by(rows, year=2021)) - territorial_2021) < 0.05
+    (thanh_sen,) = by(rows, year=2021, today_unit_code="18073")
+    assert thanh_sen["is_estimated"] and not thanh_sen["is_incomplete"]  # half of Đại Nài (estimate)
+    assert "18082" in thanh_sen["source_units"] and "18070" in thanh_sen["source_units"]
+    (tran_phu,) = by(rows, year=2021, today_unit_code="18100")
+    assert tran_phu["is_incomplete"] and "Hộ Độ" in tran_phu["outside_parts"]
+    (cam_binh,) = by(rows, year=2021, today_unit_code="18685")
+    assert cam_binh["is_incomplete"] and "Cẩm Thành" in cam_binh["outside_parts"]
+    wide = {r["today_unit_code"]: r for r in results["todays_units_wide"]}
+    assert wide["18073"]["y2021"] == round(thanh_sen["models_total"], 1)
+    assert "2021 ước tính" in wide["18073"]["marks"]
+
+
+def test_expected_and_sent_2025s1(results):
+    rows = results["expected_and_sent_2025s1"]
+    if not rows:
+        pytest.skip("the published demo has no 2025S1 period yet")
+    expected = {r["unit_code"] for r in rows if r["is_expected"]}
+    assert len([c for c in expected if not c.startswith("CQ")]) == 27  # the enlarged city's wards and communes
+    assert {"18094", "18077", "18598", "18685"} <= expected
+    assert not expected & {"18070", "18076"}  # retired on 2025-01-01
+    assert {r["status"] for r in rows if r["is_expected"]} <= {"on_time", "late", "missing"}
+    assert all(r["has_submitted"] == (r["status"] != "missing") for r in rows if r["is_expected"])

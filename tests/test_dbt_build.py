@@ -135,6 +135,17 @@ NEW_MARTS = {
         "source_period_kind", "source_unit_key", "source_unit_code", "figures_source",
         "is_provisional",
     ],
+    # today's geography (reorganisations spec, rules 4-5)
+    "fct_annual_unit_field_today": [
+        "year", "today_unit_code", "today_unit_name", "field_code", "models_total", "models_new",
+        "models_replicated", "households", "funds_million_vnd", "labour_days", "land_m2",
+        "is_estimated", "is_incomplete", "is_provisional", "source_units_count", "source_units",
+    ],
+    "fct_annual_unit_today": [
+        "year", "today_unit_code", "today_unit_name", "has_figures", "models_total", "models_new",
+        "models_replicated", "households", "funds_million_vnd", "labour_days", "land_m2",
+        "is_estimated", "is_incomplete", "is_provisional", "outside_parts", "source_units",
+    ],
 }
 ALL_MARTS = [*MART_COLUMNS, *NEW_MARTS]
 # dim_reporting_unit_history records when the snapshot saw each version (wall clock).
@@ -262,8 +273,12 @@ def test_exposure_annual_report(built):
         for name in (
             "fct_annual_unit_field", "fct_annual_unit_status", "fct_annual_unit_source", "fct_model",
             "dim_reporting_unit", "dim_field", "fct_submission_totals_check",
+            "fct_annual_unit_today",
         )
     }
+    today = manifest["exposures"]["exposure.dvk.todays_geography_for_analysts"]
+    assert set(today["depends_on"]["nodes"]) == {
+        "model.dvk.fct_annual_unit_field_today", "model.dvk.fct_annual_unit_today"}
 
 
 def test_second_build_gives_identical_marts(built):
@@ -693,6 +708,10 @@ def test_dbt_unit_tests_ran_in_the_build(built):
             "ut_reporting_rate_summary",
             "ut_unit_year_names_and_expected_years",
             "ut_annual_source_year_of_change_rule3",
+            "ut_unit_versions_from_reused_codes",
+            "ut_today_map_follows_the_chain_and_multiplies_shares",
+            "ut_coverage_marks_years_with_parts_outside",
+            "ut_today_figures_are_shared_and_conserved",
         )
     }
     statuses = {r["status"] for r in built.run_results["results"]}

@@ -1,7 +1,8 @@
 """The bundled demo inbox and the submission writers (``dvk.forms``).
 
 The committed files are read back here with python-calamine and ``csv`` directly, independently of
-the writer and of the ingest, and must reproduce the city's 2021 headline (27/253/157/96).
+the writer and of the ingest, and must reproduce the city's 2021 headline (27/253/157/96) and the
+generator's oracle for 2025 and 2026 (the reorganisations of ``reorganisations.md``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,26 @@ from dvk.forms import (
 ROOT = Path(__file__).resolve().parents[1]
 INBOX = ROOT / "demo" / "inbox"
 UNITS_CSV = ROOT / "dbt_project" / "seeds" / "reporting_units.csv"
+CHANGES_CSV = ROOT / "dbt_project" / "seeds" / "unit_changes.csv"
+
+# reorganisations.md §1: the seven units under the province since 1 July 2025.
+NEW_UNITS = {
+    "18073": "Phường Thành Sen",
+    "18100": "Phường Trần Phú",
+    "18604": "Xã Thạch Khê",
+    "18619": "Xã Đồng Tiến",
+    "18628": "Xã Thạch Lạc",
+    "18652": "Phường Hà Huy Tập",
+    "18685": "Xã Cẩm Bình",
+}
+PROVINCE_FROM = date(2025, 7, 1)
+# The periods of 2025 and 2026 as the demo writes them (spec §2), independent of dvk.periods.
+LATER_PERIOD_IDS = {
+    "Quý I/2025": "2025Q1", "Quý 1 năm 2025": "2025Q1", "6 tháng đầu năm 2025": "2025S1", "6 tháng 2025": "2025S1",
+    "Quý III/2025": "2025Q3", "Năm 2025": "2025", "Quý I/2026": "2026Q1", "Quý 1 năm 2026": "2026Q1",
+    "Quý II/2026": "2026Q2", "6 tháng đầu năm 2026": "2026S1", "Năm 2026": "2026",
+}
+TODAY = datetime(2026, 12, 6, tzinfo=timezone.utc)
 
 # Independent of dvk.forms: how the forms write fields and kinds (spec §1).
 FIELD_BY_TEXT = {
@@ -139,7 +160,32 @@ def submission_files(inbox: Path) -> list[Path]:
     return sorted(p for p in inbox.iterdir() if p.suffix in {".xlsx", ".csv"} and not p.name.startswith("_"))
 
 
+def _units_is_time_versioned() -> bool:
+    with UNITS_CSV.open(encoding="utf-8", newline="") as fh:
+        return "valid_from" in (csv.DictReader(fh).fieldnames or ())
+
+
+#: The 2025/2026 files are generated from the time-versioned master list (the seed in the history
+#: format of reporting_units_history.csv); tests that need the list itself wait for it.
+needs_history = pytest.mark.skipif(
+    not _units_is_time_versioned(),
+    reason="dbt_project/seeds/reporting_units.csv is not yet the time-versioned list (valid_from/valid_to)",
+)
+
+
+def units_valid_on(day: date) -> dict[str, dict]:
+    """code -> the master list's row of the unit valid on ``day`` (time-versioned list only)."""
+    with UNITS_CSV.open(encoding="utf-8", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh)
+                if date.fromisoformat(r["valid_from"]) <= day and (not r["valid_to"] or day < date.fromisoformat(r["valid_to"]))]
+    out = {r["code"]: r for r in rows}
+    assert len(out) == len(rows), f"a code valid twice on {day}"
+    return out
+
+
 def expected_units_2021() -> set[str]:
+    if _units_is_time_versioned():
+        return set(units_valid_on(date(2021, 12, 14)))
     with UNITS_CSV.open(encoding="utf-8", newline="") as fh:
         return {
             r["code"]
@@ -147,6 +193,13 @@ def expected_units_2021() -> set[str]:
             # rule 2 of the reorganisations spec: valid on the last day of 2021's window
             if r["valid_from"] <= "2021-12-14" and (not r["valid_to"] or r["valid_to"] > "2021-12-14")
         }
+
+
+def window_end(period_id: str) -> date:
+    year = int(period_id[:4])
+    if len(period_id) == 4:
+        return date(year, 12, 14)
+    return date(year, {"Q": 3, "S": 6}[period_id[4]] * int(period_id[5:]), 14)
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +224,7 @@ def _load_generator():
 # ----------------------------------------------------------------------------- the demo inbox
 
 
+@needs_history
 def test_regenerating_gives_the_committed_bytes(tmp_path):
     (tmp_path / "stale.csv").write_text("old\n")  # the generator clears its own kinds of files
     assert _load_generator().main([str(tmp_path), "--quiet"]) == 0
@@ -179,6 +233,18 @@ def test_regenerating_gives_the_committed_bytes(tmp_path):
     assert fresh == committed
     for name in fresh:
         assert (tmp_path / name).read_bytes() == (INBOX / name).read_bytes(), f"{name} differs: run demo/generate.py"
+
+
+def test_2021_and_2022_files_are_unchanged_by_the_later_years(tmp_path):
+    """The 2021 and 2022Q1 files come from the 2021 units of the master list, whatever its format."""
+    gen = _load_generator()
+    planned = gen.build(gen.load_units(UNITS_CSV))
+    assert {p.period_id for p in planned} == {"2021", "2022Q1"}
+    gen.write(planned, tmp_path)
+    committed = sorted(p.name for p in INBOX.glob("202[12]*") if p.suffix in {".xlsx", ".csv"})
+    assert sorted(p.file_name for p in planned) == committed and len(committed) == 34
+    for name in committed:
+        assert (tmp_path / name).read_bytes() == (INBOX / name).read_bytes(), f"{name} differs"
 
 
 def test_newest_2021_reports_reproduce_the_headline(demo):
@@ -226,8 +292,11 @@ def test_demo_files_look_like_real_submissions(demo):
     assert all(date(2022, 3, 10) <= s["report_date"] <= date(2022, 3, 20) for s in q1)
     assert any(KIND_BY_TEXT[m["kind"].lower()] == "new" for s in q1 for m in s["models"])
     for name, sub in demo.items():
-        assert name.isascii() and name.startswith(("2021_", "2022Q1_")) and f"_{sub['code']}_" in name
-        assert sub["code"] in units
+        assert name.isascii() and f"_{sub['code']}_" in name
+        if name.startswith(("2021_", "2022Q1_")):
+            assert sub["code"] in units
+        else:
+            assert LATER_PERIOD_IDS[sub["period"]] == name.split("_")[0], name
         names = [m["name"] for m in sub["models"]]
         assert len(names) == len(set(names)), name
         assert all(unicodedata.is_normalized("NFC", n) and n == n.strip() for n in names), name
@@ -254,6 +323,128 @@ def test_declared_totals_of_the_demo_agree_with_the_lines(demo):
         for key, (total, new, replicated, funds) in computed.items():
             assert declared[key][:3] == [total, new, replicated], (name, key)
             assert declared[key][3] == pytest.approx(funds), (name, key)
+
+
+# ----------------------------------------------------------------------------- 2025 and 2026
+
+
+def _later(demo: dict[str, dict]) -> dict[str, dict]:
+    """The 2025 and 2026 files, each with its period id."""
+    return {name: sub | {"period_id": LATER_PERIOD_IDS[sub["period"]]} for name, sub in demo.items()
+            if not name.startswith(("2021_", "2022Q1_"))}
+
+
+def _predecessors(new_code: str, on: date = PROVINCE_FROM) -> list[str]:
+    with CHANGES_CSV.open(encoding="utf-8", newline="") as fh:
+        return [r["old_code"] for r in csv.DictReader(fh) if r["new_code"] == new_code and r["change_date"] == on.isoformat()]
+
+
+def test_later_files_are_forms_of_their_period_unit_and_name(demo):
+    later = _later(demo)
+    assert {s["period_id"] for s in later.values()} == {"2025Q1", "2025S1", "2025Q3", "2025", "2026Q1", "2026Q2", "2026S1", "2026"}
+    for name, sub in later.items():
+        period_id, code = name.split("_")[:2]
+        assert sub["period_id"] == period_id and sub["code"] == code, name
+        assert re.fullmatch(r"20(25|26)(Q[1-4]|S[12])?_(\d{5}|CQ\d\d)_[a-z0-9-]+\.(xlsx|csv)", name), name
+        assert sub["models"], name
+        assert sub["received_at"] < TODAY, name  # nothing arrives after today (6 Dec 2026)
+        end = window_end(period_id)
+        assert end - timedelta(days=14) <= sub["report_date"] <= end + timedelta(days=10), name
+        if end >= PROVINCE_FROM:  # after the city ceased: only the seven new units, by their names
+            assert code in NEW_UNITS, name
+            assert sub["name"] == NEW_UNITS[code] or (name, sub["name"]) == ("2026S1_18073_phuong-thanh-sen.xlsx", "P. Thành Sen")
+    # the codes that changed meaning (reorganisations.md §1), as the files carry them
+    assert demo["2025Q1_18073_phuong-nam-ha.xlsx"]["name"] == "Phường Nam Hà"
+    assert demo["2026_18073_phuong-thanh-sen.xlsx"]["name"] == "Phường Thành Sen"
+    assert demo["2026_18073_phuong-thanh-sen.xlsx"]["period"] == "Năm 2026"
+    assert demo["2021_18094_phuong-thach-linh.csv"]["name"] == "Phuong Thach Linh"
+    assert demo["2025Q1_18094_phuong-tran-phu.xlsx"]["name"] == "Phường Trần Phú"
+    assert demo["2025S1_18100_phuong-thach-ha.xlsx"]["name"] == "Xã Thạch Hạ"  # its name until 2024
+    assert demo["2025_18100_phuong-tran-phu.xlsx"]["name"] == "Phường Trần Phú"
+    assert demo["2025_18652_phuong-ha-huy-tap.xlsx"]["name"] == "Phường Hà Huy Tập"
+    assert demo["2025Q1_18652_xa-tan-lam-huong.xlsx"]["name"] == "Xã Tân Lâm Hương"
+
+
+def test_each_new_unit_sent_its_2025_annual_report_but_one_counted_from_its_predecessors(demo):
+    gen = _load_generator()
+    later = _later(demo)
+    annual_2025 = {s["code"] for s in later.values() if s["period_id"] == "2025"}
+    through_predecessors = gen.FROM_PREDECESSORS_2025
+    assert through_predecessors in NEW_UNITS
+    assert annual_2025 == set(NEW_UNITS) - {through_predecessors}
+    # ... and nothing else of 2025 on the new unit's code after the city ceased: counted ONLY from its predecessors
+    assert not [n for n, s in later.items() if s["code"] == through_predecessors and s["period_id"][:4] == "2025"
+                and window_end(s["period_id"]) >= PROVINCE_FROM]
+    predecessors = _predecessors(through_predecessors)
+    assert len(predecessors) >= 2
+    for old in predecessors:
+        s1 = [s for s in later.values() if s["code"] == old and s["period_id"] == "2025S1"]
+        assert len(s1) == 1 and s1[0]["models"], old
+
+
+def _newest_by_unit_period(later: dict[str, dict]) -> dict[tuple[str, str], dict]:
+    newest: dict[tuple[str, str], dict] = {}
+    for sub in later.values():
+        key = (sub["code"], sub["period_id"])
+        if key not in newest or (sub["report_date"], sub["received_at"]) > (newest[key]["report_date"], newest[key]["received_at"]):
+            newest[key] = sub
+    return newest
+
+
+def test_the_files_reproduce_the_oracle_of_2025_and_2026(demo):
+    """The figures of a year of change (Rule 3), recomputed from the files: the seven units valid at the
+    end of the year's window, each from its annual report, else its latest report of the year after
+    1 July 2025 (a reused code before that is another unit), else its predecessors' latest reports."""
+    oracle = _load_generator().EXPECTED_FIGURES
+    newest = _newest_by_unit_period(_later(demo))
+
+    def source(code: str, year: int, valid) -> dict | None:
+        mine = [s for (c, pid), s in newest.items() if c == code and pid[:4] == str(year) and valid(window_end(pid))]
+        months = {"Q": 3, "S": 6}
+        return max(mine, key=lambda s: (len(s["period_id"]) == 4, window_end(s["period_id"]),
+                                        months.get(s["period_id"][4:5], 12)), default=None)
+
+    for year in (2025, 2026):
+        counted, reported, provisional, from_predecessors, missing = [], [], [], [], []
+        for code in sorted(NEW_UNITS):
+            sub = source(code, year, lambda d: d >= PROVINCE_FROM)
+            if sub is not None:
+                (reported if sub["period_id"] == str(year) else provisional).append(code)
+                counted.extend(sub["models"])
+                continue
+            olds = [source(old, year, lambda d: d < PROVINCE_FROM) for old in _predecessors(code)]
+            models = [m for s in olds if s for m in s["models"]]
+            (from_predecessors if models else missing).append(code)
+            counted.extend(models)
+        kinds = Counter(KIND_BY_TEXT[m["kind"].strip().lower()] for m in counted)
+        expected = oracle[year]
+        assert (len(reported), sorted(provisional), sorted(from_predecessors), sorted(missing)) == (
+            expected["units_reported"], expected["provisional_units"], expected["from_predecessors_units"],
+            expected["missing_units"]), year
+        assert (len(counted), kinds["new"], kinds["replicated"]) == (
+            expected["models_total"], expected["models_new"], expected["models_replicated"]), year
+        assert expected["units_expected"] == len(NEW_UNITS) and expected["models_total"] > 50
+    assert oracle[2026]["missing_units"] and oracle[2026]["units_reported"] < len(NEW_UNITS)
+
+
+@needs_history
+def test_later_files_name_the_unit_valid_on_the_last_day_of_their_window(demo):
+    """Rule 1 and Rule 2 against the master list: every 2025/2026 file's code is the unit valid on its
+    window's last day, the name is that unit's (or one of its aliases, or a short form), and the
+    units that sent each period are the generator's reporting rates."""
+    gen = _load_generator()
+    later = _later(demo)
+    for period_id, rate in gen.EXPECTED_PERIODS.items():
+        valid = units_valid_on(window_end(period_id))
+        sent = {s["code"] for s in later.values() if s["period_id"] == period_id}
+        assert sent <= set(valid), period_id
+        assert (len(valid), len(sent), sorted(set(valid) - sent)) == (rate["expected"], rate["reported"], sorted(rate["missing_units"]))
+    assert gen.EXPECTED_PERIODS["2025Q1"]["expected"] == 40  # the 27 wards and communes and the 13 agencies
+    for name, sub in later.items():
+        unit = units_valid_on(window_end(sub["period_id"]))[sub["code"]]
+        aliases = [a.strip() for a in unit["aliases"].split(";") if a.strip()]
+        assert sub["name"] in (unit["name"], *aliases) or sub["name"].endswith(unit["name"].split(" ", 1)[1]), name
+        assert name.split("_", 2)[2].rsplit(".", 1)[0] == gen.slugify(unit["name"]), name
 
 
 # ----------------------------------------------------------------------------- the writers

@@ -19,7 +19,7 @@ from test_gate import BH_DECLARES_5_KT, UNIT_NAMES, settings_with, sid
 
 from dvk.gate import run_gate
 from dvk.gate.datasets import DATASETS
-from dvk.gate.runner import _fmt
+from dvk.gate.result import fmt_value
 from dvk.gate.suites import load_suite
 
 BH, TP_OLD, TP, NH_Q3, TG, PN = (sid(n) for n in
@@ -241,7 +241,7 @@ def test_blocking_check(c: Case, gate_on):
     assert ". Next: " in failure["message_en"] and failure["action_en"]
     for value in (c.declared, c.computed):
         if value is not None:
-            assert _fmt(value) in failure["detail_vi"] and _fmt(value) in failure["detail_en"], failure
+            assert fmt_value(value) in failure["detail_vi"] and fmt_value(value) in failure["detail_en"], failure
     assert "{" not in failure["message_vi"] + failure["message_en"]  # every placeholder filled
 
 

@@ -1,4 +1,8 @@
-"""The gate's Great Expectations Data Docs: built after each run, a static site readable offline."""
+"""The gate report (dvk.gate.report): written after each run, readable offline and by a clerk.
+
+One gate run on the hand-made warehouse of tests/test_gate.py (a blocking failure, a warning, a
+unit name that is HTML) feeds most tests; the others render hand-made results, without GX.
+"""
 
 from __future__ import annotations
 
@@ -7,157 +11,183 @@ import re
 from pathlib import Path
 
 import pytest
-from test_gate import BH_DECLARES_5_KT, settings_with
+from markupsafe import escape
+from test_gate import BH_DECLARES_5_KT, SUITES, settings_with
 
-from dvk.gate import data_docs_path, gate_result_path, run_gate
-from dvk.gate.data_docs import external_resources, offline_page
+from dvk.gate import GateResult, data_docs_path, gate_result_path, load_result, run_gate
+from dvk.gate import report as gate_report
+from dvk.gate.result import make_entry
 
-LOCAL_REF = re.compile(r"""<(?:link|script|img)\b[^>]*\b(?:href|src)=["']([^"'#?]+)""", re.I)
-CDN_HOSTS = ("unpkg.com", "bootstrapcdn.com", "cdnjs.cloudflare.com", "cdn.jsdelivr.net",
-             "code.jquery.com", "amazonaws.com")
+HOSTILE_NAME = '<script>alert("x")</script> Phường Bắc Hà & <b>co</b>'
+FUNDS_40 = ("update marts.fct_submission_totals_check set declared_funds = 40.0 "
+            "where unit_code = '18076' and field_code = 'KT'")
+#: anything a page would fetch: scripts, stylesheets, images, frames, CSS imports and urls
+FETCHES = re.compile(r"""<(?:script|link|img|iframe|object|embed)\b|@import|url\(""", re.I)
+OTHER_HOST = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//""", re.I)
+LOCAL_LINK = re.compile(r"""href="([^"#]+)(?:#[^"]*)?\"""")
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """A failing run with a warning: the docs must explain both."""
+def run(tmp_path_factory):
+    """A failing run with a warning, for a unit whose name is HTML: the report must explain both."""
     settings = settings_with(
-        tmp_path_factory.mktemp("docs"),
+        tmp_path_factory.mktemp("report"),
         *BH_DECLARES_5_KT,
-        "update marts.fct_submission_totals_check set declared_funds = 40.0 "
-        "where unit_code = '18076' and field_code = 'KT'",
+        FUNDS_40,
+        "update marts.dim_reporting_unit set unit_name = '%s' where unit_code = '18076'"
+        % HOSTILE_NAME.replace("'", "''"),
     )
     result = run_gate(2021, settings)
-    return settings, result, data_docs_path(2021, settings)
+    index = data_docs_path(2021, settings)
+    pages = {p.relative_to(index.parent).as_posix(): p.read_text(encoding="utf-8")
+             for p in index.parent.rglob("*.html")}
+    return settings, result, index, pages
 
 
-def test_index_is_built_next_to_the_gate_result(site):
-    settings, result, index = site
+def _section(page: str, section_id: str) -> str:
+    match = re.search(r'<section id="%s">(.*?)</section>' % section_id, page, re.S)
+    assert match, section_id
+    return match.group(1)
+
+
+def _rows(html: str) -> list[str]:
+    return re.findall(r"<tr>(.*?)</tr>", html, re.S)
+
+
+def test_report_is_written_next_to_the_gate_result(run):
+    settings, result, index, pages = run
     assert index == settings.reports_dir / "gate" / "2021" / "data_docs" / "index.html"
-    assert index.is_file()
     assert result.data_docs == str(index) and result.data_docs_error is None
     saved = json.loads(gate_result_path(2021, settings).read_text(encoding="utf-8"))
     assert saved["data_docs"] == str(index)
-    # nothing half-built left beside it
+    assert load_result(2021, settings) == result
+    assert set(pages) == {"index.html"} | {f"suites/{name}.html" for name in SUITES}
+    # nothing half-written left beside it
     assert sorted(p.name for p in index.parent.parent.iterdir()) == ["data_docs", "gate_result.json"]
 
 
-def test_no_page_fetches_css_or_js_from_a_cdn(site):
-    _, _, index = site
-    pages = sorted(index.parent.rglob("*.html"))
-    assert len(pages) >= 1 + 2 * 8  # index, a suite page and a validation page per dataset
-    for page in pages:
-        text = page.read_text(encoding="utf-8")
-        assert external_resources(text) == [], page
-        for tag in re.findall(r"<(?:link|script)\b[^>]*>", text, re.I):
-            assert not re.search(r"""(?:href|src)=["']?(?:https?:)?//""", tag, re.I), (page, tag)
-        assert not any(host in text for host in CDN_HOSTS), page
-        # what the page does load is in the site
-        for ref in LOCAL_REF.findall(text):
-            assert (page.parent / ref).resolve().is_file(), (page, ref)
-        assert "static/dvk/dvk-data-docs.css" in text and "static/dvk/dvk-data-docs.js" in text
-    for sheet in index.parent.rglob("*.css"):
-        assert external_resources(sheet.read_text(encoding="utf-8")) == [], sheet
+def test_pages_are_offline_and_their_links_resolve(run):
+    _, _, index, pages = run
+    for name, text in pages.items():
+        assert not FETCHES.search(text), (name, FETCHES.search(text).group(0))
+        assert not OTHER_HOST.search(text), (name, OTHER_HOST.search(text).group(0))
+        assert "<style>" in text  # the project's stylesheet, inlined
+        for link in LOCAL_LINK.findall(text):
+            assert (index.parent / name).parent.joinpath(link).resolve().is_file(), (name, link)
 
 
-def test_index_explains_the_verdict_and_lists_the_runs_without_javascript(site):
-    _, result, index = site
-    text = index.read_text(encoding="utf-8")
-    assert "KHÔNG ĐẠT — chưa lập báo cáo năm / FAILED — the annual report is blocked" in text
+def test_hostile_text_is_escaped_everywhere(run):
+    _, result, _, pages = run
+    assert any(f["unit_name"] == HOSTILE_NAME for f in result.failures)
+    for name, text in pages.items():
+        assert "<script" not in text and "<b>co</b>" not in text, name
+    assert str(escape(HOSTILE_NAME)) in pages["index.html"]
+    assert str(escape(HOSTILE_NAME)) in pages["suites/submission_totals.html"]  # an unexpected row
+
+
+def test_index_gives_the_verdict_and_lists_every_failure_and_warning(run):
+    _, result, _, pages = run
+    index = pages["index.html"]
+    assert "KHÔNG ĐẠT — chưa lập báo cáo năm" in index and "FAILED — the annual report is blocked" in index
+    failures = _rows(_section(index, "failures"))
+    assert len(failures) == 1 + len(result.failures) == 3  # the head row, then one row per failure
+    total = next(r for r in failures if "declared_total_matches_lines" in r)
+    cells = [re.sub(r"<[^>]+>", " ", c).split() for c in re.findall(r"<td[^>]*>(.*?)</td>", total, re.S)]
+    assert cells[1][0] == "18076" and cells[2] == ["2021"] and cells[3] == ["KT"]
+    assert cells[4:6] == [["5"], ["4"]]  # declared, computed
     failure = next(f for f in result.failures if f["check"] == "declared_total_matches_lines")
-    assert failure["message_vi"] in text  # HTML-escaping leaves these words as they are
-    assert "declared_funds_match_lines" in text  # the warning
-    assert "Phường Nguyễn Du" in text  # missing unit
-    # the validation-results table GX fills with bootstrap-table is plain HTML here, one row per suite
-    table = re.search(r"""<table id="[^"]+" class="[^"]*ge-index-page-validation-results-table.*?</table>""",
-                      text, re.S)
-    assert table, "validation results table"
-    links = set(re.findall(r'href="(validations/[^"]+\.html)"', table.group(0)))
-    assert len(links) == 8
-    for link in links:
-        assert (index.parent / link).is_file()
-    suites = re.search(r"""<table id="[^"]+" class="[^"]*ge-index-page-expectation_suites-table.*?</table>""",
-                       text, re.S)
-    assert suites, "expectation suites table"
-    assert len(set(re.findall(r'href="(expectations/[^"]+\.html)"', suites.group(0)))) == 8
-    assert "bootstrapTable" not in text and "$(" not in text
+    for text in (failure["detail_vi"], failure["detail_en"], failure["action_vi"], failure["action_en"]):
+        assert str(escape(text)) in total
+    assert 'href="suites/submission_totals.html#declared_total_matches_lines"' in total
+
+    warnings = _rows(_section(index, "warnings"))
+    assert len(warnings) == 1 + len(result.warnings) == 2
+    assert "declared_funds_match_lines" in warnings[1] and ">40<" in warnings[1] and ">35<" in warnings[1]
+
+    units = _section(index, "units")
+    assert "18077" in units and "Phường Nguyễn Du" in units  # missing
+    assert "18073" in units and "2021Q3" in units  # provisional
+    suites = _section(index, "suites")
+    assert set(re.findall(r'href="suites/(\w+)\.html"', suites)) == SUITES
+    assert "Lỗi chặn / blocking failure" in suites and "Đạt / passed" in suites
 
 
-def test_validation_page_shows_level_and_unexpected_rows(site):
-    _, _, index = site
-    (page,) = index.parent.glob("validations/submission_totals/*/*/*.html")
-    text = page.read_text(encoding="utf-8")
-    assert "[CHẶN BÁO CÁO / BLOCKING] declared_total_matches_lines" in text
-    assert "[CẢNH BÁO / WARNING] declared_funds_match_lines" in text
-    assert "18076" in text and "Phường Bắc Hà" in text  # the unexpected rows' index columns
-    suite_page = index.parent / "expectations" / "submission_totals.html"
-    assert "Việc cần làm:" in suite_page.read_text(encoding="utf-8")
+def test_suite_page_shows_each_expectation_and_its_unexpected_rows(run):
+    _, result, _, pages = run
+    page = pages["suites/submission_totals.html"]
+    expectations = re.findall(r'<details id="(\w+)" class="expectation (met|unmet) level-box-(\w+)"( open)?>',
+                              page)
+    outcome = result.suites["submission_totals"]["expectations"]
+    assert [e[0] for e in expectations] == [e["check"] for e in outcome]
+    unmet = {check: (level, bool(opened)) for check, state, level, opened in expectations if state == "unmet"}
+    assert unmet == {"declared_total_matches_lines": ("blocking", True),
+                     "declared_new_matches_lines": ("blocking", True),
+                     "declared_funds_match_lines": ("warning", True)}
+    block = page[page.index('<details id="declared_total_matches_lines"'):]
+    block = block[: block.index("</details>")]
+    assert "CHẶN BÁO CÁO / BLOCKING" in block
+    assert "expect_column_pair_values_to_be_equal" in block and "declared_total" in block
+    assert "batch_id" not in block
+    assert "Việc cần làm khi không đạt" in block and "[period_id]" in block  # the generic next step
+    rows = _rows(block)
+    assert len(rows) == 2 and "18076" in rows[1] and ">5<" in rows[1] and ">4<" in rows[1]
+    assert re.findall(r"<th>(\w+)</th>", rows[0])[:6] == [
+        "unit_code", "unit_name", "period_id", "field_code", "declared_total", "computed_total"]
 
 
-def test_a_new_run_replaces_the_site(tmp_path):
-    settings = settings_with(tmp_path, *BH_DECLARES_5_KT)
-    first = run_gate(2021, settings)
-    assert not first.passed
-    stale = Path(first.data_docs).parent / "stale.txt"
-    stale.write_text("from the first run", encoding="utf-8")
-    settings_ok = settings_with(tmp_path)  # the warehouse corrected, same reports folder
-    second = run_gate(2021, settings_ok)
-    assert second.passed and second.data_docs == first.data_docs
-    assert not stale.exists()
-    assert "ĐẠT — báo cáo năm được lập" in Path(second.data_docs).read_text(encoding="utf-8")
-    assert sorted(p.name for p in Path(second.data_docs).parent.parent.iterdir()) == [
-        "data_docs", "gate_result.json"]
+def _result(passed: bool, name: str = "Phường Bắc Hà") -> GateResult:
+    meta = {"check": "c1", "level": "blocking", "message_vi": "khai báo {declared}, đếm được {computed}",
+            "message_en": "declared {declared}, counted {computed}", "action_vi": "gửi lại", "action_en": "resend"}
+    row = {"unit_code": "18076", "unit_name": name, "period_id": "2021", "field_code": "KT"}
+    failures = [] if passed else [make_entry(meta, "s1", row, 5, 4, 2021)]
+    return GateResult(year=2021, passed=passed, failures=failures, checked_at="2026-01-01T00:00:00+00:00",
+                      suites={"s1": {"dataset": "s1", "description": "a <dataset>", "success": passed,
+                                     "statistics": {}, "expectations": []}})
 
 
-def test_a_docs_failure_never_changes_the_verdict(tmp_path, monkeypatch):
-    from dvk.gate import data_docs
+def _validation(rows: int) -> dict:
+    """What ExpectationSuiteValidationResult.to_json_dict() gives for one column-pair expectation."""
+    index_rows = [{"declared": 5, "unit_code": "18076", "period_id": "2021", "counted": i} for i in range(rows)]
+    return {"success": not rows, "statistics": {"evaluated_expectations": 1}, "results": [{
+        "success": not rows,
+        "expectation_config": {"type": "expect_column_pair_values_to_be_equal",
+                               "kwargs": {"batch_id": "b", "column_A": "declared", "column_B": "counted"},
+                               "meta": {"check": "c1"}},
+        "result": {"element_count": rows + 1, "unexpected_count": rows,
+                   "unexpected_index_column_names": ["unit_code", "period_id"],
+                   "unexpected_index_list": index_rows},
+        "exception_info": {"raised_exception": False},
+    }]}
 
+
+def test_long_lists_are_cut_with_a_note_and_gate_result_json_keeps_them(monkeypatch):
+    monkeypatch.setattr(gate_report, "MAX_ROWS", 3)
+    pages = gate_report.render(_result(False), {"s1": _validation(5)}, specs={})
+    page = pages["suites/s1.html"]
+    assert len(_rows(page)) == 1 + 3
+    assert "Chỉ hiện 3 trên 5 dòng không đạt" in page and "Showing 3 of 5 unexpected rows" in page
+    assert "a &lt;dataset&gt;" in page  # an unknown suite: headed by its name, still escaped
+
+
+def test_a_new_report_replaces_the_old_one_at_once(tmp_path):
+    site = tmp_path / "gate" / "2021" / "data_docs"
+    first = gate_report.build(_result(False), {"s1": _validation(1)}, {}, site)
+    assert "KHÔNG ĐẠT" in first.read_text(encoding="utf-8")
+    (site / "stale.txt").write_text("from the first run", encoding="utf-8")
+    second = gate_report.build(_result(True), {"s1": _validation(0)}, {}, site)
+    assert second == first and "ĐẠT — báo cáo năm được lập" in second.read_text(encoding="utf-8")
+    assert not (site / "stale.txt").exists()
+    assert sorted(p.name for p in site.parent.iterdir()) == ["data_docs"]  # no staging folder left
+
+
+def test_a_report_failure_never_changes_the_verdict(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(data_docs, "build", broken)
+    monkeypatch.setattr(gate_report, "build", broken)
     settings = settings_with(tmp_path)
     result = run_gate(2021, settings)
     assert result.passed
     assert result.data_docs is None and result.data_docs_error == "OSError: disk full"
-    assert gate_result_path(2021, settings).is_file()
     assert sorted(p.name for p in gate_result_path(2021, settings).parent.iterdir()) == ["gate_result.json"]
-
-
-def test_offline_page_rewrites_what_gx_templates_fetch():
-    page = """<html><head>
-<link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css"/>
-<style>.a { background: url('https://example.org/x.png') 0 0; }</style>
-<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>
-<link rel="shortcut icon" href="../../static/images/favicon.ico" type="image/x-icon"/>
-</head><body>
-<img src="https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png?d=1" alt="GX"/>
-<div id="t-toolbar" class="ml-1"><button onclick="clearTableFilters('t')">Clear Filters</button></div>
-<table
-  id="t"
-  class="table-sm"
-  data-toggle="table"
->
-</table>
-<script>
-  $('#t').bootstrapTable(
-    Object.assign(
-      {
-        columns: [{'field': 'name', 'title': 'Name', 'sortable': 'true'}],
-        data: [{'name': 'b]\\'s', '_table_row_link_path': 'b.html'}, {'name': 'a', '_table_row_link_path': 'a.html'}],
-        toolbar: '#t-toolbar'
-      },
-      {'search': 'true', 'sortName': 'name', 'sortOrder': 'asc'}
-    )
-  );
-</script>
-<footer><p>newsletter <a href="https://greatexpectations.io/newsletter">Subscribe</a></p></footer>
-</body></html>"""
-    out = offline_page(page, "../../", images={"logo-long.png", "favicon.ico"})
-    assert external_resources(out) == []
-    assert "<script>" not in out and "Clear Filters" not in out and "<footer" not in out
-    assert 'src="../../static/images/logo-long.png"' in out
-    assert 'href="../../static/images/favicon.ico"' in out
-    assert '<link rel="stylesheet" href="../../static/dvk/dvk-data-docs.css">' in out
-    rows = re.findall(r"<tr>(.*?)</tr>", out)
-    assert rows[0] == "<th>Name</th>"
-    assert rows[1:] == ['<td><a href="a.html">a</a></td>', """<td><a href="b.html">b]'s</a></td>"""]
+    assert not Path(data_docs_path(2021, settings)).exists()

@@ -1,4 +1,4 @@
-"""The gate's warnings: reported in the result (and the Data Docs), never blocking.
+"""The gate's warnings: reported in the result (and the gate report), never blocking.
 
 - ``ytd_count_does_not_shrink``: a unit's later report of a year lists fewer models of a field than
   its previous one (reports are cumulative for the year, spec §2);

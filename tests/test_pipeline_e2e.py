@@ -18,9 +18,32 @@ import duckdb
 import openpyxl
 import pytest
 
+import dvk.settings
 from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT
 
 FIELDS = ("KT", "VHXH", "QPAN", "XDD")
+
+#: The demo's 2025 and 2026 files name the units of the time-versioned master list (reused codes,
+#: the seven units of today); the warehouse resolves them once the list and its setting
+#: (``DVK_UNITS_FILE``) have landed. Until then those figures are not checked.
+needs_time_versioned_units = pytest.mark.skipif(
+    "DVK_UNITS_FILE" not in Path(dvk.settings.__file__).read_text(encoding="utf-8"),
+    reason="dvk.settings has no units-file setting (DVK_UNITS_FILE) yet: the time-versioned master list is not merged",
+)
+
+
+def demo_oracle() -> dict[int, dict]:
+    """The demo generator's own expected figures per year (``EXPECTED_FIGURES`` in demo/generate.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dvk_demo_generate_e2e", PROJECT_ROOT / "demo" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module.EXPECTED_FIGURES
 
 
 def _env(base: Path, inbox: Path) -> dict[str, str]:
@@ -130,7 +153,30 @@ def test_the_nightly_build_runs_data_tests_but_not_dbt_unit_tests(demo_runs):
 def test_only_years_with_annual_submissions_are_reported(demo_runs):
     base = demo_runs[0]
     years = sorted(p.name for p in (base / "reports" / "annual").iterdir())
-    assert years == ["2021"]  # 2022 has quarterly reports only
+    assert years == ["2021", "2025", "2026"]  # 2022 has quarterly reports only
+    assert re.search(r"^  2021: 27 đơn vị, 253 mô hình", demo_runs[2].stdout, re.M)
+    for year in years:  # ./scripts/run prints every year's line
+        assert re.search(rf"^  {year}: \d+ đơn vị, \d+ mô hình", demo_runs[2].stdout, re.M), year
+
+
+@needs_time_versioned_units
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_demo_years_of_change_match_the_generators_oracle(demo_runs, year):
+    """2025: the seven units of today, Đồng Tiến from its predecessors' 2025S1 (provisional); 2026:
+    the early annual reports, two provisional units, Thạch Lạc missing (reorganisations.md Rules 2-3)."""
+    base = demo_runs[0]
+    expected = demo_oracle()[year]
+    summary = json.loads((base / "reports" / "annual" / str(year) / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["units_registered"], summary["models_total"], summary["models_new"], summary["models_replicated"]) == (
+        expected["units_registered"], expected["models_total"], expected["models_new"], expected["models_replicated"])
+    assert {f: summary["fields"][f] for f in FIELDS} == expected["fields"]
+    assert sorted(summary["missing_units"]) == expected["missing_units"]
+    counted = {u["code"] for u in summary["units"] if u["total"] > 0}
+    assert len(counted) == expected["units_registered"] and not counted & set(expected["missing_units"])
+    provisional = sorted(u["code"] for u in summary["units"] if u["provisional"])
+    assert provisional == sorted(expected["provisional_units"] + expected["from_predecessors_units"])
+    if "units_expected" in summary:
+        assert summary["units_expected"] == expected["units_expected"]
 
 
 def test_second_run_changes_nothing_and_loads_nothing(demo_runs):

@@ -27,6 +27,24 @@ def _print_gate_failures(reports_dir) -> None:
             print(f"  - {failure.get('message_vi')}\n    {failure.get('message_en')}")
 
 
+def _print_annual_summaries(reports_dir, year: int | None = None) -> None:
+    """One line per year with an annual report (every year, oldest first, or only ``year``)."""
+    paths = sorted((reports_dir / "annual").glob("*/summary.json"), key=lambda p: p.parent.name)
+    summaries = [json.loads(p.read_text(encoding="utf-8")) | {"_dir": p.parent} for p in paths]
+    summaries = [s for s in summaries if year is None or s.get("year") == year]
+    if not summaries:
+        return
+    print("\nBáo cáo năm / annual reports:")
+    for summary in summaries:
+        provisional = sum(1 for unit in summary.get("units", []) if unit.get("provisional"))
+        missing = len(summary.get("missing_units", []))
+        print(
+            f"  {summary['year']}: {summary['units_registered']} đơn vị, {summary['models_total']} mô hình, "
+            f"{summary['models_new']} xây mới, {summary['models_replicated']} nhân rộng; "
+            f"tạm tính / provisional {provisional}, chưa báo cáo / missing {missing} -> {summary['_dir']}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--year", type=int, default=None, help="report only this year (default: every year with annual submissions)")
@@ -62,18 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {task:<40} {state}")
     _print_gate_failures(settings.reports_dir)
 
-    annual = sorted((settings.reports_dir / "annual").glob("*/summary.json"))
-    if annual:
-        print("\nBáo cáo năm / annual reports:")
-        for summary_path in annual:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-            print(
-                f"  {summary['year']}: {summary['units_registered']} đơn vị, {summary['models_total']} mô hình, "
-                f"{summary['models_new']} xây mới, {summary['models_replicated']} nhân rộng -> {summary_path.parent}"
-            )
+    _print_annual_summaries(settings.reports_dir, args.year)
     docs = sorted((settings.reports_dir / "gate").glob("*/data_docs/index.html"))
     if docs:
-        print("\nKiểm tra chất lượng / quality gate (Data Docs):")
+        print("\nBáo cáo kiểm tra chất lượng / quality gate reports:")
         for path in docs:
             print(f"  {path}")
     quarantine = settings.quarantine_dir

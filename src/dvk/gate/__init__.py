@@ -3,9 +3,10 @@
 Public API::
 
     run_gate(year, settings=None, *, data_docs=True) -> GateResult
-        # validate, save gate/<year>/gate_result.json, build gate/<year>/data_docs/
+        # validate, save gate/<year>/gate_result.json, write the report gate/<year>/data_docs/
     enforce_gate(year, settings=None) -> GateResult  # same, raise GateFailed unless passed
     GateResult, GateFailed, gate_result_path(year, settings=None), data_docs_path(year, settings=None)
+    load_result(year, settings=None) -> GateResult | None  # the saved result of the latest run
 
 The suites are kept as code in ``expectations/*.yml`` (see ``expectations/README.md`` and
 ``docs/quality-gate.md``): the checks of spec §6 block the year's report; warnings (year-to-date
@@ -16,15 +17,10 @@ gate only reads the warehouse (read-only DuckDB connection); it never writes int
 from __future__ import annotations
 
 from dvk.gate._gx import quiet_logging
-from dvk.gate.runner import (
-    GateFailed,
-    GateResult,
-    data_docs_path,
-    enforce_gate,
-    gate_result_path,
-    run_gate,
-)
+from dvk.gate.result import GateFailed, GateResult, data_docs_path, gate_result_path, load_result
+from dvk.gate.runner import enforce_gate, run_gate
 
 quiet_logging()
 
-__all__ = ["GateFailed", "GateResult", "data_docs_path", "enforce_gate", "gate_result_path", "run_gate"]
+__all__ = ["GateFailed", "GateResult", "data_docs_path", "enforce_gate", "gate_result_path", "load_result",
+           "run_gate"]

@@ -27,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
             print("  tạm tính / provisional: " + ", ".join(
                 f"{u['unit_code']} ({u['period_id']})" for u in result.provisional_units))
         if result.data_docs:
-            print(f"  Data Docs: {result.data_docs}")
+            print(f"  Báo cáo kiểm tra / gate report: {result.data_docs}")
         elif result.data_docs_error:
-            print(f"  Data Docs: không tạo được / not built: {result.data_docs_error}")
+            print(f"  Báo cáo kiểm tra / gate report: không tạo được / not written: {result.data_docs_error}")
         ok = ok and result.passed
     return 0 if ok else 1
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
-from pathlib import Path
 from types import ModuleType
 
 QUIET_LOGGERS = ("great_expectations", "great_expectations._docs_decorators")
@@ -29,15 +28,9 @@ def gx() -> ModuleType:
     return great_expectations
 
 
-#: The name of the gate's Data Docs site in the context's configuration.
-DATA_DOCS_SITE = "dvk_gate"
-
-
-def ephemeral_context(data_docs_dir: Path | None = None):
-    """A throw-away, in-memory Data Context without progress bars or analytics.
-
-    With ``data_docs_dir``, the context has one local Data Docs site writing there (the stores stay
-    in memory: the site shows this context's suites and validation results only)."""
+def ephemeral_context():
+    """A throw-away, in-memory Data Context without progress bars, analytics or Data Docs site
+    (the gate writes its own report: :mod:`dvk.gate.report`)."""
     gx()  # quiet import first
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -45,21 +38,10 @@ def ephemeral_context(data_docs_dir: Path | None = None):
         ProgressBarsConfig,
     )
 
-    sites = {}
-    if data_docs_dir is not None:
-        sites[DATA_DOCS_SITE] = {
-            "class_name": "SiteBuilder",
-            "show_how_to_buttons": False,
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(data_docs_dir),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False},
-        }
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(),
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
-        data_docs_sites=sites,
+        data_docs_sites={},
     )
     return gx().get_context(mode="ephemeral", project_config=config)

@@ -11,32 +11,36 @@ about twice as fast as COMPLETE); the unmet expectations are validated again wit
 COMPLETE and ``unexpected_index_column_names``, and their detailed results replace the first
 ones in the suite's validation result. Failures (blocking checks), warnings and the lists of
 missing and provisional units are read from the validation results only: every unexpected row GX
-reports becomes one entry naming unit, period, field, the declared and the computed value, and
-what to do next, in Vietnamese and in English.
+reports becomes one entry (:func:`dvk.gate.result.make_entry`) naming unit, period, field, the
+declared and the computed value, and what to do next, in Vietnamese and in English.
 
-After the validations, the run's Data Docs are built (``dvk.gate.data_docs``) under
-``<reports_dir>/gate/<year>/data_docs/`` unless ``run_gate(..., data_docs=False)``; a Data Docs
-build that fails is logged and recorded in the result, it never changes the verdict.
+After the validations, the gate report (:mod:`dvk.gate.report`) is rendered from the result and
+each suite's validation result under ``<reports_dir>/gate/<year>/data_docs/`` unless
+``run_gate(..., data_docs=False)``; a report that cannot be written is logged and recorded in the
+result, it never changes the verdict.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
-import shutil
-import tempfile
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from dvk.gate import data_docs as docs
+from dvk.gate import report
 from dvk.gate._gx import ephemeral_context
 from dvk.gate.datasets import DATASETS, Dataset
+from dvk.gate.result import (
+    GateFailed,
+    GateResult,
+    data_docs_path,
+    gate_result_path,
+    make_entry,
+    SuiteOutcome,
+    save_result,
+)
 from dvk.gate.suites import SuiteSpec, load_suite
 from dvk.gate.warehouse import query_df, read_only
 from dvk.settings import Settings, get_settings
@@ -45,8 +49,6 @@ log = logging.getLogger(__name__)
 
 #: The informational check whose unexpected rows are the missing and provisional units.
 STATUS_CHECK = "unit_reported_for_year"
-#: How many failure lines GateFailed's message shows (all of them are in gate_result.json).
-MAX_MESSAGE_LINES = 200
 #: What to do when a check could not be evaluated at all.
 ERROR_ACTION = (
     "báo cán bộ kỹ thuật: sửa định nghĩa kiểm tra trong expectations/ hoặc dữ liệu nguồn rồi chạy lại",
@@ -54,64 +56,8 @@ ERROR_ACTION = (
 )
 
 
-@dataclass
-class GateResult:
-    year: int
-    passed: bool
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    missing_units: list[dict[str, Any]] = field(default_factory=list)
-    provisional_units: list[dict[str, Any]] = field(default_factory=list)
-    suites: dict[str, dict[str, Any]] = field(default_factory=dict)
-    warehouse: str | None = None
-    #: when the gate ran (UTC, ISO 8601)
-    checked_at: str | None = None
-    #: the index.html of this run's Data Docs site, if it was built
-    data_docs: str | None = None
-    #: why the Data Docs could not be built (the verdict stands regardless)
-    data_docs_error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GateResult:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-    def failure_lines(self) -> list[str]:
-        """One line per failure: Vietnamese (what, where, next step), then English after " / "."""
-        return [f"{f['message_vi']} / {f['message_en']}" for f in self.failures]
-
-    def warning_lines(self) -> list[str]:
-        """One line per warning, as :meth:`failure_lines`."""
-        return [f"{w['message_vi']} / {w['message_en']}" for w in self.warnings]
-
-
-class GateFailed(RuntimeError):
-    """The gate of a year did not pass; ``str()`` names every failing unit, period and field."""
-
-    def __init__(self, result: GateResult):
-        self.result = result
-        super().__init__(self._message())
-
-    def _message(self) -> str:
-        r = self.result
-        lines = r.failure_lines()
-        head = (
-            f"Kiểm tra chất lượng số liệu năm {r.year} KHÔNG ĐẠT: {len(lines)} lỗi; chưa lập báo cáo năm. "
-            f"/ Quality gate for {r.year} FAILED: {len(lines)} failure(s); the annual report is blocked."
-        )
-        shown = [f"- {line}" for line in lines[:MAX_MESSAGE_LINES]]
-        if len(lines) > MAX_MESSAGE_LINES:
-            rest = len(lines) - MAX_MESSAGE_LINES
-            shown.append(f"- ... và {rest} lỗi khác (xem gate_result.json) / and {rest} more (see gate_result.json)")
-        if r.data_docs:
-            shown.append(f"Chi tiết / details: {r.data_docs}")
-        return "\n".join([head, *shown])
-
-
 # --------------------------------------------------------------------------------------------
-# values and messages
+# values
 
 
 def _plain(value: Any) -> Any:
@@ -137,90 +83,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple, set)):
         return [_plain(v) for v in value]
     return str(value)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return f"{value:.6f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
-class _Values(dict):
-    def __missing__(self, key: str) -> str:
-        return "—"
-
-
-def _render(template: str, values: dict[str, Any]) -> str:
-    try:
-        return template.format_map(_Values({k: _fmt(v) for k, v in values.items()}))
-    except (ValueError, IndexError):  # a malformed template must not hide the failure
-        return template
-
-
-def _where(row: dict[str, Any], year: int) -> tuple[str, str]:
-    vi: list[str] = []
-    en: list[str] = []
-    code, name = row.get("unit_code"), row.get("unit_name")
-    if code:
-        suffix = f" ({name})" if name else ""
-        vi.append(f"Đơn vị {code}{suffix}")
-        en.append(f"Unit {code}{suffix}")
-    if row.get("period_id"):
-        vi.append(f"kỳ {row['period_id']}")
-        en.append(f"period {row['period_id']}")
-    field_code = row.get("field_code")
-    if field_code == "TOTAL":
-        vi.append("dòng Tổng cộng")
-        en.append("the Tổng cộng row")
-    elif field_code:
-        vi.append(f"lĩnh vực {field_code}")
-        en.append(f"field {field_code}")
-    if not vi:
-        vi, en = [f"Năm {year}"], [f"Year {year}"]
-    return ", ".join(vi), ", ".join(en)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
-
-
-def _entry(meta: dict[str, Any], suite: str, row: dict[str, Any], declared: Any, computed: Any,
-           year: int, detail: tuple[str, str] | None = None,
-           action: tuple[str, str] | None = None) -> dict[str, Any]:
-    """One failure / warning: where (unit code and name, period, field), what (declared vs
-    computed), and the next step, in Vietnamese and English."""
-    values = {**row, "declared": declared, "computed": computed, "year": year}
-    detail_vi, detail_en = detail or (_render(meta["message_vi"], values), _render(meta["message_en"], values))
-    action_vi, action_en = action or (_render(meta["action_vi"], values), _render(meta["action_en"], values))
-    where_vi, where_en = _where(row, year)
-    level = meta.get("level", "blocking")
-    return {
-        "check": meta["check"],
-        "suite": suite,
-        "level": level,
-        "blocking": level == "blocking",
-        "unit_code": row.get("unit_code"),
-        "unit_name": row.get("unit_name"),
-        "period_id": row.get("period_id"),
-        "field_code": row.get("field_code"),
-        "submission_id": row.get("submission_id"),
-        "declared": declared,
-        "computed": computed,
-        "message_vi": f"{where_vi}: {_sentence(detail_vi)} Việc cần làm: {_sentence(action_vi)}",
-        "message_en": f"{where_en}: {_sentence(detail_en)} Next: {_sentence(action_en)}",
-        "detail_vi": detail_vi,
-        "detail_en": detail_en,
-        "action_vi": action_vi,
-        "action_en": action_en,
-        "row": row,
-    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,7 +135,7 @@ def _values_of(kwargs: dict[str, Any], meta: dict[str, Any], row: dict[str, Any]
 
 
 def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
-             out: GateResult) -> dict[str, Any]:
+             out: GateResult) -> SuiteOutcome:
     """Turn one suite's validation results into failures / warnings / unit lists."""
     expectations = []
     for res in validation.results:
@@ -296,7 +158,7 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
         })
         if error is not None:
             # A check that could not run is never taken as passed, whatever its level.
-            out.failures.append(_entry(
+            out.failures.append(make_entry(
                 {**meta, "level": "blocking"}, spec.name, {}, None, None, year,
                 detail=(f"không thực hiện được kiểm tra {meta.get('check')} ({spec.name}): {error}",
                         f"check {meta.get('check')} ({spec.name}) could not be evaluated: {error}"),
@@ -310,9 +172,9 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
         if rows:
             for row in rows:
                 declared, computed = _values_of(kwargs, meta, row)
-                entries.append(_entry(meta, spec.name, row, declared, computed, year))
+                entries.append(make_entry(meta, spec.name, row, declared, computed, year))
         else:  # a table-level expectation (no rows): report what GX observed
-            entries.append(_entry(meta, spec.name, {}, _plain(result.get("observed_value")), None, year))
+            entries.append(make_entry(meta, spec.name, {}, _plain(result.get("observed_value")), None, year))
         if meta.get("check") == STATUS_CHECK:
             for e in entries:
                 unit = {
@@ -340,13 +202,13 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
     }
 
 
-def _detail_unmet(spec: SuiteSpec, dataset: Dataset, batch: Any, validation: Any, with_docs: bool) -> None:
+def _detail_unmet(spec: SuiteSpec, dataset: Dataset, batch: Any, validation: Any) -> None:
     """Validate the unmet expectations again with result format COMPLETE and the dataset's index
     columns (every unexpected row, with unit, period, field...), and put those results in place
     of the first pass's. Only the unmet ones: GX's cost is per expectation."""
     unmet = {r.expectation_config.meta["check"] for r in validation.results if not r.success}
     detailed = batch.validate(
-        spec.build(unmet, docs=with_docs),
+        spec.build(unmet),
         result_format={
             "result_format": "COMPLETE",
             "unexpected_index_column_names": list(dataset.index_columns),
@@ -358,55 +220,30 @@ def _detail_unmet(spec: SuiteSpec, dataset: Dataset, batch: Any, validation: Any
 
 
 def _validate(year: int, frames: dict[str, pd.DataFrame], specs: dict[str, SuiteSpec],
-              out: GateResult, context: Any, with_docs: bool) -> list[tuple[str, Any, Any]]:
-    """Validate every dataset; fill ``out``; return ``(suite name, batch id, validation result)``
-    per dataset for the Data Docs."""
+              out: GateResult, context: Any) -> dict[str, Any]:
+    """Validate every dataset; fill ``out``; return GX's validation result of each suite."""
     source = context.data_sources.add_pandas(name="dvk_warehouse")
-    kept = []
+    validations = {}
     for dataset in DATASETS:
         spec = specs[dataset.name]
-        suite = context.suites.add(spec.build(docs=with_docs))  # in the context's store: Data Docs show it
         asset = source.add_dataframe_asset(name=dataset.name)
         batch_definition = asset.add_batch_definition_whole_dataframe(name=f"{dataset.name}_{year}")
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frames[dataset.name]})
-        validation = batch.validate(suite, result_format="BASIC")
+        validation = batch.validate(spec.build(), result_format="BASIC")
         if not validation.success:
-            _detail_unmet(spec, dataset, batch, validation, with_docs)
+            _detail_unmet(spec, dataset, batch, validation)
         out.suites[dataset.name] = _process(spec, dataset, validation, year, out)
-        kept.append((suite.name, batch.id, validation))
-    return kept
+        validations[dataset.name] = validation
+    return validations
 
 
 # --------------------------------------------------------------------------------------------
 # public API
 
 
-def gate_result_path(year: int, settings: Settings | None = None) -> Path:
-    settings = settings or get_settings()
-    return settings.reports_dir / "gate" / str(int(year)) / "gate_result.json"
-
-
-def data_docs_path(year: int, settings: Settings | None = None) -> Path:
-    """Where the Data Docs of ``year``'s latest gate run are: ``<reports_dir>/gate/<year>/data_docs/index.html``."""
-    return gate_result_path(year, settings).parent / "data_docs" / "index.html"
-
-
-def _save(result: GateResult, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".gate_result-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(result.to_dict(), fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = True) -> GateResult:
-    """Validate the warehouse for ``year``; build the Data Docs (unless ``data_docs=False``); save
-    and return the result (never raises GateFailed).
+    """Validate the warehouse for ``year``; write the gate report (unless ``data_docs=False``);
+    save and return the result (never raises GateFailed).
 
     Raises only when the gate cannot run at all (no warehouse file, marts not built, a malformed
     suite file)."""
@@ -415,30 +252,21 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     specs = {d.name: load_suite(d.name) for d in DATASETS}
     with read_only(settings.warehouse) as con:
         frames = {d.name: _for_gx(query_df(con, d.sql, {"year": year})) for d in DATASETS}
-    now = datetime.now(timezone.utc)
     result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),
-                        checked_at=now.isoformat(timespec="seconds"))
-    site_dir = data_docs_path(year, settings).parent
-    staging = docs.staging_dir(site_dir) if data_docs else None
-    try:
-        context = ephemeral_context(staging)
-        validations = _validate(year, frames, specs, result, context, with_docs=data_docs)
-        result.missing_units.sort(key=lambda u: str(u["unit_code"]))
-        result.provisional_units.sort(key=lambda u: str(u["unit_code"]))
-        result.passed = not result.failures
-        if staging is not None:
-            from great_expectations.core.run_identifier import RunIdentifier
-
-            run_id = RunIdentifier(run_name=f"gate-{year}", run_time=now)
-            try:
-                result.data_docs = str(docs.build(context, validations, run_id, result, staging, site_dir))
-            except Exception as exc:  # the docs explain the verdict; they never change it
-                log.warning("Data Docs for %s could not be built: %s", year, exc, exc_info=True)
-                result.data_docs_error = f"{type(exc).__name__}: {exc}"
-    finally:
-        if staging is not None and staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    _save(result, gate_result_path(year, settings))
+                        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    validations = _validate(year, frames, specs, result, ephemeral_context())
+    result.missing_units.sort(key=lambda u: str(u["unit_code"]))
+    result.provisional_units.sort(key=lambda u: str(u["unit_code"]))
+    result.passed = not result.failures
+    if data_docs:
+        try:
+            result.data_docs = str(report.build(
+                result, {name: v.to_json_dict() for name, v in validations.items()}, specs,
+                data_docs_path(year, settings).parent))
+        except Exception as exc:  # the report explains the verdict; it never changes it
+            log.warning("The gate report for %s could not be written: %s", year, exc, exc_info=True)
+            result.data_docs_error = f"{type(exc).__name__}: {exc}"
+    save_result(result, gate_result_path(year, settings))
     return result
 
 
@@ -460,5 +288,5 @@ def enforce_gate(year: int, settings: Settings | None = None) -> GateResult:
     log.info("Kiểm tra chất lượng năm %s đạt / quality gate for %s passed (%s suites, %s warnings)",
              year, year, len(result.suites), len(result.warnings))
     if result.data_docs:
-        log.info("Data Docs: %s", result.data_docs)
+        log.info("Báo cáo kiểm tra / gate report: %s", result.data_docs)
     return result

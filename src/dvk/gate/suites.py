@@ -17,10 +17,10 @@ Each file is a YAML list of expectations::
         computed_column: ...
 
 and becomes a ``gx.ExpectationSuite`` named after the file. Each entry is built with
-``getattr(gx.expectations, type)(**kwargs, meta=meta, severity=..., description=..., notes=[...])``:
-the level maps onto GX's own ``severity`` (blocking → critical, warning → warning, info → info);
-the level, check id and descriptions become the expectation's ``description`` (the line Data Docs
-show for it) and the next step its ``notes``.
+``getattr(gx.expectations, type)(**kwargs, meta={"check": ...}, severity=...)``: the level maps
+onto GX's own ``severity`` (blocking → critical, warning → warning, info → info); the check id in
+``meta`` ties each result back to its entry here, where the gate (messages, next steps) and the
+gate report (descriptions) read the rest.
 
 ``{declared}`` / ``{computed}`` in the messages are, for a column-pair expectation, the values of
 ``column_A`` / ``column_B``; for a single-column one, the value found and nothing. ``declared_column``
@@ -30,7 +30,6 @@ columns of the dataset, so that GX reports them with every unexpected row).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,36 +54,12 @@ class SuiteDefinitionError(ValueError):
     """A suite file in ``expectations/`` is malformed."""
 
 
-def _description(meta: dict[str, Any]) -> str:
-    """What Data Docs show for the expectation, on the suite and the validation pages."""
-    vi, en = LEVEL_LABELS[meta["level"]]
-    text = f"[{vi} / {en}] {meta['check']}: {str(meta['description_vi']).strip()} / {str(meta['description_en']).strip()}"
-    return text.replace("$", "＄")  # GX reads $name as a template parameter
-
-
-def _notes(entry: dict[str, Any]) -> list[str]:
-    """The expectation's notes (markdown) in Data Docs: the next step and the GX expectation."""
-    meta = entry["meta"]
-    kwargs = ", ".join(f"{k}={v!r}" for k, v in entry["kwargs"].items())
-
-    def generic(text: str) -> str:  # "{period_id}" is filled per failure; here it reads [period_id]
-        return re.sub(r"\{(\w+)\}", r"[\1]", str(text).strip())
-
-    return [
-        f"**Việc cần làm:** {generic(meta['action_vi'])}",
-        f"**Next:** {generic(meta['action_en'])}",
-        f"GX: `{entry['type']}({kwargs})`",
-    ]
-
-
-def _expectation(entry: dict[str, Any], docs: bool = True) -> Any:
+def _expectation(entry: dict[str, Any]) -> Any:
     meta = entry["meta"]
     cls = getattr(gx().expectations, entry["type"])
     # GX copies an expectation's fields many times while validating (its cost grows with them):
-    # the expectation carries only its check id (dvk.gate reads the rest from the spec), and the
-    # texts for Data Docs only when they are built.
-    texts = {"description": _description(meta), "notes": _notes(entry)} if docs else {}
-    return cls(**entry["kwargs"], meta={"check": meta["check"]}, severity=LEVELS[meta["level"]], **texts)
+    # the expectation carries only its check id (dvk.gate reads the rest from the spec).
+    return cls(**entry["kwargs"], meta={"check": meta["check"]}, severity=LEVELS[meta["level"]])
 
 
 @dataclass(frozen=True)
@@ -93,13 +68,12 @@ class SuiteSpec:
     path: Path
     entries: tuple[dict[str, Any], ...]
 
-    def build(self, checks: set[str] | None = None, docs: bool = True) -> Any:
+    def build(self, checks: set[str] | None = None) -> Any:
         """A fresh ``gx.ExpectationSuite`` (Expectation objects are bound to one suite); with
-        ``checks``, only the expectations of those check ids; with ``docs``, each expectation
-        carries its description and notes for Data Docs."""
+        ``checks``, only the expectations of those check ids."""
         return gx().ExpectationSuite(  # (add_expectation compares each with all the others)
             name=self.name,
-            expectations=[_expectation(e, docs) for e in self.entries
+            expectations=[_expectation(e) for e in self.entries
                           if checks is None or e["meta"]["check"] in checks],
         )
 

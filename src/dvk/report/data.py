@@ -3,11 +3,14 @@
 Sources (docs/architecture.md, "Marts"): ``fct_annual_unit_status`` (who reported, who is
 provisional, who is missing), ``fct_annual_unit_field`` (the annual figures), ``fct_model`` (the
 models of each unit's source submission), ``dim_reporting_unit``, ``dim_field``, ``dim_period``,
-``fct_submission`` (received time of the source submissions).
+``fct_submission`` (received time of the source submissions), and ``fct_annual_unit_today``
+(every year from 2020 to the report's year on today's units, rules 4-5 of the reorganisations
+spec; left out, with a warning, from a warehouse built before that mart existed).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +22,12 @@ import pandas as pd
 from dvk.gate.warehouse import query_df, query_rows, read_only
 from dvk.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
+
 FIELD_CODES = ("KT", "VHXH", "QPAN", "XDD")
+#: The first year the series on today's geography starts from (reports are expected from 2020).
+FIRST_TODAY_YEAR = 2020
+TODAY_MART = "fct_annual_unit_today"
 
 STATUS_SQL = """
 select
@@ -82,6 +90,20 @@ left join marts.dim_reporting_unit as u on u.unit_key = src.unit_key
 order by src.unit_code, m.unit_code, m.line_no, m.model_line_id
 """
 
+TODAY_SQL = """
+select year, today_unit_code, today_unit_name, has_figures, models_total, models_new,
+       models_replicated, households, funds_million_vnd, labour_days, land_m2, is_estimated,
+       is_incomplete, is_provisional, outside_parts, source_units
+from marts.fct_annual_unit_today
+where year between $first_year and $year
+order by today_unit_code, year
+"""
+
+TODAY_MART_EXISTS_SQL = """
+select count(*) from duckdb_tables()
+where schema_name = 'marts' and table_name = 'fct_annual_unit_today'
+"""
+
 YEARS_SQL = """
 select distinct period_year
 from marts.fct_submission
@@ -121,6 +143,8 @@ class AnnualData:
     unit_fields: list[dict[str, Any]]
     fields: list[dict[str, Any]]
     models: list[dict[str, Any]]
+    #: rows of fct_annual_unit_today from FIRST_TODAY_YEAR to the year; None: no such mart
+    today: list[dict[str, Any]] | None = None
 
     # ---- derived figures -------------------------------------------------------------------
 
@@ -235,10 +259,18 @@ def load_annual_data(year: int, settings: Settings | None = None) -> AnnualData:
         unit_fields = _records(query_df(con, UNIT_FIELD_SQL, params))
         fields = _records(query_df(con, FIELDS_SQL))
         models = _records(query_df(con, MODELS_SQL, params))
+        today = None
+        if query_rows(con, TODAY_MART_EXISTS_SQL)[0][0]:
+            today = _records(query_df(con, TODAY_SQL, {**params, "first_year": FIRST_TODAY_YEAR}))
+        else:
+            log.warning("marts.%s không có: báo cáo không có bảng theo địa giới hiện nay / "
+                        "no marts.%s: the report has no table on today's geography (run the transform)",
+                        TODAY_MART, TODAY_MART)
     for m in models:
         if isinstance(m.get("registered_on"), datetime):
             m["registered_on"] = m["registered_on"].date()
-    return AnnualData(year=int(year), status=status, unit_fields=unit_fields, fields=fields, models=models)
+    return AnnualData(year=int(year), status=status, unit_fields=unit_fields, fields=fields, models=models,
+                      today=today)
 
 
 def years_with_annual_submissions(settings: Settings | None = None) -> list[int]:
@@ -249,4 +281,4 @@ def years_with_annual_submissions(settings: Settings | None = None) -> list[int]
     return [int(r[0]) for r in rows if r[0] is not None]
 
 
-__all__ = ["AnnualData", "FIELD_CODES", "load_annual_data", "years_with_annual_submissions"]
+__all__ = ["AnnualData", "FIELD_CODES", "FIRST_TODAY_YEAR", "load_annual_data", "years_with_annual_submissions"]

@@ -29,6 +29,40 @@ def headline_vi(summary: dict[str, Any]) -> str:
     )
 
 
+def today_geography_summary(data: AnnualData) -> dict[str, Any]:
+    """The optional key ``today_geography``: every year from 2020 to the report's year on today's
+    units (marts.fct_annual_unit_today). Figures are weighted by the split shares (decimals);
+    ``estimated``: rests on an estimated share; ``incomplete``: part of today's unit was outside
+    the deployment that year (``outside_parts``). Not part of the report's content fingerprint:
+    a later reorganisation or a revised share never makes a new version of a past report."""
+    rows = data.today or []
+    return {
+        "mart": "marts.fct_annual_unit_today",
+        "years": sorted({int(r["year"]) for r in rows}),
+        "units": [
+            {
+                "code": r["today_unit_code"],
+                "name": r["today_unit_name"],
+                "year": int(r["year"]),
+                "has_figures": bool(r["has_figures"]),
+                "total": float(r["models_total"] or 0.0),
+                "new": float(r["models_new"] or 0.0),
+                "replicated": float(r["models_replicated"] or 0.0),
+                "households": float(r["households"] or 0.0),
+                "funds_million_vnd": float(r["funds_million_vnd"] or 0.0),
+                "labour_days": float(r["labour_days"] or 0.0),
+                "land_m2": float(r["land_m2"] or 0.0),
+                "estimated": bool(r["is_estimated"]),
+                "incomplete": bool(r["is_incomplete"]),
+                "provisional": bool(r["is_provisional"]),
+                "outside_parts": r["outside_parts"],
+                "source_units": r["source_units"],
+            }
+            for r in rows
+        ],
+    }
+
+
 def build_summary(data: AnnualData) -> dict[str, Any]:
     """The summary of spec §6 (its keys first, in its order), then additional keys.
 
@@ -98,6 +132,8 @@ def build_summary(data: AnnualData) -> dict[str, Any]:
         },
     })
     summary["headline_vi"] = headline_vi(summary)
+    if data.today is not None:
+        summary["today_geography"] = today_geography_summary(data)
     summary["generated_from"] = {
         "marts": [
             "marts.fct_annual_unit_status", "marts.fct_annual_unit_source", "marts.fct_annual_unit_field",

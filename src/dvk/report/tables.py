@@ -6,6 +6,7 @@ workbook (``workbook.py``) lays them out for people; the CSV writer (``extracts.
 same rows, so the two extracts never disagree.
 
     by_field(data, summary), by_unit(data, summary), models(data), not_reported(data)
+    today_geography(data)        # 2020 to the year on today's units (when the mart exists)
     model_records(data)          # the model list for machines (models.json), unescaped
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from dvk.report.data import AnnualData
+from dvk.report.data import FIRST_TODAY_YEAR, AnnualData
 
 KIND_VI = {"new": "Xây mới", "replicated": "Nhân rộng"}
 UNIT_KIND_VI = {"phuong": "Phường", "xa": "Xã", "doan_the": "Đoàn thể", "co_quan": "Cơ quan"}
@@ -273,12 +274,94 @@ def not_reported(data: AnnualData) -> Table:
     )
 
 
+# ---- on today's geography -------------------------------------------------------------------
+
+TODAY_SHEET = "Theo địa giới hiện nay"
+TODAY_LEGEND = (
+    "Ghi chú: số liệu từng năm được tính lại theo địa giới hành chính hiện nay: mỗi đơn vị cũ được "
+    "cộng vào đơn vị hiện nay đã tiếp nhận địa bàn của mình, theo chuỗi sáp nhập, chia tách qua các "
+    "năm; đơn vị bị chia tách được chia số liệu theo tỷ lệ, nên số mô hình có thể là số lẻ. "
+    "Cột \"Ước tính\" (x): số liệu dựa trên tỷ lệ chia tách ước tính, chưa có số liệu chính thức "
+    "(ví dụ phường Đại Nài chia cho Thành Sen và Hà Huy Tập). Cột \"Chưa đầy đủ\" (x): trong năm đó "
+    "một phần địa bàn của đơn vị hiện nay chưa thuộc phạm vi báo cáo (cột Ghi chú ghi rõ phần nào); "
+    "số liệu chỉ gồm phần thuộc phạm vi báo cáo. Cột \"Tạm tính\" (x): có đơn vị chưa gửi báo cáo năm. "
+    "Các cơ quan, đoàn thể không có địa bàn nên không có trong bảng này. "
+    "/ Each year's figures on today's units; x in \"Ước tính\" = rests on an estimated split share, "
+    "in \"Chưa đầy đủ\" = part of today's unit was outside the deployment that year."
+)
+
+
+def _share_note(row: dict[str, Any]) -> str:
+    parts = []
+    if row.get("source_units"):
+        parts.append(f"Từ số liệu của: {row['source_units']}")
+    if row.get("is_incomplete") and row.get("outside_parts"):
+        parts.append(f"Chưa thuộc phạm vi báo cáo: {row['outside_parts']}")
+    if not row.get("has_figures"):
+        parts.append("Không có số liệu")
+    return ". ".join(parts)
+
+
+def today_geography(data: AnnualData) -> Table:
+    """Every year from 2020 to the report's year on today's units (fct_annual_unit_today), with
+    the estimated, incomplete and provisional marks and the legend."""
+    columns = [
+        Column("STT", "code", 6),
+        Column("Mã đơn vị", "code", 9),
+        Column("Đơn vị hiện nay", "text", 22),
+        Column("Năm", "code", 7),
+        Column("Tổng số", "dec", 9, group="Số mô hình", csv_title="Tổng số mô hình"),
+        Column("Xây mới", "dec", 9, group="Số mô hình"),
+        Column("Nhân rộng", "dec", 9, group="Số mô hình"),
+        Column("Số hộ tham gia", "dec", 10),
+        Column("Kinh phí huy động (triệu đồng)", "dec", 12),
+        Column("Ngày công", "dec", 10),
+        Column("Đất hiến (m2)", "dec", 11),
+        Column("Ước tính", "flag", 8),
+        Column("Chưa đầy đủ", "flag", 8),
+        Column("Tạm tính", "flag", 8),
+        Column("Ghi chú", "text", 40),
+    ]
+    rows = []
+    for i, r in enumerate(data.today or [], 1):
+        has = bool(r.get("has_figures"))
+        figures = [float(r[k] or 0.0) if has else None for k in (
+            "models_total", "models_new", "models_replicated", "households", "funds_million_vnd",
+            "labour_days", "land_m2")]
+        rows.append([
+            i, r["today_unit_code"], r["today_unit_name"] or r["today_unit_code"], int(r["year"]),
+            *figures,
+            "x" if r.get("is_estimated") else None,
+            "x" if r.get("is_incomplete") else None,
+            "x" if r.get("is_provisional") else None,
+            _share_note(r),
+        ])
+    years = sorted({int(r["year"]) for r in data.today or []})
+    first = min([FIRST_TODAY_YEAR, *years])
+    without = [y for y in range(first, data.year + 1) if y not in years]
+    note = TODAY_LEGEND
+    if without:
+        note += " Năm không có số liệu trong kho: " + ", ".join(str(y) for y in without) + "."
+    return Table(
+        key="theo-dia-gioi-hien-nay", sheet=TODAY_SHEET,
+        title=(f"KẾT QUẢ XÂY DỰNG MÔ HÌNH \"DÂN VẬN KHÉO\" TỪ NĂM {first} ĐẾN NĂM {data.year} "
+               "THEO ĐỊA GIỚI HÀNH CHÍNH HIỆN NAY"),
+        columns=columns, rows=rows, provisional=[False] * len(rows),
+        empty_text="Không có số liệu theo địa giới hiện nay.",
+        note=note,
+    )
+
+
 def all_tables(data: AnnualData, summary: dict[str, Any]) -> list[Table]:
-    return [by_field(data, summary), by_unit(data, summary), models(data), not_reported(data)]
+    tables = [by_field(data, summary), by_unit(data, summary), models(data), not_reported(data)]
+    if data.today is not None:
+        tables.append(today_geography(data))
+    return tables
 
 
 __all__ = [
-    "Column", "KIND_VI", "STATUS_VI", "TOTAL_LABEL", "Table", "UNIT_KIND_VI", "all_tables",
+    "Column", "KIND_VI", "STATUS_VI", "TODAY_LEGEND", "TODAY_SHEET", "TOTAL_LABEL", "Table",
+    "UNIT_KIND_VI", "all_tables", "today_geography",
     "by_field", "by_unit", "model_records", "models", "not_reported", "provisional_label",
     "status_vi",
 ]

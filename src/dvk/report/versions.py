@@ -25,6 +25,9 @@ from typing import Any
 VERSION_KEYS = ("version", "data_as_of", "content_sha256")
 #: Keys of summary.json that describe where the figures came from, not the figures.
 PROVENANCE_KEYS = ("generated_from",)
+#: Keys of summary.json that re-read the year on a later map (today's geography): a later
+#: reorganisation or a revised split share must not make a new version of a past report (rule 6).
+DERIVED_KEYS = ("today_geography",)
 VERSIONS_DIR = "versions"
 _VERSION_RE = re.compile(r"^v(\d+)$")
 
@@ -65,7 +68,8 @@ def _canonical(value: Any) -> str:
 
 
 def report_content(summary: dict[str, Any], models: list[dict[str, Any]]) -> dict[str, Any]:
-    figures = {k: v for k, v in summary.items() if k not in VERSION_KEYS and k not in PROVENANCE_KEYS}
+    figures = {k: v for k, v in summary.items()
+               if k not in VERSION_KEYS and k not in PROVENANCE_KEYS and k not in DERIVED_KEYS}
     lines = sorted((_canonical({k: v for k, v in m.items() if k != "line_no"}) for m in models))
     return {"summary": figures, "models": lines}
 

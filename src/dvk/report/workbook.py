@@ -3,8 +3,10 @@
 Sheets: "Tổng quan" (the city's headline paragraph, key figures, provisional and missing units;
 A4 portrait), "Theo lĩnh vực" and "Theo đơn vị" (tables with a totals row), "Biểu đồ" (native
 charts over those tables: models by field as a pie, new versus replicated by unit as stacked bars;
-A4 portrait, one chart a page), "Danh sách mô hình", "Đơn vị chưa báo cáo", and from the second
-published version on "Thay đổi so với bản trước".
+A4 portrait, one chart a page), "Danh sách mô hình", "Đơn vị chưa báo cáo", "Theo địa giới hiện
+nay" (2020 to the year on today's units, with the estimated and incomplete marks and their legend;
+when the warehouse has the mart), and from the second published version on "Thay đổi so với bản
+trước".
 
 Every sheet: the title block (Ban Chỉ đạo "Dân vận khéo" thành phố Hà Tĩnh, the date of the data,
 the version). Table sheets: frozen header rows, autofilter on the lists, A4 landscape fitted to
@@ -426,6 +428,11 @@ def _overview(wb, f: _Formats, data: AnnualData, summary: dict[str, Any], meta: 
         + (f"; thay thế phiên bản {meta.version - 1}, xem sheet \"{SHEET_CHANGES}\"."
            if meta.version > 1 and meta.changes else "."),
     ]
+    if data.today is not None:
+        notes.append(
+            "Sheet \"Theo địa giới hiện nay\": số liệu các năm từ 2020 đến nay tính lại theo các đơn vị "
+            "hành chính hiện nay (đánh dấu \"Ước tính\" và \"Chưa đầy đủ\", xem ghi chú dưới bảng); "
+            "các bảng khác giữ số liệu theo địa giới của năm báo cáo.")
     for note in notes:
         _paragraph(ws, f, row, 0, 2, note, text_width, f.note, line_pt=15)
         row += 1
@@ -607,13 +614,15 @@ def workbook_bytes(data: AnnualData, summary: dict[str, Any], meta: Meta | None 
             "created": created,
         })
         f = _Formats(wb)
-        by_field, by_unit, models, not_reported = tables
+        by_field, by_unit, models, not_reported, *extra = tables
         _overview(wb, f, data, summary, meta)
         placed_field = _table_sheet(wb, f, data, by_field, meta, autofilter=False)
         placed_unit = _table_sheet(wb, f, data, by_unit, meta, freeze_cols=3)
         _charts(wb, f, data, (by_field, placed_field), (by_unit, placed_unit), meta)
         _table_sheet(wb, f, data, models, meta)
         _table_sheet(wb, f, data, not_reported, meta)
+        for table in extra:  # "Theo địa giới hiện nay" (when the warehouse has the mart)
+            _table_sheet(wb, f, data, table, meta, freeze_cols=4)
         if meta.version > 1 and meta.changes and meta.changes.get("previous_version"):
             _changes(wb, f, data, meta)
         wb.worksheets()[0].activate()
