@@ -54,7 +54,7 @@ TODAY = dt.date(2024, 12, 31)
 def generate(folder: Path, n_files: int, seed: int = 2021) -> int:
     """Write ``n_files`` submission workbooks into ``folder``; returns the number of model lines."""
     rng = random.Random(seed)
-    units = load_units()
+    units = [u for u in load_units() if u.expected_in(2021)]  # valid 2021-2023 (rule 1)
     folder.mkdir(parents=True, exist_ok=True)
     rows = 0
     for i in range(n_files):

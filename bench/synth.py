@@ -13,9 +13,10 @@ or, with the repository root (or ``bench/``) on ``sys.path``::
 ``generate`` writes into its output folder (which it owns: an existing ``inbox/`` is replaced):
 
 - ``units.csv``: the scale's real master list as it is (``units_file``), or a synthetic master list
-  of reporting units, in exactly the format of
-  ``dbt_project/seeds/reporting_units.csv`` (``code,name,kind,parent_code,aliases,expected_from,
-  expected_to``). Wards (``phuong``) and communes (``xa``) have 5-digit numeric codes, mass
+  of reporting units, in exactly the format of ``dbt_project/seeds/reporting_units.csv``,
+  time-versioned (``code,name,kind,parent_code,aliases,valid_from,valid_to``: a synthetic unit
+  expected in years Y1..Y2 is valid from 1 January Y1 to 1 January Y2+1, exclusive, so it is
+  expected for every period of those years and no other). Wards (``phuong``) and communes (``xa``) have 5-digit numeric codes, mass
   organisations (``doan_the``) and agencies (``co_quan``) ``CQnnnn`` codes from ``CQ1000`` up
   (no leading zero after "CQ": the ingest reads a typed "CQ0012" as "CQ12", see the note below).
   Every name and alias is unique on the product's own matching key (:func:`dvk.text.fold`, then
@@ -123,7 +124,7 @@ __all__ = ["SCALES", "TODAY", "Scale", "generate", "generate_new_files", "main"]
 #: Nothing is dated after this day (the project's "today" when the data was designed).
 TODAY = date(2026, 11, 29)
 LOCAL_TZ = timezone(timedelta(hours=7))  # Asia/Ho_Chi_Minh
-UNITS_HEADER = ("code", "name", "kind", "parent_code", "aliases", "expected_from", "expected_to")
+UNITS_HEADER = ("code", "name", "kind", "parent_code", "aliases", "valid_from", "valid_to")
 MANIFEST = "_manifest.csv"
 GRACE_DAYS = 5
 
@@ -406,7 +407,7 @@ class SynthUnit:
 
     def csv_row(self) -> list[str]:
         return [self.code, self.name, self.kind, self.parent_code, "; ".join(self.aliases),
-                str(self.expected_from), "" if self.expected_to is None else str(self.expected_to)]
+                f"{self.expected_from}-01-01", "" if self.expected_to is None else f"{self.expected_to + 1}-01-01"]
 
 
 def _weighted(rng: random.Random, pairs: Sequence[tuple[str, int]]) -> str:

@@ -149,7 +149,7 @@ def test_funds_per_ward(results, published):
     con = duckdb.connect(str(published), read_only=True)
     expected = con.execute(
         "select sum(f.funds_million_vnd) from marts.fct_annual_unit_field f join marts.dim_reporting_unit u "
-        "using (unit_code) where f.year = 2021 and u.unit_kind in ('phuong', 'xa')").fetchone()[0]
+        "using (unit_key) where f.year = 2021 and u.unit_kind in ('phuong', 'xa')").fetchone()[0]
     con.close()
     assert abs(sum(funds) - expected) < 0.5
 

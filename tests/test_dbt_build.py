@@ -34,8 +34,8 @@ _spec.loader.exec_module(raw_fixture)
 # them. Every mart starts with exactly these.
 MART_COLUMNS = {
     "dim_reporting_unit": [
-        "unit_code", "unit_name", "unit_kind", "parent_code", "aliases", "expected_from",
-        "expected_to",
+        "unit_code", "unit_name", "unit_kind", "parent_code", "aliases", "valid_from",
+        "valid_to",
     ],
     "dim_field": ["field_code", "field_name_vi", "field_name_en", "sort_order"],
     "dim_period": [
@@ -70,7 +70,10 @@ MART_COLUMNS = {
 
 # Columns added after the contract's (docs/architecture.md lists them too), and the new marts.
 ADDED_COLUMNS = {
-    "dim_reporting_unit": ["is_still_expected", "versions_count", "previous_names"],
+    "dim_reporting_unit": [
+        "unit_key", "is_current", "code_versions_count", "predecessor_codes", "successor_codes",
+        "records_count", "previous_names",
+    ],
     "dim_field": [],
     "dim_period": [
         "period_no", "period_months", "aliases_vi", "start_date", "end_date", "parent_period_id",
@@ -78,23 +81,28 @@ ADDED_COLUMNS = {
     ],
     "fct_submission": [
         "versions_count", "superseded_by_submission_id", "accepted_submission_id", "received_on",
-        "due_date", "is_on_time", "days_late", "loaded_at", "load_id",
+        "due_date", "is_on_time", "days_late", "loaded_at", "load_id", "unit_key",
     ],
     "fct_model": [
         "model_key", "model_name_key", "first_period_id", "loaded_at", "unit_year_loaded_at",
+        "unit_key",
     ],
-    "fct_annual_unit_status": [],
-    "fct_annual_unit_field": [],
-    "fct_submission_totals_check": [],
+    "fct_annual_unit_status": [
+        "unit_key", "figures_source", "predecessor_unit_codes", "uncounted_split_predecessor_codes",
+        "is_expected",
+    ],
+    "fct_annual_unit_field": ["unit_key", "figures_source", "source_unit_key", "source_unit_code"],
+    "fct_submission_totals_check": ["unit_key"],
 }
 NEW_MARTS = {
     "dim_reporting_unit_history": [
-        "unit_code", "version_no", "unit_name", "unit_kind", "parent_code", "aliases",
-        "expected_from", "expected_to", "recorded_from", "recorded_to", "is_current",
+        "unit_key", "unit_code", "record_no", "unit_name", "unit_kind", "parent_code", "aliases",
+        "valid_from", "valid_to", "recorded_from", "recorded_to", "is_current_record",
         "is_in_master_list",
     ],
     "dim_reporting_unit_year": [
-        "unit_code", "year", "unit_name", "unit_kind", "is_expected", "has_data",
+        "unit_code", "year", "unit_name", "unit_kind", "is_expected", "has_data", "unit_key",
+        "valid_from", "valid_to",
     ],
     "dim_date": [
         "date_day", "year", "quarter", "month", "day_of_month", "iso_year", "iso_week", "weekday",
@@ -104,7 +112,7 @@ NEW_MARTS = {
     "fct_reporting_rate_unit": [
         "period_id", "period_kind", "period_year", "unit_code", "is_expected", "has_submitted",
         "is_on_time", "status", "due_date", "first_received_on", "days_late",
-        "submissions_count", "accepted_submission_id",
+        "submissions_count", "accepted_submission_id", "unit_key",
     ],
     "fct_reporting_rate": [
         "period_id", "period_kind", "period_year", "label_vi", "due_date", "expected_units",
@@ -115,12 +123,17 @@ NEW_MARTS = {
         "model_key", "year", "unit_code", "model_name", "model_name_key", "field_code",
         "model_kind", "first_period_id", "last_period_id", "periods_count",
         "is_in_annual_source", "is_provisional", "lines_in_last_period", "households",
-        "funds_million_vnd", "labour_days", "land_m2", "unit_year_loaded_at",
+        "funds_million_vnd", "labour_days", "land_m2", "unit_year_loaded_at", "unit_key",
     ],
     "fct_unit_field_ytd": [
         "unit_code", "period_id", "period_kind", "period_year", "field_code", "submission_id",
         "models_total", "models_new", "models_replicated", "households", "funds_million_vnd",
-        "labour_days", "land_m2", "is_annual_source",
+        "labour_days", "land_m2", "is_annual_source", "unit_key",
+    ],
+    "fct_annual_unit_source": [
+        "year", "unit_key", "unit_code", "source_submission_id", "source_period_id",
+        "source_period_kind", "source_unit_key", "source_unit_code", "figures_source",
+        "is_provisional",
     ],
     # today's geography (reorganisations spec, rules 4-5)
     "fct_annual_unit_field_today": [
@@ -196,12 +209,13 @@ def built(tmp_path_factory) -> Built:
 
 
 def expected_units(year: int) -> set[str]:
+    """Rule 2: the units of the seed valid on 14 December of the year."""
+    day = date(year, 12, 14).isoformat()
     with open(SEEDS_DIR / "reporting_units.csv", encoding="utf-8") as f:
         return {
             row["code"]
             for row in csv.DictReader(f)
-            if int(row["expected_from"]) <= year
-            and (not row["expected_to"] or int(row["expected_to"]) >= year)
+            if row["valid_from"] <= day and (not row["valid_to"] or row["valid_to"] > day)
         }
 
 
@@ -257,7 +271,7 @@ def test_exposure_annual_report(built):
     assert set(exposure["depends_on"]["nodes"]) == {
         f"model.dvk.{name}"
         for name in (
-            "fct_annual_unit_field", "fct_annual_unit_status", "fct_model",
+            "fct_annual_unit_field", "fct_annual_unit_status", "fct_annual_unit_source", "fct_model",
             "dim_reporting_unit", "dim_field", "fct_submission_totals_check",
             "fct_annual_unit_today",
         )
@@ -274,13 +288,29 @@ def test_second_build_gives_identical_marts(built):
 
 def test_dims(built):
     units = built.dicts(
-        "select * exclude (is_still_expected, versions_count, previous_names) "
-        "from marts.dim_reporting_unit where unit_code = '18103'"
+        "select unit_code, unit_name, unit_kind, parent_code, aliases, valid_from, valid_to, is_current, "
+        "code_versions_count, predecessor_codes, successor_codes "
+        "from marts.dim_reporting_unit where unit_code = '18103' order by valid_from"
     )
-    assert units == [{
-        "unit_code": "18103", "unit_name": "Xã Đồng Môn", "unit_kind": "xa", "parent_code": "436",
-        "aliases": "Xã Thạch Môn; Xã Thạch Đồng", "expected_from": 2020, "expected_to": None,
-    }]
+    assert units == [
+        {"unit_code": "18103", "unit_name": "Xã Thạch Môn", "unit_kind": "xa", "parent_code": "436",
+         "aliases": None, "valid_from": date(2019, 1, 1), "valid_to": date(2020, 1, 1), "is_current": False,
+         "code_versions_count": 3, "predecessor_codes": None, "successor_codes": "18103"},
+        {"unit_code": "18103", "unit_name": "Xã Đồng Môn", "unit_kind": "xa", "parent_code": "436",
+         "aliases": "Xã Thạch Môn; Xã Thạch Đồng", "valid_from": date(2020, 1, 1), "valid_to": date(2025, 1, 1),
+         "is_current": False, "code_versions_count": 3, "predecessor_codes": "18103; 18106",
+         "successor_codes": "18103"},
+        {"unit_code": "18103", "unit_name": "Phường Đồng Môn", "unit_kind": "phuong", "parent_code": "436",
+         "aliases": "Xã Đồng Môn; Xã Thạch Môn; Xã Thạch Đồng", "valid_from": date(2025, 1, 1),
+         "valid_to": date(2025, 7, 1), "is_current": False, "code_versions_count": 3,
+         "predecessor_codes": "18103", "successor_codes": "18100"},
+    ]
+    keys = built.rows("select unit_key, md5(unit_code || '|' || cast(valid_from as varchar)) "
+                      "from marts.dim_reporting_unit")
+    assert all(key == expected for key, expected in keys)
+    thanh_sen = built.dicts("select * from marts.dim_reporting_unit where unit_code = '18073' and is_current")
+    assert [u["unit_name"] for u in thanh_sen] == ["Phường Thành Sen"]
+    assert thanh_sen[0]["predecessor_codes"] == "18073; 18077; 18079; 18082; 18085; 18091; 18094; 18097; 18109"
     assert built.rows("select field_code from marts.dim_field order by sort_order") == [
         ("KT",), ("VHXH",), ("QPAN",), ("XDD",)
     ]
@@ -643,16 +673,16 @@ def test_dim_date(built):
 
 def test_units_with_history(built):
     history = built.dicts("select * from marts.dim_reporting_unit_history")
-    assert len(history) == 28
-    assert all(h["version_no"] == 1 and h["is_current"] and h["is_in_master_list"] for h in history)
     units = built.dicts("select * from marts.dim_reporting_unit")
-    assert all(u["versions_count"] == 1 and u["previous_names"] is None for u in units)
+    assert len(history) == len(units) == 57  # every version of the seed, recorded once
+    assert all(h["record_no"] == 1 and h["is_current_record"] and h["is_in_master_list"] for h in history)
+    assert all(u["records_count"] == 1 and u["previous_names"] is None for u in units)
     years = built.dicts("select * from marts.dim_reporting_unit_year")
-    assert {y["year"] for y in years} == {2020, 2021, 2022}
-    assert len(years) == 3 * 28
-    for year in (2020, 2021, 2022):
+    assert {y["year"] for y in years} == {2021, 2022}  # the years with data
+    assert len(years) == 2 * 28
+    for year in (2021, 2022):
         assert {y["unit_code"] for y in years if y["year"] == year and y["is_expected"]} == expected_units(year)
-    assert {y["year"] for y in years if y["has_data"]} == {2021, 2022}
+    assert all(y["has_data"] for y in years)
 
 
 def test_dbt_unit_tests_ran_in_the_build(built):
@@ -677,6 +707,7 @@ def test_dbt_unit_tests_ran_in_the_build(built):
             "ut_reporting_rate_unit_on_time_first_submission",
             "ut_reporting_rate_summary",
             "ut_unit_year_names_and_expected_years",
+            "ut_annual_source_year_of_change_rule3",
             "ut_unit_versions_from_reused_codes",
             "ut_today_map_follows_the_chain_and_multiplies_shares",
             "ut_coverage_marks_years_with_parts_outside",
@@ -786,17 +817,20 @@ def incremental(built, tmp_path_factory) -> Incremental:
             )
         # mark every line, to see which unit-years the incremental run rewrites
         con.execute("update marts.fct_model set note = ?", [MARKER])
-        # history: as if the snapshot had recorded Xã Thạch Môn in 2021, renamed Xã Đồng Môn
-        # (the master list's name) on 1 June 2022
+        # history of the list's edits: as if the snapshot had recorded the 2020 version of 18103
+        # as "Xã Đồng Môn (Thạch Môn)" in 2021, corrected to the list's name on 1 June 2022
+        key = hashlib.md5(b"18103|2020-01-01").hexdigest()
         con.execute(
             "update snapshots.snp_reporting_units set dbt_valid_from = timestamp '2022-06-01' "
-            "where code = '18103'"
+            "where unit_key = ?", [key]
         )
         con.execute(
-            "insert into snapshots.snp_reporting_units (code, name, kind, parent_code, aliases, "
-            "expected_from, expected_to, dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to) "
-            "values ('18103', 'Xã Thạch Môn', 'xa', '436', null, 2020, null, 'old-18103', "
-            "timestamp '2021-01-01', timestamp '2021-01-01', timestamp '2022-06-01')"
+            "insert into snapshots.snp_reporting_units (unit_key, unit_code, unit_name, unit_kind, "
+            "parent_code, aliases, valid_from, valid_to, is_current, dbt_scd_id, dbt_updated_at, "
+            "dbt_valid_from, dbt_valid_to) "
+            "values (?, '18103', 'Xã Đồng Môn (Thạch Môn)', 'xa', '436', null, date '2020-01-01', "
+            "date '2025-01-01', false, 'old-18103', timestamp '2021-01-01', timestamp '2021-01-01', "
+            "timestamp '2022-06-01')", [key]
         )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DVK_WAREHOUSE", str(path))
@@ -866,19 +900,20 @@ def test_incremental_run_applies_corrections(incremental):
 
 
 def test_unit_renamed_in_the_history(incremental):
+    key = hashlib.md5(b"18103|2020-01-01").hexdigest()
     history = incremental.dicts(
-        "select * from marts.dim_reporting_unit_history where unit_code = '18103' order by version_no"
+        "select * from marts.dim_reporting_unit_history where unit_key = ? order by record_no", [key]
     )
-    assert [(h["version_no"], h["unit_name"], h["is_current"]) for h in history] == [
-        (1, "Xã Thạch Môn", False), (2, "Xã Đồng Môn", True)
+    assert [(h["record_no"], h["unit_name"], h["is_current_record"]) for h in history] == [
+        (1, "Xã Đồng Môn (Thạch Môn)", False), (2, "Xã Đồng Môn", True)
     ]
-    (unit,) = incremental.dicts("select * from marts.dim_reporting_unit where unit_code = '18103'")
-    assert (unit["unit_name"], unit["versions_count"], unit["previous_names"]) == ("Xã Đồng Môn", 2, "Xã Thạch Môn")
-    names = {
-        r["year"]: r["unit_name"]
-        for r in incremental.dicts("select * from marts.dim_reporting_unit_year where unit_code = '18103'")
-    }
-    assert names == {2020: "Xã Thạch Môn", 2021: "Xã Thạch Môn", 2022: "Xã Đồng Môn"}
+    (unit,) = incremental.dicts("select * from marts.dim_reporting_unit where unit_key = ?", [key])
+    assert (unit["unit_name"], unit["records_count"], unit["previous_names"]) == (
+        "Xã Đồng Môn", 2, "Xã Đồng Môn (Thạch Môn)")
+    # the other versions of the code are untouched
+    others = incremental.dicts("select * from marts.dim_reporting_unit where unit_code = '18103' and unit_key <> ?",
+                               [key])
+    assert len(others) == 2 and all(u["records_count"] == 1 for u in others)
 
 
 def test_fold_text_macro_is_the_twin_of_dvk_text_fold():

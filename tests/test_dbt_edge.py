@@ -25,11 +25,10 @@ MARTS = [
     "dim_reporting_unit", "dim_field", "dim_period", "fct_submission", "fct_model",
     "fct_annual_unit_status", "fct_annual_unit_field", "fct_submission_totals_check",
     "dim_reporting_unit_history", "dim_reporting_unit_year", "dim_date", "fct_reporting_rate",
-    "fct_reporting_rate_unit", "fct_model_year", "fct_unit_field_ytd",
+    "fct_reporting_rate_unit", "fct_model_year", "fct_unit_field_ytd", "fct_annual_unit_source",
 ]
-# the master list's units: present without any submission
-UNIT_DIMS = {"dim_reporting_unit": 28, "dim_field": 4, "dim_reporting_unit_history": 28,
-             "dim_reporting_unit_year": 28}
+# the master list's unit versions (57 in the seed, 2019 to today): present without any submission
+UNIT_DIMS = {"dim_reporting_unit": 57, "dim_field": 4, "dim_reporting_unit_history": 57}
 
 
 def _settings(root: Path, grace: int = 5) -> Settings:
@@ -63,11 +62,8 @@ def test_empty_raw_tables_build(empty_build):
         m: 0 for m in MARTS if m not in UNIT_DIMS
     }
     with duckdb.connect(str(empty_build.warehouse)) as con:
-        # no data: only the first expected year of the master list (2020), every unit expected
-        assert con.execute(
-            "select min(year), max(year), bool_and(is_expected), bool_or(has_data) "
-            "from marts.dim_reporting_unit_year"
-        ).fetchone() == (2020, 2020, True, False)
+        # no data: no year to list units for (dim_reporting_unit_year spans the years with data)
+        assert con.execute("select count(*) from marts.dim_reporting_unit_year").fetchone() == (0,)
 
 
 def test_grace_setting_and_a_new_submission(empty_build):
@@ -157,10 +153,13 @@ def test_dbt_cli_args(tmp_path, monkeypatch):
     assert opts["--profiles-dir"] == str(DBT_PROJECT_DIR)
     assert opts["--target-path"] == str(tmp_path / "w" / "dbt_target")
     assert opts["--log-path"] == str(tmp_path / "w" / "dbt_target" / "logs")
-    assert json.loads(opts["--vars"]) == {"due_grace_days": 9}
+    assert json.loads(opts["--vars"]) == {"due_grace_days": 9, "units_file": str(settings.units_file)}
     assert "--target-path" not in dbt_cli_args(["debug"], settings)
     given = dbt_cli_args(["run", "--vars", '{"due_grace_days": 1}'], settings)
     assert given.count("--vars") == 1
+    # vars given by hand still name the master list the ingest reads (DVK_UNITS_FILE)
+    assert json.loads(given[given.index("--vars") + 1]) == {
+        "due_grace_days": 1, "units_file": str(settings.units_file)}
 
 
 def test_build_and_docs_hand_dbt_the_right_commands(tmp_path, monkeypatch):

@@ -190,7 +190,8 @@ def expected_units_2021() -> set[str]:
         return {
             r["code"]
             for r in csv.DictReader(fh)
-            if int(r["expected_from"]) <= 2021 and (not r["expected_to"] or int(r["expected_to"]) >= 2021)
+            # rule 2 of the reorganisations spec: valid on the last day of 2021's window
+            if r["valid_from"] <= "2021-12-14" and (not r["valid_to"] or r["valid_to"] > "2021-12-14")
         }
 
 

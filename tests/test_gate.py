@@ -17,7 +17,7 @@ The story, year 2021 (and one 2022 report):
 - 18073 Phường Nam Hà: 2021Q2 and 2021Q3 only (CSV): provisional, counted from 2021Q3 (2 models).
 - 18079 Phường Tân Giang: annual 2021 with no model, declared "Tổng cộng" 0.
 - CQ01 Hội Liên hiệp Phụ nữ thành phố: annual 2021 as CSV (no declared totals), 3 models.
-- 18077 Phường Nguyễn Du: nothing: missing. 18080 is expected only until 2020.
+- 18077 Phường Nguyễn Du: nothing: missing. 18080 is valid only until 31/12/2020.
 
 2021: 4 units with models, 16 models, 10 new, 6 replicated;
 KT 7/4/3, VHXH 3/1/2, QPAN 3/3/0, XDD 3/2/1.
@@ -46,14 +46,14 @@ from dvk.gate import (
 from dvk.settings import Settings
 
 UNITS = [
-    # code, name, kind, expected_from, expected_to
-    ("18070", "Phường Trần Phú", "phuong", 2020, None),
-    ("18073", "Phường Nam Hà", "phuong", 2020, None),
-    ("18076", "Phường Bắc Hà", "phuong", 2020, None),
-    ("18077", "Phường Nguyễn Du", "phuong", 2020, None),
-    ("18079", "Phường Tân Giang", "phuong", 2020, None),
-    ("18080", "Xã Cũ", "xa", 2020, 2020),
-    ("CQ01", "Hội Liên hiệp Phụ nữ thành phố", "doan_the", 2020, None),
+    # code, name, kind, valid_from, valid_to (one version per code here: unit_key = code)
+    ("18070", "Phường Trần Phú", "phuong", date(2020, 1, 1), None),
+    ("18073", "Phường Nam Hà", "phuong", date(2020, 1, 1), None),
+    ("18076", "Phường Bắc Hà", "phuong", date(2020, 1, 1), None),
+    ("18077", "Phường Nguyễn Du", "phuong", date(2020, 1, 1), None),
+    ("18079", "Phường Tân Giang", "phuong", date(2020, 1, 1), None),
+    ("18080", "Xã Cũ", "xa", date(2020, 1, 1), date(2021, 1, 1)),
+    ("CQ01", "Hội Liên hiệp Phụ nữ thành phố", "doan_the", date(2020, 1, 1), None),
 ]
 
 FIELDS = [
@@ -151,18 +151,18 @@ MARTS_SQL = [
         s.is_accepted,
         cast((select count(*) from raw.submission_models m where m.submission_id = s.submission_id)
             as bigint) as models_count,
-        s.has_declared_totals
+        s.has_declared_totals, s.unit_code as unit_key
     from fixture_submissions s""",
     """create table marts.fct_model as
     select m.submission_id || '-' || m.line_no as model_line_id, m.submission_id, s.unit_code,
         s.period_id, s.period_kind, s.period_year, m.line_no, m.model_name, m.field_code,
         m.model_kind, m.registered_on, m.recognition_level, m.households, m.funds_million_vnd,
-        m.labour_days, m.land_m2, m.note
+        m.labour_days, m.land_m2, m.note, s.unit_key
     from raw.submission_models m
     join marts.fct_submission s on s.submission_id = m.submission_id and s.is_accepted""",
     """create table fixture_sources as
     select * from (
-        select s.period_year as year, s.unit_code, s.submission_id as source_submission_id,
+        select s.period_year as year, s.unit_code, s.unit_key, s.submission_id as source_submission_id,
             s.period_id as source_period_id, s.period_kind <> 'year' as is_provisional,
             row_number() over (partition by s.period_year, s.unit_code
                 order by (s.period_kind = 'year') desc, p.window_end desc) as rnk
@@ -173,15 +173,24 @@ MARTS_SQL = [
     with years as (select distinct period_year as year from marts.fct_submission),
     unit_years as (
         select y.year, u.unit_code from years y join marts.dim_reporting_unit u
-            on u.expected_from <= y.year and (u.expected_to is null or u.expected_to >= y.year)
+            on u.valid_from <= make_date(y.year, 12, 14)
+            and (u.valid_to is null or u.valid_to > make_date(y.year, 12, 14))
         union select year, unit_code from fixture_sources
     )
     select uy.year, uy.unit_code,
         case when src.source_submission_id is null then 'missing'
              when src.is_provisional then 'provisional' else 'reported' end as status,
-        src.source_submission_id, src.source_period_id
+        src.source_submission_id, src.source_period_id, uy.unit_code as unit_key,
+        case when src.source_submission_id is not null then 'own_report' end as figures_source,
+        cast(null as varchar) as predecessor_unit_codes,
+        cast(null as varchar) as uncounted_split_predecessor_codes, true as is_expected
     from unit_years uy
     left join fixture_sources src on src.year = uy.year and src.unit_code = uy.unit_code""",
+    """create table marts.fct_annual_unit_source as
+    select src.year, src.unit_key, src.unit_code, src.source_submission_id, src.source_period_id,
+        p.period_kind as source_period_kind, src.unit_key as source_unit_key,
+        src.unit_code as source_unit_code, 'own_report' as figures_source, src.is_provisional
+    from fixture_sources src join marts.dim_period p on p.period_id = src.source_period_id""",
     """create table marts.fct_annual_unit_field as
     select src.year, src.unit_code, m.field_code,
         cast(count(*) as bigint) as models_total,
@@ -191,7 +200,9 @@ MARTS_SQL = [
         cast(coalesce(sum(m.funds_million_vnd), 0) as double) as funds_million_vnd,
         cast(coalesce(sum(m.labour_days), 0) as bigint) as labour_days,
         cast(coalesce(sum(m.land_m2), 0) as double) as land_m2,
-        src.is_provisional, src.source_submission_id, src.source_period_id
+        src.is_provisional, src.source_submission_id, src.source_period_id, src.unit_key,
+        'own_report' as figures_source, src.unit_key as source_unit_key,
+        src.unit_code as source_unit_code
     from fixture_sources src
     join raw.submission_models m on m.submission_id = src.source_submission_id
     group by all""",
@@ -231,7 +242,8 @@ MARTS_SQL = [
         d.funds_million_vnd as declared_funds, cast(coalesce(c.f, 0) as double) as computed_funds,
         case when g.field_code = 'TOTAL' then sums.t end as fields_sum_total,
         case when g.field_code = 'TOTAL' then sums.n end as fields_sum_new,
-        case when g.field_code = 'TOTAL' then sums.r end as fields_sum_replicated
+        case when g.field_code = 'TOTAL' then sums.r end as fields_sum_replicated,
+        s.unit_key
     from grid g join subs s using (submission_id)
     left join declared d on d.submission_id = g.submission_id and d.field_code = g.field_code
     left join computed c on c.submission_id = g.submission_id and c.field_code = g.field_code
@@ -253,12 +265,12 @@ def build_warehouse(path: Path, *mutations: str) -> Path:
         con.execute("create schema raw")
         con.execute("create schema marts")
         con.execute(RAW_DDL)
-        con.execute("""create table marts.dim_reporting_unit (unit_code varchar primary key,
+        con.execute("""create table marts.dim_reporting_unit (unit_code varchar,
             unit_name varchar, unit_kind varchar, parent_code varchar, aliases varchar,
-            expected_from integer, expected_to integer)""")
+            valid_from date, valid_to date, unit_key varchar primary key)""")
         for code, name, kind, start, end in UNITS:
-            con.execute("insert into marts.dim_reporting_unit values (?, ?, ?, '436', null, ?, ?)",
-                        [code, name, kind, start, end])
+            con.execute("insert into marts.dim_reporting_unit values (?, ?, ?, '436', null, ?, ?, ?)",
+                        [code, name, kind, start, end, code])
         con.execute("""create table marts.dim_field (field_code varchar primary key,
             field_name_vi varchar, field_name_en varchar, sort_order integer)""")
         con.executemany("insert into marts.dim_field values (?, ?, ?, ?)", FIELDS)

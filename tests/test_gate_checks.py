@@ -126,7 +126,7 @@ CASES = [
          also={"model_field_code_known"}),
     case("annual_row_has_models",
          [f"insert into marts.fct_annual_unit_field values (2021, 'CQ01', 'VHXH', 0, 0, 0, 0, 0, 0, 0, "
-          f"false, '{PN}', '2021')"],
+          f"false, '{PN}', '2021', 'CQ01', 'own_report', 'CQ01', 'CQ01')"],
          "CQ01", "2021", "VHXH", 0, None),
     # a (unit, field) counted twice doubles the unit's total, which the per-unit reconciliation sees.
     case("annual_unit_field_unique",

@@ -25,7 +25,7 @@ def _line_in_raw_and_marts(submission: str, line_no: int, field_code: str, kind:
         f"""insert into marts.fct_model
             select '{submission}-{line_no}', '{submission}', unit_code, period_id, period_kind,
                 period_year, {line_no}, '{name}', '{field_code}', '{kind}', null, null, 5, null, null,
-                null, null
+                null, null, unit_key
             from marts.fct_submission where submission_id = '{submission}'""",
     ]
 

@@ -381,14 +381,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 # missing
 
 
+# Rule 2 of the reorganisations spec: the units expected for a period are the unit versions
+# valid on the last day of its data window ($window_end).
 MISSING_SQL = """
 with expected as (
-    select unit_code, unit_name, unit_kind
+    select unit_key, unit_code, unit_name, unit_kind
     from marts.dim_reporting_unit
-    where expected_from <= $year and (expected_to is null or expected_to >= $year)
+    where valid_from <= $window_end and (valid_to is null or valid_to > $window_end)
 ),
 accepted as (
-    select unit_code, period_id
+    select unit_key, unit_code, period_id
     from marts.fct_submission
     where is_accepted and period_year = $year
 )
@@ -397,16 +399,17 @@ select
     expected.unit_name,
     expected.unit_kind,
     (select string_agg(distinct accepted.period_id, ', ' order by accepted.period_id)
-     from accepted where accepted.unit_code = expected.unit_code) as other_periods_reported
+     from accepted where accepted.unit_key = expected.unit_key) as other_periods_reported
 from expected
-where expected.unit_code not in (select unit_code from accepted where period_id = $period)
+where expected.unit_key not in (
+    select unit_key from accepted where period_id = $period and unit_key is not null)
 order by case expected.unit_kind when 'phuong' then 1 when 'xa' then 2 when 'doan_the' then 3 else 4 end,
     expected.unit_code
 """
 
 EXPECTED_COUNT_SQL = """
 select count(*) from marts.dim_reporting_unit
-where expected_from <= $year and (expected_to is null or expected_to >= $year)
+where valid_from <= $window_end and (valid_to is null or valid_to > $window_end)
 """
 
 
@@ -417,10 +420,10 @@ def cmd_missing(args: argparse.Namespace, settings: Settings) -> int:
         period = parse_period(args.period, today=dt.date(9999, 1, 1))
     except PeriodError as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
-    params = {"year": period.year, "period": period.id}
+    params = {"year": period.year, "period": period.id, "window_end": period.window_end}
     with _marts(settings, args.published) as (con, source):
         missing = _rows(con, MISSING_SQL, params)
-        expected = con.execute(EXPECTED_COUNT_SQL, {"year": period.year}).fetchone()[0]
+        expected = con.execute(EXPECTED_COUNT_SQL, {"window_end": period.window_end}).fetchone()[0]
     due = period.due_date(settings.due_grace_days)
     if args.json:
         _print_json({"period_id": period.id, "due_date": due, "expected": expected,

@@ -17,6 +17,7 @@ SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEMO_INBOX_DIR = PROJECT_ROOT / "demo" / "inbox"
 LOCAL_DIR = PROJECT_ROOT / ".local"
+DEFAULT_UNITS_FILE = SEEDS_DIR / "reporting_units.csv"
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,17 @@ class Settings:
     #: files 0640, folders 0750, so the warehouse (raw holds the preparers' names and phones),
     #: the quarantine copies and the reports are never world-readable. See ``dvk.filemodes``.
     umask: int = 0o027
+    #: The master list of reporting units, time-versioned (``code,name,kind,parent_code,aliases,
+    #: valid_from,valid_to``): the ingest resolves units against it and dbt builds the unit
+    #: dimension from it (``dvk.transform`` passes it as the ``units_file`` var). None: the shipped
+    #: seed ``dbt_project/seeds/reporting_units.csv`` (Hà Tĩnh city, 2019 → today).
+    units_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
             object.__setattr__(self, "published_dir", Path(self.warehouse).parent / "published")
+        if self.units_file is None:
+            object.__setattr__(self, "units_file", DEFAULT_UNITS_FILE)
 
     @property
     def published_warehouse(self) -> Path:
@@ -105,4 +113,5 @@ def get_settings() -> Settings:
         airflow_executor=os.environ.get("DVK_AIRFLOW_EXECUTOR", "").strip() or "LocalExecutor",
         celery_broker_url=os.environ.get("DVK_CELERY_BROKER_URL", "").strip() or None,
         umask=_umask(os.environ.get("DVK_UMASK", "").strip() or "027"),
+        units_file=_path("DVK_UNITS_FILE", DEFAULT_UNITS_FILE),
     )

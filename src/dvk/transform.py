@@ -17,7 +17,8 @@ or from a shell::
 dbt is invoked with ``dbtRunner`` (dbt's programmatic entry point). The warehouse is the DuckDB
 file of ``settings.warehouse`` (exported to dbt as ``DVK_WAREHOUSE``, which ``profiles.yml``
 reads); dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse,
-never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var.
+never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
+master list of units the ingest also reads) the ``units_file`` var.
 A failed invocation raises :class:`TransformError`, which names every failed model and test.
 """
 
@@ -31,6 +32,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from dvk.settings import DBT_PROJECT_DIR, Settings, get_settings
 
@@ -102,6 +105,24 @@ def _has_option(args: Sequence[str], option: str) -> bool:
     return any(a == option or a.startswith(option + "=") for a in args)
 
 
+def _merge_units_file(args: list[str], units_file: str) -> list[str]:
+    """Given ``--vars`` without ``units_file``: add it, so dbt and the ingest read one master list."""
+    for i, arg in enumerate(args):
+        if arg == "--vars" and i + 1 < len(args):
+            at, text = i + 1, args[i + 1]
+        elif arg.startswith("--vars="):
+            at, text = i, arg[len("--vars="):]
+        else:
+            continue
+        given = yaml.safe_load(text) or {}
+        if isinstance(given, dict) and "units_file" not in given:
+            given["units_file"] = units_file
+            merged = json.dumps(given)
+            args = [*args[:at], merged if at == i + 1 else f"--vars={merged}", *args[at + 1:]]
+        return args
+    return args
+
+
 def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
     """``args`` plus the project, profile, target/log paths and vars this deployment uses."""
     args = [str(a) for a in args]
@@ -117,7 +138,9 @@ def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
     ]
     if command not in _NO_TARGET_PATH:
         options.append(("--target-path", str(paths["target_path"])))
-    options.append(("--vars", json.dumps({"due_grace_days": int(settings.due_grace_days)})))
+    our_vars = {"due_grace_days": int(settings.due_grace_days), "units_file": str(settings.units_file)}
+    options.append(("--vars", json.dumps(our_vars)))
+    args = _merge_units_file(args, our_vars["units_file"])
     for option, value in options:
         if not _has_option(args, option):
             extra += [option, value]

@@ -89,6 +89,7 @@ final as (
         grid.submission_id,
         grid.field_code,
         submissions.unit_code,
+        submissions.unit_key,
         submissions.period_id,
         cast(declared.declared_total as bigint) as declared_total,
         cast(declared.declared_new as bigint) as declared_new,

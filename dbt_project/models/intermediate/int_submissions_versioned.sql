@@ -8,6 +8,11 @@
     timestamp, taken as a local Asia/Ho_Chi_Minh date), else, when the arrival time is unknown,
     its report date, is on or before the period's due date.
 
+    The unit version (rule 1 of the reorganisations spec): `unit_key` of the unit of the master
+    list with this code valid on the last day of the period's window (null when none is: a row
+    loaded before the list was versioned). A code names one unit per period, so versions of a
+    (unit_code, period_id) are versions of one unit.
+
     The preparer's personal data stops at staging.
 -#}
 
@@ -17,8 +22,13 @@ with submissions as (
 ),
 
 periods as (
-    select period_id, due_date
+    select period_id, due_date, window_end
     from {{ ref('int_periods') }}
+),
+
+units as (
+    select unit_key, unit_code, valid_from, valid_to
+    from {{ ref('stg_reference__reporting_units') }}
 ),
 
 versioned as (
@@ -54,6 +64,7 @@ chained as (
 final as (
     select
         chained.*,
+        units.unit_key,
         {{ local_date('chained.received_at') }} as received_on,
         periods.due_date,
         coalesce(
@@ -66,6 +77,10 @@ final as (
         ) end as days_late
     from chained
     left join periods on chained.period_id = periods.period_id
+    left join units
+        on chained.unit_code = units.unit_code
+        and units.valid_from <= periods.window_end
+        and (units.valid_to is null or units.valid_to > periods.window_end)
 )
 
 select * from final

@@ -12,7 +12,9 @@ with changes as (
 ),
 
 master_list as (
-    select * from {{ ref('reporting_units') }}
+    -- the master list in use (DVK_UNITS_FILE, default the seed), as the ingest reads it
+    select unit_code as code, unit_name as name, unit_kind as kind
+    from {{ ref('stg_reference__reporting_units') }}
 ),
 
 boundaries as (

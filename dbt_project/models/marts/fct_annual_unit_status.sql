@@ -1,9 +1,12 @@
 {#-
-    One row per (year, unit) for every unit expected to report in a year that has any submission
-    (dim_reporting_unit_year.is_expected, from the master list), plus any unit that
-    reported for the year without being expected. `reported`: the figures come from an accepted
-    annual submission; `provisional`: from the latest shorter period of the year; `missing`: no
-    submission at all for the year.
+    One row per (year, unit version) for every unit expected to report for a year that has any
+    submission (rule 2 of the reorganisations spec: the units valid on the last day of the
+    year's window, 14 December), plus any unit that reported for the year without being
+    expected (a submission whose unit has no version valid then: unit_key null).
+    `reported`: the figures come from the unit's accepted annual submission; `provisional`: from
+    its latest shorter period of the year, or from its predecessors' reports (rule 3,
+    `figures_source` = 'predecessors', with no single source submission: see
+    fct_annual_unit_source); `missing`: nothing at all for the year.
 -#}
 
 with covered_years as (
@@ -11,28 +14,63 @@ with covered_years as (
     from {{ ref('int_submissions_versioned') }}
 ),
 
-unit_years as (
-    select * from {{ ref('dim_reporting_unit_year') }}
+units as (
+    select * from {{ ref('stg_reference__reporting_units') }}
 ),
 
 sources as (
     select * from {{ ref('int_annual_source_submissions') }}
 ),
 
+changes as (
+    select * from {{ ref('int_unit_changes') }}
+),
+
 expected as (
     select
         covered_years.year,
-        unit_years.unit_code
+        units.unit_key,
+        units.unit_code
     from covered_years
-    inner join unit_years
-        on unit_years.year = covered_years.year
-        and unit_years.is_expected
+    inner join units
+        on units.valid_from <= make_date(covered_years.year, 12, 14)
+        and (units.valid_to is null or units.valid_to > make_date(covered_years.year, 12, 14))
+),
+
+by_unit as (
+    select
+        year,
+        unit_key,
+        unit_code,
+        min(figures_source) as figures_source,
+        count(*) as sources_count,
+        min(source_submission_id) as any_submission_id,
+        min(source_period_id) as any_period_id,
+        bool_and(is_provisional) as is_provisional,
+        string_agg(distinct source_unit_code, '; ' order by source_unit_code)
+            filter (where figures_source = 'predecessors') as predecessor_unit_codes
+    from sources
+    group by year, unit_key, unit_code
+),
+
+split_left_out as (
+    -- predecessors split between successors: not counted by rule 3 (see int_annual_source_submissions)
+    select
+        expected.year,
+        expected.unit_key,
+        string_agg(distinct changes.old_unit_code, '; ' order by changes.old_unit_code)
+            as split_predecessor_codes
+    from expected
+    inner join changes
+        on changes.new_unit_key = expected.unit_key
+        and changes.change_kind = 'split'
+    group by expected.year, expected.unit_key
 ),
 
 status_grid as (
-    select year, unit_code from expected
+    select year, unit_key, unit_code from expected
     union
-    select year, unit_code from sources
+    select year, unit_key, unit_code from by_unit
 ),
 
 final as (
@@ -40,15 +78,31 @@ final as (
         status_grid.year,
         status_grid.unit_code,
         case
-            when sources.source_submission_id is null then 'missing'
-            when sources.is_provisional then 'provisional'
+            when by_unit.unit_code is null then 'missing'
+            when by_unit.is_provisional then 'provisional'
             else 'reported'
         end as status,
-        sources.source_submission_id,
-        sources.source_period_id
+        case when by_unit.figures_source = 'own_report' then by_unit.any_submission_id end
+            as source_submission_id,
+        case when by_unit.figures_source = 'own_report' then by_unit.any_period_id end
+            as source_period_id,
+        status_grid.unit_key,
+        by_unit.figures_source,
+        by_unit.predecessor_unit_codes,
+        case when by_unit.figures_source = 'predecessors' then split_left_out.split_predecessor_codes end
+            as uncounted_split_predecessor_codes,
+        expected.unit_code is not null as is_expected
     from status_grid
-    left join sources
-        on status_grid.year = sources.year and status_grid.unit_code = sources.unit_code
+    left join by_unit
+        on status_grid.year = by_unit.year
+        and status_grid.unit_key is not distinct from by_unit.unit_key
+        and status_grid.unit_code = by_unit.unit_code
+    left join expected
+        on status_grid.year = expected.year
+        and status_grid.unit_key = expected.unit_key
+    left join split_left_out
+        on status_grid.year = split_left_out.year
+        and status_grid.unit_key = split_left_out.unit_key
 )
 
 select * from final

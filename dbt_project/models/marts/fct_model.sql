@@ -90,6 +90,7 @@ keyed as (
         model_lines.model_line_id,
         model_lines.submission_id,
         accepted.unit_code,
+        accepted.unit_key,
         accepted.period_id,
         accepted.period_kind,
         accepted.period_year,
@@ -144,7 +145,8 @@ final as (
             partition by identified.model_key
         ) as first_period_id,
         identified.loaded_at,
-        unit_years.unit_year_loaded_at
+        unit_years.unit_year_loaded_at,
+        identified.unit_key
     from identified
     inner join unit_years
         on identified.unit_code = unit_years.unit_code

@@ -55,6 +55,7 @@ per_period as (
     select
         model_key,
         unit_code,
+        unit_key,
         period_year,
         period_id,
         submission_id,
@@ -71,7 +72,8 @@ per_period as (
         sum(labour_days) as labour_days,
         {{ exact_sum('land_m2') }} as land_m2
     from lines
-    group by model_key, unit_code, period_year, period_id, submission_id, period_order, unit_year_loaded_at
+    group by model_key, unit_code, unit_key, period_year, period_id, submission_id, period_order,
+        unit_year_loaded_at
 ),
 
 ranked as (
@@ -95,17 +97,18 @@ final as (
         ranked.first_period_id,
         ranked.period_id as last_period_id,
         cast(ranked.periods_count as integer) as periods_count,
-        coalesce(sources.source_submission_id = ranked.submission_id, false) as is_in_annual_source,
+        sources.source_submission_id is not null as is_in_annual_source,
         coalesce(sources.is_provisional, true) as is_provisional,
         cast(ranked.lines_count as integer) as lines_in_last_period,
         cast(ranked.households as bigint) as households,
         cast(ranked.funds_million_vnd as double) as funds_million_vnd,
         cast(ranked.labour_days as bigint) as labour_days,
         cast(ranked.land_m2 as double) as land_m2,
-        ranked.unit_year_loaded_at
+        ranked.unit_year_loaded_at,
+        ranked.unit_key
     from ranked
     left join sources
-        on ranked.unit_code = sources.unit_code
+        on ranked.submission_id = sources.source_submission_id
         and ranked.period_year = sources.year
     where ranked.latest_rank = 1
 )

@@ -1,9 +1,10 @@
 {#-
     The reporting-rate summary (as DHIS2's): one row per period with at least one submission and
-    per year period of every covered year. Expected units are those of the master list for the
-    period's year; received units are expected units with an accepted submission for exactly
-    that period; on-time units are those whose first submission came in by the due date.
-    Rates are shares of the expected units, rounded to 4 decimals (null when none is expected).
+    per year period of every covered year. Expected units are the unit versions of the master
+    list valid on the last day of the period's window (rule 2 of the reorganisations spec);
+    received units are expected units with an accepted submission for exactly that period;
+    on-time units are those whose first submission came in by the due date. Rates are shares of
+    the expected units, rounded to 4 decimals (null when none is expected).
 -#}
 
 with units as (

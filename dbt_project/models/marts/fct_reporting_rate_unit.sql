@@ -1,8 +1,11 @@
 {#-
-    Completeness and timeliness per unit and period (DHIS2's reporting-rate detail). Periods: every
-    period with at least one submission, plus the year period of every covered year (so that the
-    units with no annual report show as missing). Units: every unit expected in the period's year
-    (dim_reporting_unit_year), plus any unit that reported for the period without being expected.
+    Completeness and timeliness per unit version and period (DHIS2's reporting-rate detail).
+    Periods: every period with at least one submission, plus the year period of every covered
+    year (so that the units with no annual report show as missing). Units (rule 2 of the
+    reorganisations spec): every unit version valid on the last day of the period's data window
+    (so for 2025: the 27 units of the enlarged city for 2025Q1 and 2025S1, the seven new units
+    for 2025Q3 and the year; the city's agencies through 2025S1), plus any unit that reported for
+    the period without being expected (unit_key null: no version valid then).
     `is_on_time`: at least one of the unit's submissions for the period arrived by the due date
     (fct_submission.is_on_time), i.e. its first report was on time: a later correction does not
     make an on-time report late.
@@ -16,8 +19,8 @@ submissions as (
     select * from {{ ref('fct_submission') }}
 ),
 
-unit_years as (
-    select * from {{ ref('dim_reporting_unit_year') }}
+units as (
+    select * from {{ ref('dim_reporting_unit') }}
 ),
 
 rated_periods as (
@@ -27,8 +30,17 @@ rated_periods as (
         or periods.period_id in (select period_id from submissions)
 ),
 
+expected as (
+    select rated_periods.period_id, units.unit_key, units.unit_code
+    from rated_periods
+    inner join units
+        on units.valid_from <= rated_periods.window_end
+        and (units.valid_to is null or units.valid_to > rated_periods.window_end)
+),
+
 by_unit_period as (
     select
+        unit_key,
         unit_code,
         period_id,
         count(*) as submissions_count,
@@ -36,19 +48,15 @@ by_unit_period as (
         bool_or(is_on_time) as is_on_time,
         max(submission_id) filter (where is_accepted) as accepted_submission_id
     from submissions
-    group by unit_code, period_id
+    group by unit_key, unit_code, period_id
 ),
 
 grid as (
-    select rated_periods.period_id, unit_years.unit_code
-    from rated_periods
-    inner join unit_years
-        on unit_years.year = rated_periods.period_year
-        and unit_years.is_expected
+    select period_id, unit_key, unit_code from expected
 
     union
 
-    select by_unit_period.period_id, by_unit_period.unit_code
+    select by_unit_period.period_id, by_unit_period.unit_key, by_unit_period.unit_code
     from by_unit_period
     inner join rated_periods on by_unit_period.period_id = rated_periods.period_id
 ),
@@ -59,7 +67,7 @@ final as (
         rated_periods.period_kind,
         rated_periods.period_year,
         grid.unit_code,
-        coalesce(unit_years.is_expected, false) as is_expected,
+        expected.unit_code is not null as is_expected,
         by_unit_period.unit_code is not null as has_submitted,
         coalesce(by_unit_period.is_on_time, false) as is_on_time,
         case
@@ -75,15 +83,17 @@ final as (
             end as integer
         ) as days_late,
         cast(coalesce(by_unit_period.submissions_count, 0) as integer) as submissions_count,
-        by_unit_period.accepted_submission_id
+        by_unit_period.accepted_submission_id,
+        grid.unit_key
     from grid
     inner join rated_periods on grid.period_id = rated_periods.period_id
-    left join unit_years
-        on grid.unit_code = unit_years.unit_code
-        and rated_periods.period_year = unit_years.year
+    left join expected
+        on grid.period_id = expected.period_id
+        and grid.unit_key = expected.unit_key
     left join by_unit_period
-        on grid.unit_code = by_unit_period.unit_code
-        and grid.period_id = by_unit_period.period_id
+        on grid.period_id = by_unit_period.period_id
+        and grid.unit_key is not distinct from by_unit_period.unit_key
+        and grid.unit_code = by_unit_period.unit_code
 )
 
 select * from final

@@ -38,7 +38,8 @@ final as (
         submissions.is_on_time,
         cast(submissions.days_late as integer) as days_late,
         submissions.loaded_at,
-        submissions.load_id
+        submissions.load_id,
+        submissions.unit_key
     from submissions
     left join model_counts on submissions.submission_id = model_counts.submission_id
 )

@@ -18,7 +18,8 @@ final as (
         computed_funds,
         fields_sum_total,
         fields_sum_new,
-        fields_sum_replicated
+        fields_sum_replicated,
+        unit_key
     from compared
 )
 

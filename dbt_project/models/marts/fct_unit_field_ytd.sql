@@ -30,13 +30,15 @@ final as (
         cast(coalesce({{ exact_sum('model_lines.funds_million_vnd') }}, 0) as double) as funds_million_vnd,
         cast(coalesce(sum(model_lines.labour_days), 0) as bigint) as labour_days,
         cast(coalesce({{ exact_sum('model_lines.land_m2') }}, 0) as double) as land_m2,
-        coalesce(sources.source_submission_id = model_lines.submission_id, false) as is_annual_source
+        sources.source_submission_id is not null as is_annual_source,
+        model_lines.unit_key
     from model_lines
     left join sources
-        on model_lines.unit_code = sources.unit_code
+        on model_lines.submission_id = sources.source_submission_id
         and model_lines.period_year = sources.year
     group by
         model_lines.unit_code,
+        model_lines.unit_key,
         model_lines.period_id,
         model_lines.period_kind,
         model_lines.period_year,

@@ -1,5 +1,6 @@
--- Year-to-date (spec section 2): a unit's annual figures per field are exactly the figures of
--- its source period in fct_unit_field_ytd, never a sum over the periods of the year.
+-- Year-to-date (spec section 2): a unit's annual figures per field and source submission are
+-- exactly the figures of that source period in fct_unit_field_ytd, never a sum over the periods
+-- of the year.
 with annual as (
     select * from {{ ref('fct_annual_unit_field') }}
 ),
@@ -11,18 +12,18 @@ ytd as (
 
 select
     coalesce(annual.year, ytd.period_year) as year,
-    coalesce(annual.unit_code, ytd.unit_code) as unit_code,
+    coalesce(annual.source_unit_code, ytd.unit_code) as unit_code,
     coalesce(annual.field_code, ytd.field_code) as field_code,
     annual.models_total as annual_models,
     ytd.models_total as ytd_models
 from annual
 full outer join ytd
     on annual.year = ytd.period_year
-    and annual.unit_code = ytd.unit_code
+    and annual.source_submission_id = ytd.submission_id
     and annual.field_code = ytd.field_code
 where annual.unit_code is null
     or ytd.unit_code is null
-    or annual.source_submission_id <> ytd.submission_id
+    or annual.source_unit_code <> ytd.unit_code
     or annual.source_period_id <> ytd.period_id
     or annual.models_total <> ytd.models_total
     or annual.models_new <> ytd.models_new

@@ -1,16 +1,22 @@
 -- The reporting-rate summary recounted straight from fct_submission and the master list: the
--- expected units of the period's year, those with an accepted submission for the period, and
--- those whose earliest submission for it was on time.
+-- expected units of the period (the unit versions valid on its window's last day, rule 2 of the
+-- reorganisations spec), those with an accepted submission for the period, and those whose
+-- earliest submission for it was on time.
 with rates as (
     select * from {{ ref('fct_reporting_rate') }}
 ),
 
+periods as (
+    select * from {{ ref('dim_period') }}
+),
+
 expected as (
-    select rates.period_id, unit_years.unit_code
+    select rates.period_id, units.unit_key, units.unit_code
     from rates
-    inner join {{ ref('dim_reporting_unit_year') }} as unit_years
-        on unit_years.year = rates.period_year
-        and unit_years.is_expected
+    inner join periods on periods.period_id = rates.period_id
+    inner join {{ ref('dim_reporting_unit') }} as units
+        on units.valid_from <= periods.window_end
+        and (units.valid_to is null or units.valid_to > periods.window_end)
 ),
 
 per_unit as (

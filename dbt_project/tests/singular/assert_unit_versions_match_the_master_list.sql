@@ -1,21 +1,13 @@
 {#-
-    The unit versions derived from unit_changes (int_unit_versions) agree with the master list
-    when the list is time-versioned (columns valid_from / valid_to, reorganisations spec §2):
+    The unit versions derived from unit_changes (int_unit_versions) agree with the master list in
+    use (stg_reference__reporting_units: DVK_UNITS_FILE, time-versioned, reorganisations spec §2):
     every ward or commune row of the list lies within one derived version of its code that ends
-    when the row ends. A list without validity columns is not checked. Rows returned fail.
+    when the row ends. Rows returned fail.
 -#}
-{%- set columns = [] -%}
-{%- if execute -%}
-    {%- set columns = adapter.get_columns_in_relation(ref('reporting_units')) | map(attribute='name') | map('lower') | list -%}
-{%- endif -%}
-{%- if 'valid_from' in columns and 'valid_to' in columns %}
 with master_list as (
-    select
-        code,
-        cast(valid_from as date) as valid_from,
-        cast(nullif(trim(cast(valid_to as varchar)), '') as date) as valid_to
-    from {{ ref('reporting_units') }}
-    where kind in ('phuong', 'xa')
+    select unit_code as code, valid_from, valid_to
+    from {{ ref('stg_reference__reporting_units') }}
+    where unit_kind in ('phuong', 'xa')
 ),
 
 versions as (
@@ -30,7 +22,3 @@ left join versions
     and (versions.valid_to is null or versions.valid_to > master_list.valid_from)
 where versions.unit_version_id is null
     or versions.valid_to is distinct from master_list.valid_to
-{%- else %}
--- {{ ref('reporting_units') }} {{ ref('int_unit_versions') }}: the master list has no validity columns
-select 1 as nothing where false
-{%- endif %}

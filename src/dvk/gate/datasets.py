@@ -51,11 +51,12 @@ def _label(col: str, lang: str) -> str:
     return f"case {col} {cases} else {col} end"
 
 
-# The source submission of each (year, unit) that has one.
+# The source submissions of each (year, unit version): its own, or its predecessors' (rule 3 of
+# the reorganisations spec). One row per source; unit_code is unique within a year.
 _SOURCES = """
-    select unit_code, source_submission_id, source_period_id
-    from marts.fct_annual_unit_status
-    where year = $year and source_submission_id is not null
+    select unit_key, unit_code, source_submission_id, source_period_id, source_unit_code
+    from marts.fct_annual_unit_source
+    where year = $year
 """
 
 SUBMISSION_TOTALS = Dataset(
@@ -94,7 +95,7 @@ SUBMISSION_TOTALS = Dataset(
             as funds_difference
     from marts.fct_submission_totals_check as c
     inner join marts.fct_submission as s on s.submission_id = c.submission_id
-    left join marts.dim_reporting_unit as u on u.unit_code = c.unit_code
+    left join marts.dim_reporting_unit as u on u.unit_key = c.unit_key
     where s.period_year = $year and s.is_accepted
     order by c.unit_code, c.period_id, c.submission_id, {FIELD_ORDER_SQL.format(col="c.field_code")}
     """,
@@ -132,7 +133,7 @@ ANNUAL_COUNTS = Dataset(
             when coalesce(f.labour_days, 0) then 'labour_days'
             else 'land_m2' end as lowest_measure
     from marts.fct_annual_unit_field as f
-    left join marts.dim_reporting_unit as u on u.unit_code = f.unit_code
+    left join marts.dim_reporting_unit as u on u.unit_key = f.unit_key
     where f.year = $year
     )
     select *, {_label("lowest_measure", "vi")} as lowest_measure_vi,
@@ -152,6 +153,7 @@ RECONCILIATION = Dataset(
     with sources as ({_SOURCES}),
     recount as (
         select
+            s.unit_key,
             s.unit_code,
             m.field_code,
             s.source_submission_id,
@@ -165,15 +167,20 @@ RECONCILIATION = Dataset(
             coalesce(sum(m.land_m2), 0) as land_m2
         from sources as s
         inner join raw.submission_models as m on m.submission_id = s.source_submission_id
-        group by s.unit_code, m.field_code, s.source_submission_id, s.source_period_id
+        group by s.unit_key, s.unit_code, m.field_code, s.source_submission_id, s.source_period_id
+    ),
+    unit_sources as (  -- one per unit, unless counted from its predecessors (rule 3)
+        select unit_code, count(*) as n from sources group by unit_code
     ),
     mart as (
-        select *
-        from marts.fct_annual_unit_field
-        where year = $year
+        select f.*, coalesce(us.n, 1) as sources_n
+        from marts.fct_annual_unit_field as f
+        left join unit_sources as us on us.unit_code = f.unit_code
+        where f.year = $year
     ),
     joined as (
         select
+            coalesce(mart.unit_key, recount.unit_key) as unit_key,
             coalesce(mart.unit_code, recount.unit_code) as unit_code,
             coalesce(mart.source_period_id, recount.source_period_id) as period_id,
             coalesce(mart.field_code, recount.field_code) as field_code,
@@ -182,10 +189,11 @@ RECONCILIATION = Dataset(
         from mart
         full outer join recount
             on mart.unit_code = recount.unit_code and mart.field_code = recount.field_code
+            and (mart.sources_n = 1 or mart.source_submission_id = recount.source_submission_id)
     ),
     figures as (  -- one row per figure; decimals rounded to 4 places on both sides
         select
-            j.unit_code, j.period_id, j.field_code, j.submission_id, f.figure, f.sort_order,
+            j.unit_key, j.unit_code, j.period_id, j.field_code, j.submission_id, f.figure, f.sort_order,
             cast(round(coalesce(case f.figure {" ".join(f"when '{x}' then j.mart_{x}" for x in _FIGURES)} end, 0), 4)
                 as double) as mart_value,
             cast(round(coalesce(case f.figure {" ".join(f"when '{x}' then j.raw_{x}" for x in _FIGURES)} end, 0), 4)
@@ -205,8 +213,8 @@ RECONCILIATION = Dataset(
         g.mart_value,
         g.raw_value
     from figures as g
-    left join marts.dim_reporting_unit as u on u.unit_code = g.unit_code
-    order by g.unit_code, {FIELD_ORDER_SQL.format(col="g.field_code")}, g.sort_order
+    left join marts.dim_reporting_unit as u on u.unit_key = g.unit_key
+    order by g.unit_code, {FIELD_ORDER_SQL.format(col="g.field_code")}, g.submission_id, g.sort_order
     """,
     index_columns=("unit_code", "unit_name", "period_id", "field_code", "submission_id", "figure",
                    "figure_vi", "figure_en"),
@@ -240,11 +248,25 @@ RECONCILIATION_SUBMISSIONS = Dataset(
         select
             unit_code,
             sum(models_total) as n,
-            -- the submission(s) the unit's annual rows say they come from: one, if all is well
+            -- the submission(s) the unit's annual rows say they come from: its sources, if all is well
             string_agg(distinct source_submission_id, ', ' order by source_submission_id)
                 as mart_submission_id
         from marts.fct_annual_unit_field
         where year = $year
+        group by unit_code
+    ),
+    annual_by_source as (
+        select unit_code, source_submission_id, sum(models_total) as n
+        from marts.fct_annual_unit_field
+        where year = $year
+        group by unit_code, source_submission_id
+    ),
+    unit_sources as (  -- one per unit, unless counted from its predecessors (rule 3)
+        select
+            unit_code,
+            count(*) as n,
+            string_agg(distinct source_submission_id, ', ' order by source_submission_id) as ids
+        from sources
         group by unit_code
     )
     select
@@ -254,8 +276,10 @@ RECONCILIATION_SUBMISSIONS = Dataset(
         s.source_submission_id as submission_id,
         cast(coalesce(raw_lines.n, 0) as bigint) as raw_models,
         cast(coalesce(mart_lines.n, 0) as bigint) as mart_models,
-        cast(coalesce(annual.n, 0) as bigint) as annual_models,
-        annual.mart_submission_id,
+        cast(coalesce(case when unit_sources.n = 1 then annual.n else annual_by_source.n end, 0) as bigint)
+            as annual_models,
+        case when unit_sources.n > 1 and annual.mart_submission_id = unit_sources.ids
+             then s.source_submission_id else annual.mart_submission_id end as mart_submission_id,
         cast(coalesce(fs.models_count, -1) as bigint) as submission_models_count,
         coalesce(fs.is_accepted, false) as source_is_accepted,
         accepted.submission_id as accepted_submission_id,
@@ -266,11 +290,15 @@ RECONCILIATION_SUBMISSIONS = Dataset(
     left join raw_lines on raw_lines.submission_id = s.source_submission_id
     left join mart_lines on mart_lines.submission_id = s.source_submission_id
     left join annual on annual.unit_code = s.unit_code
+    left join annual_by_source
+        on annual_by_source.unit_code = s.unit_code
+        and annual_by_source.source_submission_id = s.source_submission_id
+    left join unit_sources on unit_sources.unit_code = s.unit_code
     left join marts.fct_submission as fs on fs.submission_id = s.source_submission_id
     left join accepted
-        on accepted.unit_code = s.unit_code and accepted.period_id = s.source_period_id
-    left join marts.dim_reporting_unit as u on u.unit_code = s.unit_code
-    order by s.unit_code
+        on accepted.unit_code = s.source_unit_code and accepted.period_id = s.source_period_id
+    left join marts.dim_reporting_unit as u on u.unit_key = s.unit_key
+    order by s.unit_code, s.source_submission_id
     """,
     index_columns=("unit_code", "unit_name", "period_id", "submission_id", "mart_submission_id",
                    "accepted_submission_id", "source_period_year", "report_year"),
@@ -294,8 +322,8 @@ MODEL_LINES = Dataset(
         coalesce(m.model_kind, '(trống)') as model_kind
     from sources as s
     inner join raw.submission_models as m on m.submission_id = s.source_submission_id
-    left join marts.dim_reporting_unit as u on u.unit_code = s.unit_code
-    order by s.unit_code, m.line_no
+    left join marts.dim_reporting_unit as u on u.unit_key = s.unit_key
+    order by s.unit_code, m.submission_id, m.line_no
     """,
     index_columns=("unit_code", "unit_name", "period_id", "field_code", "submission_id",
                    "line_no", "source_sheet", "source_row"),
@@ -305,14 +333,26 @@ UNIT_STATUS = Dataset(
     name="unit_status",
     description="the year's reporting status of every expected unit: marts.fct_annual_unit_status",
     sql="""
+    with sources as (  -- a unit counted from its predecessors has several (rule 3)
+        select
+            unit_key,
+            unit_code,
+            string_agg(source_submission_id, ', ' order by source_submission_id) as submission_id
+        from marts.fct_annual_unit_source
+        where year = $year
+        group by unit_key, unit_code
+    )
     select
         st.unit_code,
         u.unit_name,
         coalesce(st.source_period_id, cast($year as varchar)) as period_id,
         coalesce(st.status, '(trống)') as status,
-        st.source_submission_id as submission_id
+        case when st.figures_source = 'predecessors' then sources.submission_id
+             else st.source_submission_id end as submission_id
     from marts.fct_annual_unit_status as st
-    left join marts.dim_reporting_unit as u on u.unit_code = st.unit_code
+    left join sources
+        on sources.unit_key is not distinct from st.unit_key and sources.unit_code = st.unit_code
+    left join marts.dim_reporting_unit as u on u.unit_key = st.unit_key
     where st.year = $year
     order by st.unit_code
     """,
@@ -329,7 +369,7 @@ YTD_PROGRESSION = Dataset(
     "list fewer models of a field than the unit's previous report of the same year",
     sql="""
     with subs as (
-        select s.submission_id, s.unit_code, s.period_id, s.received_at, p.window_end
+        select s.submission_id, s.unit_key, s.unit_code, s.period_id, s.received_at, p.window_end
         from marts.fct_submission as s
         inner join marts.dim_period as p on p.period_id = s.period_id
         where s.period_year = $year and s.is_accepted
@@ -342,7 +382,8 @@ YTD_PROGRESSION = Dataset(
             lag(submission_id) over w as prev_submission_id,
             lag(period_id) over w as prev_period_id
         from subs
-        window w as (partition by unit_code order by window_end, received_at, period_id, submission_id)
+        -- per unit version: a reused code (18073 Nam Hà, then Thành Sen) is two units
+        window w as (partition by unit_key, unit_code order by window_end, received_at, period_id, submission_id)
     ),
     pairs as (
         select * from ordered where prev_submission_id is not null
@@ -355,12 +396,12 @@ YTD_PROGRESSION = Dataset(
     ),
     grid as (  -- every field found on either side of a pair (two equi-joins: an IN join would
                -- compare every pair with every count, quadratic at national scale)
-        select p.unit_code, p.period_id, p.prev_period_id, p.submission_id,
+        select p.unit_key, p.unit_code, p.period_id, p.prev_period_id, p.submission_id,
             p.prev_submission_id, p.window_end, c.field_code
         from pairs as p
         inner join counts as c on c.submission_id = p.submission_id
         union
-        select p.unit_code, p.period_id, p.prev_period_id, p.submission_id,
+        select p.unit_key, p.unit_code, p.period_id, p.prev_period_id, p.submission_id,
             p.prev_submission_id, p.window_end, c.field_code
         from pairs as p
         inner join counts as c on c.submission_id = p.prev_submission_id
@@ -379,7 +420,7 @@ YTD_PROGRESSION = Dataset(
     left join counts as cur on cur.submission_id = g.submission_id and cur.field_code = g.field_code
     left join counts as prev
         on prev.submission_id = g.prev_submission_id and prev.field_code = g.field_code
-    left join marts.dim_reporting_unit as u on u.unit_code = g.unit_code
+    left join marts.dim_reporting_unit as u on u.unit_key = g.unit_key
     order by g.unit_code, g.window_end, g.period_id, """ + FIELD_ORDER_SQL.format(col="g.field_code") + """
     """,
     index_columns=("unit_code", "unit_name", "period_id", "prev_period_id", "field_code",
@@ -436,7 +477,7 @@ MODEL_MEASURES = Dataset(
     lines as (
         select *
         from (
-            select s.unit_code, s.source_period_id as period_id, m.field_code, m.submission_id,
+            select s.unit_key, s.unit_code, s.source_period_id as period_id, m.field_code, m.submission_id,
                 m.line_no, m.source_sheet, m.source_row, m.model_name,{_MEASURE_COLUMNS}
             from sources as s
             inner join raw.submission_models as m on m.submission_id = s.source_submission_id
@@ -473,8 +514,8 @@ MODEL_MEASURES = Dataset(
         r.times_unit_usual,
         cast(round(r.times_unit_usual, 1) as double) as times_unit_usual_rounded
     from rated as r
-    left join marts.dim_reporting_unit as u on u.unit_code = r.unit_code
-    order by r.unit_code, r.line_no, r.measure
+    left join marts.dim_reporting_unit as u on u.unit_key = r.unit_key
+    order by r.unit_code, r.submission_id, r.line_no, r.measure
     """,
     index_columns=("unit_code", "unit_name", "period_id", "field_code", "submission_id", "line_no",
                    "source_sheet", "source_row", "model_name", "measure", "measure_vi",

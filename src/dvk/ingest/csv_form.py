@@ -144,7 +144,8 @@ def _check_same_submission(reader: FormReader, head: dict, values: dict[str, obj
             fold(name) == fold(head["unit_name_raw"]) or not name)
         if not same:
             try:
-                same = reader.units.resolve(code, name).code == head["unit_code"]
+                on = head["period"].window_end if head["period"] is not None else None
+                same = reader.units.resolve(code, name, on=on).code == head["unit_code"]
             except LookupProblem:
                 same = False
         if not same:

@@ -385,17 +385,6 @@ class FormReader:
             value, row, col = info.get(item, (None, None, None))
             return to_text(value), row, col
 
-        code, code_row, code_col = text("unit_code")
-        name, name_row, name_col = text("unit_name")
-        unit_code = None
-        try:
-            unit_code = self.units.resolve(code, name).code
-        except LookupProblem as exc:
-            at_name = bool(name) or not code
-            self.log.add(exc.code, exc.message_vi, exc.message_en, sheet=sheet,
-                         row=name_row if at_name else code_row,
-                         column=(name_col if at_name else code_col) or INFO_HEADERS["unit_name"])
-
         period_value, period_row, period_col = info.get("period", (None, None, None))
         period = None
         try:
@@ -403,6 +392,21 @@ class FormReader:
         except PeriodError as exc:
             self.log.add(exc.code, exc.message_vi, exc.message_en, sheet=sheet, row=period_row,
                          column=period_col or INFO_HEADERS["period"])
+
+        # Rule 1 (reorganisations spec): the unit is the one valid on the last day of the period's
+        # data window, so the period is read first. Without a readable period (already a problem),
+        # every version of the master list counts.
+        code, code_row, code_col = text("unit_code")
+        name, name_row, name_col = text("unit_name")
+        unit_code = None
+        try:
+            unit_code = self.units.resolve(code, name, on=period.window_end if period else None).code
+        except LookupProblem as exc:
+            # a retired code is the code cell's fault; otherwise the name says which unit was meant
+            at_name = (bool(name) or not code) and exc.code != "retired_unit_code"
+            self.log.add(exc.code, exc.message_vi, exc.message_en, sheet=sheet,
+                         row=name_row if at_name else code_row,
+                         column=(name_col if at_name else code_col) or INFO_HEADERS["unit_name"])
 
         date_value, date_row, date_col = info.get("report_date", (None, None, None))
         report_date = None

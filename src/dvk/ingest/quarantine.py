@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from dvk.ingest.guard import check_content
-from dvk.periods import PeriodError, parse_period
+from dvk.periods import PeriodError, parse_period, period_from_id
 from dvk.reference import UnitDirectory
 from dvk.settings import Settings, get_settings
 from dvk.text import fold
@@ -39,14 +39,26 @@ def _guess_period(text: str | None) -> str | None:
         return None
 
 
-def _unit_from(units: UnitDirectory, code: str | None, name: str | None) -> str | None:
-    found = units.lookup_code(code) if code else None
+def _window_end(period_id: str | None, fallback: dt.date | None) -> dt.date | None:
+    """The day units are looked up on (rule 1): the period's window end, else ``fallback``."""
+    if period_id:
+        try:
+            return period_from_id(period_id).window_end
+        except PeriodError:
+            pass
+    return fallback
+
+
+def _unit_from(units: UnitDirectory, code: str | None, name: str | None, on: dt.date | None = None) -> str | None:
+    found = units.lookup_code(code, on=on) if code else None
     if found is None and name:
-        found = units.by_name(name)
+        found = units.by_name(name, on=on)
+    if found is None and on is not None:  # a guess only: any version of the code or name
+        return _unit_from(units, code, name)
     return found.code if found else None
 
 
-def _from_xlsx(data: bytes, units: UnitDirectory) -> tuple[str | None, str | None]:
+def _from_xlsx(data: bytes, units: UnitDirectory, on: dt.date | None = None) -> tuple[str | None, str | None]:
     from dvk.ingest.cells import to_text
     from dvk.ingest.xlsx_form import SHEET_INFO, SHEET_MODELS, _Workbook, read_info
 
@@ -59,10 +71,11 @@ def _from_xlsx(data: bytes, units: UnitDirectory) -> tuple[str | None, str | Non
     def value(item: str) -> str | None:
         return to_text(info.get(item, (None,))[0])
 
-    return _unit_from(units, value("unit_code"), value("unit_name")), _guess_period(value("period"))
+    period = _guess_period(value("period"))
+    return _unit_from(units, value("unit_code"), value("unit_name"), _window_end(period, on)), period
 
 
-def _from_csv(data: bytes, units: UnitDirectory) -> tuple[str | None, str | None]:
+def _from_csv(data: bytes, units: UnitDirectory, on: dt.date | None = None) -> tuple[str | None, str | None]:
     text = data.decode("utf-8-sig")
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
@@ -71,13 +84,17 @@ def _from_csv(data: bytes, units: UnitDirectory) -> tuple[str | None, str | None
     for row in rows:
         cells = dict(zip(header, row))
         if any(cells.get(k, "").strip() for k in ("ma_don_vi", "ten_don_vi", "ky_bao_cao")):
-            return (_unit_from(units, cells.get("ma_don_vi"), cells.get("ten_don_vi")),
-                    _guess_period(cells.get("ky_bao_cao")))
+            period = _guess_period(cells.get("ky_bao_cao"))
+            return (_unit_from(units, cells.get("ma_don_vi"), cells.get("ten_don_vi"), _window_end(period, on)),
+                    period)
     return None, None
 
 
-def guess_from_content(path: Path, units: UnitDirectory, max_bytes: int) -> tuple[str | None, str | None]:
-    """(unit code, period id) as the file states them, when it can be read without risk; else Nones."""
+def guess_from_content(path: Path, units: UnitDirectory, max_bytes: int,
+                       on: dt.date | None = None) -> tuple[str | None, str | None]:
+    """(unit code, period id) as the file states them, when it can be read without risk; else Nones.
+
+    The unit is looked up among those valid on the period's window end, else ``on``."""
     try:
         if not path.is_file() or not 0 < path.stat().st_size <= max_bytes:
             return None, None
@@ -85,35 +102,38 @@ def guess_from_content(path: Path, units: UnitDirectory, max_bytes: int) -> tupl
         suffix = path.suffix.lower()
         if suffix not in (".xlsx", ".csv") or check_content(data, path.name, suffix):
             return None, None  # not a workbook, a zip bomb, encrypted ...: not opened
-        return _from_xlsx(data, units) if suffix == ".xlsx" else _from_csv(data, units)
+        return _from_xlsx(data, units, on) if suffix == ".xlsx" else _from_csv(data, units, on)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException:  # a broken file (a parser's panic too): it is in quarantine for a reason
         return None, None
 
 
-def guess_from_name(file_name: str, units: UnitDirectory) -> tuple[str | None, str | None]:
-    """(unit code, period id) from a file name: a unit code, else a unit's name written in it."""
+def guess_from_name(file_name: str, units: UnitDirectory, on: dt.date | None = None) -> tuple[str | None, str | None]:
+    """(unit code, period id) from a file name: a unit code, else a unit's name written in it.
+
+    Names are those of the units valid on the named period's window end, else ``on`` (else any)."""
+    period = None
+    m = _PERIOD_IN_NAME.search(file_name)
+    if m:
+        year, part = m.group(1), (m.group(2) or "").upper()
+        period = _guess_period(f"{year}{part}" if part else year)
+    day = _window_end(period, on)
     unit = None
     for token in _CODE_IN_NAME.findall(file_name):
-        found = units.lookup_code(token)
+        found = units.lookup_code(token, on=day) or units.lookup_code(token)
         if found:
             unit = found.code
             break
     if unit is None:
         words = f" {fold(Path(file_name).stem)} "
         hits = set()
-        for u in units.units:
+        for u in (units.valid_on(day) if day else units.units):
             for text in (u.name, *u.aliases):
                 key = re.sub(r"^(phuong|xa|thi tran)\s+", "", fold(text))
                 if key and f" {key} " in words:
                     hits.add(u.code)
         unit = next(iter(hits)) if len(hits) == 1 else None
-    period = None
-    m = _PERIOD_IN_NAME.search(file_name)
-    if m:
-        year, part = m.group(1), (m.group(2) or "").upper()
-        period = _guess_period(f"{year}{part}" if part else year)
     return unit, period
 
 
@@ -160,9 +180,10 @@ def pending_quarantine(settings: Settings | None = None, unit_code: str | None =
              "message_vi": vi, "message_en": en})
     out = []
     for sha, name, received_at, quarantined_at, load_id, qpath, rpath in files:
-        unit, period = guess_from_content(Path(qpath), units, settings.max_file_bytes)
+        day = received_at.date() if received_at is not None else None
+        unit, period = guess_from_content(Path(qpath), units, settings.max_file_bytes, on=day)
         source = "content" if unit else None
-        name_unit, name_period = guess_from_name(name, units)
+        name_unit, name_period = guess_from_name(name, units, on=day)
         if unit is None and name_unit:
             unit, source = name_unit, "file_name"
         period = period or name_period

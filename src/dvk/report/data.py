@@ -38,9 +38,11 @@ select
     st.source_submission_id,
     st.source_period_id,
     p.label_vi as source_period_label,
-    s.received_at as source_received_at
+    s.received_at as source_received_at,
+    st.figures_source,
+    st.predecessor_unit_codes
 from marts.fct_annual_unit_status as st
-left join marts.dim_reporting_unit as u on u.unit_code = st.unit_code
+left join marts.dim_reporting_unit as u on u.unit_key = st.unit_key
 left join marts.dim_period as p on p.period_id = st.source_period_id
 left join marts.fct_submission as s on s.submission_id = st.source_submission_id
 where st.year = $year
@@ -64,7 +66,7 @@ order by sort_order, field_code
 
 MODELS_SQL = """
 select
-    m.unit_code,
+    src.unit_code,
     u.unit_name,
     m.period_id,
     m.line_no,
@@ -80,10 +82,12 @@ select
     m.note,
     st.status
 from marts.fct_model as m
+inner join marts.fct_annual_unit_source as src  -- the unit's own report, or its predecessors' (rule 3)
+    on src.source_submission_id = m.submission_id and src.year = $year
 inner join marts.fct_annual_unit_status as st
-    on st.source_submission_id = m.submission_id and st.year = $year
-left join marts.dim_reporting_unit as u on u.unit_code = m.unit_code
-order by m.unit_code, m.line_no, m.model_line_id
+    on st.year = $year and st.unit_key is not distinct from src.unit_key and st.unit_code = src.unit_code
+left join marts.dim_reporting_unit as u on u.unit_key = src.unit_key
+order by src.unit_code, m.unit_code, m.line_no, m.model_line_id
 """
 
 TODAY_SQL = """
@@ -162,8 +166,9 @@ class AnnualData:
 
     @property
     def source_units(self) -> list[dict[str, Any]]:
-        """Units with a source submission (reported or provisional), by code."""
-        return [s for s in self.status if s["source_submission_id"] is not None]
+        """Units with figures (reported or provisional: their own report or, rule 3 of the
+        reorganisations spec, their predecessors'), by code."""
+        return [s for s in self.status if s["status"] != "missing"]
 
     @property
     def missing(self) -> list[dict[str, Any]]:

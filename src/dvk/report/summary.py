@@ -136,7 +136,8 @@ def build_summary(data: AnnualData) -> dict[str, Any]:
         summary["today_geography"] = today_geography_summary(data)
     summary["generated_from"] = {
         "marts": [
-            "marts.fct_annual_unit_status", "marts.fct_annual_unit_field", "marts.fct_model",
+            "marts.fct_annual_unit_status", "marts.fct_annual_unit_source", "marts.fct_annual_unit_field",
+            "marts.fct_model",
             "marts.dim_reporting_unit", "marts.dim_field",
         ],
         "source_submissions": [

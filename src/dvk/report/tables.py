@@ -68,6 +68,9 @@ def provisional_label(status: dict[str, Any] | None) -> str:
     """"Tạm tính (theo báo cáo Quý III/2021)": the flag and the period it is based on."""
     if not status or status.get("status") != "provisional":
         return ""
+    if status.get("figures_source") == "predecessors":  # rule 3 of the reorganisations spec
+        codes = status.get("predecessor_unit_codes") or ""
+        return f"Tạm tính (từ báo cáo của các đơn vị cũ: {codes})" if codes else "Tạm tính (từ đơn vị cũ)"
     label = status.get("source_period_label") or status.get("source_period_id") or ""
     return f"Tạm tính (theo báo cáo {label})" if label else "Tạm tính"
 

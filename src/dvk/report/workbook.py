@@ -395,6 +395,9 @@ def _overview(wb, f: _Formats, data: AnnualData, summary: dict[str, Any], meta: 
     ws.write_string(row, 0, "II. ĐƠN VỊ TẠM TÍNH VÀ ĐƠN VỊ CHƯA BÁO CÁO", f.section)
     row += 1
     prov_lines = [
+        f"- {s['unit_name'] or s['unit_code']} ({s['unit_code']}): tạm tính từ báo cáo của các đơn vị cũ "
+        f"({s.get('predecessor_unit_codes') or ''}), đơn vị mới chưa gửi báo cáo của năm."
+        if s.get("figures_source") == "predecessors" else
         f"- {s['unit_name'] or s['unit_code']} ({s['unit_code']}): tạm tính theo báo cáo "
         f"{s.get('source_period_label') or s['source_period_id']}."
         for s in data.provisional
