@@ -56,8 +56,9 @@ final as (
         coverage.is_incomplete,
         coalesce(totals.is_provisional, false) as is_provisional,
         coverage.outside_parts,
-        coverage.uncounted_parts,
-        sources.source_units
+        sources.source_units,
+        -- added after the first release: last, so earlier readers' column positions hold
+        coverage.uncounted_parts
     from coverage
     left join totals
         on totals.year = coverage.year and totals.today_unit_code = coverage.today_unit_code
