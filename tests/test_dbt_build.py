@@ -145,6 +145,7 @@ NEW_MARTS = {
         "year", "today_unit_code", "today_unit_name", "has_figures", "models_total", "models_new",
         "models_replicated", "households", "funds_million_vnd", "labour_days", "land_m2",
         "is_estimated", "is_incomplete", "is_provisional", "outside_parts", "source_units",
+        "uncounted_parts",
     ],
 }
 ALL_MARTS = [*MART_COLUMNS, *NEW_MARTS]

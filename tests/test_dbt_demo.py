@@ -143,3 +143,52 @@ def test_docs_warehouse_example_queries_run_on_the_demo(demo):
     assert (rate["reporting_pct"], rate["on_time_pct"], rate["missing_unit_codes"]) == (96.4, 82.1, "CQ12")
     headline = {r["year"]: r for r in result_of("units_registered")}
     assert (headline[2021]["units_registered"], headline[2021]["models_total"]) == (27, 253)
+
+
+def _generator():
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("dvk_demo_generate_rates", Path(__file__).parents[1] / "demo" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
+
+
+def test_reporting_rates_of_2025_and_2026_are_the_generators(demo):
+    """Rule 2 in the mart: for 2025Q1 and 2025S1 the 27 units of the enlarged city and the 13
+    agencies (40), for 2025Q3 and the 2025 annual report the seven new units, never an agency
+    after 2025S1; received and missing units as demo/generate.py's EXPECTED_PERIODS says."""
+    gen = _generator()
+    rates = {r["period_id"]: r for r in rows(demo, "select * from marts.fct_reporting_rate")}
+    for period_id, want in gen.EXPECTED_PERIODS.items():
+        got = rates[period_id]
+        assert (got["expected_units"], got["received_units"], got["unexpected_units"]) == (
+            want["expected"], want["reported"], 0), period_id
+        assert sorted(got["missing_unit_codes"].split("; ") if got["missing_unit_codes"] else []) == sorted(
+            want["missing_units"]), (period_id, got["missing_unit_codes"])
+    expected = {(r["period_id"], r["kind"]): r["n"] for r in rows(demo, """
+        select period_id, case when unit_code like 'CQ%' then 'agency' else 'territorial' end as kind, count(*) as n
+        from marts.fct_reporting_rate_unit
+        where is_expected and period_id in ('2025Q1', '2025S1', '2025Q3', '2025')
+        group by all""")}
+    assert expected == {("2025Q1", "territorial"): 27, ("2025Q1", "agency"): 13,
+                        ("2025S1", "territorial"): 27, ("2025S1", "agency"): 13,
+                        ("2025Q3", "territorial"): 7, ("2025", "territorial"): 7}
+
+
+def test_a_unit_counted_from_predecessors_on_todays_map(demo):
+    """Đồng Tiến 18619 sent nothing for 2025 and is counted from its three predecessors' 2025S1
+    reports (rule 3): all three reported, so its 2025 figure on today's map is provisional but
+    complete; every other new unit sent its own 2025 report and is neither."""
+    gen = _generator()
+    today = {r["today_unit_code"]: r for r in rows(demo, "select * from marts.fct_annual_unit_today where year = 2025")}
+    assert len(today) == 7
+    dong_tien = today[gen.FROM_PREDECESSORS_2025]
+    assert (dong_tien["is_provisional"], dong_tien["is_incomplete"], dong_tien["uncounted_parts"]) == (True, False, None)
+    assert dong_tien["models_total"] > 0
+    assert not any(r["is_incomplete"] or r["uncounted_parts"] for r in today.values())

@@ -153,13 +153,14 @@ def test_dbt_cli_args(tmp_path, monkeypatch):
     assert opts["--profiles-dir"] == str(DBT_PROJECT_DIR)
     assert opts["--target-path"] == str(tmp_path / "w" / "dbt_target")
     assert opts["--log-path"] == str(tmp_path / "w" / "dbt_target" / "logs")
-    assert json.loads(opts["--vars"]) == {"due_grace_days": 9, "units_file": str(settings.units_file)}
+    files = {"units_file": str(settings.units_file), "unit_changes_file": str(settings.unit_changes_file),
+             "unit_shares_file": str(settings.unit_shares_file)}
+    assert json.loads(opts["--vars"]) == {"due_grace_days": 9, **files}
     assert "--target-path" not in dbt_cli_args(["debug"], settings)
     given = dbt_cli_args(["run", "--vars", '{"due_grace_days": 1}'], settings)
     assert given.count("--vars") == 1
-    # vars given by hand still name the master list the ingest reads (DVK_UNITS_FILE)
-    assert json.loads(given[given.index("--vars") + 1]) == {
-        "due_grace_days": 1, "units_file": str(settings.units_file)}
+    # vars given by hand still name the master list and the changes the ingest reads (DVK_UNITS_FILE, ...)
+    assert json.loads(given[given.index("--vars") + 1]) == {"due_grace_days": 1, **files}
 
 
 def test_build_and_docs_hand_dbt_the_right_commands(tmp_path, monkeypatch):

@@ -198,3 +198,31 @@ def test_the_gate_passes_on_a_year_of_change(warehouse, tmp_path):
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert (summary["units_expected"], summary["models_total"]) == (7, 6)
     assert summary["units_provisional"] == 2 and summary["units_missing"] == 4
+
+
+def test_today_map_of_a_year_counted_from_predecessors(warehouse):
+    """Rules 3-5 together: Hà Huy Tập 18652 is counted in 2025 from its predecessors (only Tân
+    Lâm Hương reported; Đại Nài, split, and Thạch Đài, silent, are not in its figures): on today's
+    map its 2025 row is provisional AND incomplete, naming the parts left out. Thành Sen, with its
+    own annual report covering its whole territory, is complete; Cẩm Bình, from its own 2025Q3
+    report, is provisional but not incomplete. The unit versions of the map are the master list's."""
+    today = {r["today_unit_code"]: r for r in rows(warehouse, """
+        select * from marts.fct_annual_unit_today where year = 2025""")}
+    assert sorted(today) == NEW_UNITS
+    hht = today["18652"]
+    assert (hht["is_provisional"], hht["is_incomplete"], hht["outside_parts"]) == (True, True, None)
+    assert hht["uncounted_parts"] == "Phường Đại Nài; Xã Thạch Đài"
+    assert hht["models_total"] == 2
+    assert (today["18073"]["is_incomplete"], today["18073"]["is_provisional"]) == (False, False)
+    assert (today["18685"]["is_incomplete"], today["18685"]["is_provisional"]) == (False, True)
+    by_field = rows(warehouse, """
+        select bool_and(is_incomplete) as incomplete from marts.fct_annual_unit_field_today
+        where year = 2025 and today_unit_code = '18652'""")
+    assert by_field == [{"incomplete": True}]
+    versions = rows(warehouse, """
+        select count(*) as n, count(*) filter (where not in_master_list) as outside,
+               count(*) filter (where is_current) as today
+        from intermediate.int_unit_versions""")[0]
+    listed = rows(warehouse, """
+        select count(*) as n from staging.stg_reference__reporting_units where unit_kind in ('phuong', 'xa')""")[0]
+    assert versions["n"] - versions["outside"] == listed["n"] and versions["today"] == 7

@@ -55,10 +55,18 @@ def province_run(tmp_path_factory):
                         period_ids=("2025",), stream_name="province")
     meta = synth.generate(scale, base / "data")
     expected = json.loads((base / "data" / "expected.json").read_text(encoding="utf-8"))
+    # the province's own reorganisations and split shares: none recorded (its list starts on 1 July
+    # 2025), so header-only files; the city's seeds must not reach the province's map or messages
+    (base / "data" / "unit_changes.csv").write_text(
+        "change_date,legal_act,old_code,old_name,new_code,new_name,change_kind,share_note,source\n", encoding="utf-8")
+    (base / "data" / "unit_split_shares.csv").write_text(
+        "change_date,old_code,new_code,share,is_estimate,basis\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DVK_")}
     env.update(
         DVK_INBOX_DIR=str(base / "data" / "inbox"),
         DVK_UNITS_FILE=str(base / "data" / "units.csv"),
+        DVK_UNIT_CHANGES_FILE=str(base / "data" / "unit_changes.csv"),
+        DVK_UNIT_SHARES_FILE=str(base / "data" / "unit_split_shares.csv"),
         DVK_WAREHOUSE=str(base / "warehouse" / "dvk.duckdb"),
         DVK_REPORTS_DIR=str(base / "reports"),
         DVK_QUARANTINE_DIR=str(base / "quarantine"),
@@ -119,3 +127,27 @@ def test_province_summary_equals_the_generators_figures(province_run):
     assert len(names) == exp["units_expected"] - len(exp["missing_units"])
     assert names == {code: listed[code] for code in names}
     assert "2025: " in proc.stdout
+
+
+@needs_units_file
+def test_province_today_map_is_the_provinces_own(province_run):
+    """DVK_UNIT_CHANGES_FILE / DVK_UNIT_SHARES_FILE: the province's today's geography is built from
+    its own (empty) list of changes, so none of the city's old wards (Nam Hà, Đại Nài...) is a
+    version of the province's map; its 69 wards and communes are the units of today, whole."""
+    base, meta, expected, proc = province_run
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    import duckdb
+    with duckdb.connect(str(base / "warehouse" / "dvk.duckdb"), read_only=True) as con:
+        changes = con.execute("select count(*) from staging.stg_reference__unit_changes").fetchone()[0]
+        versions = con.execute("""
+            select count(*), count(*) filter (where is_current), bool_and(in_master_list)
+            from intermediate.int_unit_versions""").fetchone()
+        today = con.execute("""
+            select count(distinct today_unit_code), bool_or(is_estimated), bool_or(is_incomplete)
+            from marts.fct_annual_unit_today where year = 2025""").fetchone()
+        nam_ha = con.execute(
+            "select count(*) from intermediate.int_unit_today_map where unit_name = 'Phường Nam Hà'").fetchone()[0]
+    assert changes == 0
+    assert versions == (69, 69, True)
+    assert today == (69, False, False)
+    assert nam_ha == 0

@@ -34,16 +34,17 @@ create table marts.fct_annual_unit_today (
     year integer, today_unit_code varchar, today_unit_name varchar, has_figures boolean,
     models_total double, models_new double, models_replicated double, households double,
     funds_million_vnd double, labour_days double, land_m2 double, is_estimated boolean,
-    is_incomplete boolean, is_provisional boolean, outside_parts varchar, source_units varchar)
+    is_incomplete boolean, is_provisional boolean, outside_parts varchar, uncounted_parts varchar,
+    source_units varchar)
 """
 TODAY_ROWS = """
 insert into marts.fct_annual_unit_today values
- (2020, '18073', 'Phường Thành Sen', true, 12.5, 8.5, 4, 30, 1.25, 10, 0, true, false, false, null, '18073, 18082 ×0.5'),
- (2021, '18073', 'Phường Thành Sen', true, 20, 11, 9, 40, 2.5, 12, 5, true, false, true, null, '18073, 18082 ×0.5'),
- (2022, '18073', 'Phường Thành Sen', true, 99, 99, 0, 0, 0, 0, 0, false, false, false, null, '18073'),
- (2020, '18100', 'Phường Trần Phú', true, 7, 7, 0, 0, 0, 0, 0, false, true, false, 'Xã Hộ Độ (huyện Lộc Hà)', '18100'),
- (2021, '18100', 'Phường Trần Phú', true, 6, 3, 3, 0, 0, 0, 0, false, true, false, 'Xã Hộ Độ (huyện Lộc Hà)', '18100'),
- (2021, '18619', 'Xã Đồng Tiến', false, 0, 0, 0, 0, 0, 0, 0, false, true, false, 'Xã Thạch Trị (huyện Thạch Hà)', null)
+ (2020, '18073', 'Phường Thành Sen', true, 12.5, 8.5, 4, 30, 1.25, 10, 0, true, false, false, null, null, '18073, 18082 ×0.5'),
+ (2021, '18073', 'Phường Thành Sen', true, 20, 11, 9, 40, 2.5, 12, 5, true, false, true, null, null, '18073, 18082 ×0.5'),
+ (2022, '18073', 'Phường Thành Sen', true, 99, 99, 0, 0, 0, 0, 0, false, false, false, null, null, '18073'),
+ (2020, '18100', 'Phường Trần Phú', true, 7, 7, 0, 0, 0, 0, 0, false, true, false, 'Xã Hộ Độ (huyện Lộc Hà)', null, '18100'),
+ (2021, '18100', 'Phường Trần Phú', true, 6, 3, 3, 0, 0, 0, 0, false, true, false, 'Xã Hộ Độ (huyện Lộc Hà)', null, '18100'),
+ (2021, '18619', 'Xã Đồng Tiến', false, 0, 0, 0, 0, 0, 0, 0, false, true, false, 'Xã Thạch Trị (huyện Thạch Hà)', null, null)
 """
 
 

@@ -72,3 +72,86 @@ def test_dbt_reads_the_same_file(province_list, tmp_path):
     ]
     import hashlib
     assert got[0][5] == hashlib.md5(b"18073|2025-07-01").hexdigest()
+
+
+# ------------------------------------------------------ the deployment's changes and split shares
+
+HISTORY = """code,name,kind,parent_code,aliases,valid_from,valid_to
+18001,Xã Một,xa,42,,2019-01-01,2025-07-01
+18002,Xã Hai,xa,42,,2019-01-01,2025-07-01
+18002,Xã Hai Mới,xa,42,,2025-07-01,
+"""
+CHANGES = """change_date,legal_act,old_code,old_name,new_code,new_name,change_kind,share_note,source
+2025-07-01,1665/NQ-UBTVQH15,18001,Xã Một,18002,Xã Hai Mới,split,,
+2025-07-01,1665/NQ-UBTVQH15,18002,Xã Hai,18002,Xã Hai Mới,merge,,
+"""
+SHARES = """change_date,old_code,new_code,share,is_estimate,basis
+2025-07-01,18001,18002,1,false,whole (test)
+"""
+
+
+@pytest.fixture
+def deployment_files(tmp_path, monkeypatch) -> dict[str, Path]:
+    files = {"units": tmp_path / "units.csv", "changes": tmp_path / "changes.csv", "shares": tmp_path / "shares.csv"}
+    for key, text in (("units", HISTORY), ("changes", CHANGES), ("shares", SHARES)):
+        files[key].write_text(text, encoding="utf-8")
+    monkeypatch.setenv("DVK_UNITS_FILE", str(files["units"]))
+    monkeypatch.setenv("DVK_UNIT_CHANGES_FILE", str(files["changes"]))
+    monkeypatch.setenv("DVK_UNIT_SHARES_FILE", str(files["shares"]))
+    return files
+
+
+def test_changes_and_shares_default_to_the_seeds(monkeypatch):
+    from dvk.settings import DEFAULT_UNIT_CHANGES_FILE, DEFAULT_UNIT_SHARES_FILE
+    monkeypatch.delenv("DVK_UNIT_CHANGES_FILE", raising=False)
+    monkeypatch.delenv("DVK_UNIT_SHARES_FILE", raising=False)
+    settings = get_settings()
+    assert (settings.unit_changes_file, settings.unit_shares_file) == (DEFAULT_UNIT_CHANGES_FILE, DEFAULT_UNIT_SHARES_FILE)
+    assert DEFAULT_UNIT_CHANGES_FILE.name == "unit_changes.csv" and DEFAULT_UNIT_SHARES_FILE.is_file()
+
+
+def test_the_ingest_names_successors_from_the_deployments_changes(deployment_files):
+    assert get_settings().unit_changes_file == deployment_files["changes"].resolve()
+    with pytest.raises(LookupProblem) as info:
+        UnitDirectory().resolve("18001", None, on=dt.date(2025, 12, 14))
+    assert "Xã Hai Mới, 18002" in info.value.message_en
+
+
+def test_a_missing_changes_file_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("DVK_UNIT_CHANGES_FILE", str(tmp_path / "nowhere.csv"))
+    with pytest.raises(FileNotFoundError, match="DVK_UNIT_CHANGES_FILE"):
+        UnitDirectory()
+
+
+def test_dbt_gets_the_files_as_vars(deployment_files):
+    import json
+
+    from dvk.transform import dbt_cli_args
+    args = dbt_cli_args(["build"], get_settings())
+    given = json.loads(args[args.index("--vars") + 1])
+    assert given["unit_changes_file"] == str(deployment_files["changes"].resolve())
+    assert given["unit_shares_file"] == str(deployment_files["shares"].resolve())
+    # vars given by hand keep theirs and gain the files they lack
+    args = dbt_cli_args(["build", "--vars", '{"unit_shares_file": "/x.csv"}'], get_settings())
+    merged = json.loads(args[args.index("--vars") + 1])
+    assert merged["unit_shares_file"] == "/x.csv"
+    assert merged["unit_changes_file"] == str(deployment_files["changes"].resolve())
+
+
+def test_dbt_reads_the_deployments_changes_and_shares(deployment_files, tmp_path):
+    settings = dataclasses.replace(get_settings(), warehouse=tmp_path / "w" / "dvk.duckdb")
+    raw_fixture.make_raw_warehouse(settings.warehouse, empty=True)
+    run_dbt(["run", "--select", "stg_reference__reporting_units stg_reference__unit_changes "
+             "stg_reference__unit_split_shares int_unit_versions int_unit_today_map"], settings)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        changes = con.execute("select old_code, new_code, change_kind, change_date "
+                              "from staging.stg_reference__unit_changes order by old_code").fetchall()
+        shares = con.execute("select old_code, new_code, share, is_estimate "
+                             "from staging.stg_reference__unit_split_shares").fetchall()
+        today = con.execute("select unit_version_id, today_unit_code, share from intermediate.int_unit_today_map "
+                            "order by unit_version_id").fetchall()
+    assert changes == [("18001", "18002", "split", dt.date(2025, 7, 1)),
+                       ("18002", "18002", "merge", dt.date(2025, 7, 1))]
+    assert [(s[0], s[1], float(s[2]), s[3]) for s in shares] == [("18001", "18002", 1.0, False)]
+    assert [(t[0], t[1], float(t[2])) for t in today] == [
+        ("18001@2019-01-01", "18002", 1.0), ("18002@2019-01-01", "18002", 1.0), ("18002@2025-07-01", "18002", 1.0)]

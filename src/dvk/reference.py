@@ -175,14 +175,15 @@ def _load_units(path: Path) -> tuple[Unit, ...]:
 
 
 def load_unit_changes(path: Path | str | None = None) -> tuple[UnitChange, ...]:
-    """The reorganisations (seed ``unit_changes.csv``): every (old unit, successor) pair."""
-    return _load_unit_changes(Path(path or SEEDS_DIR / "unit_changes.csv").resolve())
+    """The reorganisations: every (old unit, successor) pair of ``path``, else of the setting
+    ``DVK_UNIT_CHANGES_FILE`` (default the seed ``unit_changes.csv``; the file dbt reads too)."""
+    return _load_unit_changes(Path(path or get_settings().unit_changes_file).resolve())
 
 
 @lru_cache(maxsize=8)
 def _load_unit_changes(path: Path) -> tuple[UnitChange, ...]:
     if not path.is_file():
-        return ()
+        raise FileNotFoundError(f"the list of unit changes (DVK_UNIT_CHANGES_FILE) is not a file: {path}")
     with open(path, encoding="utf-8-sig", newline="") as fh:
         return tuple(
             UnitChange(

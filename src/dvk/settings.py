@@ -18,6 +18,8 @@ EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 DEMO_INBOX_DIR = PROJECT_ROOT / "demo" / "inbox"
 LOCAL_DIR = PROJECT_ROOT / ".local"
 DEFAULT_UNITS_FILE = SEEDS_DIR / "reporting_units.csv"
+DEFAULT_UNIT_CHANGES_FILE = SEEDS_DIR / "unit_changes.csv"
+DEFAULT_UNIT_SHARES_FILE = SEEDS_DIR / "unit_split_shares.csv"
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,25 @@ class Settings:
     #: dimension from it (``dvk.transform`` passes it as the ``units_file`` var). None: the shipped
     #: seed ``dbt_project/seeds/reporting_units.csv`` (Hà Tĩnh city, 2019 → today).
     units_file: Path | None = None
+    #: The deployment's reorganisations (``DVK_UNIT_CHANGES_FILE``, the columns of the seed
+    #: ``unit_changes.csv``): successors named by the ingest's messages (rule 1) and the chain of
+    #: today's geography (rule 4); dbt reads it as the ``unit_changes_file`` var. None: the shipped
+    #: seed (Hà Tĩnh city's changes). A deployment with another master list names its own (a
+    #: file with the header only when it has no history to map).
+    unit_changes_file: Path | None = None
+    #: The deployment's shares of its split units (``DVK_UNIT_SHARES_FILE``, the columns of the
+    #: seed ``unit_split_shares.csv``; dbt var ``unit_shares_file``). None: the shipped seed.
+    unit_shares_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
             object.__setattr__(self, "published_dir", Path(self.warehouse).parent / "published")
         if self.units_file is None:
             object.__setattr__(self, "units_file", DEFAULT_UNITS_FILE)
+        if self.unit_changes_file is None:
+            object.__setattr__(self, "unit_changes_file", DEFAULT_UNIT_CHANGES_FILE)
+        if self.unit_shares_file is None:
+            object.__setattr__(self, "unit_shares_file", DEFAULT_UNIT_SHARES_FILE)
 
     @property
     def published_warehouse(self) -> Path:
@@ -114,4 +129,6 @@ def get_settings() -> Settings:
         celery_broker_url=os.environ.get("DVK_CELERY_BROKER_URL", "").strip() or None,
         umask=_umask(os.environ.get("DVK_UMASK", "").strip() or "027"),
         units_file=_path("DVK_UNITS_FILE", DEFAULT_UNITS_FILE),
+        unit_changes_file=_path("DVK_UNIT_CHANGES_FILE", DEFAULT_UNIT_CHANGES_FILE),
+        unit_shares_file=_path("DVK_UNIT_SHARES_FILE", DEFAULT_UNIT_SHARES_FILE),
     )

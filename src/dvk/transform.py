@@ -18,7 +18,9 @@ dbt is invoked with ``dbtRunner`` (dbt's programmatic entry point). The warehous
 file of ``settings.warehouse`` (exported to dbt as ``DVK_WAREHOUSE``, which ``profiles.yml``
 reads); dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse,
 never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
-master list of units the ingest also reads) the ``units_file`` var.
+master list of units the ingest also reads) the ``units_file`` var, ``settings.unit_changes_file`` and
+``settings.unit_shares_file`` (the deployment's reorganisations and split shares) the ``unit_changes_file``
+and ``unit_shares_file`` vars.
 A failed invocation raises :class:`TransformError`, which names every failed model and test.
 """
 
@@ -105,8 +107,10 @@ def _has_option(args: Sequence[str], option: str) -> bool:
     return any(a == option or a.startswith(option + "=") for a in args)
 
 
-def _merge_units_file(args: list[str], units_file: str) -> list[str]:
-    """Given ``--vars`` without ``units_file``: add it, so dbt and the ingest read one master list."""
+def _merge_units_file(args: list[str], units_file: str | dict[str, str]) -> list[str]:
+    """Given ``--vars`` without ``units_file`` (or the other reference files' vars): add them, so
+    dbt and the ingest read one master list and one list of changes."""
+    files = units_file if isinstance(units_file, dict) else {"units_file": units_file}
     for i, arg in enumerate(args):
         if arg == "--vars" and i + 1 < len(args):
             at, text = i + 1, args[i + 1]
@@ -115,8 +119,8 @@ def _merge_units_file(args: list[str], units_file: str) -> list[str]:
         else:
             continue
         given = yaml.safe_load(text) or {}
-        if isinstance(given, dict) and "units_file" not in given:
-            given["units_file"] = units_file
+        if isinstance(given, dict) and not set(files) <= set(given):
+            given = {**files, **given}
             merged = json.dumps(given)
             args = [*args[:at], merged if at == i + 1 else f"--vars={merged}", *args[at + 1:]]
         return args
@@ -138,9 +142,14 @@ def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
     ]
     if command not in _NO_TARGET_PATH:
         options.append(("--target-path", str(paths["target_path"])))
-    our_vars = {"due_grace_days": int(settings.due_grace_days), "units_file": str(settings.units_file)}
+    files = {
+        "units_file": str(settings.units_file),
+        "unit_changes_file": str(settings.unit_changes_file),
+        "unit_shares_file": str(settings.unit_shares_file),
+    }
+    our_vars = {"due_grace_days": int(settings.due_grace_days), **files}
     options.append(("--vars", json.dumps(our_vars)))
-    args = _merge_units_file(args, our_vars["units_file"])
+    args = _merge_units_file(args, files)
     for option, value in options:
         if not _has_option(args, option):
             extra += [option, value]

@@ -8,7 +8,7 @@
 -#}
 
 with changes as (
-    select * from {{ ref('unit_changes') }}
+    select * from {{ ref('stg_reference__unit_changes') }}
 ),
 
 units as (

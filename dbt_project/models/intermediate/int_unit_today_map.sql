@@ -18,11 +18,11 @@
 with recursive
 
 changes as (
-    select * from {{ ref('unit_changes') }}
+    select * from {{ ref('stg_reference__unit_changes') }}
 ),
 
 split_shares as (
-    select * from {{ ref('unit_split_shares') }}
+    select * from {{ ref('stg_reference__unit_split_shares') }}
 ),
 
 versions as (

@@ -1,27 +1,37 @@
 {#-
-    Every version of every territorial unit, (code, validity), derived from the dated list of
-    changes (seed unit_changes) alone: a code's versions are cut at the dates where it appears
-    as an old unit (its version ends the day before) or as a successor (a version starts).
-    `valid_from` inclusive (null: before any recorded change), `valid_to` exclusive (null: still
-    valid). A ward or commune of the master list that never changed is one version, always valid.
+    Every version (code, validity) of every territorial unit today's map needs.
+
+    The master list in use (stg_reference__reporting_units: DVK_UNITS_FILE, time-versioned) is
+    the one source of truth for the units of the deployment: each of its ward or commune rows is
+    one version, with the list's validity (`valid_from` inclusive, `valid_to` exclusive, null:
+    still valid), as the ingest (rule 1) and dim_reporting_unit read it.
+
+    The changes (seed unit_changes) only add the versions the list does not carry: units that
+    were outside the deployment before they joined it (Hộ Độ of Lộc Hà district before 2025,
+    Cẩm Thành never in the city), whose territory a unit of today includes (rule 5). They are cut
+    from the changes where a code appears as an old unit (its version ends that day) or as a
+    successor (a version starts), and kept only where no version of the list holds the same code
+    at any overlapping date. `in_master_list` tells the two apart.
     Agencies and mass organisations have no territory and are not listed.
 -#}
 
 with changes as (
-    select * from {{ ref('unit_changes') }}
+    select * from {{ ref('stg_reference__unit_changes') }}
 ),
 
 master_list as (
-    -- the master list in use (DVK_UNITS_FILE, default the seed), as the ingest reads it
-    select unit_code as code, unit_name as name, unit_kind as kind
+    select unit_code, unit_name, valid_from, valid_to
     from {{ ref('stg_reference__reporting_units') }}
+    where unit_kind in ('phuong', 'xa')
 ),
 
 boundaries as (
-    select old_code as unit_code, change_date, true as ends_here, false as starts_here, old_name as unit_name
+    select upper(cast(old_code as varchar)) as unit_code, cast(change_date as date) as change_date,
+        true as ends_here, false as starts_here, cast(old_name as varchar) as unit_name
     from changes
     union all
-    select new_code as unit_code, change_date, false as ends_here, true as starts_here, new_name as unit_name
+    select upper(cast(new_code as varchar)) as unit_code, cast(change_date as date) as change_date,
+        false as ends_here, true as starts_here, cast(new_name as varchar) as unit_name
     from changes
 ),
 
@@ -45,7 +55,7 @@ ordered as (
     from per_date
 ),
 
-changed_versions as (
+versions_from_changes as (
     -- the version before the code's first recorded change
     select unit_code, name_before as unit_name, cast(null as date) as valid_from, change_date as valid_to
     from ordered
@@ -57,19 +67,27 @@ changed_versions as (
     where starts_here
 ),
 
-unchanged_units as (
-    select code as unit_code, min(name) as unit_name, cast(null as date) as valid_from, cast(null as date) as valid_to
-    from master_list
-    where kind in ('phuong', 'xa')
-        and code not in (select old_code from changes)
-        and code not in (select new_code from changes)
-    group by code
+outside_the_list as (
+    -- only what the master list does not hold: no version of the list overlaps it
+    select derived.*
+    from versions_from_changes as derived
+    where not exists (
+        select 1
+        from master_list
+        where master_list.unit_code = derived.unit_code
+            and (derived.valid_from is null or master_list.valid_to is null
+                or master_list.valid_to > derived.valid_from)
+            and (derived.valid_to is null or master_list.valid_from is null
+                or master_list.valid_from < derived.valid_to)
+    )
 ),
 
 all_versions as (
-    select * from changed_versions
+    select unit_code, unit_name, valid_from, valid_to, true as in_master_list
+    from master_list
     union all
-    select * from unchanged_units
+    select unit_code, unit_name, valid_from, valid_to, false as in_master_list
+    from outside_the_list
 ),
 
 final as (
@@ -79,7 +97,8 @@ final as (
         unit_name,
         valid_from,
         valid_to,
-        valid_to is null as is_current
+        valid_to is null as is_current,
+        in_master_list
     from all_versions
 )
 

@@ -3,8 +3,9 @@
     one row for every unit of today and every year with a submission (2020 to the latest), with
     the figures when any of its predecessors (or itself) has them. `is_estimated`: some figure
     rests on an estimated split share; `is_incomplete`: part of the unit's territory was outside
-    the deployment that year (`outside_parts` names it), so the figures are not the whole of
-    today's unit. For the field detail, fct_annual_unit_field_today.
+    the deployment that year (`outside_parts` names it), or the unit is counted from its
+    predecessors (rule 3) and some of them are not in the figures (`uncounted_parts`), so the
+    figures are not the whole of today's unit. For the field detail, fct_annual_unit_field_today.
 -#}
 
 with coverage as (
@@ -55,7 +56,9 @@ final as (
         coverage.is_incomplete,
         coalesce(totals.is_provisional, false) as is_provisional,
         coverage.outside_parts,
-        sources.source_units
+        sources.source_units,
+        -- added after the first release: last, so earlier readers' column positions hold
+        coverage.uncounted_parts
     from coverage
     left join totals
         on totals.year = coverage.year and totals.today_unit_code = coverage.today_unit_code

@@ -2,12 +2,12 @@
 -- row of unit_changes has its share and every share belongs to a split row. Rows returned fail.
 with splits as (
     select change_date, old_code, new_code
-    from {{ ref('unit_changes') }}
+    from {{ ref('stg_reference__unit_changes') }}
     where change_kind = 'split'
 ),
 
 shares as (
-    select * from {{ ref('unit_split_shares') }}
+    select * from {{ ref('stg_reference__unit_split_shares') }}
 ),
 
 not_one as (

@@ -1,9 +1,9 @@
-{{ config(severity='warn') }}
 -- Rule 3 seen from today's map: a year's figures of a unit that had ceased by the year's reference
 -- date (14 December) must not be counted when a unit valid that day, on the same unit of today,
 -- has figures of its own for the year (a predecessor added on top of its successor). Rows
--- returned are such predecessors. A warning: fct_annual_unit_field decides which units count
--- for a year of change (rule 3); this flags it if both ever reach today's map.
+-- returned are such predecessors. An error since rule 3 landed: fct_annual_unit_field counts
+-- only the units valid at the year's end (assert_predecessors_never_added_to_successor), so a
+-- ceased unit's figures can no longer reach today's map beside its successor's.
 with annual as (
     select distinct year, unit_code from {{ ref('fct_annual_unit_field') }}
 ),

@@ -93,7 +93,7 @@ order by src.unit_code, m.unit_code, m.line_no, m.model_line_id
 TODAY_SQL = """
 select year, today_unit_code, today_unit_name, has_figures, models_total, models_new,
        models_replicated, households, funds_million_vnd, labour_days, land_m2, is_estimated,
-       is_incomplete, is_provisional, outside_parts, source_units
+       is_incomplete, is_provisional, outside_parts, uncounted_parts, source_units
 from marts.fct_annual_unit_today
 where year between $first_year and $year
 order by today_unit_code, year

@@ -283,11 +283,13 @@ TODAY_LEGEND = (
     "năm; đơn vị bị chia tách được chia số liệu theo tỷ lệ, nên số mô hình có thể là số lẻ. "
     "Cột \"Ước tính\" (x): số liệu dựa trên tỷ lệ chia tách ước tính, chưa có số liệu chính thức "
     "(ví dụ phường Đại Nài chia cho Thành Sen và Hà Huy Tập). Cột \"Chưa đầy đủ\" (x): trong năm đó "
-    "một phần địa bàn của đơn vị hiện nay chưa thuộc phạm vi báo cáo (cột Ghi chú ghi rõ phần nào); "
-    "số liệu chỉ gồm phần thuộc phạm vi báo cáo. Cột \"Tạm tính\" (x): có đơn vị chưa gửi báo cáo năm. "
+    "một phần địa bàn của đơn vị hiện nay chưa thuộc phạm vi báo cáo, hoặc số liệu tính từ các đơn vị "
+    "cũ chưa gồm một số đơn vị cũ (cột Ghi chú ghi rõ phần nào); số liệu chỉ gồm phần đã có. "
+    "Cột \"Tạm tính\" (x): có đơn vị chưa gửi báo cáo năm. "
     "Các cơ quan, đoàn thể không có địa bàn nên không có trong bảng này. "
     "/ Each year's figures on today's units; x in \"Ước tính\" = rests on an estimated split share, "
-    "in \"Chưa đầy đủ\" = part of today's unit was outside the deployment that year."
+    "in \"Chưa đầy đủ\" = part of today's unit was outside the deployment that year, or is missing "
+    "from figures counted from predecessors."
 )
 
 
@@ -297,6 +299,8 @@ def _share_note(row: dict[str, Any]) -> str:
         parts.append(f"Từ số liệu của: {row['source_units']}")
     if row.get("is_incomplete") and row.get("outside_parts"):
         parts.append(f"Chưa thuộc phạm vi báo cáo: {row['outside_parts']}")
+    if row.get("is_incomplete") and row.get("uncounted_parts"):
+        parts.append(f"Số liệu tính từ đơn vị cũ, chưa gồm: {row['uncounted_parts']}")
     if not row.get("has_figures"):
         parts.append("Không có số liệu")
     return ". ".join(parts)
