@@ -62,7 +62,8 @@ def test_help_in_vietnamese_and_english():
     for command in ("status", "missing", "quarantine", "rebuild", "report", "publish", "sql"):
         assert command in proc.stdout
     assert "tình trạng kho dữ liệu / pipeline status" in proc.stdout
-    for command in ("status", "missing", "quarantine", "rebuild", "report", "publish", "sql"):
+    for command in ("status", "missing", "quarantine", "rebuild", "report", "publish", "sql", "ingest", "transform",
+                    "gate"):
         sub = subprocess.run([sys.executable, "-m", "dvk", command, "--help"], cwd=PROJECT_ROOT,
                              capture_output=True, text=True)
         assert sub.returncode == 0, sub.stderr
@@ -74,13 +75,68 @@ def test_no_command_prints_help_and_exits_2(capsys):
     assert "status" in capsys.readouterr().out
 
 
-def test_wrappers_call_bootstrap_then_the_module():
-    for name, module in (("sql", "-m dvk sql"), ("dvk", "-m dvk")):
+def test_wrappers_call_bootstrap_then_the_console_script():
+    for name, command in (("sql", 'dvk" sql'), ("dvk", 'dvk"')):
         path = PROJECT_ROOT / "scripts" / name
         assert path.is_file() and os.access(path, os.X_OK)
         text = path.read_text(encoding="utf-8")
-        assert '"$ROOT/scripts/bootstrap"' in text and f'"$ROOT/.venv/bin/python" {module} "$@"' in text
+        assert '"$ROOT/scripts/bootstrap"' in text and f'exec "$ROOT/.venv/bin/{command} "$@"' in text
         assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
+    script = Path(sys.executable).parent / "dvk"  # [project.scripts] dvk = "dvk.cli:main"
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for command in ("ingest", "transform", "gate", "report", "publish", "run", "status", "missing", "quarantine", "sql"):
+        assert f"  {command} " in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["nosuch"],
+    ["report", "--year", "abc"],
+    ["publish", "--year", "1999"],
+    ["gate", "--year", "20x1"],
+    ["missing"],
+    ["status", "--nope"],
+    ["sql", "--warehouse", "--db", "other.duckdb"],
+    ["run", "--year", "abc"],
+])
+def test_wrong_input_prints_usage_and_exits_2(argv, capsys):
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "usage" in err.lower() and "Traceback" not in out + err
+
+
+def test_entry_points_are_the_commands():
+    """``python -m dvk.transform|gate|report|ingest`` are the ``dvk`` commands: help, not an error."""
+    for module, option in (("dvk.transform", "--select"), ("dvk.gate", "--year"), ("dvk.report", "--year"),
+                           ("dvk.ingest", "--help")):
+        proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0 and option in proc.stdout, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "dvk.gate", "twenty"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a year" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_transform_passes_dbt_commands_on(monkeypatch, capsys):
+    import dvk.transform as transform
+
+    calls = []
+    monkeypatch.setattr(transform, "build", lambda **kw: calls.append(("build", kw)))
+    monkeypatch.setattr(transform, "run_dbt", lambda args: calls.append(("dbt", args)))
+    monkeypatch.setattr(transform, "docs", lambda: calls.append(("docs",)) or "index.html")
+    assert cli.main(["transform"]) == 0
+    assert cli.main(["transform", "build", "--select", "+fct_model"]) == 0
+    assert cli.main(["transform", "--full-refresh"]) == 0
+    assert cli.main(["transform", "docs"]) == 0
+    assert cli.main(["transform", "test", "--select", "test_type:unit"]) == 0
+    assert cli.main(["transform", "build", "--vars", "{x: 1}"]) == 0
+    assert calls == [
+        ("build", {"select": None, "full_refresh": False}),
+        ("build", {"select": "+fct_model", "full_refresh": False}),
+        ("build", {"select": None, "full_refresh": True}),
+        ("docs",),
+        ("dbt", ["test", "--select", "test_type:unit"]),
+        ("dbt", ["build", "--vars", "{x: 1}"]),
+    ]
+    assert "index.html" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,37 +1,140 @@
-"""The command line for the data engineer's daily questions: ``python -m dvk …`` or ``./scripts/dvk …``.
+"""The operators' command line: ``dvk …`` (console script), ``./scripts/dvk …`` or ``python -m dvk …``.
 
     dvk status                      last ingest, files waiting, quarantine, gate per year, publication
     dvk missing --period 2022Q1     expected units without an accepted submission for a period
     dvk quarantine [--unit 18070]   quarantined files and each file's problems
+    dvk ingest                      load the inbox now (prints the result as JSON)
+    dvk transform [build|docs|DBT…] dbt build (or docs, or any dbt command) on the warehouse
+    dvk gate [--year 2021]          the quality gate of a year (default: every year with annual reports)
+    dvk report [--year 2021]        the gate and the annual report of a year
     dvk rebuild --year 2021         dbt build, then the gate and the annual report of that year
-    dvk report --year 2021          the gate and the annual report of that year
     dvk publish [--year 2021]       publish for analysts the years whose gate passed (others keep their rows)
+    dvk run [--year 2021]           the whole pipeline through Airflow (``./scripts/run``, ``dvk.run_local``)
     dvk sql [-c "select …"]         read-only SQL on the published warehouse (``./scripts/sql``)
 
-Every read goes through a read-only DuckDB connection. The settings come from ``dvk.settings``
-(``DVK_INBOX_DIR``, ``DVK_WAREHOUSE``, ``DVK_REPORTS_DIR``, ``DVK_QUARANTINE_DIR``,
-``DVK_PUBLISHED_DIR``).
+A click app, only presentation: the questions are answered as data by :mod:`dvk.ops`, the SQL
+shell is :mod:`dvk.sql_shell`, the work is :mod:`dvk.pipeline`, :mod:`dvk.transform`,
+:mod:`dvk.publish`, :mod:`dvk.run_local`. Wrong input prints the usage and exits 2, never a
+traceback. Every read goes through a read-only DuckDB connection. The settings come from
+``dvk.settings``.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from dvk.ops import (  # noqa: F401  (re-exported)
+import click
+
+from dvk.ops import (  # noqa: F401  (re-exported: tests and callers use dvk.cli.collect_status …)
     EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, OpsError as CliError, collect_missing, collect_quarantine,
     collect_status, fmt_ts as _fmt_ts, json_default as _json_default,
 )
-from dvk.settings import Settings, get_settings
+from dvk.settings import get_settings
 from dvk.sql_shell import SqlSession  # noqa: F401  (re-exported)
+
+DESCRIPTION = """\b
+Dân vận khéo — công cụ dòng lệnh cho người vận hành kho dữ liệu.
+Dân vận khéo — the command line for the warehouse's operators.
+
+\b
+Cài đặt / settings: DVK_INBOX_DIR, DVK_WAREHOUSE, DVK_REPORTS_DIR, DVK_QUARANTINE_DIR, DVK_PUBLISHED_DIR.
+"""
+
+EPILOG = """\b
+Ví dụ / examples:
+  ./scripts/dvk status
+  ./scripts/dvk missing --period 2022Q1          (or "Quý I/2022")
+  ./scripts/dvk quarantine --unit 18070
+  ./scripts/dvk rebuild --year 2021
+  ./scripts/dvk report --year 2021
+  ./scripts/dvk publish
+  ./scripts/dvk sql -c "select * from marts.dim_field"
+"""
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
+
+
+# --------------------------------------------------------------------------------------------
+# the app and its shared options
+
+
+class _Bilingual:
+    """The help option says it in both languages too."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = "in trợ giúp này / show this help and exit"
+        return option
+
+
+class Command(_Bilingual, click.Command):
+    pass
+
+
+class Group(_Bilingual, click.Group):
+    command_class = Command
+
+
+@click.group(cls=Group, context_settings=CONTEXT_SETTINGS, invoke_without_command=True, help=DESCRIPTION,
+             epilog=EPILOG)
+@click.option("-v", "--verbose", is_flag=True, help="in nhật ký chi tiết (dbt, Great Expectations) / show detailed logs")
+@click.pass_context
+def app(ctx: click.Context, verbose: bool) -> int | None:
+    ctx.ensure_object(dict)["verbose"] = verbose
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        return EXIT_USAGE
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="replace")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from dvk.filemodes import apply_umask
+
+    apply_umask(get_settings())
+    return None
+
+
+class Year(click.ParamType):
+    """A report year, 2000–2100, with the error in both languages."""
+
+    name = "YEAR"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            year = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"năm không hợp lệ / not a year: {value!r}", param, ctx)
+        if not 2000 <= year <= 2100:
+            self.fail(f"năm ngoài khoảng 2000–2100 / year outside 2000–2100: {year}", param, ctx)
+        return year
+
+
+def year_option(required: bool = False, multiple: bool = False,
+                help: str = "năm báo cáo / the report year") -> Callable:  # noqa: A002
+    return click.option("--year", type=Year(), required=required, multiple=multiple, help=help)
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="in JSON / print JSON")(f)
+
+
+def published_option(f: Callable) -> Callable:
+    return click.option(
+        "--published", is_flag=True,
+        help="đọc bản phát hành thay vì kho dữ liệu / read the published copy instead of the warehouse",
+    )(f)
+
 
 # --------------------------------------------------------------------------------------------
 # output helpers
@@ -74,9 +177,14 @@ def _print_json(data: Any) -> None:
 
 
 
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("status", short_help="tình trạng kho dữ liệu / pipeline status", help="""\b
+Lần nạp gần nhất, tệp chờ nạp, tệp bị cách ly, kết quả kiểm tra từng năm, bản phát hành.
+Last ingest, files waiting in the inbox, quarantine, last gate result per year, publication.""")
+@json_option
+def cmd_status(as_json: bool) -> int:
+    settings = get_settings()
     s = collect_status(settings)
-    if args.json:
+    if as_json:
         _print_json(s)
         return EXIT_OK
     print(f"Kho dữ liệu / warehouse:   {s['warehouse']}")
@@ -158,13 +266,22 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 # missing
 
 
-def cmd_missing(args: argparse.Namespace, settings: Settings) -> int:
-    m = collect_missing(settings, args.period, args.published)
+@app.command("missing", short_help="đơn vị chưa báo cáo một kỳ / units that have not reported for a period",
+             help="""\b
+Các đơn vị phải báo cáo trong năm của kỳ mà chưa có báo cáo được chấp nhận cho đúng kỳ đó.
+Units expected in the period's year without an accepted submission for that period.""")
+@click.option("--period", required=True,
+              help='kỳ báo cáo / the period: 2022Q1, 2022S1, 2021, 202203, "Quý I/2022", "Năm 2021" …')
+@published_option
+@json_option
+def cmd_missing(period: str, published: bool, as_json: bool) -> int:
+    settings = get_settings()
+    m = collect_missing(settings, period, published)
     notice = m.pop("notice")
     if notice:
         _err(notice)
     missing, expected, due, source = m["missing"], m["expected"], m["due_date"], m["source"]
-    if args.json:
+    if as_json:
         _print_json(m)
         return EXIT_OK
     print(f"Kỳ / period {m['period_id']} (hạn nộp / due {due:%d/%m/%Y}); nguồn / source: {source}")
@@ -194,12 +311,20 @@ def _where(p: dict[str, Any]) -> str:
     return ", ".join(parts) or "tệp / file"
 
 
-def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
-    files = collect_quarantine(settings, args.unit)
-    if args.json:
+@app.command("quarantine", short_help="danh sách tệp bị cách ly và lỗi / quarantined files and their problems",
+             help="""\b
+Mỗi tệp bị cách ly với từng lỗi (sheet, dòng, cột) từ raw.quarantine_problems.
+Every quarantined file with each problem (sheet, row, column) from raw.quarantine_problems.""")
+@click.option("--unit", metavar="CODE",
+              help="chỉ các tệp của đơn vị (mã trong tên tệp) / only files of this unit (code or name in the file name)")
+@json_option
+def cmd_quarantine(unit: str | None, as_json: bool) -> int:
+    settings = get_settings()
+    files = collect_quarantine(settings, unit)
+    if as_json:
         _print_json(files)
         return EXIT_OK
-    scope = f" của đơn vị / for unit {args.unit}" if args.unit else ""
+    scope = f" của đơn vị / for unit {unit}" if unit else ""
     print(f"{len(files)} tệp bị cách ly{scope} / quarantined file(s){scope}")
     for i, f in enumerate(files, start=1):
         print(
@@ -265,26 +390,43 @@ def _print_headline(folder: Path) -> None:
     )
 
 
-def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("rebuild", short_help="dựng lại (dbt build), kiểm tra và lập báo cáo một năm / rebuild, gate and report a year",
+             help="""\b
+dbt build (staging, intermediate, marts, dbt tests), rồi kiểm tra chất lượng và báo cáo năm.
+dbt build, then the quality gate and the annual report of the year. Exit 1 if the gate fails.""")
+@year_option(required=True)
+@click.pass_context
+def cmd_rebuild(ctx: click.Context, year: int) -> int:
+    settings = get_settings()
     from dvk import pipeline
     from dvk.transform import TransformError
 
     progress = Progress()
     progress.line(f"kho dữ liệu / warehouse {settings.warehouse}")
     try:
-        with progress.step("dbt build (staging, intermediate, marts, dbt tests)"), _quiet_dbt(args.verbose):
+        with progress.step("dbt build (staging, intermediate, marts, dbt tests)"), _quiet_dbt(ctx.obj["verbose"]):
             pipeline.transform()
     except TransformError as exc:
         print(str(exc))
         return EXIT_FAILED
-    return _gate_and_report(args.year, progress)
+    return _gate_and_report(year, progress)
 
 
-def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("report", short_help="kiểm tra chất lượng và lập báo cáo năm / gate and annual report of a year",
+             help="""\b
+Kiểm tra chất lượng (Great Expectations) rồi lập báo cáo năm, trên kho dữ liệu hiện có.
+The quality gate, then the annual report, on the warehouse as it is. Exit 1 if a gate fails.
+Không có --year: mọi năm có báo cáo năm / without --year: every year with annual submissions.""")
+@year_option(multiple=True, help="năm báo cáo (lặp lại được) / the report year (repeatable)")
+def cmd_report(year: tuple[int, ...]) -> int:
+    settings = get_settings()
     progress = Progress()
     if not settings.warehouse.is_file():
         raise CliError(f"Không tìm thấy kho dữ liệu / no warehouse at {settings.warehouse}", EXIT_UNAVAILABLE)
-    return _gate_and_report(args.year, progress)
+    from dvk.pipeline import report_years
+
+    codes = [_gate_and_report(y, progress) for y in (list(year) or report_years(None))]
+    return max(codes, default=EXIT_OK)
 
 
 def _print_years(years: dict[str, dict[str, Any]], indent: str = "  ") -> None:
@@ -306,11 +448,23 @@ def _print_years(years: dict[str, dict[str, Any]], indent: str = "  ") -> None:
             print(f"{indent}    - … và {more} lỗi khác / and {more} more ({y.get('gate_result')})")
 
 
-def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("publish", short_help="phát hành kho dữ liệu cho người phân tích / publish the warehouse for analysts",
+             help="""\b
+Sao các bảng marts sang một tệp DuckDB chỉ đọc và Parquet: các năm đạt kiểm tra chất lượng được
+cập nhật; năm không đạt (hoặc chưa kiểm tra, hoặc kiểm tra trước khi kho thay đổi) giữ số liệu
+đã phát hành lần trước (không có nếu chưa từng phát hành).
+Copy the marts into a read-only DuckDB file and Parquet files: the years whose gate passed are
+updated; a year whose gate failed (or has not run, or ran before the warehouse changed) keeps
+its last published rows (none if never published). Exit 1 if a year was held back by its gate,
+or nothing was published because no year passed.""")
+@year_option(multiple=True, help="chỉ phát hành năm này (lặp lại được); các năm khác giữ nguyên như lần phát hành trước "
+                                 "/ publish only this year (repeatable); every other year stays as last published")
+def cmd_publish(year: tuple[int, ...]) -> int:
+    settings = get_settings()
     from dvk.publish import PublishError, PublishRefused, publish_years
 
     progress = Progress()
-    years = args.year or None
+    years = list(year) or None
     try:
         with progress.step(f"phát hành / publishing to {settings.published_dir}"):
             result = publish_years(years, settings, only=bool(years))
@@ -338,173 +492,174 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 
 
-def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    if args.db:
-        path = Path(args.db).expanduser()
-    elif args.warehouse:
+@app.command("sql", short_help="truy vấn SQL chỉ đọc trên bản phát hành / read-only SQL on the published warehouse",
+             help="""\b
+Phiên SQL chỉ đọc trên bản phát hành (./scripts/sql). Không có -c: đọc câu lệnh từ bàn phím hoặc stdin.
+A read-only SQL session on the published warehouse. Without -c: statements from the keyboard or stdin.
+-c nhận cả lệnh chấm / -c takes dot commands too: -c ".tables".""")
+@click.option("-c", "--command", metavar="SQL", help="chạy một lần rồi thoát / run once and exit")
+@click.option("--csv", "as_csv", is_flag=True, help="in CSV thay vì bảng / print CSV instead of tables")
+@click.option("--max-rows", type=int, default=None, help="số dòng tối đa mỗi kết quả / rows shown per result")
+@click.option("--max-width", type=int, default=None, help="độ rộng tối đa / maximum output width")
+@click.option("--warehouse", is_flag=True,
+              help="mở kho dữ liệu (chỉ đọc) thay vì bản phát hành / open the warehouse itself (read-only)")
+@click.option("--db", metavar="PATH", help="mở tệp DuckDB khác (chỉ đọc) / open another DuckDB file (read-only)")
+def cmd_sql(command: str | None, as_csv: bool, max_rows: int | None, max_width: int | None, warehouse: bool,
+            db: str | None) -> int:
+    settings = get_settings()
+    if warehouse and db:
+        raise click.UsageError("--warehouse và --db loại trừ nhau / --warehouse and --db are mutually exclusive")
+    if db:
+        path = Path(db).expanduser()
+    elif warehouse:
         path = settings.warehouse
     else:
         path = settings.published_warehouse
-    session = SqlSession(path, fmt="csv" if args.csv else "box", max_rows=args.max_rows, max_width=args.max_width)
+    session = SqlSession(path, fmt="csv" if as_csv else "box", max_rows=max_rows, max_width=max_width)
     try:
-        if args.command is not None:
-            return session.run_command(args.command)
+        if command is not None:
+            return session.run_command(command)
         return session.repl(sys.stdin, interactive=sys.stdin.isatty())
     finally:
         session.close()
 
 
 # --------------------------------------------------------------------------------------------
-# parser
+# ingest / transform / gate / run
 
 
-DESCRIPTION = """\
-Dân vận khéo — công cụ dòng lệnh cho người vận hành kho dữ liệu.
-Dân vận khéo — the command line for the warehouse's operators.
+@app.command("ingest", short_help="nạp hộp thư đến ngay / load the inbox now", help="""\b
+Nạp các tệp trong hộp thư đến vào kho dữ liệu; in kết quả dạng JSON. Tệp lỗi vào khu cách ly.
+Load the inbox into the warehouse now and print the result as JSON; a bad file goes to quarantine
+(a normal outcome, exit 0). Exit 1 when a file could not be written to the warehouse.""")
+def cmd_ingest() -> int:
+    from dvk.ingest import IngestError, ingest_inbox
 
-Cài đặt / settings: DVK_INBOX_DIR, DVK_WAREHOUSE, DVK_REPORTS_DIR, DVK_QUARANTINE_DIR, DVK_PUBLISHED_DIR.
-"""
-
-EPILOG = """\
-Ví dụ / examples:
-  ./scripts/dvk status
-  ./scripts/dvk missing --period 2022Q1          (or "Quý I/2022")
-  ./scripts/dvk quarantine --unit 18070
-  ./scripts/dvk rebuild --year 2021
-  ./scripts/dvk report --year 2021
-  ./scripts/dvk publish
-  ./scripts/dvk sql -c "select * from marts.dim_field"
-"""
-
-
-def _year(text: str) -> int:
     try:
-        year = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"năm không hợp lệ / not a year: {text!r}") from None
-    if not 2000 <= year <= 2100:
-        raise argparse.ArgumentTypeError(f"năm ngoài khoảng 2000–2100 / year outside 2000–2100: {year}")
-    return year
+        result, status = ingest_inbox(), EXIT_OK
+    except IngestError as exc:
+        result, status = exc.result, EXIT_FAILED
+        _err(str(exc))
+    _print_json(result.as_dict())
+    return status
 
 
-def build_parser() -> argparse.ArgumentParser:
-    fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="dvk", description=DESCRIPTION, epilog=EPILOG, formatter_class=fmt)
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="in nhật ký chi tiết (dbt, Great Expectations) / show detailed logs")
-    sub = parser.add_subparsers(dest="command_name", metavar="COMMAND")
+@app.command("transform", context_settings={"ignore_unknown_options": True},
+             short_help="dbt build trên kho dữ liệu / dbt build on the warehouse", help="""\b
+dbt build (seeds, snapshot, models, dbt tests) trên kho dữ liệu; hoặc `docs`; hoặc một lệnh dbt bất kỳ.
+dbt build on the warehouse (seeds, snapshot, models, data and unit tests); `docs`: dbt docs generate
+(prints the index.html); any other dbt command is passed to dbt as it is:
+  dvk transform                          dvk transform build --select +fct_model
+  dvk transform --full-refresh           dvk transform docs
+  dvk transform test --select test_type:unit""")
+@click.option("-s", "--select", metavar="SELECTOR", help="chỉ các nút này / only these dbt nodes (dbt --select)")
+@click.option("--full-refresh", is_flag=True,
+              help="dựng lại cả các bảng tăng dần / rebuild the incremental facts from scratch")
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+def cmd_transform(select: str | None, full_refresh: bool, dbt_args: tuple[str, ...]) -> int:
+    from dvk.transform import TransformError, build, docs, run_dbt
 
-    p = sub.add_parser(
-        "status", formatter_class=fmt,
-        help="tình trạng kho dữ liệu / pipeline status",
-        description="Lần nạp gần nhất, tệp chờ nạp, tệp bị cách ly, kết quả kiểm tra từng năm, bản phát hành.\n"
-                    "Last ingest, files waiting in the inbox, quarantine, last gate result per year, publication.",
-    )
-    p.add_argument("--json", action="store_true", help="in JSON / print JSON")
-    p.set_defaults(func=cmd_status)
+    if dbt_args and not dbt_args[0].startswith("-"):
+        command, rest = dbt_args[0], list(dbt_args[1:])
+    else:  # `dvk transform --vars '{…}'`: options of dbt build
+        command, rest = "build", list(dbt_args)
+    options = (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
+    try:
+        if command == "build" and not rest:
+            build(select=select, full_refresh=full_refresh)
+        elif command == "docs" and rest in ([], ["generate"]) and not options:
+            print(docs())
+        else:
+            run_dbt([command, *options, *rest])
+    except TransformError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    return EXIT_OK
 
-    p = sub.add_parser(
-        "missing", formatter_class=fmt,
-        help="đơn vị chưa báo cáo một kỳ / units that have not reported for a period",
-        description="Các đơn vị phải báo cáo trong năm của kỳ mà chưa có báo cáo được chấp nhận cho đúng kỳ đó.\n"
-                    "Units expected in the period's year without an accepted submission for that period.",
-    )
-    p.add_argument("--period", required=True,
-                   help="kỳ báo cáo / the period: 2022Q1, 2022S1, 2021, 202203, \"Quý I/2022\", \"Năm 2021\" …")
-    p.add_argument("--published", action="store_true",
-                   help="đọc bản phát hành thay vì kho dữ liệu / read the published copy instead of the warehouse")
-    p.add_argument("--json", action="store_true", help="in JSON / print JSON")
-    p.set_defaults(func=cmd_missing)
 
-    p = sub.add_parser(
-        "quarantine", formatter_class=fmt,
-        help="danh sách tệp bị cách ly và lỗi / quarantined files and their problems",
-        description="Mỗi tệp bị cách ly với từng lỗi (sheet, dòng, cột) từ raw.quarantine_problems.\n"
-                    "Every quarantined file with each problem (sheet, row, column) from raw.quarantine_problems.",
-    )
-    p.add_argument("--unit", metavar="CODE",
-                   help="chỉ các tệp của đơn vị (mã trong tên tệp) / only files of this unit (code or name in the file name)")
-    p.add_argument("--json", action="store_true", help="in JSON / print JSON")
-    p.set_defaults(func=cmd_quarantine)
+@app.command("gate", short_help="kiểm tra chất lượng một năm / the quality gate of a year", help="""\b
+Kiểm tra chất lượng (Great Expectations) của năm, ghi kết quả và báo cáo kiểm tra.
+The quality gate (Great Expectations) of the year: writes gate_result.json and the gate report.
+Không có --year: mọi năm có báo cáo năm / without --year: every year with annual submissions.
+Exit 1 if a gate failed.""")
+@year_option(multiple=True, help="năm kiểm tra (lặp lại được) / the year to check (repeatable)")
+def cmd_gate(year: tuple[int, ...]) -> int:
+    from dvk.gate import gate_result_path, run_gate
+    from dvk.pipeline import report_years
 
-    p = sub.add_parser(
-        "rebuild", formatter_class=fmt,
-        help="dựng lại (dbt build), kiểm tra và lập báo cáo một năm / rebuild, gate and report a year",
-        description="dbt build (staging, intermediate, marts, dbt tests), rồi kiểm tra chất lượng và báo cáo năm.\n"
-                    "dbt build, then the quality gate and the annual report of the year. Exit 1 if the gate fails.",
-    )
-    p.add_argument("--year", type=_year, required=True, help="năm báo cáo / the report year")
-    p.set_defaults(func=cmd_rebuild)
+    settings = get_settings()
+    if not settings.warehouse.is_file():
+        raise CliError(f"Không tìm thấy kho dữ liệu / no warehouse at {settings.warehouse}", EXIT_UNAVAILABLE)
+    ok = True
+    for y in list(year) or report_years(None):
+        result = run_gate(y)
+        verdict = "ĐẠT / passed" if result.passed else "KHÔNG ĐẠT / FAILED"
+        print(f"{y}: {verdict} ({gate_result_path(y)})")
+        for line in result.failure_lines():
+            print(f"  - {line}")
+        for line in result.warning_lines():
+            print(f"  ! {line}")
+        if result.missing_units:
+            print("  chưa báo cáo / missing: " + ", ".join(u["unit_code"] for u in result.missing_units))
+        if result.provisional_units:
+            print("  tạm tính / provisional: " + ", ".join(
+                f"{u['unit_code']} ({u['period_id']})" for u in result.provisional_units))
+        if result.data_docs:
+            print(f"  Báo cáo kiểm tra / gate report: {result.data_docs}")
+        elif result.data_docs_error:
+            print(f"  Báo cáo kiểm tra / gate report: không tạo được / not written: {result.data_docs_error}")
+        ok = ok and result.passed
+    return EXIT_OK if ok else EXIT_FAILED
 
-    p = sub.add_parser(
-        "report", formatter_class=fmt,
-        help="kiểm tra chất lượng và lập báo cáo năm / gate and annual report of a year",
-        description="Kiểm tra chất lượng (Great Expectations) rồi lập báo cáo năm, trên kho dữ liệu hiện có.\n"
-                    "The quality gate, then the annual report, on the warehouse as it is. Exit 1 if the gate fails.",
-    )
-    p.add_argument("--year", type=_year, required=True, help="năm báo cáo / the report year")
-    p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser(
-        "publish", formatter_class=fmt,
-        help="phát hành kho dữ liệu cho người phân tích / publish the warehouse for analysts",
-        description="Sao các bảng marts sang một tệp DuckDB chỉ đọc và Parquet: các năm đạt kiểm tra chất lượng được\n"
-                    "cập nhật; năm không đạt (hoặc chưa kiểm tra, hoặc kiểm tra trước khi kho thay đổi) giữ số liệu\n"
-                    "đã phát hành lần trước (không có nếu chưa từng phát hành).\n"
-                    "Copy the marts into a read-only DuckDB file and Parquet files: the years whose gate passed are\n"
-                    "updated; a year whose gate failed (or has not run, or ran before the warehouse changed) keeps\n"
-                    "its last published rows (none if never published). Exit 1 if a year was held back by its gate,\n"
-                    "or nothing was published because no year passed.",
-    )
-    p.add_argument("--year", type=_year, action="append",
-                   help="chỉ phát hành năm này (lặp lại được); các năm khác giữ nguyên như lần phát hành trước "
-                        "/ publish only this year (repeatable); every other year stays as last published")
-    p.set_defaults(func=cmd_publish)
+@app.command("run", add_help_option=False,
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             short_help="chạy cả quy trình qua Airflow / the whole pipeline through Airflow (./scripts/run)",
+             help="Chạy cả quy trình qua Airflow / the whole pipeline through Airflow: dvk run --help")
+@click.argument("run_args", nargs=-1, type=click.UNPROCESSED)
+def cmd_run(run_args: tuple[str, ...]) -> int:
+    """``dvk.run_local`` with its own options (``--year``, ``--unit``, ``--verbose``, ``--help``)."""
+    from dvk import run_local
 
-    p = sub.add_parser(
-        "sql", formatter_class=fmt,
-        help="truy vấn SQL chỉ đọc trên bản phát hành / read-only SQL on the published warehouse",
-        description="Phiên SQL chỉ đọc trên bản phát hành (./scripts/sql). Không có -c: đọc câu lệnh từ bàn phím hoặc stdin.\n"
-                    "A read-only SQL session on the published warehouse. Without -c: statements from the keyboard or stdin.",
-    )
-    p.add_argument("-c", "--command", metavar="SQL", help="chạy một lần rồi thoát / run once and exit")
-    p.add_argument("--csv", action="store_true", help="in CSV thay vì bảng / print CSV instead of tables")
-    p.add_argument("--max-rows", type=int, default=None, help="số dòng tối đa mỗi kết quả / rows shown per result")
-    p.add_argument("--max-width", type=int, default=None, help="độ rộng tối đa / maximum output width")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--warehouse", action="store_true",
-                     help="mở kho dữ liệu (chỉ đọc) thay vì bản phát hành / open the warehouse itself (read-only)")
-    src.add_argument("--db", metavar="PATH", help="mở tệp DuckDB khác (chỉ đọc) / open another DuckDB file (read-only)")
-    p.set_defaults(func=cmd_sql)
-    return parser
+    try:
+        return run_local.main(list(run_args))
+    except SystemExit as exc:  # its argparse: --help (0) or a usage error (2, usage printed)
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+
+
+def year_args(args: list[str]) -> list[str]:
+    """``python -m dvk.gate 2021 2022`` style positional years as ``--year 2021 --year 2022``;
+    options (``--help``) pass through."""
+    out: list[str] = []
+    for a in args:
+        out += [a] if a.startswith("-") else ["--year", a]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
-    with contextlib.suppress(AttributeError, ValueError):
-        sys.stdout.reconfigure(errors="replace")
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    settings = get_settings()
-    from dvk.filemodes import apply_umask
-
-    apply_umask(settings)
+    """The console script ``dvk`` (and ``python -m dvk``): the exit code, never a traceback for
+    wrong input (usage and the error on stderr, exit 2)."""
     try:
-        return args.func(args, settings)
+        code = app.main(args=argv, prog_name="dvk", standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
     except CliError as exc:
         _err(str(exc))
         return exc.code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.Abort):
         _err("Đã dừng / interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    return code if isinstance(code, int) else EXIT_OK
 
 
-__all__ = ["SqlSession", "build_parser", "collect_quarantine", "collect_status", "main"]
+__all__ = ["SqlSession", "app", "collect_missing", "collect_quarantine", "collect_status", "main"]
