@@ -62,7 +62,8 @@ def test_help_in_vietnamese_and_english():
     for command in ("status", "missing", "quarantine", "rebuild", "report", "publish", "sql"):
         assert command in proc.stdout
     assert "tình trạng kho dữ liệu / pipeline status" in proc.stdout
-    for command in ("status", "missing", "quarantine", "rebuild", "report", "publish", "sql"):
+    for command in ("status", "missing", "quarantine", "rebuild", "report", "publish", "sql", "ingest", "transform",
+                    "gate"):
         sub = subprocess.run([sys.executable, "-m", "dvk", command, "--help"], cwd=PROJECT_ROOT,
                              capture_output=True, text=True)
         assert sub.returncode == 0, sub.stderr
@@ -74,13 +75,68 @@ def test_no_command_prints_help_and_exits_2(capsys):
     assert "status" in capsys.readouterr().out
 
 
-def test_wrappers_call_bootstrap_then_the_module():
-    for name, module in (("sql", "-m dvk sql"), ("dvk", "-m dvk")):
+def test_wrappers_call_bootstrap_then_the_console_script():
+    for name, command in (("sql", 'dvk" sql'), ("dvk", 'dvk"')):
         path = PROJECT_ROOT / "scripts" / name
         assert path.is_file() and os.access(path, os.X_OK)
         text = path.read_text(encoding="utf-8")
-        assert '"$ROOT/scripts/bootstrap"' in text and f'"$ROOT/.venv/bin/python" {module} "$@"' in text
+        assert '"$ROOT/scripts/bootstrap"' in text and f'exec "$ROOT/.venv/bin/{command} "$@"' in text
         assert subprocess.run(["bash", "-n", str(path)]).returncode == 0
+    script = Path(sys.executable).parent / "dvk"  # [project.scripts] dvk = "dvk.cli:main"
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for command in ("ingest", "transform", "gate", "report", "publish", "run", "status", "missing", "quarantine", "sql"):
+        assert f"  {command} " in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["nosuch"],
+    ["report", "--year", "abc"],
+    ["publish", "--year", "1999"],
+    ["gate", "--year", "20x1"],
+    ["missing"],
+    ["status", "--nope"],
+    ["sql", "--warehouse", "--db", "other.duckdb"],
+    ["run", "--year", "abc"],
+])
+def test_wrong_input_prints_usage_and_exits_2(argv, capsys):
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "usage" in err.lower() and "Traceback" not in out + err
+
+
+def test_entry_points_are_the_commands():
+    """``python -m dvk.transform|gate|report|ingest`` are the ``dvk`` commands: help, not an error."""
+    for module, option in (("dvk.transform", "--select"), ("dvk.gate", "--year"), ("dvk.report", "--year"),
+                           ("dvk.ingest", "--help")):
+        proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0 and option in proc.stdout, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "dvk.gate", "twenty"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a year" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_transform_passes_dbt_commands_on(monkeypatch, capsys):
+    import dvk.transform as transform
+
+    calls = []
+    monkeypatch.setattr(transform, "build", lambda **kw: calls.append(("build", kw)))
+    monkeypatch.setattr(transform, "run_dbt", lambda args: calls.append(("dbt", args)))
+    monkeypatch.setattr(transform, "docs", lambda: calls.append(("docs",)) or "index.html")
+    assert cli.main(["transform"]) == 0
+    assert cli.main(["transform", "build", "--select", "+fct_model"]) == 0
+    assert cli.main(["transform", "--full-refresh"]) == 0
+    assert cli.main(["transform", "docs"]) == 0
+    assert cli.main(["transform", "test", "--select", "test_type:unit"]) == 0
+    assert cli.main(["transform", "build", "--vars", "{x: 1}"]) == 0
+    assert calls == [
+        ("build", {"select": None, "full_refresh": False}),
+        ("build", {"select": "+fct_model", "full_refresh": False}),
+        ("build", {"select": None, "full_refresh": True}),
+        ("docs",),
+        ("dbt", ["test", "--select", "test_type:unit"]),
+        ("dbt", ["build", "--vars", "{x: 1}"]),
+    ]
+    assert "index.html" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,7 +146,7 @@ def test_wrappers_call_bootstrap_then_the_module():
 def test_status(site, monkeypatch, capsys):
     code, out, _ = run_cli(monkeypatch, capsys, site, "status")
     assert code == 0
-    assert "34 nạp / loaded" in out
+    assert re.search(r"(\d+) tệp / files seen: \1 nạp / loaded", out)  # every demo file loaded
     assert "Tệp chờ nạp / files waiting in the inbox: 0" in out
     assert "Tệp bị cách ly / quarantined files: 0" in out
     assert "2021: ĐẠT / passed" in out
@@ -100,7 +156,8 @@ def test_status(site, monkeypatch, capsys):
     code, out, _ = run_cli(monkeypatch, capsys, site, "status", "--json")
     status = json.loads(out)
     assert status["warehouse_state"] == "ok"
-    assert status["last_load"]["files_loaded"] == 34 and status["last_load"]["files_quarantined"] == 0
+    last = status["last_load"]
+    assert last["files_loaded"] == last["files_seen"] > 0 and last["files_quarantined"] == 0
     assert status["waiting_files"] == [] and status["quarantined_files"] == 0
     assert status["gate"]["2021"]["passed"] is True
     assert 2021 in status["published"]["gate_years_passed"]  # and every other gated demo year
@@ -276,6 +333,17 @@ def test_sql_csv_output(site):
     proc = run_module(site, "sql", "--csv", "-c", "select field_code, sort_order from marts.dim_field order by 2")
     assert proc.returncode == 0
     assert proc.stdout.splitlines() == ["field_code,sort_order", "KT,1", "VHXH,2", "QPAN,3", "XDD,4"]
+
+
+def test_sql_dot_commands_with_c(site):
+    proc = run_module(site, "sql", "-c", ".tables")
+    assert proc.returncode == 0, proc.stderr
+    assert "marts.fct_model" in proc.stdout
+    proc = run_module(site, "sql", "-c", ".mode csv\nselect field_code from marts.dim_field order by sort_order;")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["field_code", "KT", "VHXH", "QPAN", "XDD"]
+    proc = run_module(site, "sql", "-c", ".nonsense")
+    assert proc.returncode == 1 and "unknown command" in proc.stderr
 
 
 def test_sql_is_read_only_and_reports_errors(site):

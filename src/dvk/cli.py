@@ -1,49 +1,139 @@
-"""The command line for the data engineer's daily questions: ``python -m dvk …`` or ``./scripts/dvk …``.
+"""The operators' command line: ``dvk …`` (console script), ``./scripts/dvk …`` or ``python -m dvk …``.
 
     dvk status                      last ingest, files waiting, quarantine, gate per year, publication
     dvk missing --period 2022Q1     expected units without an accepted submission for a period
     dvk quarantine [--unit 18070]   quarantined files and each file's problems
+    dvk ingest                      load the inbox now (prints the result as JSON)
+    dvk transform [build|docs|DBT…] dbt build (or docs, or any dbt command) on the warehouse
+    dvk gate [--year 2021]          the quality gate of a year (default: every year with annual reports)
+    dvk report [--year 2021]        the gate and the annual report of a year
     dvk rebuild --year 2021         dbt build, then the gate and the annual report of that year
-    dvk report --year 2021          the gate and the annual report of that year
     dvk publish [--year 2021]       publish for analysts the years whose gate passed (others keep their rows)
+    dvk run [--year 2021]           the whole pipeline through Airflow (``./scripts/run``, ``dvk.run_local``)
     dvk sql [-c "select …"]         read-only SQL on the published warehouse (``./scripts/sql``)
 
-Every read goes through a read-only DuckDB connection. The settings come from ``dvk.settings``
-(``DVK_INBOX_DIR``, ``DVK_WAREHOUSE``, ``DVK_REPORTS_DIR``, ``DVK_QUARANTINE_DIR``,
-``DVK_PUBLISHED_DIR``).
+A click app, only presentation: the questions are answered as data by :mod:`dvk.ops`, the SQL
+shell is :mod:`dvk.sql_shell`, the work is :mod:`dvk.pipeline`, :mod:`dvk.transform`,
+:mod:`dvk.publish`, :mod:`dvk.run_local`. Wrong input prints the usage and exits 2, never a
+traceback. Every read goes through a read-only DuckDB connection. The settings come from
+``dvk.settings``.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import csv
-import datetime as dt
-import hashlib
 import json
 import logging
 import os
-import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-import duckdb
+import click
 
-from dvk.settings import Settings, get_settings
+from dvk.ops import (  # noqa: F401  (re-exported: tests and callers use dvk.cli.collect_status …)
+    EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, OpsError as CliError, collect_missing, collect_quarantine,
+    collect_status, fmt_ts as _fmt_ts, json_default as _json_default,
+)
+from dvk.settings import get_settings
+from dvk.sql_shell import SqlSession  # noqa: F401  (re-exported)
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # a gate failed, a publication was refused, a query failed
-EXIT_USAGE = 2  # bad arguments (argparse uses 2 as well)
-EXIT_UNAVAILABLE = 3  # no warehouse / no publication yet / the warehouse is held by a writer
+DESCRIPTION = """\b
+Dân vận khéo — công cụ dòng lệnh cho người vận hành kho dữ liệu.
+Dân vận khéo — the command line for the warehouse's operators.
+
+\b
+Cài đặt / settings: DVK_INBOX_DIR, DVK_WAREHOUSE, DVK_REPORTS_DIR, DVK_QUARANTINE_DIR, DVK_PUBLISHED_DIR.
+"""
+
+EPILOG = """\b
+Ví dụ / examples:
+  ./scripts/dvk status
+  ./scripts/dvk missing --period 2022Q1          (or "Quý I/2022")
+  ./scripts/dvk quarantine --unit 18070
+  ./scripts/dvk rebuild --year 2021
+  ./scripts/dvk report --year 2021
+  ./scripts/dvk publish
+  ./scripts/dvk sql -c "select * from marts.dim_field"
+"""
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 120}
 
 
-class CliError(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAILED):
-        super().__init__(message)
-        self.code = code
+# --------------------------------------------------------------------------------------------
+# the app and its shared options
+
+
+class _Bilingual:
+    """The help option says it in both languages too."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = "in trợ giúp này / show this help and exit"
+        return option
+
+
+class Command(_Bilingual, click.Command):
+    pass
+
+
+class Group(_Bilingual, click.Group):
+    command_class = Command
+
+
+@click.group(cls=Group, context_settings=CONTEXT_SETTINGS, invoke_without_command=True, help=DESCRIPTION,
+             epilog=EPILOG)
+@click.option("-v", "--verbose", is_flag=True, help="in nhật ký chi tiết (dbt, Great Expectations) / show detailed logs")
+@click.pass_context
+def app(ctx: click.Context, verbose: bool) -> int | None:
+    ctx.ensure_object(dict)["verbose"] = verbose
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        return EXIT_USAGE
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="replace")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from dvk.filemodes import apply_umask
+
+    apply_umask(get_settings())
+    return None
+
+
+class Year(click.ParamType):
+    """A report year, 2000–2100, with the error in both languages."""
+
+    name = "YEAR"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            year = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"năm không hợp lệ / not a year: {value!r}", param, ctx)
+        if not 2000 <= year <= 2100:
+            self.fail(f"năm ngoài khoảng 2000–2100 / year outside 2000–2100: {year}", param, ctx)
+        return year
+
+
+def year_option(required: bool = False, multiple: bool = False,
+                help: str = "năm báo cáo / the report year") -> Callable:  # noqa: A002
+    return click.option("--year", type=Year(), required=required, multiple=multiple, help=help)
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="in JSON / print JSON")(f)
+
+
+def published_option(f: Callable) -> Callable:
+    return click.option(
+        "--published", is_flag=True,
+        help="đọc bản phát hành thay vì kho dữ liệu / read the published copy instead of the warehouse",
+    )(f)
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,230 +166,25 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _fmt_ts(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if value.tzinfo is None else "")
-    return str(value)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
 
-
-def _is_lock_error(exc: BaseException) -> bool:
-    from dvk.warehouse_lock import is_lock_error
-
-    return is_lock_error(exc)
-
-
-#: How long a command waits for a pipeline run that holds the warehouse (someone is at the terminal).
-CLI_LOCK_WAIT_SECONDS = 20.0
-
-
-def _open_read_only(path: Path, wait: float | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to ``path``, waiting with backoff (``dvk.warehouse_lock``) up to
-    ``wait`` seconds (default: ``CLI_LOCK_WAIT_SECONDS`` or ``DVK_LOCK_WAIT_SECONDS`` if shorter)
-    while a writer holds it; CliError if missing or still held."""
-    from dvk.warehouse_lock import WarehouseBusy, wait_for_lock
-
-    path = Path(path)
-    if not path.is_file():
-        raise CliError(
-            f"Không tìm thấy cơ sở dữ liệu {path} / database file {path} does not exist", EXIT_UNAVAILABLE
-        )
-    if wait is None:
-        wait = min(CLI_LOCK_WAIT_SECONDS, get_settings().lock_wait_seconds)
-    try:
-        return wait_for_lock(lambda: duckdb.connect(str(path), read_only=True), what=str(path), timeout=wait)
-    except WarehouseBusy as exc:
-        raise CliError(
-            f"Kho dữ liệu {path} đang được một lần chạy khác ghi; hãy thử lại sau "
-            f"/ the warehouse {path} is being written by a pipeline run; try again later ({exc})",
-            EXIT_UNAVAILABLE,
-        ) from exc
-
-
-@contextlib.contextmanager
-def _read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = _open_read_only(path)
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-@contextlib.contextmanager
-def _marts(settings: Settings, published: bool) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
-    """Read-only marts: the warehouse, or the published copy when asked or when a writer holds
-    the warehouse. Yields (connection, label of the source)."""
-    con = None
-    source = ""
-    if not published:
-        try:
-            # With a published copy to fall back on, wait only briefly for a writer.
-            wait = 2.0 if settings.published_warehouse.is_file() else None
-            con = _open_read_only(settings.warehouse, wait=wait)
-            source = f"kho dữ liệu / warehouse {settings.warehouse}"
-        except CliError as exc:
-            if exc.code != EXIT_UNAVAILABLE or not settings.published_warehouse.is_file():
-                raise
-            _err(f"{exc}\n→ dùng bản phát hành / reading the published copy {settings.published_warehouse}")
-    if con is None:
-        con = _open_read_only(settings.published_warehouse)
-        source = f"bản phát hành / published copy {settings.published_warehouse}"
-    try:
-        yield con, source
-    finally:
-        con.close()
-
-
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 # --------------------------------------------------------------------------------------------
 # status
 
 
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
-
-def _dbt_last_build(settings: Settings) -> dict[str, Any] | None:
-    path = settings.dbt_target_dir / "run_results.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    results = data.get("results") or []
-    failed = [r.get("unique_id") for r in results if r.get("status") in ("error", "fail", "runtime error")]
-    return {
-        "generated_at": (data.get("metadata") or {}).get("generated_at"),
-        "nodes": len(results),
-        "failed": failed,
-    }
-
-
-def collect_status(settings: Settings | None = None) -> dict[str, Any]:
-    """Everything ``dvk status`` shows, as a JSON-friendly dict."""
-    from dvk.ingest.inbox import list_inbox, read_manifest as read_inbox_manifest
-    from dvk.publish import read_gate_results, read_manifest
-
-    settings = settings or get_settings()
-    status: dict[str, Any] = {
-        "warehouse": str(settings.warehouse),
-        "inbox_dir": str(settings.inbox_dir),
-        "quarantine_dir": str(settings.quarantine_dir),
-        "published_dir": str(settings.published_dir),
-        "warehouse_state": "missing",
-        "last_load": None,
-        "loads": 0,
-        "submissions": None,
-        "quarantined_files": None,
-        "inbox_files": None,
-        "waiting_files": None,
-        "uploads_in_progress": None,
-        "ignored_files": None,
-        "refused_files": None,
-        "warnings": None,
-        "dbt_last_build": _dbt_last_build(settings),
-        "gate": read_gate_results(settings),
-        "annual_reports": {},
-        "published": None,
-    }
-    loaded: set[str] | None = None
-    if settings.warehouse.is_file():
-        try:
-            with _read_only(settings.warehouse) as con:
-                status["warehouse_state"] = "ok"
-                tables = {r[0] for r in con.execute(
-                    "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
-                if "loads" in tables:
-                    last = _rows(con, """
-                        select load_id, started_at, finished_at, inbox_dir, files_seen, files_loaded,
-                               files_skipped, files_quarantined
-                        from raw.loads order by started_at desc limit 1""")
-                    status["last_load"] = last[0] if last else None
-                    status["loads"] = con.execute("select count(*) from raw.loads").fetchone()[0]
-                if "submissions" in tables:
-                    loaded = {r[0] for r in con.execute("select submission_id from raw.submissions").fetchall()}
-                    status["submissions"] = len(loaded)
-                if "quarantine" in tables:
-                    status["quarantined_files"] = con.execute(
-                        "select count(distinct sha256) from raw.quarantine").fetchone()[0]
-                if "submission_warnings" in tables:
-                    status["warnings"] = _rows(con, """
-                        select file_name, sheet, "row", "column", code, message_vi, message_en
-                        from raw.submission_warnings order by file_name, warning_no limit 50""")
-        except CliError as exc:
-            if exc.code != EXIT_UNAVAILABLE:
-                raise
-            status["warehouse_state"] = "busy"
-    if settings.inbox_dir.is_dir():
-        listing = list_inbox(settings.inbox_dir, settle_seconds=settings.inbox_settle_seconds,
-                             manifest=read_inbox_manifest(settings.inbox_dir))
-        files = [p for p, _ in listing.files]
-        status["uploads_in_progress"] = sorted(listing.waiting)
-        status["ignored_files"] = dict(listing.ignored)
-        status["refused_files"] = dict(listing.refused)
-        status["inbox_files"] = len(files) + len(listing.waiting)
-        if loaded is not None or status["warehouse_state"] == "missing":
-            known = loaded or set()
-            status["waiting_files"] = [p.name for p in files if _hash_file(p) not in known]
-    for path in sorted((settings.reports_dir / "annual").glob("*/summary.json")):
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        status["annual_reports"][path.parent.name] = {
-            k: summary.get(k) for k in ("units_registered", "models_total", "models_new", "models_replicated")
-        } | {"path": str(path.parent)}
-    manifest = read_manifest(settings)
-    if manifest:
-        status["published"] = {
-            "published_at": manifest.get("published_at"),
-            "database": str(settings.published_warehouse),
-            "gate_years_passed": manifest.get("gate_years_passed"),
-            "years_current": manifest.get("years_current"),
-            "years_held_back": manifest.get("years_held_back"),
-            "years": manifest.get("years") or {},
-            "tables": len(manifest.get("tables") or []),
-            "source_modified_at": manifest.get("source_modified_at"),
-            "warehouse_changed_since": _warehouse_changed_since(settings, manifest.get("source_modified_at")),
-        }
-    return status
-
-
-def _warehouse_changed_since(settings: Settings, source_modified_at: str | None) -> bool | None:
-    if not source_modified_at or not settings.warehouse.is_file():
-        return None
-    try:
-        published = dt.datetime.fromisoformat(source_modified_at.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    now = dt.datetime.fromtimestamp(settings.warehouse.stat().st_mtime, dt.timezone.utc).replace(microsecond=0)
-    return now > published
-
-
-def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("status", short_help="tình trạng kho dữ liệu / pipeline status", help="""\b
+Lần nạp gần nhất, tệp chờ nạp, tệp bị cách ly, kết quả kiểm tra từng năm, bản phát hành.
+Last ingest, files waiting in the inbox, quarantine, last gate result per year, publication.""")
+@json_option
+def cmd_status(as_json: bool) -> int:
+    settings = get_settings()
     s = collect_status(settings)
-    if args.json:
+    if as_json:
         _print_json(s)
         return EXIT_OK
     print(f"Kho dữ liệu / warehouse:   {s['warehouse']}")
@@ -381,55 +266,25 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 # missing
 
 
-# Rule 2 of the reorganisations spec: the units expected for a period are the unit versions
-# valid on the last day of its data window ($window_end).
-MISSING_SQL = """
-with expected as (
-    select unit_key, unit_code, unit_name, unit_kind
-    from marts.dim_reporting_unit
-    where valid_from <= $window_end and (valid_to is null or valid_to > $window_end)
-),
-accepted as (
-    select unit_key, unit_code, period_id
-    from marts.fct_submission
-    where is_accepted and period_year = $year
-)
-select
-    expected.unit_code,
-    expected.unit_name,
-    expected.unit_kind,
-    (select string_agg(distinct accepted.period_id, ', ' order by accepted.period_id)
-     from accepted where accepted.unit_key = expected.unit_key) as other_periods_reported
-from expected
-where expected.unit_key not in (
-    select unit_key from accepted where period_id = $period and unit_key is not null)
-order by case expected.unit_kind when 'phuong' then 1 when 'xa' then 2 when 'doan_the' then 3 else 4 end,
-    expected.unit_code
-"""
-
-EXPECTED_COUNT_SQL = """
-select count(*) from marts.dim_reporting_unit
-where valid_from <= $window_end and (valid_to is null or valid_to > $window_end)
-"""
-
-
-def cmd_missing(args: argparse.Namespace, settings: Settings) -> int:
-    from dvk.periods import PeriodError, parse_period
-
-    try:
-        period = parse_period(args.period, today=dt.date(9999, 1, 1))
-    except PeriodError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from exc
-    params = {"year": period.year, "period": period.id, "window_end": period.window_end}
-    with _marts(settings, args.published) as (con, source):
-        missing = _rows(con, MISSING_SQL, params)
-        expected = con.execute(EXPECTED_COUNT_SQL, {"window_end": period.window_end}).fetchone()[0]
-    due = period.due_date(settings.due_grace_days)
-    if args.json:
-        _print_json({"period_id": period.id, "due_date": due, "expected": expected,
-                     "missing": missing, "source": source})
+@app.command("missing", short_help="đơn vị chưa báo cáo một kỳ / units that have not reported for a period",
+             help="""\b
+Các đơn vị phải báo cáo trong năm của kỳ mà chưa có báo cáo được chấp nhận cho đúng kỳ đó.
+Units expected in the period's year without an accepted submission for that period.""")
+@click.option("--period", required=True,
+              help='kỳ báo cáo / the period: 2022Q1, 2022S1, 2021, 202203, "Quý I/2022", "Năm 2021" …')
+@published_option
+@json_option
+def cmd_missing(period: str, published: bool, as_json: bool) -> int:
+    settings = get_settings()
+    m = collect_missing(settings, period, published)
+    notice = m.pop("notice")
+    if notice:
+        _err(notice)
+    missing, expected, due, source = m["missing"], m["expected"], m["due_date"], m["source"]
+    if as_json:
+        _print_json(m)
         return EXIT_OK
-    print(f"Kỳ / period {period.id} (hạn nộp / due {due:%d/%m/%Y}); nguồn / source: {source}")
+    print(f"Kỳ / period {m['period_id']} (hạn nộp / due {due:%d/%m/%Y}); nguồn / source: {source}")
     print(
         f"{len(missing)} / {expected} đơn vị phải báo cáo chưa có báo cáo được chấp nhận "
         f"/ of the expected units have no accepted submission"
@@ -444,54 +299,6 @@ def cmd_missing(args: argparse.Namespace, settings: Settings) -> int:
 # quarantine
 
 
-def _words(text: str) -> str:
-    from dvk.text import fold
-
-    return f" {fold(text)} "
-
-
-_UNIT_PREFIXES = re.compile(r"^(phuong|xa|p|x|thi tran|tt)\s+")
-
-
-def _mentions_unit(file_name: str, code: str, names: list[str]) -> bool:
-    """Does the file's name point at the unit (its code, name or an alias)?"""
-    from dvk.text import fold
-
-    words = _words(file_name)
-    if f" {fold(code)} " in words:
-        return True
-    for name in names:
-        key = _UNIT_PREFIXES.sub("", fold(name)).strip()
-        if key and f" {key} " in words:
-            return True
-    return False
-
-
-def collect_quarantine(settings: Settings, unit: str | None = None) -> list[dict[str, Any]]:
-    with _read_only(settings.warehouse) as con:
-        tables = {r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
-        if "quarantine" not in tables:
-            return []
-        files = _rows(con, """
-            select sha256, file_name, received_at, quarantined_at, load_id, quarantine_path, report_path
-            from raw.quarantine order by quarantined_at, file_name""")
-        problems = _rows(con, """
-            select sha256, file_name, problem_no, sheet, "row", "column", code, message_vi, message_en
-            from raw.quarantine_problems order by sha256, file_name, problem_no""") if "quarantine_problems" in tables else []
-    by_file: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for p in problems:
-        by_file.setdefault((p["sha256"], p["file_name"]), []).append(p)
-    if unit:
-        from dvk.reference import UnitDirectory
-
-        found = UnitDirectory().lookup_code(unit)
-        names = [found.name, *found.aliases] if found else []
-        files = [f for f in files if _mentions_unit(f["file_name"], unit, names)]
-    for f in files:
-        f["problems"] = by_file.get((f["sha256"], f["file_name"]), [])
-    return files
-
 
 def _where(p: dict[str, Any]) -> str:
     parts = []
@@ -504,12 +311,20 @@ def _where(p: dict[str, Any]) -> str:
     return ", ".join(parts) or "tệp / file"
 
 
-def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
-    files = collect_quarantine(settings, args.unit)
-    if args.json:
+@app.command("quarantine", short_help="danh sách tệp bị cách ly và lỗi / quarantined files and their problems",
+             help="""\b
+Mỗi tệp bị cách ly với từng lỗi (sheet, dòng, cột) từ raw.quarantine_problems.
+Every quarantined file with each problem (sheet, row, column) from raw.quarantine_problems.""")
+@click.option("--unit", metavar="CODE",
+              help="chỉ các tệp của đơn vị (mã trong tên tệp) / only files of this unit (code or name in the file name)")
+@json_option
+def cmd_quarantine(unit: str | None, as_json: bool) -> int:
+    settings = get_settings()
+    files = collect_quarantine(settings, unit)
+    if as_json:
         _print_json(files)
         return EXIT_OK
-    scope = f" của đơn vị / for unit {args.unit}" if args.unit else ""
+    scope = f" của đơn vị / for unit {unit}" if unit else ""
     print(f"{len(files)} tệp bị cách ly{scope} / quarantined file(s){scope}")
     for i, f in enumerate(files, start=1):
         print(
@@ -575,26 +390,43 @@ def _print_headline(folder: Path) -> None:
     )
 
 
-def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("rebuild", short_help="dựng lại (dbt build), kiểm tra và lập báo cáo một năm / rebuild, gate and report a year",
+             help="""\b
+dbt build (staging, intermediate, marts, dbt tests), rồi kiểm tra chất lượng và báo cáo năm.
+dbt build, then the quality gate and the annual report of the year. Exit 1 if the gate fails.""")
+@year_option(required=True)
+@click.pass_context
+def cmd_rebuild(ctx: click.Context, year: int) -> int:
+    settings = get_settings()
     from dvk import pipeline
     from dvk.transform import TransformError
 
     progress = Progress()
     progress.line(f"kho dữ liệu / warehouse {settings.warehouse}")
     try:
-        with progress.step("dbt build (staging, intermediate, marts, dbt tests)"), _quiet_dbt(args.verbose):
+        with progress.step("dbt build (staging, intermediate, marts, dbt tests)"), _quiet_dbt(ctx.obj["verbose"]):
             pipeline.transform()
     except TransformError as exc:
         print(str(exc))
         return EXIT_FAILED
-    return _gate_and_report(args.year, progress)
+    return _gate_and_report(year, progress)
 
 
-def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("report", short_help="kiểm tra chất lượng và lập báo cáo năm / gate and annual report of a year",
+             help="""\b
+Kiểm tra chất lượng (Great Expectations) rồi lập báo cáo năm, trên kho dữ liệu hiện có.
+The quality gate, then the annual report, on the warehouse as it is. Exit 1 if a gate fails.
+Không có --year: mọi năm có báo cáo năm / without --year: every year with annual submissions.""")
+@year_option(multiple=True, help="năm báo cáo (lặp lại được) / the report year (repeatable)")
+def cmd_report(year: tuple[int, ...]) -> int:
+    settings = get_settings()
     progress = Progress()
     if not settings.warehouse.is_file():
         raise CliError(f"Không tìm thấy kho dữ liệu / no warehouse at {settings.warehouse}", EXIT_UNAVAILABLE)
-    return _gate_and_report(args.year, progress)
+    from dvk.pipeline import report_years
+
+    codes = [_gate_and_report(y, progress) for y in (list(year) or report_years(None))]
+    return max(codes, default=EXIT_OK)
 
 
 def _print_years(years: dict[str, dict[str, Any]], indent: str = "  ") -> None:
@@ -616,11 +448,23 @@ def _print_years(years: dict[str, dict[str, Any]], indent: str = "  ") -> None:
             print(f"{indent}    - … và {more} lỗi khác / and {more} more ({y.get('gate_result')})")
 
 
-def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
+@app.command("publish", short_help="phát hành kho dữ liệu cho người phân tích / publish the warehouse for analysts",
+             help="""\b
+Sao các bảng marts sang một tệp DuckDB chỉ đọc và Parquet: các năm đạt kiểm tra chất lượng được
+cập nhật; năm không đạt (hoặc chưa kiểm tra, hoặc kiểm tra trước khi kho thay đổi) giữ số liệu
+đã phát hành lần trước (không có nếu chưa từng phát hành).
+Copy the marts into a read-only DuckDB file and Parquet files: the years whose gate passed are
+updated; a year whose gate failed (or has not run, or ran before the warehouse changed) keeps
+its last published rows (none if never published). Exit 1 if a year was held back by its gate,
+or nothing was published because no year passed.""")
+@year_option(multiple=True, help="chỉ phát hành năm này (lặp lại được); các năm khác giữ nguyên như lần phát hành trước "
+                                 "/ publish only this year (repeatable); every other year stays as last published")
+def cmd_publish(year: tuple[int, ...]) -> int:
+    settings = get_settings()
     from dvk.publish import PublishError, PublishRefused, publish_years
 
     progress = Progress()
-    years = args.year or None
+    years = list(year) or None
     try:
         with progress.step(f"phát hành / publishing to {settings.published_dir}"):
             result = publish_years(years, settings, only=bool(years))
@@ -647,399 +491,175 @@ def cmd_publish(args: argparse.Namespace, settings: Settings) -> int:
 # sql
 
 
-SQL_HELP = """\
-Lệnh / commands (read-only; end SQL statements with ;):
-  .tables              các bảng / the published tables, with row counts
-  .schema TABLE        các cột của bảng / a table's columns (marts. may be omitted)
-  .mode box|csv        cách in kết quả / output format
-  .maxrows N           số dòng tối đa khi in bảng / rows shown per result (box mode)
-  .reload              mở lại bản phát hành mới nhất / reopen the newest publication
-  .help                trợ giúp / this help
-  .quit                thoát / quit (also Ctrl-D)
-The marts are on the search path: `from fct_model` = `from marts.fct_model`.
-"""
 
-
-_TRAILING_COMMENT = re.compile(r"--[^\n']*$")
-
-
-def _statement_text(query: str) -> str:
-    """The statement without its trailing ``;`` and comments (``.show()`` re-parses the text as a
-    subquery, where they are a syntax error); "" for a statement that is only comments."""
-    try:
-        tokens = duckdb.tokenize(query)
-    except Exception:  # noqa: BLE001 - no tokenizer: the text as it is
-        return query.strip().rstrip(";").strip()
-    comment = duckdb.token_type.comment
-    operator = duckdb.token_type.operator
-    data = query.encode("utf-8")  # token positions are byte offsets
-    last = None
-    for i, (start, kind) in enumerate(tokens):
-        if kind == comment or (kind == operator and data[start:start + 1] == b";"):
-            continue
-        last = i
-    if last is None:
-        return ""
-    end = tokens[last + 1][0] if last + 1 < len(tokens) else len(data)
-    return data[:end].decode("utf-8").strip()
-
-
-class SqlSession:
-    """A small read-only SQL shell on one DuckDB file."""
-
-    def __init__(self, path: Path, out: TextIO | None = None, fmt: str = "box",
-                 max_rows: int | None = None, max_width: int | None = None) -> None:
-        self.path = Path(path)
-        self.out = out
-        self.fmt = fmt
-        self.max_rows = max_rows
-        self.max_width = max_width
-        self.con: duckdb.DuckDBPyConnection | None = None
-        self.connect()
-
-    @property
-    def stdout(self) -> TextIO:
-        return self.out or sys.stdout
-
-    def connect(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
-        if not self.path.is_file():
-            raise CliError(
-                f"Chưa có bản phát hành {self.path}: hãy chạy ./scripts/dvk publish "
-                f"/ nothing published at {self.path} yet: run ./scripts/dvk publish",
-                EXIT_UNAVAILABLE,
-            )
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=True)
-        except duckdb.Error as exc:
-            if _is_lock_error(exc):
-                raise CliError(f"{self.path} đang bị khoá / is locked by a writer: {exc}", EXIT_UNAVAILABLE) from exc
-            raise
-        schemas = {r[0] for r in self.con.execute("select schema_name from duckdb_schemas()").fetchall()}
-        path = ",".join(s for s in ("marts", "meta", "main") if s in schemas)
-        if path:
-            self.con.execute(f"set search_path = '{path}'")
-
-    def close(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
-
-    def published_at(self) -> str | None:
-        try:
-            row = self.con.execute("select published_at from meta.publication").fetchone()
-        except duckdb.Error:
-            return None
-        return _fmt_ts(row[0]) if row else None
-
-    # ---- output
-
-    def _print_relation(self, rel: duckdb.DuckDBPyRelation) -> None:
-        if self.fmt == "csv":
-            writer = csv.writer(self.stdout, lineterminator="\n")
-            writer.writerow(rel.columns)
-            for row in rel.fetchall():
-                writer.writerow(["" if v is None else v for v in row])
-            return
-        kwargs: dict[str, Any] = {}
-        if self.max_rows is not None:
-            kwargs["max_rows"] = self.max_rows
-        width = self.max_width
-        if width is None and not self.stdout.isatty():
-            width = 100_000  # piped or captured: never elide columns for a terminal that isn't there
-        if width is not None:
-            kwargs["max_width"] = width
-        if self.out is None:
-            rel.show(**kwargs)
-        else:
-            with contextlib.redirect_stdout(self.out):
-                rel.show(**kwargs)
-
-    # ---- execution
-
-    def execute(self, text: str) -> bool:
-        """Run every statement of ``text``; print results; False on the first error."""
-        try:
-            statements = duckdb.extract_statements(text)
-        except duckdb.Error as exc:
-            _err(f"Lỗi / error: {exc}")
-            return False
-        for statement in statements:
-            text = _statement_text(statement.query)
-            if not text:
-                continue
-            try:
-                rel = self.con.sql(text)
-                if rel is not None:
-                    self._print_relation(rel)
-            except duckdb.Error as exc:
-                _err(f"Lỗi / error: {exc}")
-                return False
-        return True
-
-    def dot(self, line: str) -> bool | None:
-        """A dot command; None means quit."""
-        parts = line.split()
-        cmd, rest = parts[0].lower(), parts[1:]
-        if cmd in (".quit", ".exit", ".q"):
-            return None
-        if cmd == ".help":
-            print(SQL_HELP, file=self.stdout)
-            return True
-        if cmd == ".tables":
-            try:
-                self.con.execute("select 1 from meta.published_tables limit 0")
-            except duckdb.Error:
-                return self.execute(
-                    "select schema_name || '.' || table_name as table_name, estimated_size as row_count "
-                    "from duckdb_tables() where database_name = current_database() order by 1;"
-                )
-            return self.execute(
-                "select table_schema || '.' || table_name as table_name, row_count, parquet_file "
-                "from meta.published_tables order by 1;"
-            )
-        if cmd in (".schema", ".describe") and rest:
-            name = rest[0].rstrip(";")
-            return self.execute(f"describe {name};")
-        if cmd == ".mode" and rest and rest[0] in ("box", "csv"):
-            self.fmt = rest[0]
-            return True
-        if cmd == ".maxrows" and rest and rest[0].isdigit():
-            self.max_rows = int(rest[0])
-            return True
-        if cmd == ".reload":
-            self.connect()
-            print(f"Đã mở lại / reopened {self.path} (phát hành / published {self.published_at()})", file=self.stdout)
-            return True
-        _err(f"Lệnh không rõ / unknown command: {line} (.help)")
-        return False
-
-    def repl(self, stream: TextIO, interactive: bool) -> int:
-        if interactive:
-            with contextlib.suppress(ImportError):
-                import readline  # noqa: F401  (line editing and history for input())
-            print(
-                f"DVK — {self.path} (chỉ đọc / read-only; phát hành / published {self.published_at() or '—'})\n"
-                "Kết thúc câu lệnh bằng ; — .help để xem trợ giúp, .quit để thoát. "
-                "/ End statements with ; — .help for help, .quit to quit.",
-                file=self.stdout,
-            )
-        buffer: list[str] = []
-        failures = 0
-        while True:
-            if interactive:
-                try:
-                    line = input("dvk> " if not buffer else " ..> ")
-                except EOFError:
-                    print(file=self.stdout)
-                    break
-                except KeyboardInterrupt:
-                    print(file=self.stdout)
-                    buffer.clear()
-                    continue
-            else:
-                line = stream.readline()
-                if line == "":
-                    break
-            stripped = line.strip()
-            if not buffer and stripped.startswith("."):
-                try:
-                    outcome = self.dot(stripped)
-                except CliError as exc:
-                    _err(str(exc))
-                    outcome = False
-                if outcome is None:
-                    break
-                failures += outcome is False
-                continue
-            if not buffer and not stripped:
-                continue
-            buffer.append(line.rstrip("\n"))
-            if _TRAILING_COMMENT.sub("", stripped).rstrip().endswith(";"):
-                failures += not self._run(buffer)
-        if buffer and "".join(buffer).strip():
-            failures += not self._run(buffer)
-        return EXIT_FAILED if failures and not interactive else EXIT_OK
-
-    def _run(self, buffer: list[str]) -> bool:
-        text = "\n".join(buffer)
-        buffer.clear()
-        try:
-            return self.execute(text)
-        except KeyboardInterrupt:
-            _err("Đã dừng câu lệnh / statement interrupted")
-            return False
-
-
-def cmd_sql(args: argparse.Namespace, settings: Settings) -> int:
-    if args.db:
-        path = Path(args.db).expanduser()
-    elif args.warehouse:
+@app.command("sql", short_help="truy vấn SQL chỉ đọc trên bản phát hành / read-only SQL on the published warehouse",
+             help="""\b
+Phiên SQL chỉ đọc trên bản phát hành (./scripts/sql). Không có -c: đọc câu lệnh từ bàn phím hoặc stdin.
+A read-only SQL session on the published warehouse. Without -c: statements from the keyboard or stdin.
+-c nhận cả lệnh chấm / -c takes dot commands too: -c ".tables".""")
+@click.option("-c", "--command", metavar="SQL", help="chạy một lần rồi thoát / run once and exit")
+@click.option("--csv", "as_csv", is_flag=True, help="in CSV thay vì bảng / print CSV instead of tables")
+@click.option("--max-rows", type=int, default=None, help="số dòng tối đa mỗi kết quả / rows shown per result")
+@click.option("--max-width", type=int, default=None, help="độ rộng tối đa / maximum output width")
+@click.option("--warehouse", is_flag=True,
+              help="mở kho dữ liệu (chỉ đọc) thay vì bản phát hành / open the warehouse itself (read-only)")
+@click.option("--db", metavar="PATH", help="mở tệp DuckDB khác (chỉ đọc) / open another DuckDB file (read-only)")
+def cmd_sql(command: str | None, as_csv: bool, max_rows: int | None, max_width: int | None, warehouse: bool,
+            db: str | None) -> int:
+    settings = get_settings()
+    if warehouse and db:
+        raise click.UsageError("--warehouse và --db loại trừ nhau / --warehouse and --db are mutually exclusive")
+    if db:
+        path = Path(db).expanduser()
+    elif warehouse:
         path = settings.warehouse
     else:
         path = settings.published_warehouse
-    session = SqlSession(path, fmt="csv" if args.csv else "box", max_rows=args.max_rows, max_width=args.max_width)
+    session = SqlSession(path, fmt="csv" if as_csv else "box", max_rows=max_rows, max_width=max_width)
     try:
-        if args.command is not None:
-            return EXIT_OK if session.execute(args.command) else EXIT_FAILED
+        if command is not None:
+            return session.run_command(command)
         return session.repl(sys.stdin, interactive=sys.stdin.isatty())
     finally:
         session.close()
 
 
 # --------------------------------------------------------------------------------------------
-# parser
+# ingest / transform / gate / run
 
 
-DESCRIPTION = """\
-Dân vận khéo — công cụ dòng lệnh cho người vận hành kho dữ liệu.
-Dân vận khéo — the command line for the warehouse's operators.
+@app.command("ingest", short_help="nạp hộp thư đến ngay / load the inbox now", help="""\b
+Nạp các tệp trong hộp thư đến vào kho dữ liệu; in kết quả dạng JSON. Tệp lỗi vào khu cách ly.
+Load the inbox into the warehouse now and print the result as JSON; a bad file goes to quarantine
+(a normal outcome, exit 0). Exit 1 when a file could not be written to the warehouse.""")
+def cmd_ingest() -> int:
+    from dvk.ingest import IngestError, ingest_inbox
 
-Cài đặt / settings: DVK_INBOX_DIR, DVK_WAREHOUSE, DVK_REPORTS_DIR, DVK_QUARANTINE_DIR, DVK_PUBLISHED_DIR.
-"""
-
-EPILOG = """\
-Ví dụ / examples:
-  ./scripts/dvk status
-  ./scripts/dvk missing --period 2022Q1          (or "Quý I/2022")
-  ./scripts/dvk quarantine --unit 18070
-  ./scripts/dvk rebuild --year 2021
-  ./scripts/dvk report --year 2021
-  ./scripts/dvk publish
-  ./scripts/dvk sql -c "select * from marts.dim_field"
-"""
-
-
-def _year(text: str) -> int:
     try:
-        year = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"năm không hợp lệ / not a year: {text!r}") from None
-    if not 2000 <= year <= 2100:
-        raise argparse.ArgumentTypeError(f"năm ngoài khoảng 2000–2100 / year outside 2000–2100: {year}")
-    return year
+        result, status = ingest_inbox(), EXIT_OK
+    except IngestError as exc:
+        result, status = exc.result, EXIT_FAILED
+        _err(str(exc))
+    _print_json(result.as_dict())
+    return status
 
 
-def build_parser() -> argparse.ArgumentParser:
-    fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="dvk", description=DESCRIPTION, epilog=EPILOG, formatter_class=fmt)
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="in nhật ký chi tiết (dbt, Great Expectations) / show detailed logs")
-    sub = parser.add_subparsers(dest="command_name", metavar="COMMAND")
+@app.command("transform", context_settings={"ignore_unknown_options": True},
+             short_help="dbt build trên kho dữ liệu / dbt build on the warehouse", help="""\b
+dbt build (seeds, snapshot, models, dbt tests) trên kho dữ liệu; hoặc `docs`; hoặc một lệnh dbt bất kỳ.
+dbt build on the warehouse (seeds, snapshot, models, data and unit tests); `docs`: dbt docs generate
+(prints the index.html); any other dbt command is passed to dbt as it is:
+  dvk transform                          dvk transform build --select +fct_model
+  dvk transform --full-refresh           dvk transform docs
+  dvk transform test --select test_type:unit""")
+@click.option("-s", "--select", metavar="SELECTOR", help="chỉ các nút này / only these dbt nodes (dbt --select)")
+@click.option("--full-refresh", is_flag=True,
+              help="dựng lại cả các bảng tăng dần / rebuild the incremental facts from scratch")
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
+def cmd_transform(select: str | None, full_refresh: bool, dbt_args: tuple[str, ...]) -> int:
+    from dvk.transform import TransformError, build, docs, run_dbt
 
-    p = sub.add_parser(
-        "status", formatter_class=fmt,
-        help="tình trạng kho dữ liệu / pipeline status",
-        description="Lần nạp gần nhất, tệp chờ nạp, tệp bị cách ly, kết quả kiểm tra từng năm, bản phát hành.\n"
-                    "Last ingest, files waiting in the inbox, quarantine, last gate result per year, publication.",
-    )
-    p.add_argument("--json", action="store_true", help="in JSON / print JSON")
-    p.set_defaults(func=cmd_status)
+    if dbt_args and not dbt_args[0].startswith("-"):
+        command, rest = dbt_args[0], list(dbt_args[1:])
+    else:  # `dvk transform --vars '{…}'`: options of dbt build
+        command, rest = "build", list(dbt_args)
+    options = (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
+    try:
+        if command == "build" and not rest:
+            build(select=select, full_refresh=full_refresh)
+        elif command == "docs" and rest in ([], ["generate"]) and not options:
+            print(docs())
+        else:
+            run_dbt([command, *options, *rest])
+    except TransformError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    return EXIT_OK
 
-    p = sub.add_parser(
-        "missing", formatter_class=fmt,
-        help="đơn vị chưa báo cáo một kỳ / units that have not reported for a period",
-        description="Các đơn vị phải báo cáo trong năm của kỳ mà chưa có báo cáo được chấp nhận cho đúng kỳ đó.\n"
-                    "Units expected in the period's year without an accepted submission for that period.",
-    )
-    p.add_argument("--period", required=True,
-                   help="kỳ báo cáo / the period: 2022Q1, 2022S1, 2021, 202203, \"Quý I/2022\", \"Năm 2021\" …")
-    p.add_argument("--published", action="store_true",
-                   help="đọc bản phát hành thay vì kho dữ liệu / read the published copy instead of the warehouse")
-    p.add_argument("--json", action="store_true", help="in JSON / print JSON")
-    p.set_defaults(func=cmd_missing)
 
-    p = sub.add_parser(
-        "quarantine", formatter_class=fmt,
-        help="danh sách tệp bị cách ly và lỗi / quarantined files and their problems",
-        description="Mỗi tệp bị cách ly với từng lỗi (sheet, dòng, cột) từ raw.quarantine_problems.\n"
-                    "Every quarantined file with each problem (sheet, row, column) from raw.quarantine_problems.",
-    )
-    p.add_argument("--unit", metavar="CODE",
-                   help="chỉ các tệp của đơn vị (mã trong tên tệp) / only files of this unit (code or name in the file name)")
-    p.add_argument("--json", action="store_true", help="in JSON / print JSON")
-    p.set_defaults(func=cmd_quarantine)
+@app.command("gate", short_help="kiểm tra chất lượng một năm / the quality gate of a year", help="""\b
+Kiểm tra chất lượng (Great Expectations) của năm, ghi kết quả và báo cáo kiểm tra.
+The quality gate (Great Expectations) of the year: writes gate_result.json and the gate report.
+Không có --year: mọi năm có báo cáo năm / without --year: every year with annual submissions.
+Exit 1 if a gate failed.""")
+@year_option(multiple=True, help="năm kiểm tra (lặp lại được) / the year to check (repeatable)")
+def cmd_gate(year: tuple[int, ...]) -> int:
+    from dvk.gate import gate_result_path, run_gate
+    from dvk.pipeline import report_years
 
-    p = sub.add_parser(
-        "rebuild", formatter_class=fmt,
-        help="dựng lại (dbt build), kiểm tra và lập báo cáo một năm / rebuild, gate and report a year",
-        description="dbt build (staging, intermediate, marts, dbt tests), rồi kiểm tra chất lượng và báo cáo năm.\n"
-                    "dbt build, then the quality gate and the annual report of the year. Exit 1 if the gate fails.",
-    )
-    p.add_argument("--year", type=_year, required=True, help="năm báo cáo / the report year")
-    p.set_defaults(func=cmd_rebuild)
+    settings = get_settings()
+    if not settings.warehouse.is_file():
+        raise CliError(f"Không tìm thấy kho dữ liệu / no warehouse at {settings.warehouse}", EXIT_UNAVAILABLE)
+    ok = True
+    for y in list(year) or report_years(None):
+        result = run_gate(y)
+        verdict = "ĐẠT / passed" if result.passed else "KHÔNG ĐẠT / FAILED"
+        print(f"{y}: {verdict} ({gate_result_path(y)})")
+        for line in result.failure_lines():
+            print(f"  - {line}")
+        for line in result.warning_lines():
+            print(f"  ! {line}")
+        if result.missing_units:
+            print("  chưa báo cáo / missing: " + ", ".join(u["unit_code"] for u in result.missing_units))
+        if result.provisional_units:
+            print("  tạm tính / provisional: " + ", ".join(
+                f"{u['unit_code']} ({u['period_id']})" for u in result.provisional_units))
+        if result.data_docs:
+            print(f"  Báo cáo kiểm tra / gate report: {result.data_docs}")
+        elif result.data_docs_error:
+            print(f"  Báo cáo kiểm tra / gate report: không tạo được / not written: {result.data_docs_error}")
+        ok = ok and result.passed
+    return EXIT_OK if ok else EXIT_FAILED
 
-    p = sub.add_parser(
-        "report", formatter_class=fmt,
-        help="kiểm tra chất lượng và lập báo cáo năm / gate and annual report of a year",
-        description="Kiểm tra chất lượng (Great Expectations) rồi lập báo cáo năm, trên kho dữ liệu hiện có.\n"
-                    "The quality gate, then the annual report, on the warehouse as it is. Exit 1 if the gate fails.",
-    )
-    p.add_argument("--year", type=_year, required=True, help="năm báo cáo / the report year")
-    p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser(
-        "publish", formatter_class=fmt,
-        help="phát hành kho dữ liệu cho người phân tích / publish the warehouse for analysts",
-        description="Sao các bảng marts sang một tệp DuckDB chỉ đọc và Parquet: các năm đạt kiểm tra chất lượng được\n"
-                    "cập nhật; năm không đạt (hoặc chưa kiểm tra, hoặc kiểm tra trước khi kho thay đổi) giữ số liệu\n"
-                    "đã phát hành lần trước (không có nếu chưa từng phát hành).\n"
-                    "Copy the marts into a read-only DuckDB file and Parquet files: the years whose gate passed are\n"
-                    "updated; a year whose gate failed (or has not run, or ran before the warehouse changed) keeps\n"
-                    "its last published rows (none if never published). Exit 1 if a year was held back by its gate,\n"
-                    "or nothing was published because no year passed.",
-    )
-    p.add_argument("--year", type=_year, action="append",
-                   help="chỉ phát hành năm này (lặp lại được); các năm khác giữ nguyên như lần phát hành trước "
-                        "/ publish only this year (repeatable); every other year stays as last published")
-    p.set_defaults(func=cmd_publish)
+@app.command("run", add_help_option=False,
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             short_help="chạy cả quy trình qua Airflow / the whole pipeline through Airflow (./scripts/run)",
+             help="Chạy cả quy trình qua Airflow / the whole pipeline through Airflow: dvk run --help")
+@click.argument("run_args", nargs=-1, type=click.UNPROCESSED)
+def cmd_run(run_args: tuple[str, ...]) -> int:
+    """``dvk.run_local`` with its own options (``--year``, ``--unit``, ``--verbose``, ``--help``)."""
+    from dvk import run_local
 
-    p = sub.add_parser(
-        "sql", formatter_class=fmt,
-        help="truy vấn SQL chỉ đọc trên bản phát hành / read-only SQL on the published warehouse",
-        description="Phiên SQL chỉ đọc trên bản phát hành (./scripts/sql). Không có -c: đọc câu lệnh từ bàn phím hoặc stdin.\n"
-                    "A read-only SQL session on the published warehouse. Without -c: statements from the keyboard or stdin.",
-    )
-    p.add_argument("-c", "--command", metavar="SQL", help="chạy một lần rồi thoát / run once and exit")
-    p.add_argument("--csv", action="store_true", help="in CSV thay vì bảng / print CSV instead of tables")
-    p.add_argument("--max-rows", type=int, default=None, help="số dòng tối đa mỗi kết quả / rows shown per result")
-    p.add_argument("--max-width", type=int, default=None, help="độ rộng tối đa / maximum output width")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--warehouse", action="store_true",
-                     help="mở kho dữ liệu (chỉ đọc) thay vì bản phát hành / open the warehouse itself (read-only)")
-    src.add_argument("--db", metavar="PATH", help="mở tệp DuckDB khác (chỉ đọc) / open another DuckDB file (read-only)")
-    p.set_defaults(func=cmd_sql)
-    return parser
+    try:
+        return run_local.main(list(run_args))
+    except SystemExit as exc:  # its argparse: --help (0) or a usage error (2, usage printed)
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+
+
+def year_args(args: list[str]) -> list[str]:
+    """``python -m dvk.gate 2021 2022`` style positional years as ``--year 2021 --year 2022``;
+    options (``--help``) pass through."""
+    out: list[str] = []
+    for a in args:
+        out += [a] if a.startswith("-") else ["--year", a]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
-    with contextlib.suppress(AttributeError, ValueError):
-        sys.stdout.reconfigure(errors="replace")
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    settings = get_settings()
-    from dvk.filemodes import apply_umask
-
-    apply_umask(settings)
+    """The console script ``dvk`` (and ``python -m dvk``): the exit code, never a traceback for
+    wrong input (usage and the error on stderr, exit 2)."""
     try:
-        return args.func(args, settings)
+        code = app.main(args=argv, prog_name="dvk", standalone_mode=False)
+    except click.UsageError as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
     except CliError as exc:
         _err(str(exc))
         return exc.code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.Abort):
         _err("Đã dừng / interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    return code if isinstance(code, int) else EXIT_OK
 
 
-__all__ = ["SqlSession", "build_parser", "collect_quarantine", "collect_status", "main"]
+__all__ = ["SqlSession", "app", "collect_missing", "collect_quarantine", "collect_status", "main"]

@@ -321,28 +321,10 @@ def docs(settings: Settings | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if not argv or argv[0] == "build":
-            select = None
-            rest = argv[1:]
-            if rest[:1] in (["--select"], ["-s"]) and len(rest) == 2:
-                select = rest[1]
-            elif rest == ["--full-refresh"]:
-                build(full_refresh=True)
-                return 0
-            elif rest:
-                run_dbt(["build", *rest])
-                return 0
-            build(select=select)
-        elif argv in (["docs"], ["docs", "generate"]):
-            print(docs())
-        else:
-            run_dbt(argv)
-    except TransformError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    return 0
+    """``python -m dvk.transform …`` = ``dvk transform …`` (options and usage: :mod:`dvk.cli`)."""
+    from dvk.cli import main as dvk
+
+    return dvk(["transform", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
