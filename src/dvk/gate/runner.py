@@ -260,7 +260,8 @@ def _ingest_warnings(con: Any, year: int) -> list[dict[str, Any]]:
     """The rows of ``raw.submission_warnings`` for ``year``'s accepted submissions ([] when the
     warehouse has no such table: one built before it)."""
     has_table = query_rows(con, "select count(*) from duckdb_tables() "
-                                "where schema_name = 'raw' and table_name = 'submission_warnings'")[0][0]
+                                "where database_name = current_database() and schema_name = 'raw' "
+                                "and table_name = 'submission_warnings'")[0][0]
     if not has_table:
         return []
     return [{k: _plain(v) for k, v in row.items()}
