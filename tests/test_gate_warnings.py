@@ -136,3 +136,37 @@ def test_declared_funds_mismatch_is_a_warning(run):
     assert (warning["unit_code"], warning["period_id"], warning["field_code"]) == ("18076", "2021", "KT")
     assert (warning["declared"], warning["computed"]) == (40.0, 35.0)
     assert "kinh phí khai báo 40 triệu đồng nhưng cộng các dòng mô hình được 35 triệu đồng" in warning["message_vi"]
+
+
+# The ingest loaded Bắc Hà's annual report but recorded a column it did not know (issue 11 §3);
+# so did the superseded first version of Trần Phú's, and Trần Phú's 2022Q1 report (not of 2021).
+def _ingest_warning(submission: str, file_name: str, no: int, column: str) -> str:
+    return (f"""insert into raw.submission_warnings values ('{submission}', '{file_name}', {no}, 'Mô hình', 6,
+            '{column}', 'unknown_column', 'Cột {column} có dữ liệu ở 2 dòng mô hình nhưng tiêu đề không thuộc mẫu',
+            'column {column} holds data in 2 model row(s) but its header is not one of the form''s')""")
+
+
+def test_ingest_warning_of_an_accepted_submission_is_a_gate_warning(tmp_path):
+    from dvk.ingest.warehouse import ddl
+
+    settings = settings_with(
+        tmp_path, ddl(["submission_warnings"]),
+        _ingest_warning(BH, "bac_ha_2021.xlsx", 1, "L (Số người hưởng lợi)"),
+        _ingest_warning(sid("tp_2021_v1"), "tran_phu_2021_v1.xlsx", 1, "M (Ghi chú thêm)"),
+        _ingest_warning(sid("tp_2022q1"), "tran_phu_2022q1.xlsx", 1, "N (Khác)"),
+    )
+    result = run_gate(2021, settings)
+    (warning,) = _only(result, "ingest_warning")  # the gate still passes
+    assert (warning["unit_code"], warning["unit_name"], warning["period_id"], warning["submission_id"]) == (
+        "18076", UNIT_NAMES["18076"], "2021", BH)
+    assert (warning["row"]["file_name"], warning["row"]["sheet"], warning["row"]["column"]) == (
+        "bac_ha_2021.xlsx", "Mô hình", "L (Số người hưởng lợi)")
+    assert warning["detail_vi"].startswith("Tệp bac_ha_2021.xlsx, trang Mô hình, cột L (Số người hưởng lợi): Cột L")
+    assert warning["detail_en"].startswith("file bac_ha_2021.xlsx, sheet Mô hình, column L (Số người hưởng lợi)")
+    assert "hỏi đơn vị cột này là gì" in warning["message_vi"] and "template's header" in warning["message_en"]
+    index = (tmp_path / "reports" / "gate" / "2021" / "data_docs" / "index.html").read_text(encoding="utf-8")
+    assert "bac_ha_2021.xlsx" in index and "tran_phu_2021_v1.xlsx" not in index
+
+
+def test_a_warehouse_without_ingest_warnings_table_adds_none(run):
+    assert not [w for w in run().warnings if w["check"] == "ingest_warning"]

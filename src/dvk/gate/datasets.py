@@ -534,3 +534,27 @@ DATASETS: tuple[Dataset, ...] = (
     YTD_PROGRESSION,
     MODEL_MEASURES,
 )
+
+#: Not a dataset (no suite validates it): what the ingest recorded in ``raw.submission_warnings``
+#: (a column with data whose header the form does not know) for the accepted submissions of the
+#: year's periods; the runner lists each row as a warning of the gate (issue 11 §3). Read only
+#: when the table exists (a warehouse from before it has none).
+INGEST_WARNINGS_SQL = """
+    select
+        s.submission_id,
+        s.unit_code,
+        u.unit_name,
+        s.period_id,
+        w.file_name,
+        w.sheet,
+        w."row",
+        w."column",
+        w.code,
+        w.message_vi,
+        w.message_en
+    from raw.submission_warnings as w
+    inner join marts.fct_submission as s on s.submission_id = w.submission_id
+    left join marts.dim_reporting_unit as u on u.unit_key = s.unit_key
+    where s.period_year = $year and s.is_accepted
+    order by s.unit_code, s.period_id, w.file_name, w.warning_no
+"""

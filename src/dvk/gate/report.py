@@ -208,7 +208,9 @@ def _entries(entries: list[GateEntry], specs: Mapping[str, SuiteSpec]) -> list[d
         meta = described.get(entry.get("check"), {})
         out.append({**entry, "description_vi": meta.get("description_vi", ""),
                     "description_en": meta.get("description_en", ""),
-                    "href": f"{SUITES_DIR}/{entry.get('suite')}.html#{entry.get('check')}"})
+                    # a warning of the ingest has no suite page (no GX suite checks it)
+                    "href": (f"{SUITES_DIR}/{entry.get('suite')}.html#{entry.get('check')}"
+                             if entry.get("suite") in specs else None)})
     return out
 
 

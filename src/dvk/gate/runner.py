@@ -18,6 +18,10 @@ After the validations, the gate report (:mod:`dvk.gate.report`) is rendered from
 each suite's validation result under ``<reports_dir>/gate/<year>/data_docs/`` unless
 ``run_gate(..., data_docs=False)``; a report that cannot be written is logged and recorded in the
 result, it never changes the verdict.
+
+The ingest's warnings of the year's accepted submissions (``raw.submission_warnings``: a column
+with data whose header the form does not know) are listed among the gate's warnings too
+(check ``ingest_warning``, suite ``ingest``), naming file, sheet and column; they never block.
 """
 
 from __future__ import annotations
@@ -31,8 +35,9 @@ import pandas as pd
 
 from dvk.gate import report
 from dvk.gate._gx import ephemeral_context
-from dvk.gate.datasets import DATASETS, Dataset
+from dvk.gate.datasets import DATASETS, INGEST_WARNINGS_SQL, Dataset
 from dvk.gate.result import (
+    GateEntry,
     GateFailed,
     GateResult,
     data_docs_path,
@@ -42,7 +47,7 @@ from dvk.gate.result import (
     save_result,
 )
 from dvk.gate.suites import SuiteSpec, load_suite
-from dvk.gate.warehouse import query_df, read_only
+from dvk.gate.warehouse import query_df, query_rows, read_only
 from dvk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -238,6 +243,42 @@ def _validate(year: int, frames: dict[str, pd.DataFrame], specs: dict[str, Suite
 
 
 # --------------------------------------------------------------------------------------------
+# the ingest's warnings
+
+#: The check and "suite" of a warning the ingest recorded (no GX suite: a row of raw.submission_warnings).
+INGEST_WARNING = {"check": "ingest_warning", "level": "warning"}
+INGEST_SUITE = "ingest"
+INGEST_ACTION = (
+    "hỏi đơn vị cột này là gì; nếu là một cột của mẫu, đề nghị đơn vị gửi lại báo cáo với tiêu đề "
+    "đúng như mẫu (biểu mẫu) rồi chạy lại",
+    "ask the unit what this column is; if it is one of the form's, have the unit resend the report "
+    "with the template's header, and rerun",
+)
+
+
+def _ingest_warnings(con: Any, year: int) -> list[dict[str, Any]]:
+    """The rows of ``raw.submission_warnings`` for ``year``'s accepted submissions ([] when the
+    warehouse has no such table: one built before it)."""
+    has_table = query_rows(con, "select count(*) from duckdb_tables() "
+                                "where database_name = current_database() and schema_name = 'raw' "
+                                "and table_name = 'submission_warnings'")[0][0]
+    if not has_table:
+        return []
+    return [{k: _plain(v) for k, v in row.items()}
+            for row in query_df(con, INGEST_WARNINGS_SQL, {"year": year}).to_dict("records")]
+
+
+def _ingest_entry(row: dict[str, Any], year: int) -> GateEntry:
+    """One ingest warning as a gate warning: file, sheet, column, the ingest's message, next step."""
+    where_vi = f"Tệp {row['file_name']}, trang {row.get('sheet') or '—'}, cột {row.get('column') or '—'}"
+    where_en = f"file {row['file_name']}, sheet {row.get('sheet') or '—'}, column {row.get('column') or '—'}"
+    return make_entry(INGEST_WARNING, INGEST_SUITE, row, None, None, year,
+                      detail=(f"{where_vi}: {row.get('message_vi') or row.get('code')}",
+                              f"{where_en}: {row.get('message_en') or row.get('code')}"),
+                      action=INGEST_ACTION)
+
+
+# --------------------------------------------------------------------------------------------
 # public API
 
 
@@ -252,9 +293,11 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     specs = {d.name: load_suite(d.name) for d in DATASETS}
     with read_only(settings.warehouse) as con:
         frames = {d.name: _for_gx(query_df(con, d.sql, {"year": year})) for d in DATASETS}
+        ingest_warnings = _ingest_warnings(con, year)
     result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),
                         checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     validations = _validate(year, frames, specs, result, ephemeral_context())
+    result.warnings.extend(_ingest_entry(row, year) for row in ingest_warnings)  # never blocking
     result.missing_units.sort(key=lambda u: str(u["unit_code"]))
     result.provisional_units.sort(key=lambda u: str(u["unit_code"]))
     result.passed = not result.failures
