@@ -148,7 +148,7 @@ def test_the_run_prints_a_short_summary_and_logs_the_rest(demo_runs):
     lines = first.stdout.splitlines()
     assert len(lines) <= 40, first.stdout
     assert "  2021: 27 đơn vị, 253 mô hình, 157 xây mới, 96 nhân rộng;" in first.stdout
-    for stage in ("ingest: ", "dbt build: ", "gate 2021: passed", "publish: ", "report 2021: ok"):
+    for stage in ("ingest: ", "dbt build: ", "  gate 2021: passed", "publish: ", "report 2021: ok"):
         assert any(line.startswith(stage) for line in lines), stage
     assert re.search(r"^ingest: \d+ tệp / files seen, \d+ loaded", first.stdout, re.M)
     assert "of 374" not in first.stdout and " START " not in first.stdout and "[DAG TEST]" not in first.stdout
@@ -275,7 +275,7 @@ def test_gate_failure_blocks_the_report_and_names_unit_and_field(broken_run):
     assert len(proc.stdout.splitlines()) <= 40, proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     assert re.search(r"^dvk_annual_report: failed; task failed: .*year_report\.gate\[0\]", proc.stdout, re.M), proc.stdout
-    assert re.search(r"^gate 2021: BLOCKED \(\d+ failures\)", proc.stdout, re.M)
+    assert re.search(r"^  gate 2021: BLOCKED \(\d+ failures\)", proc.stdout, re.M)
     assert re.search(r"^report 2021: BLOCKED by the gate", proc.stdout, re.M)
     assert "GateFailed" in proc.stdout
     assert "Traceback" in full_log(proc).read_text(encoding="utf-8")

@@ -723,7 +723,7 @@ def test_through_airflow_a_failed_year_is_held_back_and_the_others_published(tmp
     # the run's stage lines (dvk.runsummary) and what it says of the failed run
     assert re.search(r"^dbt build: .*; success \(", out, re.MULTILINE), out
     assert re.search(r"^publish: years current .*; held back 2023; success \(", out, re.MULTILINE), out
-    gates = dict(re.findall(r"^gate (\d{4}): (passed|BLOCKED)", out, re.MULTILINE))
+    gates = dict(re.findall(r"^  gate (\d{4}): (passed|BLOCKED)", out, re.MULTILINE))
     assert gates.pop("2023") == "BLOCKED" and gates and set(gates.values()) == {"passed"}, out
     failed = re.search(r"^dvk_transform: failed; task failed: ([^;\n]+)", out, re.MULTILINE)
     assert failed, out

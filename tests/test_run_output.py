@@ -49,16 +49,19 @@ def test_error_lines_start_at_the_exception_not_the_traceback():
     assert error_lines("no exception here\nlast line") == ["no exception here", "last line"]
 
 
-def test_failure_lines_name_the_task_its_error_and_the_log(tmp_path):
+def test_failure_lines_name_the_task_and_its_error_once():
     failed = DagRunOutcome("dvk_transform", "failed", {"gate[0]": "success", "gate[1]": "failed",
                                                        "every_year_current": "upstream_failed"}, log_text=CAPTURED)
     ok = DagRunOutcome("dvk_ingest", "success", {"ingest_inbox": "success"})
-    lines = failure_lines([ok, failed], tmp_path / "run.log")
+    again = DagRunOutcome("dvk_annual_report", "failed", {"year_report.gate[1]": "failed"},
+                          log_text=CAPTURED.replace("task_id=gate ", "task_id=year_report.gate "))
+    lines = failure_lines([ok, failed, again])
     text = "\n".join(lines)
     assert "dvk_transform: failed; task failed: gate[1]; not run (upstream failed): every_year_current" in text
     assert "GateFailed" in text and "Traceback" not in text
-    assert str(tmp_path / "run.log") in lines[-1]
-    assert failure_lines([ok], tmp_path / "run.log") == []
+    assert lines[-1].startswith("  year_report.gate[1]: dvk.gate.result.GateFailed") and "(as dvk_transform gate[1])" in lines[-1]
+    assert text.count("- Đơn vị 18604") == 1
+    assert failure_lines([ok]) == []
 
 
 def test_warning_table_counts_per_check_and_year(tmp_path):

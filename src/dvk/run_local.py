@@ -29,8 +29,9 @@ from dvk import airflow_local
 #: Exit code of a run refused because another run holds the lock (as ``dvk``'s "unavailable").
 EXIT_LOCKED = 3
 RUN_LOCK_NAME = ".dvk-run.lock"
-#: How many of a year's gate failures the run prints (all of them are in its gate report).
-GATE_FAILURES_SHOWN = 5
+#: How many of a year's gate failures the run prints, in Vietnamese (all of them, both languages, are in
+#: its gate report, whose path the run prints with the year's gate line).
+GATE_FAILURES_SHOWN = 3
 
 
 def run_lock_paths(settings=None) -> list:
@@ -64,11 +65,13 @@ def _print_gate_failures(reports_dir) -> None:
         if result.get("passed"):
             continue
         failures = result.get("failures", [])
-        print(f"\nKiểm tra chất lượng năm {result.get('year')} KHÔNG ĐẠT / gate FAILED ({path}):")
+        print(f"\nKiểm tra chất lượng năm {result.get('year')} KHÔNG ĐẠT / gate FAILED: {len(failures)} lỗi / "
+              f"failure(s) ({path}):")
         for failure in failures[:GATE_FAILURES_SHOWN]:
-            print(f"  - {failure.get('message_vi')}\n    {failure.get('message_en')}")
+            line = str(failure.get("message_vi"))
+            print(f"  - {line if len(line) <= 160 else line[:159] + '…'}")
         if len(failures) > GATE_FAILURES_SHOWN:
-            print(f"  … {len(failures) - GATE_FAILURES_SHOWN} lỗi khác / more failures: {path.parent / 'data_docs' / 'index.html'}")
+            print(f"  … {len(failures) - GATE_FAILURES_SHOWN} lỗi khác / more: {path.parent / 'data_docs' / 'index.html'}")
 
 
 def _print_annual_summaries(reports_dir, year: int | None = None) -> None:
@@ -174,16 +177,11 @@ def _print_outcome(settings, args, outcomes, runlog) -> None:
     say = runlog.say
     for line in runsummary.warning_table(settings.reports_dir, since=runlog.started):
         say(line)
-    for line in runsummary.failure_lines(outcomes, runlog.path):
+    for line in runsummary.failure_lines(outcomes):
         say(line)
     with runlog.to_terminal():
         _print_gate_failures(settings.reports_dir)
         _print_annual_summaries(settings.reports_dir, args.year)
-        docs = sorted((settings.reports_dir / "gate").glob("*/data_docs/index.html"))
-        if docs:
-            print("\nBáo cáo kiểm tra chất lượng / quality gate reports:")
-            for path in docs:
-                print(f"  {path}")
         quarantine = settings.quarantine_dir
         if quarantine.exists() and any(quarantine.rglob("*.problems.txt")):
             print(f"\nFiles in quarantine / tệp bị cách ly: {quarantine}")

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 #: How many lines of a failed task's error the summary shows (all of it is in the log file).
-ERROR_LINES = 6
+ERROR_LINES = 3
 #: How many rows the warnings table shows at most.
 WARNING_ROWS = 12
 
@@ -83,7 +83,8 @@ def gate_lines(results: list[dict], label: str = "gate") -> list[str]:
     lines = []
     for r in results:
         verdict = "passed" if r.get("passed") else f"BLOCKED ({len(r.get('failures') or [])} failures)"
-        lines.append(f"{label} {r.get('year')}: {verdict}, {len(r.get('warnings') or [])} warnings")
+        report = f" -> {r['data_docs']}" if r.get("data_docs") else ""
+        lines.append(f"{label} {r.get('year')}: {verdict}, {len(r.get('warnings') or [])} warnings{report}")
     return lines
 
 
@@ -100,9 +101,9 @@ def publish_line(outcome, settings) -> str:
 def transform_lines(outcome, settings, since: float) -> list[str]:
     lines = [dbt_line(outcome, settings, since)]
     gates = gate_results(settings.reports_dir, since)
-    lines += gate_lines(gates)
     if gates:
-        lines[-1] += f" (gates {_seconds(outcome, 'gate'):.1f} s)"
+        lines.append(f"gate: {len(gates)} year(s) checked ({_seconds(outcome, 'gate'):.1f} s); gate reports:")
+    lines += ["  " + line for line in gate_lines(gates)]
     if "publish" in outcome.tasks:
         lines.append(publish_line(outcome, settings))
     return lines
@@ -150,6 +151,8 @@ def warning_table(reports_dir: Path, since: float) -> list[str]:
 
 
 _TASK_START = re.compile(r"\[DAG TEST\] starting task_id=(\S+) map_index=(-?\d+)")
+#: a log record (structlog's console format or logging's): the end of an exception's message
+_LOG_RECORD = re.compile(r"^\s*(\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\[\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d )")
 _EXCEPTION = re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Failed|Refused|Exit|Interrupt)\b:?")
 
 
@@ -168,27 +171,41 @@ def error_lines(text: str, limit: int = ERROR_LINES) -> list[str]:
     lines = [ln.rstrip() for ln in text.splitlines()]
     starts = [i for i, ln in enumerate(lines) if _EXCEPTION.match(ln)]
     if starts:
-        picked = [ln for ln in lines[starts[-1]:] if ln.strip()][:limit]
+        picked = []
+        for ln in lines[starts[-1]:]:
+            if _LOG_RECORD.match(ln) or len(picked) == limit:
+                break
+            if ln.strip():
+                picked.append(ln)
     else:
         picked = [ln for ln in lines if ln.strip()][-limit:]
-    return [ln if len(ln) <= 200 else ln[:199] + "…" for ln in picked]
+    return [ln if len(ln) <= 160 else ln[:159] + "…" for ln in picked]
 
 
-def failure_lines(outcomes, log_path: Path) -> list[str]:
-    lines = []
+def failure_lines(outcomes) -> list[str]:
+    """Per failed DAG run: its failed tasks, and the first lines of each one's error (an error seen
+    in an earlier task, such as the same year's gate in two DAGs, is named, not repeated)."""
+    lines: list[str] = []
+    shown: dict[str, str] = {}
     for outcome in outcomes:
         if outcome.succeeded:
             continue
         failed = [t for t, s in sorted(outcome.tasks.items()) if s == "failed"]
         upstream = [t for t, s in sorted(outcome.tasks.items()) if s == "upstream_failed"]
-        lines.append(f"\n{outcome.dag_id}: {outcome.state}; task failed: {', '.join(failed) or '—'}"
+        lines.append(f"{'' if lines else chr(10)}{outcome.dag_id}: {outcome.state}; task failed: {', '.join(failed) or '—'}"
                      + (f"; not run (upstream failed): {', '.join(upstream)}" if upstream else ""))
         for task in failed:
             body = task_log(outcome.log_text, task)
             if not body:
                 continue
-            lines.append(f"  {task}:")
-            lines += [f"    {ln.strip()}" for ln in error_lines(body)]
-    if lines:
-        lines.append(f"  (toàn bộ lỗi / the whole error: {log_path})")
+            error = [ln.strip() for ln in error_lines(body)]
+            if not error:
+                continue
+            key = "\n".join(error)
+            if key in shown:
+                lines.append(f"  {task}: {error[0][:60]}… (as {shown[key]})")
+                continue
+            shown[key] = f"{outcome.dag_id} {task}"
+            lines.append(f"  {task}: {error[0]}")
+            lines += [f"    {ln}" for ln in error[1:]]
     return lines
