@@ -207,5 +207,6 @@ def failure_lines(outcomes) -> list[str]:
                 continue
             shown[key] = f"{outcome.dag_id} {task}"
             lines.append(f"  {task}: {error[0]}")
-            lines += [f"    {ln}" for ln in error[1:]]
+            if "GateFailed" not in error[0]:  # a gate's failures are listed after this (their first few)
+                lines += [f"    {ln}" for ln in error[1:]]
     return lines
