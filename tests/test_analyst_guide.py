@@ -273,3 +273,15 @@ def test_expected_and_sent_2025s1(results):
     assert not expected & {"18070", "18076"}  # retired on 2025-01-01
     assert {r["status"] for r in rows if r["is_expected"]} <= {"on_time", "late", "missing"}
     assert all(r["has_submitted"] == (r["status"] != "missing") for r in rows if r["is_expected"])
+
+
+def test_the_guides_pandas_example_reads_the_published_parquet(published):
+    """``pd.read_parquet`` of the guide works in the project's environment (pyarrow is a dependency)."""
+    import pandas as pd
+
+    text = GUIDE.read_text(encoding="utf-8")
+    paths = re.findall(r'pd\.read_parquet\("\.local/warehouse/published/([^"]+)"\)', text)
+    assert paths, "the guide has no pd.read_parquet example"
+    for relative in paths:
+        df = pd.read_parquet(published.parent / relative)
+        assert len(df) > 0, relative

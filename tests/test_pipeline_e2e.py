@@ -113,7 +113,7 @@ def demo_runs(tmp_path_factory):
     first_summary = json.loads(summary_path.read_text(encoding="utf-8"))
     first_counts = query(base, "select count(*) from raw.submissions union all select count(*) from raw.submission_models")
     first_marts = marts_fingerprint(base)
-    second = run_pipeline(base, inbox, "--unit", "18076")
+    second = run_pipeline(base, inbox, "--unit", "18076", "--verbose")
     return base, inbox, first, second, first_summary, first_counts, first_marts
 
 
@@ -133,6 +133,36 @@ def test_demo_2021_headline(demo_runs):
     workbooks = list((base / "reports" / "annual" / "2021").glob("*.xlsx"))
     assert len(workbooks) == 1
     assert str(base / "reports" / "annual" / "2021") in first.stdout
+
+
+def full_log(proc: subprocess.CompletedProcess) -> Path:
+    found = re.findall(r"full log: (\S+\.log)$", proc.stdout, re.M)
+    assert found, proc.stdout[-2000:]
+    return Path(found[-1])
+
+
+def test_the_run_prints_a_short_summary_and_logs_the_rest(demo_runs):
+    """Issue 15: at most 40 lines without --verbose: a line a stage, the warnings once, the outcome;
+    dbt's node lines, Airflow's and the gate's logs only in the log file."""
+    first = demo_runs[2]
+    lines = first.stdout.splitlines()
+    assert len(lines) <= 40, first.stdout
+    assert "  2021: 27 đơn vị, 253 mô hình, 157 xây mới, 96 nhân rộng;" in first.stdout
+    for stage in ("ingest: ", "dbt build: ", "  gate 2021: passed", "publish: ", "report 2021: ok"):
+        assert any(line.startswith(stage) for line in lines), stage
+    assert re.search(r"^ingest: \d+ tệp / files seen, \d+ loaded", first.stdout, re.M)
+    assert "of 374" not in first.stdout and " START " not in first.stdout and "[DAG TEST]" not in first.stdout
+    assert first.stderr.strip() == ""
+    log = full_log(first).read_text(encoding="utf-8")
+    assert "Running with dbt=" in log and "[DAG TEST]" in log
+    assert "  2021: 27 đơn vị, 253 mô hình, 157 xây mới, 96 nhân rộng;" in log
+
+
+def test_verbose_shows_the_detail(demo_runs):
+    second = demo_runs[3]
+    assert "Running with dbt=" in second.stdout and "[DAG TEST]" in second.stdout
+    assert len(second.stdout.splitlines()) > 40
+    assert full_log(second).exists()
 
 
 def test_second_run_gives_the_same_marts(demo_runs):
@@ -182,7 +212,7 @@ def test_demo_years_of_change_match_the_generators_oracle(demo_runs, year):
 def test_second_run_changes_nothing_and_loads_nothing(demo_runs):
     base, inbox, _, second, first_summary, first_counts, _ = demo_runs
     assert second.returncode == 0, second.stdout[-4000:]
-    assert re.search(r"unit_summary\s+success", second.stdout)
+    assert re.search(r"^unit_summary 18076: success", second.stdout, re.M)
     summary = json.loads((base / "reports" / "annual" / "2021" / "summary.json").read_text(encoding="utf-8"))
     assert summary == first_summary
     counts = query(base, "select count(*) from raw.submissions union all select count(*) from raw.submission_models")
@@ -241,6 +271,14 @@ def test_gate_failure_blocks_the_report_and_names_unit_and_field(broken_run):
     assert {f["field_code"] for f in failing} == {"KT"}
     assert all(f["period_id"] == "2021" for f in failing)
     assert unit_code in proc.stdout and "KT" in proc.stdout
+    # short: the failed task and the first lines of its error, not a traceback
+    assert len(proc.stdout.splitlines()) <= 40, proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert re.search(r"^dvk_annual_report: failed; task failed: .*year_report\.gate\[0\]", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^  gate 2021: BLOCKED \(\d+ failures\)", proc.stdout, re.M)
+    assert re.search(r"^report 2021: BLOCKED by the gate", proc.stdout, re.M)
+    assert "GateFailed" in proc.stdout
+    assert "Traceback" in full_log(proc).read_text(encoding="utf-8")
 
 
 def test_unreadable_file_is_quarantined_and_the_others_load(broken_run):

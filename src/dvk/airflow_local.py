@@ -73,6 +73,10 @@ class DagRunOutcome:
     dag_id: str
     state: str
     tasks: dict[str, str] = field(default_factory=dict)
+    #: seconds each task ran (same keys as ``tasks``)
+    durations: dict[str, float] = field(default_factory=dict)
+    #: what the run printed, when the caller captured it (``dvk.runlog``)
+    log_text: str = ""
 
     @property
     def succeeded(self) -> bool:
@@ -103,9 +107,11 @@ def run_dag(dag_id: str, conf: dict | None = None) -> DagRunOutcome:
     """
     dag = load_dag(dag_id)
     run = dag.test(run_conf=conf or {})
-    tasks = {}
+    tasks, durations = {}, {}
     for ti in run.get_task_instances():
         key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
         tasks[key] = str(ti.state.value if hasattr(ti.state, "value") else ti.state)
+        if ti.start_date and ti.end_date:
+            durations[key] = (ti.end_date - ti.start_date).total_seconds()
     state = run.state.value if hasattr(run.state, "value") else str(run.state)
-    return DagRunOutcome(dag_id=dag_id, state=str(state), tasks=tasks)
+    return DagRunOutcome(dag_id=dag_id, state=str(state), tasks=tasks, durations=durations)

@@ -7,6 +7,11 @@ Runs ``dvk_ingest``, ``dvk_transform`` and ``dvk_annual_report`` one after the o
 and ``DVK_REPORTS_DIR``, then prints where the reports are. Exits 1 if a DAG run failed (a gate
 failure included), after saying why.
 
+Quiet by default: one line a stage as it ends (counts, seconds), the gate warnings once as a
+table, the outcome (annual reports, gate reports, publication) and, when a task failed, its name
+and the first lines of its error. Everything Airflow, dbt and the gate print goes to the run's log
+file (``.local/logs/run-<UTC time>-<pid>.log``, named at the end); ``--verbose`` shows it as well.
+
 One run at a time: the run holds a lock beside the warehouse (``<warehouse dir>/.dvk-run.lock``)
 and one in the Airflow home (``.dvk-run.lock``) from before the metadata set-up to the end. A
 second run started meanwhile changes nothing: it says since when and which process holds the lock,
@@ -24,6 +29,9 @@ from dvk import airflow_local
 #: Exit code of a run refused because another run holds the lock (as ``dvk``'s "unavailable").
 EXIT_LOCKED = 3
 RUN_LOCK_NAME = ".dvk-run.lock"
+#: How many of a year's gate failures the run prints, in Vietnamese (all of them, both languages, are in
+#: its gate report, whose path the run prints with the year's gate line).
+GATE_FAILURES_SHOWN = 3
 
 
 def run_lock_paths(settings=None) -> list:
@@ -56,9 +64,14 @@ def _print_gate_failures(reports_dir) -> None:
         result = json.loads(path.read_text(encoding="utf-8"))
         if result.get("passed"):
             continue
-        print(f"\nKiểm tra chất lượng năm {result.get('year')} KHÔNG ĐẠT / gate FAILED ({path}):")
-        for failure in result.get("failures", []):
-            print(f"  - {failure.get('message_vi')}\n    {failure.get('message_en')}")
+        failures = result.get("failures", [])
+        print(f"\nKiểm tra chất lượng năm {result.get('year')} KHÔNG ĐẠT / gate FAILED: {len(failures)} lỗi / "
+              f"failure(s) ({path}):")
+        for failure in failures[:GATE_FAILURES_SHOWN]:
+            line = str(failure.get("message_vi"))
+            print(f"  - {line if len(line) <= 160 else line[:159] + '…'}")
+        if len(failures) > GATE_FAILURES_SHOWN:
+            print(f"  … {len(failures) - GATE_FAILURES_SHOWN} lỗi khác / more: {path.parent / 'data_docs' / 'index.html'}")
 
 
 def _print_annual_summaries(reports_dir, year: int | None = None) -> None:
@@ -83,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--year", type=int, default=None, help="report only this year (default: every year with annual submissions)")
     parser.add_argument("--unit", default=None, help="also show one unit's figures, status and gate failures (unit code)")
-    parser.add_argument("--verbose", action="store_true", help="show Airflow's task logs (INFO) as they run")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show what Airflow, dbt and the gate print (always kept in the run's log file)")
     args = parser.parse_args(argv)
 
     from dvk.filemodes import apply_umask
@@ -101,43 +115,77 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     import os
 
-    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO" if args.verbose else "WARNING")
+    from dvk.runlog import RunLog
+
+    # Airflow's INFO lines go to the log file; the terminal shows them only with --verbose.
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
     home = airflow_local.configure()
     from dvk.settings import get_settings
 
     settings = get_settings()
-    print(f"Inbox:     {settings.inbox_dir}")
-    print(f"Warehouse: {settings.warehouse}")
-    print(f"Reports:   {settings.reports_dir}")
-    print(f"Airflow:   {home} (SQLite, dag.test)")
+    with RunLog(verbose=args.verbose) as runlog:
+        say = runlog.say
+        say(f"Inbox: {settings.inbox_dir} | Warehouse: {settings.warehouse}")
+        say(f"Reports: {settings.reports_dir} | Airflow: {home} (SQLite, dag.test)")
+        try:
+            outcomes = _run_dags(args, settings, runlog)
+        except Exception as exc:  # noqa: BLE001 - said in two lines; the traceback is in the log
+            runlog.log_exception()
+            say(f"LỖI / ERROR: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            say(f"Nhật ký đầy đủ / full log: {runlog.path}")
+            return 1
+        _print_outcome(settings, args, outcomes, runlog)
+        ok = all(o.succeeded for o in outcomes) and len(outcomes) == 3
+        say(f"\n{'XONG / DONE' if ok else 'CÓ LỖI / FAILED'} — nhật ký đầy đủ / full log: {runlog.path}")
+        return 0 if ok else 1
 
-    airflow_local.ensure_metadata_db()
-    outcomes = [
-        airflow_local.run_dag("dvk_ingest"),
-        airflow_local.run_dag("dvk_transform"),
-    ]
-    if outcomes[0].succeeded and outcomes[1].tasks.get("dbt_build") == "success":
+
+def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.DagRunOutcome]:
+    from dvk import runsummary
+
+    say = runlog.say
+    with runlog.stage("airflow metadata"):
+        airflow_local.ensure_metadata_db()
+
+    with runlog.stage("dvk_ingest") as text:
+        ingest = airflow_local.run_dag("dvk_ingest")
+    ingest.log_text = text()
+    say(runsummary.ingest_line(ingest, settings))
+    outcomes = [ingest]
+
+    with runlog.stage("dvk_transform") as text:
+        transform = airflow_local.run_dag("dvk_transform")
+    transform.log_text = text()
+    outcomes.append(transform)
+    for line in runsummary.transform_lines(transform, settings, since=runlog.stage_started):
+        say(line)
+
+    if ingest.succeeded and transform.tasks.get("dbt_build") == "success":
         # Even when a gate failed in dvk_transform, the other years' reports are still produced.
-        outcomes.append(airflow_local.run_dag("dvk_annual_report", {"year": args.year, "unit_code": args.unit}))
+        with runlog.stage("dvk_annual_report") as text:
+            report = airflow_local.run_dag("dvk_annual_report", {"year": args.year, "unit_code": args.unit})
+        report.log_text = text()
+        outcomes.append(report)
+        for line in runsummary.report_lines(report, settings, runlog.stage_started, args.unit):
+            say(line)
+    return outcomes
 
-    print("\n=== DVK pipeline ===")
-    for outcome in outcomes:
-        print(f"{outcome.dag_id:<20} {outcome.state}")
-        for task, state in sorted(outcome.tasks.items()):
-            print(f"    {task:<40} {state}")
-    _print_gate_failures(settings.reports_dir)
 
-    _print_annual_summaries(settings.reports_dir, args.year)
-    docs = sorted((settings.reports_dir / "gate").glob("*/data_docs/index.html"))
-    if docs:
-        print("\nBáo cáo kiểm tra chất lượng / quality gate reports:")
-        for path in docs:
-            print(f"  {path}")
-    quarantine = settings.quarantine_dir
-    if quarantine.exists() and any(quarantine.rglob("*.problems.txt")):
-        print(f"\nFiles in quarantine / tệp bị cách ly: {quarantine}")
-    _print_publication(settings)
-    return 0 if all(o.succeeded for o in outcomes) and len(outcomes) == 3 else 1
+def _print_outcome(settings, args, outcomes, runlog) -> None:
+    from dvk import runsummary
+
+    say = runlog.say
+    for line in runsummary.warning_table(settings.reports_dir, since=runlog.started):
+        say(line)
+    for line in runsummary.failure_lines(outcomes):
+        say(line)
+    with runlog.to_terminal():
+        _print_gate_failures(settings.reports_dir)
+        _print_annual_summaries(settings.reports_dir, args.year)
+        quarantine = settings.quarantine_dir
+        if quarantine.exists() and any(quarantine.rglob("*.problems.txt")):
+            print(f"\nFiles in quarantine / tệp bị cách ly: {quarantine}")
+        _print_publication(settings)
 
 
 if __name__ == "__main__":
