@@ -28,7 +28,9 @@ airflow               ``python -m dvk.run_local``: the three DAGs through ``dag.
 The synthetic data comes from ``bench/synth.py`` (deterministic by seed) and is kept under the
 work folder (default ``.local/bench/``), reused by later runs of the same scale and seed. The
 master list of units of a scale replaces ``dbt_project/seeds/reporting_units.csv`` in a copy of
-the project (``DVK_PROJECT_ROOT``), which is what a province or the country would do.
+the project (``DVK_PROJECT_ROOT``), which is what a province or the country would do; the copy's
+changes and split-shares seeds keep only their headers (a synthetic deployment records no
+reorganisation).
 
 Each run also checks the figures: the annual summary in the warehouse and the pandas script's
 must both equal the generator's ``expected.json``; a mismatch fails the benchmark.
@@ -306,7 +308,13 @@ class Bench:
         ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml")
         for part in ("dbt_project", "expectations", "dags"):
             shutil.copytree(REPO / part, self.project / part, ignore=ignore)
-        shutil.copy2(self.data / "units.csv", self.project / "dbt_project" / "seeds" / "reporting_units.csv")
+        seeds = self.project / "dbt_project" / "seeds"
+        shutil.copy2(self.data / "units.csv", seeds / "reporting_units.csv")
+        # A synthetic deployment records no reorganisation: the city's changes and split shares would
+        # name units its master list does not hold. Keep only their headers.
+        for name in ("unit_changes.csv", "unit_split_shares.csv"):
+            header = (seeds / name).read_text(encoding="utf-8").splitlines()[0]
+            (seeds / name).write_text(header + "\n", encoding="utf-8")
         return json.loads((self.data / "expected.json").read_text(encoding="utf-8"))
 
     def env(self, run_dir: Path, inbox: Path) -> dict[str, str]:
