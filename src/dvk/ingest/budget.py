@@ -308,11 +308,15 @@ _ATTR = re.compile(rb"([\w:]+)=\"([^\"]*)\"")
 
 def sheet_names(parts: dict[str, bytes]) -> dict[str, str]:
     """Worksheet part name ("xl/worksheets/sheet1.xml") → sheet name, from workbook.xml and its rels."""
-    import html
-
     book, rels = parts.get("xl/workbook.xml"), parts.get("xl/_rels/workbook.xml.rels")
     if book is None or rels is None:
         return {}
+    return sheet_names_from_xml(book, rels)
+
+
+def sheet_names_from_xml(book: bytes, rels: bytes) -> dict[str, str]:
+    """Worksheet part name → sheet name, from the bytes of workbook.xml and workbook.xml.rels."""
+    import html
 
     def attrs(raw: bytes) -> dict[str, str]:
         return {k.decode().split(":")[-1]: html.unescape(v.decode("utf-8", "replace")) for k, v in _ATTR.findall(raw)}

@@ -13,9 +13,7 @@ holds a formula or an error at all.
 
 from __future__ import annotations
 
-import html
 import io
-import posixpath
 import re
 import struct
 import zipfile
@@ -23,7 +21,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dvk.ingest.budget import WorkbookParts
+from dvk.ingest.budget import WorkbookParts, sheet_names_from_xml
 from dvk.ingest.problems import ProblemLog
 
 def _has_markers(xml: bytes) -> bool:
@@ -39,9 +37,6 @@ _REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
 _TYPE = re.compile(rb"\bt=\"(\w+)\"")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")  # a value holds no "<": linear
-_SHEET = re.compile(rb"<(?:\w+:)?sheet\b([^<>]*)>")
-_REL = re.compile(rb"<(?:\w+:)?Relationship\b([^<>]*)>")
-_ATTR = re.compile(rb"([\w:]+)=\"([^\"]*)\"")
 
 
 @dataclass(frozen=True)
@@ -59,10 +54,6 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _attrs(raw: bytes) -> dict[str, str]:
-    return {k.decode().split(":")[-1]: html.unescape(v.decode("utf-8", "replace")) for k, v in _ATTR.findall(raw)}
-
-
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Worksheet part name ("xl/worksheets/sheet1.xml") → sheet name, from workbook.xml and its rels."""
     try:
@@ -70,19 +61,7 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
         rels = zf.read("xl/_rels/workbook.xml.rels")
     except KeyError:
         return {}
-    targets = {}
-    for raw in _REL.findall(rels):
-        a = _attrs(raw)
-        if "Id" in a and "Target" in a:
-            target = a["Target"]
-            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-            targets[a["Id"]] = target
-    out = {}
-    for raw in _SHEET.findall(book):
-        a = _attrs(raw)
-        if "name" in a and a.get("id") in targets:
-            out[targets[a["id"]]] = a["name"]
-    return out
+    return sheet_names_from_xml(book, rels)
 
 
 _EOCD = b"PK\x05\x06"
