@@ -1,6 +1,6 @@
 """The README's run command: the whole pipeline through Airflow on the embedded default.
 
-    python -m dvk.run_local [--year 2021]
+    ./scripts/run [--year 2021]     (= dvk run; also python -m dvk.run_local)
 
 Runs ``dvk_ingest``, ``dvk_transform`` and ``dvk_annual_report`` one after the other with
 ``dag.test()`` on a local Airflow home (SQLite), honouring ``DVK_INBOX_DIR``, ``DVK_WAREHOUSE``
@@ -93,7 +93,7 @@ def _print_annual_summaries(reports_dir, year: int | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(prog="dvk run", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--year", type=int, default=None, help="report only this year (default: every year with annual submissions)")
     parser.add_argument("--unit", default=None, help="also show one unit's figures, status and gate failures (unit code)")
     parser.add_argument("--verbose", action="store_true",
