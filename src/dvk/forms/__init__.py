@@ -1,53 +1,9 @@
-"""The submission forms of spec §3 (xlsx) and §4 (csv): typed submissions and deterministic writers."""
+"""The submission forms of spec §3 (xlsx) and §4 (csv): typed submissions and deterministic writers.
 
-from dvk.forms.writer import (
-    CSV_COLUMNS,
-    FIELD_NAMES,
-    INFO_LABELS,
-    KIND_NEW,
-    KIND_REPLICATED,
-    MODEL_HEADERS,
-    SHEET_INFO,
-    SHEET_MODELS,
-    SHEET_TOTALS,
-    TOTAL_LABEL,
-    TOTALS_HEADERS,
-    DeclaredTotal,
-    ModelLine,
-    SheetNames,
-    Submission,
-    compute_declared_totals,
-    csv_bytes,
-    default_title,
-    field_code,
-    is_new,
-    write_csv,
-    write_xlsx,
-    xlsx_bytes,
-)
+Everything public lives in :mod:`dvk.forms.writer`; this package re-exports its ``__all__``.
+"""
 
-__all__ = [
-    "CSV_COLUMNS",
-    "FIELD_NAMES",
-    "INFO_LABELS",
-    "KIND_NEW",
-    "KIND_REPLICATED",
-    "MODEL_HEADERS",
-    "SHEET_INFO",
-    "SHEET_MODELS",
-    "SHEET_TOTALS",
-    "TOTALS_HEADERS",
-    "TOTAL_LABEL",
-    "DeclaredTotal",
-    "ModelLine",
-    "SheetNames",
-    "Submission",
-    "compute_declared_totals",
-    "csv_bytes",
-    "default_title",
-    "field_code",
-    "is_new",
-    "write_csv",
-    "write_xlsx",
-    "xlsx_bytes",
-]
+from dvk.forms import writer
+from dvk.forms.writer import *  # noqa: F403 (the re-export is writer.__all__)
+
+__all__ = list(writer.__all__)

@@ -92,6 +92,23 @@ class ModelLine:
     note: str | None = None
     stt: int | str | None = None  # None: the line's position (1, 2, ...)
 
+    def cells(self, position: int) -> tuple[Cell, ...]:
+        """The line's cells in the form's column order (``Mô hình`` sheet, and the CSV after its
+        four head columns); ``position`` (1, 2, ...) stands in for a missing STT."""
+        return (
+            position if self.stt is None else self.stt,
+            self.name,
+            self.field,
+            self.kind,
+            self.registered_on,
+            self.recognition_level,
+            self.households,
+            self.funds_million_vnd,
+            self.labour_days,
+            self.land_m2,
+            self.note,
+        )
+
 
 @dataclass(frozen=True)
 class DeclaredTotal:
@@ -275,20 +292,7 @@ def xlsx_bytes(
         sheet.write_string(header_row, col, header, header_fmt)
     for i, line in enumerate(submission.models):
         row = header_row + 1 + i
-        cells: tuple[Cell, ...] = (
-            i + 1 if line.stt is None else line.stt,
-            line.name,
-            line.field,
-            line.kind,
-            line.registered_on,
-            line.recognition_level,
-            line.households,
-            line.funds_million_vnd,
-            line.labour_days,
-            line.land_m2,
-            line.note,
-        )
-        for col, value in enumerate(cells):
+        for col, value in enumerate(line.cells(i + 1)):
             put(sheet, row, col, value)
 
     if submission.with_totals_sheet:
@@ -341,21 +345,7 @@ def csv_bytes(submission: Submission, *, bom: bool = False, date_format: str = "
     writer.writerow(CSV_COLUMNS)
     head = (submission.unit_code, submission.unit_name, submission.period, submission.report_date)
     for i, line in enumerate(submission.models):
-        cells: tuple[Cell, ...] = (
-            *head,
-            i + 1 if line.stt is None else line.stt,
-            line.name,
-            line.field,
-            line.kind,
-            line.registered_on,
-            line.recognition_level,
-            line.households,
-            line.funds_million_vnd,
-            line.labour_days,
-            line.land_m2,
-            line.note,
-        )
-        writer.writerow([_csv_value(v, date_format) for v in cells])
+        writer.writerow([_csv_value(v, date_format) for v in (*head, *line.cells(i + 1))])
     return (b"\xef\xbb\xbf" if bom else b"") + text.getvalue().encode("utf-8")
 
 
