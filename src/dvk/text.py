@@ -229,32 +229,10 @@ def _restore_capitals(original: str, converted: str) -> str:
     return converted
 
 
-@lru_cache(maxsize=8192)
-def detect_legacy(text: str) -> str | None:
-    """``"tcvn3"`` or ``"vni"`` when ``text`` is Vietnamese typed in that legacy encoding, else None."""
-    if text.isascii() or _BEYOND_LATIN1.search(text) or not _LATIN1_HIGH.search(text):
-        return None
-    as_is = _penalty(text)
-    if as_is == 0:
-        return None
-    best, best_bad = None, as_is
-    for name, decode in (("tcvn3", tcvn3_to_unicode), ("vni", vni_to_unicode)):
-        bad = _penalty(decode(text))
-        if bad < best_bad:
-            best, best_bad = name, bad
-    return best
-
-
 _DECODERS = {"tcvn3": tcvn3_to_unicode, "vni": vni_to_unicode}
 
 
-def detect_legacy_file(text: str) -> str | None:
-    """The legacy encoding of a whole file's (or sheet's) text, decided from all of it at once.
-
-    A cell alone can be ambiguous: the TCVN3 forms of "Số hộ tham gia" and "Ghi chú" ("Sè hé tham
-    gia", "Ghi chó") are valid Unicode words too. The file as a whole is not: its other words are
-    not syllables until converted. Only text without any Vietnamese letter beyond Latin-1 is a
-    candidate (a file with real Unicode Vietnamese is Unicode)."""
+def _detect(text: str) -> str | None:
     if text.isascii() or _BEYOND_LATIN1.search(text) or not _LATIN1_HIGH.search(text):
         return None
     as_is = _penalty(text)
@@ -266,6 +244,23 @@ def detect_legacy_file(text: str) -> str | None:
         if bad < best_bad:
             best, best_bad = name, bad
     return best
+
+
+@lru_cache(maxsize=8192)
+def detect_legacy(text: str) -> str | None:
+    """``"tcvn3"`` or ``"vni"`` when ``text`` is Vietnamese typed in that legacy encoding, else None."""
+    return _detect(text)
+
+
+def detect_legacy_file(text: str) -> str | None:
+    """The legacy encoding of a whole file's (or sheet's) text, decided from all of it at once
+    (the same test as :func:`detect_legacy`, uncached: a file's text is seen once).
+
+    A cell alone can be ambiguous: the TCVN3 forms of "Số hộ tham gia" and "Ghi chú" ("Sè hé tham
+    gia", "Ghi chó") are valid Unicode words too. The file as a whole is not: its other words are
+    not syllables until converted. Only text without any Vietnamese letter beyond Latin-1 is a
+    candidate (a file with real Unicode Vietnamese is Unicode)."""
+    return _detect(text)
 
 
 def fix_legacy(text: str, prefer: str | None = None) -> str:
