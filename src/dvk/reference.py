@@ -244,6 +244,13 @@ def _bare_keys(text: str) -> list[str]:
     return [k for k in dict.fromkeys(out) if k]
 
 
+def _did_you_mean(hints: list[str], sep_vi: str, sep_en: str) -> tuple[str, str]:
+    """The " Có phải là: …?" / " Did you mean: …?" tails of a lookup message ("" without hints)."""
+    if not hints:
+        return "", ""
+    return f" Có phải là: {sep_vi.join(hints)}?", f" Did you mean: {sep_en.join(hints)}?"
+
+
 def _day(day: dt.date | None) -> str:
     return f"{day:%d/%m/%Y}" if day else "?"
 
@@ -469,8 +476,7 @@ class UnitDirectory:
             )
         shown = " / ".join(x for x in (code_text, name_text) if x)
         hints = self.suggest(name_text or code_text, on=on)
-        hint_vi = f" Có phải là: {'; '.join(hints)}?" if hints else ""
-        hint_en = f" Did you mean: {'; '.join(hints)}?" if hints else ""
+        hint_vi, hint_en = _did_you_mean(hints, "; ", "; ")
         when_vi = f" (các đơn vị có hiệu lực ngày {_day(on)})" if on else ""
         when_en = f" (units valid on {_day(on)})" if on else ""
         raise LookupProblem(
@@ -568,8 +574,7 @@ class FieldDirectory:
         if not shown:
             raise LookupProblem("missing_value", "Thiếu «Lĩnh vực»", "the field (Lĩnh vực) is empty")
         hints = self.suggest(shown)
-        hint_vi = f" Có phải là: {' hoặc '.join(hints)}?" if hints else ""
-        hint_en = f" Did you mean: {' or '.join(hints)}?" if hints else ""
+        hint_vi, hint_en = _did_you_mean(hints, " hoặc ", " or ")
         raise LookupProblem(
             "unknown_field",
             f"Không nhận ra lĩnh vực «{shown}». Các lĩnh vực hợp lệ: {self.valid_list()}.{hint_vi}",
