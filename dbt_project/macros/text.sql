@@ -5,10 +5,6 @@
     a-z and 0-9 folded to one space, trimmed. "Tổ dân phố  mẫu." and "TO DAN PHO MAU" have the
     same key. tests/test_dbt_build.py checks it against dvk.text.fold.
 -#}
-{% macro fold_text(expression) -%}
-    {{ return(adapter.dispatch('fold_text', 'dvk')(expression)) }}
-{%- endmacro %}
-
 {% macro default__fold_text(expression) -%}
     trim(regexp_replace(
         replace(lower(strip_accents(nfc_normalize(
@@ -28,4 +24,8 @@
         NFD), '[\u0300-\u036F]', '', 'g'), 'đ', 'd'), 'Đ', 'D')),
         '[^0-9a-z]+', ' ', 'g'
     ))
+{%- endmacro %}
+
+{% macro fold_text(expression) -%}
+    {{ return(adapter.dispatch('fold_text', 'dvk')(expression)) }}
 {%- endmacro %}
