@@ -27,8 +27,6 @@ from dvk.settings import DEMO_INBOX_DIR, Settings
 from dvk.transform import build, release_dbt_duckdb
 from services_stack import start_postgres
 
-pytestmark = [pytest.mark.services, pytest.mark.e2e]
-
 psycopg2 = pytest.importorskip("psycopg2")
 
 _PG_TYPES = {
@@ -191,6 +189,8 @@ def two_builds(tmp_path_factory, postgres_server):
     return duck, pg, pg.postgres.dsn
 
 
+@pytest.mark.services
+@pytest.mark.e2e
 def test_postgres_build_runs_every_node_on_the_postgres_target(two_builds):
     _, pg, dsn = two_builds
     # the relations are PostgreSQL's: the marts, the snapshot and the seeds are there
@@ -207,6 +207,8 @@ def test_postgres_build_runs_every_node_on_the_postgres_target(two_builds):
     assert records == (0,)
 
 
+@pytest.mark.services
+@pytest.mark.e2e
 def test_headline_2021_on_postgres(two_builds):
     _, _, dsn = two_builds
     (h,) = fetch_postgres(
@@ -223,6 +225,8 @@ def test_headline_2021_on_postgres(two_builds):
     assert rate == (28, 27, 23, 0.9643, 0.8214)
 
 
+@pytest.mark.services
+@pytest.mark.e2e
 @pytest.mark.parametrize("schema", ["marts", "intermediate", "staging", "snapshots"])
 def test_every_relation_equals_duckdb_row_for_row(two_builds, schema):
     duck, _, dsn = two_builds
@@ -241,6 +245,8 @@ def test_every_relation_equals_duckdb_row_for_row(two_builds, schema):
     assert not problems, "\n".join(problems[:40])
 
 
+@pytest.mark.services
+@pytest.mark.e2e
 def test_column_types_correspond(two_builds):
     """Each mart column has the same type on both engines (VARCHAR = text or varchar)."""
     duck, _, dsn = two_builds
@@ -264,6 +270,8 @@ def test_column_types_correspond(two_builds):
     assert not wrong
 
 
+@pytest.mark.services
+@pytest.mark.e2e
 def test_fold_text_on_postgres_matches_dvk_text_fold(two_builds):
     """The postgres__ twin of the fold_text macro (NFD, combining marks dropped) gives the
     Python key (dvk.text.fold), as tests/test_dbt_build.py checks DuckDB's."""
@@ -294,3 +302,45 @@ def test_fold_text_on_postgres_matches_dvk_text_fold(two_builds):
     finally:
         con.close()
     assert got == [fold(n) for n in names]
+
+
+def test_warehouse_url_selects_the_engine_and_never_shows_the_password():
+    from dvk.settings import get_settings, parse_warehouse_url
+
+    assert parse_warehouse_url(None) is None and parse_warehouse_url("") is None
+    assert parse_warehouse_url("duckdb") is None
+    pg = parse_warehouse_url("postgresql://dvk:s%40cret%3A1@db.example:6543/warehouse")
+    assert (pg.host, pg.port, pg.user, pg.password, pg.dbname) == ("db.example", 6543, "dvk", "s@cret:1", "warehouse")
+    assert "s@cret" not in repr(pg)
+    assert parse_warehouse_url("postgres://dvk@localhost/w").port == 5432
+    for bad in ("mysql://u:secretpw@h/d", "postgresql://h/d", "postgresql://u@h/", "/tmp/dvk.duckdb"):
+        with pytest.raises(ValueError) as caught:
+            parse_warehouse_url(bad)
+        assert "secretpw" not in str(caught.value)
+    settings = Settings(inbox_dir=Path("i"), warehouse=Path("w/dvk.duckdb"), reports_dir=Path("r"),
+                        quarantine_dir=Path("q"), warehouse_url="postgresql://u:p@h:1/d")
+    assert settings.warehouse_engine == "postgres"
+    assert get_settings().warehouse_url is None or get_settings().warehouse_engine in ("duckdb", "postgres")
+
+
+def test_transform_selects_the_postgres_target_and_exports_its_connection(monkeypatch, tmp_path):
+    import os
+
+    from dvk import transform
+
+    duck = Settings(inbox_dir=tmp_path, warehouse=tmp_path / "dvk.duckdb", reports_dir=tmp_path,
+                    quarantine_dir=tmp_path)
+    pg = Settings(inbox_dir=tmp_path, warehouse=tmp_path / "dvk.duckdb", reports_dir=tmp_path,
+                  quarantine_dir=tmp_path, warehouse_url="postgresql://dvk:pw@10.0.0.5:5433/wh")
+    assert "--target" not in transform.dbt_cli_args(["build"], duck)
+    args = transform.dbt_cli_args(["build"], pg)
+    assert args[args.index("--target") + 1] == "postgres"
+    assert "pw" not in " ".join(args)
+    for name in ("DVK_PG_HOST", "DBT_ENV_SECRET_DVK_PG_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    with transform._dbt_environment(pg):
+        assert (os.environ["DVK_PG_HOST"], os.environ["DVK_PG_PORT"], os.environ["DVK_PG_USER"],
+                os.environ["DVK_PG_DBNAME"], os.environ["DBT_ENV_SECRET_DVK_PG_PASSWORD"]) == (
+            "10.0.0.5", "5433", "dvk", "wh", "pw")
+    assert "DVK_PG_HOST" not in os.environ
+    assert transform.warehouse_name(pg) == "postgresql://dvk@10.0.0.5:5433/wh"
