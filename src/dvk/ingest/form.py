@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dvk.ingest.cells import (
+    _NOTHING,
     CellError,
     is_blank,
     to_amount,
@@ -195,6 +197,27 @@ def is_total_line(row: Row) -> bool:
     return any(_is_total_text(text) for text in _first_texts(row))
 
 
+def _blank_or_total(row: Row) -> bool:
+    """Every cell blank, or a total line (:func:`is_total_line`): one pass, stopping at the second
+    text cell (the hot path of the model rows: the same answer as the two checks one after the other)."""
+    texts = 0
+    filled = False
+    for c in row:
+        if c is None or c == "":
+            continue
+        if type(c) is str:
+            stripped = c.strip()
+            if not stripped or stripped in _NOTHING:
+                continue
+            if _is_total_text(c):
+                return True
+            texts += 1
+            if texts == 2:
+                return False
+        filled = True
+    return not filled
+
+
 # ---------------------------------------------------------------------------- parsed submission
 
 
@@ -287,23 +310,46 @@ def find_header(rows: Sequence[Row], columns: tuple[Column, ...],
     required = {c.key for c in columns if c.required}
     best: tuple[tuple[int, int], int, dict[str, int]] | None = None
     for r, row in enumerate(rows[:search_rows]):
-        scores: dict[str, tuple[int, int]] = {}
-        for ci, cell in enumerate(row):
-            if not isinstance(cell, str) or len(cell) > 80:
-                continue  # a number, a date, or a long text: not a header
-            key = fold(cell)
-            if not key:
-                continue
-            score, col_key = _best_column(columns, key)
-            if score and (col_key not in scores or score > scores[col_key][0]):
-                scores[col_key] = (score, ci)
-        mapping = {k: ci for k, (_, ci) in scores.items()}
-        rank = (len(required & set(mapping)), len(mapping))
+        mapping, named = _header_row(columns, required, row)
+        rank = (named, len(mapping))
         if rank == (len(required), len(columns)):  # every column named: no later row can do better
-            return r, mapping
+            return r, dict(mapping)
         if rank[0] >= min(2, len(required)) and (best is None or rank > best[0]):
             best = (rank, r, mapping)
-    return (best[1], best[2]) if best else None
+    return (best[1], dict(best[2])) if best else None
+
+
+#: (id of a column tuple, a row's cells) → (the column tuple, what :func:`_header_row` found). The
+#: title and header rows of a form repeat from file to file: each is read once per run, not per file.
+_HEADER_ROWS: dict[tuple[int, tuple], tuple[tuple[Column, ...], dict[str, int], int]] = {}
+
+
+def _header_row(columns: tuple[Column, ...], required: set[str], row: Row) -> tuple[dict[str, int], int]:
+    """Column key → cell index of the columns a row's header texts name; and how many are required."""
+    try:
+        memo_key = (id(columns), tuple(row)) if len(row) <= 64 else None
+        found = _HEADER_ROWS.get(memo_key) if memo_key is not None else None
+    except TypeError:  # an unhashable cell (never from calamine or csv): no memo
+        memo_key = found = None
+    if found is not None and found[0] is columns:
+        return found[1], found[2]
+    scores: dict[str, tuple[int, int]] = {}
+    for ci, cell in enumerate(row):
+        if not isinstance(cell, str) or len(cell) > 80:
+            continue  # a number, a date, or a long text: not a header
+        key = fold(cell)
+        if not key:
+            continue
+        score, col_key = _best_column(columns, key)
+        if score and (col_key not in scores or score > scores[col_key][0]):
+            scores[col_key] = (score, ci)
+    mapping = {k: ci for k, (_, ci) in scores.items()}
+    named = len(required & set(mapping))
+    if memo_key is not None:
+        if len(_HEADER_ROWS) >= 4096:
+            _HEADER_ROWS.clear()
+        _HEADER_ROWS[memo_key] = (columns, mapping, named)
+    return mapping, named
 
 
 _FIGURE_KEYS = ("registered_on", "households", "funds_million_vnd", "labour_days", "land_m2")
@@ -343,6 +389,21 @@ _MAX_LINE_FLOAT = float(2**31 - 1)
 
 _CONVERTERS = {"count": to_count, "amount": to_amount, "date": to_date, "line_no": to_line_number,
                "text": to_text}
+
+
+#: Look-ups that repeat from file to file, kept for as long as their directory lives (one run of
+#: the ingest): a field or kind as written → its code (what resolves only: a problem is reported at
+#: each row that has it).
+_FIELD_CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_KIND_CODES: dict[object, str] = {}  # require_kind is a pure function of the text
+_MEMO_SIZE = 4096
+
+
+def _memo(memos: weakref.WeakKeyDictionary, directory: object) -> dict:
+    memo = memos.get(directory)
+    if memo is None or len(memo) > _MEMO_SIZE:
+        memo = memos[directory] = {}
+    return memo
 
 
 class FormReader:
@@ -460,15 +521,17 @@ class FormReader:
                 for key, ci in mapping.items()]
         field_ci, kind_ci = mapping.get("field_raw", -1), mapping.get("model_kind_raw", -1)
         texts: dict[str, str | None] = {}  # a text cell → to_text(cell), for this file
-        field_codes: dict[object, str] = {}  # a field as written (cleaned) → its code
-        kinds: dict[object, str] = {}  # a kind as written (cleaned) → new | replicated
+        field_codes = _memo(_FIELD_CODES, self.fields)  # a field as written (cleaned) → its code
+        kinds = _KIND_CODES  # a kind as written (cleaned) → new | replicated
+        if len(kinds) > _MEMO_SIZE:
+            kinds.clear()
         date_type, datetime_type = dt.date, dt.datetime
         lines: list[ModelLine] = []
         model_rows: list[int] = []
         for r in range(first, len(rows)):
             row = rows[r]
             width = len(row)
-            if all(c is None or c == "" or is_blank(c) for c in row) or is_total_line(row):
+            if _blank_or_total(row):
                 continue
             if r < first + 3 and is_column_numbering(row):
                 continue  # "(1) (2) (3) ..." under the header
