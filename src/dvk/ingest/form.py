@@ -28,7 +28,7 @@ from dvk.ingest.cells import (
 from dvk.ingest.bounds import MODEL_BOUNDS, TOTAL_BOUNDS, UNITS_VI
 from dvk.ingest.problems import Problem, ProblemLog
 from dvk.periods import Period, PeriodError, parse_period
-from dvk.reference import FieldDirectory, LookupProblem, UnitDirectory, require_kind
+from dvk.reference import FieldDirectory, LookupProblem, UnitDirectory, require_kind, resolve_kind
 from dvk.text import clean, fold
 
 Row = Sequence[object]
@@ -520,22 +520,22 @@ class FormReader:
         plan = [(key, ci, by_key[key], by_key[key].bound if by_key[key].bound is not None else _MAX_COUNT_FLOAT)
                 for key, ci in mapping.items()]
         field_ci, kind_ci = mapping.get("field_raw", -1), mapping.get("model_kind_raw", -1)
-        texts: dict[str, str | None] = {}  # a text cell → to_text(cell), for this file
+        texts: dict[str, str | None] = _Lazy(to_text)  # a text cell → to_text(cell), for this file
         field_codes = _memo(_FIELD_CODES, self.fields)  # a field as written (cleaned) → its code
         kinds = _KIND_CODES  # a kind as written (cleaned) → new | replicated
         if len(kinds) > _MEMO_SIZE:
             kinds.clear()
         date_type, datetime_type = dt.date, dt.datetime
-        lines: list[ModelLine] = []
-        model_rows: list[int] = []
+        # 1. Which rows are models (blank, total, numbering and other rows skipped; nothing logged).
+        candidates: list[tuple[int, int, Row]] = []  # (0-based row, row as shown, cells)
         for r in range(first, len(rows)):
             row = rows[r]
-            width = len(row)
             if _blank_or_total(row):
                 continue
             if r < first + 3 and is_column_numbering(row):
                 continue  # "(1) (2) (3) ..." under the header
             n = row_number(r)
+            width = len(row)
             field_cell = row[field_ci] if 0 <= field_ci < width else None
             kind_cell = row[kind_ci] if 0 <= kind_ci < width else None
             if is_blank(field_cell) and is_blank(kind_cell):
@@ -544,6 +544,17 @@ class FormReader:
                     first_text = next((clean(c) for c in row if not is_blank(c)), "")
                     skipped.append((sheet, n, first_text[:80]))
                     continue
+            candidates.append((r, n, row))
+        model_rows = [r for r, _, _ in candidates]
+        # 2. Their cells, a column at a time, when every cell is one the form takes as it is; else
+        # (a problem to report, a cell to convert from text) row by row, which is the rule.
+        lines = self._lines_by_column(sheet, candidates, plan, texts, field_codes, kinds)
+        if lines is not None:
+            candidates = []
+        else:
+            lines = []
+        for _, n, row in candidates:
+            width = len(row)
             v: dict[str, object] = {}
             for key, ci, column, bound in plan:
                 kind = column.type
@@ -589,7 +600,6 @@ class FormReader:
                 self.fields.require, field_raw, sheet, n, wheres["field_raw"], memo=field_codes)
             model_kind = kinds.get(kind_raw) or self._lookup(
                 require_kind, kind_raw, sheet, n, wheres["model_kind_raw"], memo=kinds)
-            model_rows.append(r)
             if name and field_code and model_kind:
                 lines.append(ModelLine(
                     sheet, n, v.get("stt"), name, field_code, field_raw, model_kind, kind_raw,
@@ -601,6 +611,80 @@ class FormReader:
                                   first, label or (lambda ci: f"{column_letter(ci)} ({clean(header[ci])})"
                                                    if ci < len(header) and clean(header[ci]) else column_letter(ci)))
         return lines
+
+    def _lines_by_column(self, sheet: str, candidates: list[tuple[int, int, Row]], plan: list,
+                         texts: dict[str, str | None], field_codes: dict, kinds: dict) -> list[ModelLine] | None:
+        """The model lines of ``candidates`` read a column at a time (comprehensions, ``min``,
+        ``max``, ``sum``, ``map`` over each column: no Python branch per cell), or None when any cell
+        would need more than taking it as it is: a problem to report, a number or date written as
+        text, a name missing, a field or kind not known. None sends the rows through the row loop of
+        :meth:`model_lines`, which reports every problem in its order; what this returns is what that
+        loop returns for the same rows."""
+        if not candidates:
+            return []
+        count = len(candidates)
+        if min(len(row) for _, _, row in candidates) <= max((ci for _, ci, _, _ in plan), default=-1):
+            return None  # a short row (never from calamine, whose rows share one width)
+        got: dict[str, list] = {}
+        for key, ci, column, bound in plan:
+            values = [row[ci] for _, _, row in candidates]
+            kind = column.type
+            if kind == "text":
+                out = [texts[x] if type(x) is str else (None if x is None else to_text(x)) for x in values]
+            elif kind == "amount" or kind == "count":
+                numbers = [x for x in values if x is not None and x != ""]
+                if numbers:
+                    if not all(type(x) is float for x in numbers):
+                        return None
+                    total = sum(numbers)  # NaN (or inf − inf) anywhere: NaN
+                    if total != total or min(numbers) < 0.0 or max(numbers) > bound:
+                        return None
+                    if kind == "count" and not all(map(float.is_integer, numbers)):
+                        return None
+                if kind == "count":
+                    out = [int(x) if type(x) is float else None for x in values]
+                else:
+                    out = [x if type(x) is float else None for x in values]
+            elif kind == "line_no":  # never a problem: a line number that is not one is only a label
+                out = [int(x) if type(x) is float and -_MAX_LINE_FLOAT <= x <= _MAX_LINE_FLOAT and x.is_integer()
+                       else to_line_number(x) for x in values]
+            elif kind == "date":
+                out = []
+                for x in values:
+                    vtype = type(x)
+                    if vtype is dt.datetime:
+                        out.append(x.date())
+                    elif vtype is dt.date:
+                        out.append(x)
+                    elif x is None or x == "":
+                        out.append(None)
+                    else:
+                        return None
+            else:
+                return None
+            got[key] = out
+        nothing = [None] * count
+        names = got.get("model_name", nothing)
+        if not all(names):
+            return None
+        field_raws, kind_raws = got.get("field_raw", nothing), got.get("model_kind_raw", nothing)
+        codes = [field_codes.get(x) or self._resolved(self.fields.resolve, x, field_codes) for x in field_raws]
+        model_kinds = [kinds.get(x) or self._resolved(resolve_kind, x, kinds) for x in kind_raws]
+        if not all(codes) or not all(model_kinds):
+            return None
+        return list(map(ModelLine, [sheet] * count, [n for _, n, _ in candidates], got.get("stt", nothing), names,
+                        codes, field_raws, model_kinds, kind_raws, got.get("registered_on", nothing),
+                        got.get("recognition_level", nothing), got.get("households", nothing),
+                        got.get("funds_million_vnd", nothing), got.get("labour_days", nothing),
+                        got.get("land_m2", nothing), got.get("note", nothing)))
+
+    @staticmethod
+    def _resolved(resolve: Callable[[object], str | None], value: object, memo: dict) -> str | None:
+        """``resolve(value)`` (nothing logged), kept in ``memo`` when found."""
+        found = resolve(value) if value is not None else None
+        if found is not None:
+            memo[value] = found
+        return found
 
     def _unknown_columns(self, sheet: str, rows: Sequence[Row], model_rows: list[int], header: Row,
                          known: set[int], first: int, label: Callable[[int], str]) -> None:
