@@ -739,6 +739,11 @@ class FormReader:
         wheres = _Lazy(where)  # worked out only for a problem
         number_keys = [k for k in ("models_total", "models_new", "models_replicated", "funds_million_vnd")
                        if k in mapping]
+        # a number cell within its bounds (a whole one for a count) is taken as it is; anything else
+        # goes through the column's converter, which is the rule
+        quick = [(k, by_key[k].type == "count", by_key[k].bound if by_key[k].bound is not None else _MAX_COUNT_FLOAT)
+                 for k in number_keys]
+        field_codes = _memo(_FIELD_CODES, self.fields)
         out: list[DeclaredTotal] = []
         seen: dict[str, int] = {}
         for r in range(first, len(rows)):
@@ -752,16 +757,19 @@ class FormReader:
             if _is_total_text(label) or (not label and has_numbers and is_total_line(row)):
                 code: str | None = "TOTAL"
             else:
-                code = self.fields.resolve(label)
+                code = field_codes.get(label) or self._resolved(self.fields.resolve, label, field_codes)
                 if code is None:
                     if not has_numbers:
                         continue  # a note or a signature under the table
                     code = self._lookup(self.fields.require, label, sheet, n, wheres["field_raw"])
             values: dict[str, object] = dict.fromkeys(("models_total", "models_new", "models_replicated",
                                                        "funds_million_vnd"))
-            for k in number_keys:
-                values[k] = self.convert(by_key[k], cells[k], sheet=sheet, row=n,
-                                         where=lambda k=k: wheres[k])
+            for k, whole, bound in quick:
+                value = cells[k]
+                if type(value) is float and 0.0 <= value <= bound and (not whole or value.is_integer()):
+                    values[k] = int(value) if whole else value
+                else:
+                    values[k] = self.convert(by_key[k], value, sheet=sheet, row=n, where=lambda k=k: wheres[k])
             if code is None:
                 continue
             if code in seen:
