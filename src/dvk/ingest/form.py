@@ -209,7 +209,8 @@ def _blank_or_total(row: Row) -> bool:
             stripped = c.strip()
             if not stripped or stripped in _NOTHING:
                 continue
-            if _is_total_text(c):
+            head = stripped[0]  # an ASCII letter or digit other than T or C: no total (_may_read_total)
+            if not (head.isascii() and head.isalnum() and head not in "tTcC") and _is_total_text(c):
                 return True
             texts += 1
             if texts == 2:
