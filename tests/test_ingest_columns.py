@@ -13,10 +13,10 @@ from dvk.ingest.cells import to_text
 from dvk.ingest.form import MODEL_COLUMNS, FormReader, _Lazy, find_header
 from dvk.reference import FieldDirectory, UnitDirectory
 
-HEADER = ["STT", "Tên mô hình", "Lĩnh vực", "Hình thức", "Ngày đăng ký", "Cấp công nhận", "Số hộ tham gia",
-          "Kinh phí huy động (triệu đồng)", "Ngày công", "Đất hiến (m2)", "Ghi chú"]
-GOOD = [1.0, "Mô hình Tổ dân phố văn minh", "Phát triển kinh tế", "Xây mới", dt.datetime(2023, 5, 4), "Cấp xã",
-        120.0, 35.5, 400.0, 12.0, "Hoàn thành"]
+HEADER = ["STT", "Tên mô hình", "Lĩnh vực", "Hình thức", "Ngày đăng ký", "Cấp công nhận",
+          "Số hộ tham gia", "Kinh phí huy động (triệu đồng)", "Ngày công", "Đất hiến (m2)", "Ghi chú"]
+GOOD = [1.0, "Mô hình Tổ dân phố văn minh", "Phát triển kinh tế", "Xây mới", dt.datetime(2023, 5, 4),
+        "Cấp xã", 120.0, 35.5, 400.0, 12.0, "Hoàn thành"]
 
 
 def _read(rows: list[list[object]], *, by_column: bool):
@@ -51,8 +51,11 @@ CASES = {
     "an unknown field and kind": [_row(c2="Nông nghiệp"), _row(c3="Khác")],
     "a missing name": [_row(c1="")],
     "a bool and an int": [_row(c6=True), _row(c7=3)],
-    "a heading, a total and a blank row": [["", "I. Khu vực 1"] + [""] * 9, ["", "Tổng cộng", "", "", "", "", 240.0,
-                                                                            71.0, "", "", ""], [""] * 11],
+    "a heading, a total and a blank row": [
+        ["", "I. Khu vực 1"] + [""] * 9,
+        ["", "Tổng cộng", "", "", "", "", 240.0, 71.0, "", "", ""],
+        [""] * 11,
+    ],
     "a number in a text column": [_row(c5=2.0, c10=7.0)],
     "an unknown column with data": [],
 }
