@@ -627,7 +627,9 @@ class FormReader:
         if min(len(row) for _, _, row in candidates) <= max((ci for _, ci, _, _ in plan), default=-1):
             return None  # a short row (never from calamine, whose rows share one width)
         got: dict[str, list] = {}
-        for key, ci, column, bound in plan:
+        # the columns that can send the rows to the row loop first (a CSV file's numbers are text:
+        # it is found before any text column is converted)
+        for key, ci, column, bound in sorted(plan, key=lambda step: step[2].type in ("text", "line_no")):
             values = [row[ci] for _, _, row in candidates]
             kind = column.type
             if kind == "text":
