@@ -7,7 +7,11 @@ The floor is python-calamine alone on the same files: open each workbook from it
 every sheet to Python values (``to_python``), nothing else: no checks, no validation, no warehouse.
 The ingest is the real thing (``dvk.ingest.ingest_inbox``): read, hash, guard, parse, resolve,
 validate, and load ``raw.*`` in a fresh DuckDB warehouse. Each run times both, alternating which
-goes first; the table shows the medians side by side and the ratio ingest / floor (target ≤ 1.5).
+goes first; the table shows the medians side by side and the ratio ingest / floor (target ≤ 2.5
+at province scale, issue 16; the 1.5 of the first ingest issue is withdrawn for 2-CPU machines).
+Each is also timed in CPU seconds (``time.process_time``, the process's threads): on a shared
+machine other processes stretch the wall time of whatever runs beside them, far less its CPU time,
+so the CPU ratio is the one to compare between runs taken under different loads.
 A third line, one transaction per file (``batch_files=1``), shows what group commit saves.
 
 The ingest is also split in two, each part timed in the same alternation: **parse and validate**
@@ -79,21 +83,35 @@ def generate(folder: Path, n_files: int, seed: int = 2021) -> int:
     return rows
 
 
-def floor_once(files: list[Path]) -> float:
-    """python-calamine alone: open each workbook and read every sheet; seconds."""
+class Clock:
+    """Wall and CPU time (this process, all its threads) of a ``with`` block: ``times`` = (wall, CPU).
+
+    The CPU time is the figure to compare on a shared machine: other processes lengthen the wall
+    time of whatever runs while they do, far less the CPU time it takes."""
+
+    def __enter__(self) -> "Clock":
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.times = (time.perf_counter() - self._wall, time.process_time() - self._cpu)
+
+
+def floor_once(files: list[Path]) -> tuple[float, float]:
+    """python-calamine alone: open each workbook and read every sheet; (wall, CPU) seconds."""
     from python_calamine import CalamineWorkbook
 
-    start = time.perf_counter()
-    for path in files:
-        book = CalamineWorkbook.from_path(str(path))
-        for name in book.sheet_names:
-            book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        book.close()
-    return time.perf_counter() - start
+    with Clock() as clock:
+        for path in files:
+            book = CalamineWorkbook.from_path(str(path))
+            for name in book.sheet_names:
+                book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            book.close()
+    return clock.times
 
 
-def ingest_once(inbox: Path, work: Path, batch_files: int | None) -> tuple[float, int]:
-    """The full ingest into a fresh warehouse; (seconds, files loaded)."""
+def ingest_once(inbox: Path, work: Path, batch_files: int | None) -> tuple[tuple[float, float], int]:
+    """The full ingest into a fresh warehouse; ((wall, CPU) seconds, files loaded)."""
     from dvk.ingest import ingest_inbox
     from dvk.settings import Settings
 
@@ -101,14 +119,13 @@ def ingest_once(inbox: Path, work: Path, batch_files: int | None) -> tuple[float
     settings = Settings(inbox_dir=inbox, warehouse=work / "dvk.duckdb", reports_dir=work / "reports",
                         quarantine_dir=work / "quarantine", inbox_settle_seconds=0)
     kwargs = {} if batch_files is None else {"batch_files": batch_files}
-    start = time.perf_counter()
-    result = ingest_inbox(settings, today=TODAY, **kwargs)
-    elapsed = time.perf_counter() - start
-    return elapsed, len(result.loaded)
+    with Clock() as clock:
+        result = ingest_inbox(settings, today=TODAY, **kwargs)
+    return clock.times, len(result.loaded)
 
 
-def parse_once(files: list[Path]) -> tuple[float, dict[Path, object]]:
-    """Parse and validate every file, no warehouse; (seconds, path → parsed submission)."""
+def parse_once(files: list[Path]) -> tuple[tuple[float, float], dict[Path, object]]:
+    """Parse and validate every file, no warehouse; ((wall, CPU) seconds, path → parsed submission)."""
     from dvk.ingest.inbox import read_submission
     from dvk.reference import FieldDirectory, UnitDirectory
     from dvk.settings import Settings
@@ -116,16 +133,15 @@ def parse_once(files: list[Path]) -> tuple[float, dict[Path, object]]:
     nowhere = Path(tempfile.gettempdir()) / "dvk-bench-unused"  # read_submission writes nothing
     settings = Settings(inbox_dir=files[0].parent, warehouse=nowhere / "w.duckdb", reports_dir=nowhere,
                         quarantine_dir=nowhere)
-    start = time.perf_counter()
-    units, fields = UnitDirectory(), FieldDirectory()
-    parsed = {path: read_submission(path, settings, units, fields, TODAY) for path in files}
-    elapsed = time.perf_counter() - start
+    with Clock() as clock:
+        units, fields = UnitDirectory(), FieldDirectory()
+        parsed = {path: read_submission(path, settings, units, fields, TODAY) for path in files}
     bad = [p.name for p, outcome in parsed.items() if isinstance(outcome, list)]
     assert not bad, f"quarantined: {bad[:3]}"
-    return elapsed, parsed
+    return clock.times, parsed
 
 
-def no_parse_once(inbox: Path, work: Path, parsed: dict[Path, object]) -> tuple[float, int]:
+def no_parse_once(inbox: Path, work: Path, parsed: dict[Path, object]) -> tuple[tuple[float, float], int]:
     """``ingest_inbox`` with each file's parsed submission handed in from memory: what the ingest
     costs besides parsing (listing, reading and hashing the files, the warehouse work)."""
     from unittest import mock
@@ -153,14 +169,14 @@ def run(n_files: int, runs: int, workdir: Path | None = None, per_file_runs: int
         files = sorted(inbox.iterdir())
         work = base / "work"
 
-        def loaded_all(outcome: tuple[float, int]) -> float:
+        def loaded_all(outcome: tuple[tuple[float, float], int]) -> tuple[float, float]:
             seconds, loaded = outcome
             assert loaded == n_files, f"{loaded} of {n_files} files loaded"
             return seconds
 
         floor_once(files[: min(20, len(files))])  # warm up imports and the page cache
         _, parsed = parse_once(files)
-        measure = {  # stage → one timed run, in seconds
+        measure = {  # stage → one timed run, (wall, CPU) seconds
             "floor": lambda: floor_once(files),
             "ingest": lambda: loaded_all(ingest_once(inbox, work, None)),
             "parse": lambda: parse_once(files)[0],
@@ -169,14 +185,18 @@ def run(n_files: int, runs: int, workdir: Path | None = None, per_file_runs: int
         }
         stages = list(measure)
         times: dict[str, list[float]] = {k: [] for k in stages}
+        cpu_times: dict[str, list[float]] = {k: [] for k in stages}
         for r in range(runs):
             for what in stages[r % len(stages):] + stages[:r % len(stages)]:  # a different order each run
-                times[what].append(measure[what]())
-        single_times = [loaded_all(ingest_once(inbox, work, 1))
+                wall, cpu = measure[what]()
+                times[what].append(wall)
+                cpu_times[what].append(cpu)
+        single_times = [loaded_all(ingest_once(inbox, work, 1))[0]
                         for _ in range(per_file_runs if per_file_runs is not None else max(1, runs // 2))]
     finally:
         shutil.rmtree(base, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in times.items()}
+    cpu = {k: statistics.median(v) for k, v in cpu_times.items()}
     single = statistics.median(single_times)
     floor, ingest = med["floor"], med["ingest"]
     return {
@@ -186,6 +206,9 @@ def run(n_files: int, runs: int, workdir: Path | None = None, per_file_runs: int
         "floor_s": floor, "ingest_s": ingest, "ingest_one_tx_per_file_s": single,
         "parse_validate_s": med["parse"], "all_but_parse_s": med["no_parse"], "warehouse_fixed_s": med["fixed"],
         "ratio": ingest / floor, "ratio_one_tx_per_file": single / floor,
+        "floor_cpu_s": cpu["floor"], "ingest_cpu_s": cpu["ingest"], "parse_validate_cpu_s": cpu["parse"],
+        "all_but_parse_cpu_s": cpu["no_parse"], "warehouse_fixed_cpu_s": cpu["fixed"],
+        "ratio_cpu": cpu["ingest"] / cpu["floor"], "cpu_runs_s": cpu_times,
         "ratio_least_without_validation": (floor + med["no_parse"]) / floor,
         "floor_runs_s": times["floor"], "ingest_runs_s": times["ingest"], "one_tx_per_file_runs_s": single_times,
         "parse_validate_runs_s": times["parse"], "all_but_parse_runs_s": times["no_parse"],
@@ -195,20 +218,25 @@ def run(n_files: int, runs: int, workdir: Path | None = None, per_file_runs: int
 
 def table(result: dict) -> str:
     n, rows = result["files"], result["model_rows"]
-    lines = [f"{'':44} {'median s':>9} {'files/s':>9} {'rows/s':>10} {'× floor':>8}"]
-    for label, key in (("floor: python-calamine alone (read only)", "floor_s"),
-                       ("ingest: parse + validate + load raw.*", "ingest_s"),
-                       ("  part: parse + validate, no warehouse", "parse_validate_s"),
-                       ("  part: all but the parse (hash, warehouse)", "all_but_parse_s"),
-                       ("  of which warehouse fixed (empty inbox)", "warehouse_fixed_s"),
-                       ("ingest, one transaction per file", "ingest_one_tx_per_file_s")):
-        s = result[key]
-        lines.append(f"{label:44} {s:9.3f} {n / s:9.0f} {rows / s:10.0f} {s / result['floor_s']:8.2f}")
+    lines = [f"{'':44} {'median s':>9} {'files/s':>9} {'rows/s':>10} {'× floor':>8} {'CPU s':>8} {'CPU × floor':>12}"]
+    for label, key in (("floor: python-calamine alone (read only)", "floor"),
+                       ("ingest: parse + validate + load raw.*", "ingest"),
+                       ("  part: parse + validate, no warehouse", "parse_validate"),
+                       ("  part: all but the parse (hash, warehouse)", "all_but_parse"),
+                       ("  of which warehouse fixed (empty inbox)", "warehouse_fixed"),
+                       ("ingest, one transaction per file", "ingest_one_tx_per_file")):
+        s = result[f"{key}_s"]
+        line = f"{label:44} {s:9.3f} {n / s:9.0f} {rows / s:10.0f} {s / result['floor_s']:8.2f}"
+        if f"{key}_cpu_s" in result:
+            c = result[f"{key}_cpu_s"]
+            line += f" {c:8.3f} {c / result['floor_cpu_s']:12.2f}"
+        lines.append(line)
     m = result["machine"]
     lines.append(f"{n} files, {rows} model rows, median of {result['runs']} runs; "
                  f"{m['nproc']} CPUs, {m['memory']}, load {m['load_average'][0]:.2f}; {result['date']}")
-    verdict = "meets" if result["ratio"] <= 1.5 else "MISSES"
-    lines.append(f"ratio ingest / floor = {result['ratio']:.2f} ({verdict} the 1.5 target)")
+    verdict = "meets" if result["ratio"] <= 2.5 else "MISSES"
+    lines.append(f"ratio ingest / floor = {result['ratio']:.2f} wall, {result['ratio_cpu']:.2f} CPU "
+                 f"(wall {verdict} the 2.5 target of issue 16)")
     lines.append(f"floor + all but the parse = {result['ratio_least_without_validation']:.2f} × floor: the least an "
                  "ingest writing this warehouse costs here with no validation at all")
     return "\n".join(lines)

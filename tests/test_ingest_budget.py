@@ -99,6 +99,19 @@ def test_a_cell_calamine_could_misplace_is_not_opened(xml):
     assert err.value.problems[0].code in ("not_xlsx", "sheet_too_large")
 
 
+@pytest.mark.parametrize("xml", [
+    '<row r="1"><c r="A1" r="XFD1048576"><v>1</v></c></row>',  # calamine panics on this one
+    '<row r="1"><c r="B2" s="1" t="n" r="ZZ200000"><v>1</v></c></row>',
+    '<row r="1"><c r="C3"r="XFD5"><v>1</v></c></row>',  # calamine places this one at XFD5, not C3
+])
+def test_a_cell_with_a_second_r_is_refused_even_when_its_first_r_is_near(xml):
+    # The quick scan must look at the whole tag, not only at its first attribute: calamine does
+    # not always place a cell by its first r (measured with python-calamine 0.9).
+    with pytest.raises(SubmissionError) as err:
+        check_workbook(book(xml), "f.xlsx")
+    assert err.value.problems[0].code in ("not_xlsx", "sheet_too_large")
+
+
 def test_cells_without_references_are_placed_as_calamine_places_them():
     # one row far down named by its <row r>, then cells placed to the right of each other
     data = book('<row r="100000"><c><v>1</v></c></row>' + "<row>" + "<c><v>1</v></c>" * 30 + "</row>")

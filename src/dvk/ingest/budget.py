@@ -65,10 +65,10 @@ _SCAN = re.compile(rb"<c" + _CELL_ALTERNATIVES)
 _SCAN_PREFIXED = re.compile(rb"<(?:[\w.-]+:)?c" + _CELL_ALTERNATIVES)  # <x:c ...> too (rare: slower)
 _UNPLACED = (b"", b"", b"", b"")
 # The quick path (the sheets Excel, LibreOffice, openpyxl and xlsxwriter write): every cell opener
-# (_ANY) is "<c r=..." with its r first and plain, in a row below 10,000, other attributes well
-# formed (_FAST: only the column letters are kept, mostly one-byte objects CPython shares).
-_FAST = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]{1,4}"(?: (?!r=)[\w:.-]+="[^"<>]*")*/?>')
-_ANY = re.compile(rb"<c[\s/>]()")
+# ("<c" then a space, "/" or ">") is "<c r=..." with its r first and plain, in a row below 10,000,
+# other attributes well formed. One pass finds every opener: such a one gives its column letters
+# (mostly one-byte objects CPython shares), any other b"" (the part then takes the exact path).
+_FAST_OR_ANY = re.compile(rb'<c(?: r="([A-Za-z]{1,3})[0-9]{1,4}"(?: (?!r=)[\w:.-]+="[^"<>]*")*/?>|[\s/>])')
 _NEAR_ROWS = 9_999
 _REF = re.compile(rb"([A-Za-z]{1,3})([0-9]{1,7})")
 _UNIQUE_COUNT = re.compile(rb"uniqueCount\s*=\s*[\"']\s*\+?([0-9]+)")
@@ -187,13 +187,16 @@ def sheet_extent(xml: bytes) -> Extent:
         return Extent()
     no_markup = b"!" not in xml or b"<!" not in xml  # no comment, no CDATA ("!" alone is quick to rule out)
     if no_markup and b":c" not in xml:  # and no prefix: every "<c" is a cell's tag
-        letters = _FAST.findall(xml)
-        if len(letters) > MAX_SHEET_CELLS:
-            raise _TooManyCells(len(letters))  # each cell is also an entry calamine keeps
-        if len(letters) == len(_ANY.findall(xml)):
+        letters = _FAST_OR_ANY.findall(xml)  # every opener: its letters, or b"" when not a quick one
+        distinct = set(letters)
+        quick = b"" not in distinct
+        fast = len(letters) if quick else len(letters) - letters.count(b"")
+        if fast > MAX_SHEET_CELLS:
+            raise _TooManyCells(fast)  # each cell is also an entry calamine keeps
+        if quick:
             if not letters:
                 return Extent()
-            far_col = max({c.upper() for c in set(letters)}, key=lambda c: (len(c), c))
+            far_col = max({c.upper() for c in distinct}, key=lambda c: (len(c), c))
             max_col = _column_index(far_col)
             if (max_col + 1) * (_NEAR_ROWS + 1) <= MAX_SHEET_CELLS:  # within the budget whatever the rows
                 return Extent(_NEAR_ROWS - 1, max_col, f"{far_col.decode()}{_NEAR_ROWS}", bounded=True)
@@ -220,10 +223,25 @@ _RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^<>]*)")
 _TARGET = re.compile(rb"Target\s*=\s*[\"']([^\"'<>]*)")
 
 
-def _wanted(names: list[str], rels: bytes | None) -> set[str]:
+_WANTED: dict[tuple[tuple[str, ...], bytes | None], frozenset[str]] = {}
+
+
+def _wanted(names: list[str], rels: bytes | None) -> frozenset[str]:
     """The parts to inflate: every .xml / .rels part but the skipped kinds, and any part whose file
     name a relationship of the workbook names (however its path is written), unless the
-    relationship says it is the styles or the theme."""
+    relationship says it is the styles or the theme. Memoised: the workbooks of one program share
+    their part names and relationships."""
+    key = (tuple(names), rels)
+    found = _WANTED.get(key)
+    if found is None:
+        found = _wanted_parts(names, rels)
+        if len(_WANTED) >= 256:
+            _WANTED.clear()
+        _WANTED[key] = found
+    return found
+
+
+def _wanted_parts(names: list[str], rels: bytes | None) -> frozenset[str]:
     targets = set()
     for attrs in _RELATIONSHIP.findall(rels or b""):
         if b"/styles" in attrs or b"/theme" in attrs:
@@ -231,7 +249,7 @@ def _wanted(names: list[str], rels: bytes | None) -> set[str]:
         target = _TARGET.search(attrs)
         if target:
             targets.add(posixpath.basename(target.group(1).decode("utf-8", "replace")).lower())
-    return {n for n in names if not _SKIPPED.match(n) or posixpath.basename(n).lower() in targets}
+    return frozenset(n for n in names if not _SKIPPED.match(n) or posixpath.basename(n).lower() in targets)
 
 
 def xml_parts(data: bytes) -> dict[str, bytes]:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dvk.ingest.cells import (
+    _NOTHING,
     CellError,
     is_blank,
     to_amount,
@@ -26,7 +28,7 @@ from dvk.ingest.cells import (
 from dvk.ingest.bounds import MODEL_BOUNDS, TOTAL_BOUNDS, UNITS_VI
 from dvk.ingest.problems import Problem, ProblemLog
 from dvk.periods import Period, PeriodError, parse_period
-from dvk.reference import FieldDirectory, LookupProblem, UnitDirectory, require_kind
+from dvk.reference import FieldDirectory, LookupProblem, UnitDirectory, require_kind, resolve_kind
 from dvk.text import clean, fold
 
 Row = Sequence[object]
@@ -195,6 +197,28 @@ def is_total_line(row: Row) -> bool:
     return any(_is_total_text(text) for text in _first_texts(row))
 
 
+def _blank_or_total(row: Row) -> bool:
+    """Every cell blank, or a total line (:func:`is_total_line`): one pass, stopping at the second
+    text cell (the hot path of the model rows: the same answer as the two checks one after the other)."""
+    texts = 0
+    filled = False
+    for c in row:
+        if c is None or c == "":
+            continue
+        if type(c) is str:
+            stripped = c.strip()
+            if not stripped or stripped in _NOTHING:
+                continue
+            head = stripped[0]  # an ASCII letter or digit other than T or C: no total (_may_read_total)
+            if not (head.isascii() and head.isalnum() and head not in "tTcC") and _is_total_text(c):
+                return True
+            texts += 1
+            if texts == 2:
+                return False
+        filled = True
+    return not filled
+
+
 # ---------------------------------------------------------------------------- parsed submission
 
 
@@ -287,23 +311,46 @@ def find_header(rows: Sequence[Row], columns: tuple[Column, ...],
     required = {c.key for c in columns if c.required}
     best: tuple[tuple[int, int], int, dict[str, int]] | None = None
     for r, row in enumerate(rows[:search_rows]):
-        scores: dict[str, tuple[int, int]] = {}
-        for ci, cell in enumerate(row):
-            if not isinstance(cell, str) or len(cell) > 80:
-                continue  # a number, a date, or a long text: not a header
-            key = fold(cell)
-            if not key:
-                continue
-            score, col_key = _best_column(columns, key)
-            if score and (col_key not in scores or score > scores[col_key][0]):
-                scores[col_key] = (score, ci)
-        mapping = {k: ci for k, (_, ci) in scores.items()}
-        rank = (len(required & set(mapping)), len(mapping))
+        mapping, named = _header_row(columns, required, row)
+        rank = (named, len(mapping))
         if rank == (len(required), len(columns)):  # every column named: no later row can do better
-            return r, mapping
+            return r, dict(mapping)
         if rank[0] >= min(2, len(required)) and (best is None or rank > best[0]):
             best = (rank, r, mapping)
-    return (best[1], best[2]) if best else None
+    return (best[1], dict(best[2])) if best else None
+
+
+#: (id of a column tuple, a row's cells) → (the column tuple, what :func:`_header_row` found). The
+#: title and header rows of a form repeat from file to file: each is read once per run, not per file.
+_HEADER_ROWS: dict[tuple[int, tuple], tuple[tuple[Column, ...], dict[str, int], int]] = {}
+
+
+def _header_row(columns: tuple[Column, ...], required: set[str], row: Row) -> tuple[dict[str, int], int]:
+    """Column key → cell index of the columns a row's header texts name; and how many are required."""
+    try:
+        memo_key = (id(columns), tuple(row)) if len(row) <= 64 else None
+        found = _HEADER_ROWS.get(memo_key) if memo_key is not None else None
+    except TypeError:  # an unhashable cell (never from calamine or csv): no memo
+        memo_key = found = None
+    if found is not None and found[0] is columns:
+        return found[1], found[2]
+    scores: dict[str, tuple[int, int]] = {}
+    for ci, cell in enumerate(row):
+        if not isinstance(cell, str) or len(cell) > 80:
+            continue  # a number, a date, or a long text: not a header
+        key = fold(cell)
+        if not key:
+            continue
+        score, col_key = _best_column(columns, key)
+        if score and (col_key not in scores or score > scores[col_key][0]):
+            scores[col_key] = (score, ci)
+    mapping = {k: ci for k, (_, ci) in scores.items()}
+    named = len(required & set(mapping))
+    if memo_key is not None:
+        if len(_HEADER_ROWS) >= 4096:
+            _HEADER_ROWS.clear()
+        _HEADER_ROWS[memo_key] = (columns, mapping, named)
+    return mapping, named
 
 
 _FIGURE_KEYS = ("registered_on", "households", "funds_million_vnd", "labour_days", "land_m2")
@@ -343,6 +390,21 @@ _MAX_LINE_FLOAT = float(2**31 - 1)
 
 _CONVERTERS = {"count": to_count, "amount": to_amount, "date": to_date, "line_no": to_line_number,
                "text": to_text}
+
+
+#: Look-ups that repeat from file to file, kept for as long as their directory lives (one run of
+#: the ingest): a field or kind as written → its code (what resolves only: a problem is reported at
+#: each row that has it).
+_FIELD_CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_KIND_CODES: dict[object, str] = {}  # require_kind is a pure function of the text
+_MEMO_SIZE = 4096
+
+
+def _memo(memos: weakref.WeakKeyDictionary, directory: object) -> dict:
+    memo = memos.get(directory)
+    if memo is None or len(memo) > _MEMO_SIZE:
+        memo = memos[directory] = {}
+    return memo
 
 
 class FormReader:
@@ -459,20 +521,22 @@ class FormReader:
         plan = [(key, ci, by_key[key], by_key[key].bound if by_key[key].bound is not None else _MAX_COUNT_FLOAT)
                 for key, ci in mapping.items()]
         field_ci, kind_ci = mapping.get("field_raw", -1), mapping.get("model_kind_raw", -1)
-        texts: dict[str, str | None] = {}  # a text cell → to_text(cell), for this file
-        field_codes: dict[object, str] = {}  # a field as written (cleaned) → its code
-        kinds: dict[object, str] = {}  # a kind as written (cleaned) → new | replicated
+        texts: dict[str, str | None] = _Lazy(to_text)  # a text cell → to_text(cell), for this file
+        field_codes = _memo(_FIELD_CODES, self.fields)  # a field as written (cleaned) → its code
+        kinds = _KIND_CODES  # a kind as written (cleaned) → new | replicated
+        if len(kinds) > _MEMO_SIZE:
+            kinds.clear()
         date_type, datetime_type = dt.date, dt.datetime
-        lines: list[ModelLine] = []
-        model_rows: list[int] = []
+        # 1. Which rows are models (blank, total, numbering and other rows skipped; nothing logged).
+        candidates: list[tuple[int, int, Row]] = []  # (0-based row, row as shown, cells)
         for r in range(first, len(rows)):
             row = rows[r]
-            width = len(row)
-            if all(c is None or c == "" or is_blank(c) for c in row) or is_total_line(row):
+            if _blank_or_total(row):
                 continue
             if r < first + 3 and is_column_numbering(row):
                 continue  # "(1) (2) (3) ..." under the header
             n = row_number(r)
+            width = len(row)
             field_cell = row[field_ci] if 0 <= field_ci < width else None
             kind_cell = row[kind_ci] if 0 <= kind_ci < width else None
             if is_blank(field_cell) and is_blank(kind_cell):
@@ -481,6 +545,17 @@ class FormReader:
                     first_text = next((clean(c) for c in row if not is_blank(c)), "")
                     skipped.append((sheet, n, first_text[:80]))
                     continue
+            candidates.append((r, n, row))
+        model_rows = [r for r, _, _ in candidates]
+        # 2. Their cells, a column at a time, when every cell is one the form takes as it is; else
+        # (a problem to report, a cell to convert from text) row by row, which is the rule.
+        lines = self._lines_by_column(sheet, candidates, plan, texts, field_codes, kinds)
+        if lines is not None:
+            candidates = []
+        else:
+            lines = []
+        for _, n, row in candidates:
+            width = len(row)
             v: dict[str, object] = {}
             for key, ci, column, bound in plan:
                 kind = column.type
@@ -526,7 +601,6 @@ class FormReader:
                 self.fields.require, field_raw, sheet, n, wheres["field_raw"], memo=field_codes)
             model_kind = kinds.get(kind_raw) or self._lookup(
                 require_kind, kind_raw, sheet, n, wheres["model_kind_raw"], memo=kinds)
-            model_rows.append(r)
             if name and field_code and model_kind:
                 lines.append(ModelLine(
                     sheet, n, v.get("stt"), name, field_code, field_raw, model_kind, kind_raw,
@@ -538,6 +612,82 @@ class FormReader:
                                   first, label or (lambda ci: f"{column_letter(ci)} ({clean(header[ci])})"
                                                    if ci < len(header) and clean(header[ci]) else column_letter(ci)))
         return lines
+
+    def _lines_by_column(self, sheet: str, candidates: list[tuple[int, int, Row]], plan: list,
+                         texts: dict[str, str | None], field_codes: dict, kinds: dict) -> list[ModelLine] | None:
+        """The model lines of ``candidates`` read a column at a time (comprehensions, ``min``,
+        ``max``, ``sum``, ``map`` over each column: no Python branch per cell), or None when any cell
+        would need more than taking it as it is: a problem to report, a number or date written as
+        text, a name missing, a field or kind not known. None sends the rows through the row loop of
+        :meth:`model_lines`, which reports every problem in its order; what this returns is what that
+        loop returns for the same rows."""
+        if not candidates:
+            return []
+        count = len(candidates)
+        if min(len(row) for _, _, row in candidates) <= max((ci for _, ci, _, _ in plan), default=-1):
+            return None  # a short row (never from calamine, whose rows share one width)
+        got: dict[str, list] = {}
+        # the columns that can send the rows to the row loop first (a CSV file's numbers are text:
+        # it is found before any text column is converted)
+        for key, ci, column, bound in sorted(plan, key=lambda step: step[2].type in ("text", "line_no")):
+            values = [row[ci] for _, _, row in candidates]
+            kind = column.type
+            if kind == "text":
+                out = [texts[x] if type(x) is str else (None if x is None else to_text(x)) for x in values]
+            elif kind == "amount" or kind == "count":
+                numbers = [x for x in values if x is not None and x != ""]
+                if numbers:
+                    if not all(type(x) is float for x in numbers):
+                        return None
+                    total = sum(numbers)  # NaN (or inf − inf) anywhere: NaN
+                    if total != total or min(numbers) < 0.0 or max(numbers) > bound:
+                        return None
+                    if kind == "count" and not all(map(float.is_integer, numbers)):
+                        return None
+                if kind == "count":
+                    out = [int(x) if type(x) is float else None for x in values]
+                else:
+                    out = [x if type(x) is float else None for x in values]
+            elif kind == "line_no":  # never a problem: a line number that is not one is only a label
+                out = [int(x) if type(x) is float and -_MAX_LINE_FLOAT <= x <= _MAX_LINE_FLOAT and x.is_integer()
+                       else to_line_number(x) for x in values]
+            elif kind == "date":
+                out = []
+                for x in values:
+                    vtype = type(x)
+                    if vtype is dt.datetime:
+                        out.append(x.date())
+                    elif vtype is dt.date:
+                        out.append(x)
+                    elif x is None or x == "":
+                        out.append(None)
+                    else:
+                        return None
+            else:
+                return None
+            got[key] = out
+        nothing = [None] * count
+        names = got.get("model_name", nothing)
+        if not all(names):
+            return None
+        field_raws, kind_raws = got.get("field_raw", nothing), got.get("model_kind_raw", nothing)
+        codes = [field_codes.get(x) or self._resolved(self.fields.resolve, x, field_codes) for x in field_raws]
+        model_kinds = [kinds.get(x) or self._resolved(resolve_kind, x, kinds) for x in kind_raws]
+        if not all(codes) or not all(model_kinds):
+            return None
+        return list(map(ModelLine, [sheet] * count, [n for _, n, _ in candidates], got.get("stt", nothing), names,
+                        codes, field_raws, model_kinds, kind_raws, got.get("registered_on", nothing),
+                        got.get("recognition_level", nothing), got.get("households", nothing),
+                        got.get("funds_million_vnd", nothing), got.get("labour_days", nothing),
+                        got.get("land_m2", nothing), got.get("note", nothing)))
+
+    @staticmethod
+    def _resolved(resolve: Callable[[object], str | None], value: object, memo: dict) -> str | None:
+        """``resolve(value)`` (nothing logged), kept in ``memo`` when found."""
+        found = resolve(value) if value is not None else None
+        if found is not None:
+            memo[value] = found
+        return found
 
     def _unknown_columns(self, sheet: str, rows: Sequence[Row], model_rows: list[int], header: Row,
                          known: set[int], first: int, label: Callable[[int], str]) -> None:
@@ -592,6 +742,11 @@ class FormReader:
         wheres = _Lazy(where)  # worked out only for a problem
         number_keys = [k for k in ("models_total", "models_new", "models_replicated", "funds_million_vnd")
                        if k in mapping]
+        # a number cell within its bounds (a whole one for a count) is taken as it is; anything else
+        # goes through the column's converter, which is the rule
+        quick = [(k, by_key[k].type == "count", by_key[k].bound if by_key[k].bound is not None else _MAX_COUNT_FLOAT)
+                 for k in number_keys]
+        field_codes = _memo(_FIELD_CODES, self.fields)
         out: list[DeclaredTotal] = []
         seen: dict[str, int] = {}
         for r in range(first, len(rows)):
@@ -605,16 +760,19 @@ class FormReader:
             if _is_total_text(label) or (not label and has_numbers and is_total_line(row)):
                 code: str | None = "TOTAL"
             else:
-                code = self.fields.resolve(label)
+                code = field_codes.get(label) or self._resolved(self.fields.resolve, label, field_codes)
                 if code is None:
                     if not has_numbers:
                         continue  # a note or a signature under the table
                     code = self._lookup(self.fields.require, label, sheet, n, wheres["field_raw"])
             values: dict[str, object] = dict.fromkeys(("models_total", "models_new", "models_replicated",
                                                        "funds_million_vnd"))
-            for k in number_keys:
-                values[k] = self.convert(by_key[k], cells[k], sheet=sheet, row=n,
-                                         where=lambda k=k: wheres[k])
+            for k, whole, bound in quick:
+                value = cells[k]
+                if type(value) is float and 0.0 <= value <= bound and (not whole or value.is_integer()):
+                    values[k] = int(value) if whole else value
+                else:
+                    values[k] = self.convert(by_key[k], value, sheet=sheet, row=n, where=lambda k=k: wheres[k])
             if code is None:
                 continue
             if code in seen:

@@ -57,13 +57,15 @@ class _Workbook:
         self._book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         self.names: list[str] = list(self._book.sheet_names)
         self._rows: dict[str, list[list[object]]] = {}
+        self._compact: dict[str, str] | None = None
         self.legacy = _workbook_legacy(self.parts.parts)
 
     def find(self, keys: tuple[str, ...]) -> str | None:
-        compact = {}
-        for name in self.names:
-            compact.setdefault(fold_compact(name), name)
-        return next((compact[k] for k in keys if k in compact), None)
+        if self._compact is None:  # sheet names by compact fold key, the first of each
+            self._compact = {}
+            for name in self.names:
+                self._compact.setdefault(fold_compact(name), name)
+        return next((self._compact[k] for k in keys if k in self._compact), None)
 
     def rows(self, name: str) -> list[list[object]]:
         if name not in self._rows:
