@@ -31,13 +31,13 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 from operator import itemgetter
 from xml.parsers import expat
 
+from dvk.ingest import ooxml
 from dvk.ingest.problems import Problem, SubmissionError
 
 #: The farthest a sheet may reach (1-based rows, columns; cells counted from A1). A form holds a
@@ -51,7 +51,6 @@ MAX_SHARED_STRINGS = 2_000_000
 #: The most of ``xl/workbook.xml`` read to name the sheets in messages.
 MAX_WORKBOOK_XML = 1 << 20
 
-_EOCD = b"PK\x05\x06"
 # One pass over a sheet finds every cell opener (<c>, <c/>, <c ...>; not <col>, <cfRule>, <c:chart>)
 # and, for a well-formed one (double-quoted attributes, no < or > in a value) with exactly one r
 # attribute holding a plain reference, its letters and digits: groups 1-2 when r comes first (what
@@ -277,45 +276,18 @@ def xml_parts(data: bytes) -> dict[str, bytes]:
 def _parts_fast(data: bytes) -> dict[str, bytes] | None:
     """The wanted parts read straight from the central directory (stored or deflated); None when
     that is not simple (zip64, another method, damage): :mod:`zipfile` then reads them."""
-    end = data.rfind(_EOCD, max(0, len(data) - 65_557))
-    if end < 0 or len(data) < end + 22:
+    directory = ooxml.central_directory(data)
+    if directory is None:
         return None
-    count, offset = struct.unpack_from("<H", data, end + 10)[0], struct.unpack_from("<L", data, end + 16)[0]
-    if count == 0xFFFF or offset == 0xFFFFFFFF:
-        return None
-    entries: dict[str, tuple[int, int, int, int]] = {}
-    pos = offset
-    try:
-        for _ in range(count):
-            if data[pos:pos + 4] != b"PK\x01\x02":
-                return None
-            method, size, usize, nlen, xlen, clen, local = struct.unpack_from("<10xH8xLL3H8xL", data, pos)
-            name = data[pos + 46:pos + 46 + nlen]
-            pos += 46 + nlen + xlen + clen
-            if name.lower().endswith((b".xml", b".rels")):
-                entries[name.decode("utf-8", "replace")] = (method, size, usize, local)
-
-        def inflate(entry: tuple[int, int, int, int]) -> bytes | None:
-            method, size, usize, local = entry
-            if data[local:local + 4] != b"PK\x03\x04" or usize == 0xFFFFFFFF:
-                return None
-            lnlen, lxlen = struct.unpack_from("<HH", data, local + 26)
-            start = local + 30 + lnlen + lxlen
-            raw = data[start:start + size]
-            if method == 8:
-                return zlib.decompressobj(-15).decompress(raw, usize + 1)
-            return raw if method == 0 else None
-
-        rels_entry = entries.get("xl/_rels/workbook.xml.rels")
-        rels = inflate(rels_entry) if rels_entry else None
-        parts: dict[str, bytes] = {}
-        for name in _wanted(list(entries), rels):
-            xml = inflate(entries[name])
-            if xml is None:
-                return None
-            parts[name] = xml
-    except (struct.error, zlib.error):
-        return None
+    entries = {e.name: e for e in directory if e.name.lower().endswith((".xml", ".rels"))}
+    rels_entry = entries.get("xl/_rels/workbook.xml.rels")
+    rels = ooxml.inflate(data, rels_entry) if rels_entry else None
+    parts: dict[str, bytes] = {}
+    for name in _wanted(list(entries), rels):
+        xml = ooxml.inflate(data, entries[name])
+        if xml is None:
+            return None
+        parts[name] = xml
     return parts
 
 

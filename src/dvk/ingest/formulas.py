@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dvk.ingest import ooxml
 from dvk.ingest.budget import WorkbookParts, sheet_names_from_xml
 from dvk.ingest.problems import ProblemLog
 
@@ -64,44 +63,21 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return sheet_names_from_xml(book, rels)
 
 
-_EOCD = b"PK\x05\x06"
-
-
 def worksheet_parts(data: bytes) -> dict[str, bytes] | None:
     """The inflated ``xl/worksheets/*.xml`` parts, read straight from the zip's central directory
     (a few microseconds, without :mod:`zipfile`); None when the zip cannot be read that way (zip64,
     another compression method): the caller then falls back to :mod:`zipfile`."""
-    end = data.rfind(_EOCD, max(0, len(data) - 65_557))
-    if end < 0 or len(data) < end + 22:
-        return None
-    count, offset = struct.unpack_from("<H", data, end + 10)[0], struct.unpack_from("<L", data, end + 16)[0]
-    if count == 0xFFFF or offset == 0xFFFFFFFF:
+    directory = ooxml.central_directory(data)
+    if directory is None:
         return None
     parts: dict[str, bytes] = {}
-    pos = offset
-    for _ in range(count):
-        if data[pos:pos + 4] != b"PK\x01\x02":
-            return None
-        method, size, usize, nlen, xlen, clen, local = struct.unpack_from("<10xH8xLL3H8xL", data, pos)
-        name = data[pos + 46:pos + 46 + nlen]
-        pos += 46 + nlen + xlen + clen
-        if not (name.startswith(b"xl/worksheets/") and name.endswith(b".xml")):
+    for entry in directory:
+        if not (entry.name.startswith("xl/worksheets/") and entry.name.endswith(".xml")):
             continue
-        if data[local:local + 4] != b"PK\x03\x04":
-            return None
-        lnlen, lxlen = struct.unpack_from("<HH", data, local + 26)
-        start = local + 30 + lnlen + lxlen
-        raw = data[start:start + size]
-        if method == 8:
-            inflater = zlib.decompressobj(-15)
-            xml = inflater.decompress(raw, usize + 1)
-        elif method == 0:
-            xml = raw
-        else:
-            return None
-        if len(xml) > usize:
-            return None  # larger than declared: leave it to the guard and calamine
-        parts[name.decode("utf-8", "replace")] = xml
+        xml = ooxml.inflate(data, entry)
+        if xml is None or len(xml) > entry.usize:
+            return None  # another method, damage, or larger than declared: the guard and calamine decide
+        parts[entry.name] = xml
     return parts
 
 
@@ -157,10 +133,7 @@ def bad_formula_cells(data: bytes, parts: WorkbookParts | None = None) -> dict[s
             return {}
         names = parts.names
     else:
-        try:
-            sheets = worksheet_parts(data)
-        except (struct.error, zlib.error):
-            sheets = None
+        sheets = worksheet_parts(data)
         if sheets is not None:
             flagged = {name: xml for name, xml in sheets.items() if _has_markers(xml)}
             if not flagged:

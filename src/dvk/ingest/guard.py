@@ -7,9 +7,9 @@ parser touches it; each failure is a :class:`~dvk.ingest.problems.Problem` a cle
 from __future__ import annotations
 
 import io
-import struct
 import zipfile
 
+from dvk.ingest import ooxml
 from dvk.ingest.problems import Problem, ProblemLog
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -32,26 +32,8 @@ def zip_entries(data: bytes) -> list[tuple[str, int]] | None:
     """(name, declared uncompressed size) of every entry, read straight from the central directory
     (no decompression; a few microseconds). None when that is not simple (zip64, damage): the
     caller then asks :mod:`zipfile`, which also says whether the zip is readable at all."""
-    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
-    if end < 0 or len(data) < end + 22:
-        return None
-    count, offset = struct.unpack_from("<H", data, end + 10)[0], struct.unpack_from("<L", data, end + 16)[0]
-    if count == 0xFFFF or offset == 0xFFFFFFFF:
-        return None
-    entries = []
-    pos = offset
-    try:
-        for _ in range(count):
-            if data[pos:pos + 4] != b"PK\x01\x02":
-                return None
-            usize, nlen, xlen, clen = struct.unpack_from("<L3H", data, pos + 24)
-            if usize == 0xFFFFFFFF:
-                return None  # zip64 sizes: zipfile reads them
-            entries.append((data[pos + 46:pos + 46 + nlen].decode("utf-8", "replace"), usize))
-            pos += 46 + nlen + xlen + clen
-    except struct.error:
-        return None
-    return entries
+    directory = ooxml.central_directory(data)
+    return None if directory is None else [(e.name, e.usize) for e in directory]
 
 
 def check_content(data: bytes, file_name: str, suffix: str) -> list[Problem]:
