@@ -73,16 +73,6 @@ _REF = re.compile(rb"([A-Za-z]{1,3})([0-9]{1,7})")
 _UNIQUE_COUNT = re.compile(rb"uniqueCount\s*=\s*[\"']\s*\+?([0-9]+)")
 
 
-def column_letters(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def _column_index(letters: bytes) -> int:
     index = 0
     for ch in letters.upper():
@@ -172,7 +162,7 @@ def _expat_extent(xml: bytes) -> Extent:
     except expat.ExpatError as exc:
         raise _Unreadable(str(exc)) from exc
     max_row, max_col = state["max_row"], state["max_col"]
-    far = f"{column_letters(max_col)}{max_row + 1}" if max_row >= 0 else ""
+    far = f"{ooxml.column_letter(max_col)}{max_row + 1}" if max_row >= 0 else ""
     return Extent(max_row, max_col, far)
 
 
@@ -399,7 +389,7 @@ def check_workbook(data: bytes, file_name: str) -> WorkbookParts:
             continue
         rows, cols = extent.max_row + 1, extent.max_col + 1
         if rows > MAX_SHEET_ROWS or cols > MAX_SHEET_COLUMNS or extent.cells > MAX_SHEET_CELLS:
-            letters = column_letters(extent.max_col)
+            letters = ooxml.column_letter(extent.max_col)
             problems.append(_too_large(
                 file_name, book.names.get(part, part),
                 f"Sheet quá lớn: có ô đến tận {extent.far_ref} ({rows:,} dòng × {cols:,} cột; tối đa "

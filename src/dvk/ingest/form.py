@@ -26,6 +26,7 @@ from dvk.ingest.cells import (
     to_text,
 )
 from dvk.ingest.bounds import MODEL_BOUNDS, TOTAL_BOUNDS, UNITS_VI
+from dvk.ingest.ooxml import column_letter
 from dvk.ingest.problems import Problem, ProblemLog
 from dvk.periods import Period, PeriodError, parse_period
 from dvk.reference import FieldDirectory, LookupProblem, UnitDirectory, require_kind, resolve_kind
@@ -276,16 +277,6 @@ class ParsedSubmission:
 
 
 # --------------------------------------------------------------------------------- reading rows
-
-
-def column_letter(index: int) -> str:
-    """0 → A, 25 → Z, 26 → AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 _BEST_COLUMN: dict[tuple[int, str], tuple[int, str]] = {}

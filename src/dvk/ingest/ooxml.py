@@ -19,6 +19,17 @@ EOCD_SEARCH_WINDOW = 22 + 65_535
 _ZIP64 = 0xFFFFFFFF
 
 
+def column_letter(index: int) -> str:
+    """A column's letters in an A1 reference: 0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+
 class ZipEntry(NamedTuple):
     name: str
     method: int  # 0 stored, 8 deflated
