@@ -22,7 +22,8 @@ facts (every table but the ``dim_*`` ones) with a ``year`` or ``period_year`` co
 Layout under ``settings.published_dir`` (``DVK_PUBLISHED_DIR``, default ``<warehouse dir>/published``)::
 
     dvk.duckdb                 schema ``marts`` (every mart and dim), schema ``meta`` (publication,
-                               publication_years, published_tables)
+                               publication_years, published_tables); storage format v1.2.0
+                               (:data:`PUBLISHED_STORAGE_VERSION`), so DuckDB 1.x opens it too
     parquet/<table>.parquet    one file per mart; ``parquet`` is a symlink to ``parquet-<stamp>/``,
                                swapped atomically, so a reader never sees a mix of two publications
     manifest.json              tables, row counts, source warehouse, published_at, and per year:
@@ -75,7 +76,7 @@ KEEP_PARQUET_VERSIONS = 2
 ATTACH_TIMEOUT_SECONDS = 120.0
 #: The storage format of the published database: DuckDB 2.0 writes files DuckDB 1.x cannot open
 #: ("database file with version number 999"); v1.2.0 is read by every DuckDB from 1.2 on
-#: (tests/test_publish_compat.py opens it with DuckDB 1.4).
+#: (tests/test_analyst_guide.py opens it with DuckDB 1.4 and runs the guide's queries).
 PUBLISHED_STORAGE_VERSION = "v1.2.0"
 #: The name the new database is attached under while it is written.
 PUBLISHED_ALIAS = "pub"
