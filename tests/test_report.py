@@ -31,7 +31,9 @@ SPEC_KEYS = [
     "year", "units_registered", "models_total", "models_new", "models_replicated", "fields",
     "units", "missing_units", "funds_million_vnd", "households", "labour_days", "land_m2",
 ]
-SHEETS = ["Tổng quan", "Theo lĩnh vực", "Theo đơn vị", "Biểu đồ", "Danh sách mô hình", "Đơn vị chưa báo cáo"]
+# the dbt build has fct_annual_unit_today: the report adds the sheet on today's geography
+SHEETS = ["Tổng quan", "Theo lĩnh vực", "Theo đơn vị", "Biểu đồ", "Danh sách mô hình", "Đơn vị chưa báo cáo",
+          "Theo địa giới hiện nay"]
 HEADLINE = (
     "Trong năm, toàn thành phố có 4 địa phương, cơ quan, đơn vị đăng ký xây dựng mô hình; "
     "nhân rộng 16 mô hình \"Dân vận khéo\". Trong đó, 10 mô hình \"Dân vận khéo\" xây mới, "
@@ -39,7 +41,7 @@ HEADLINE = (
 )
 WORKBOOK = "bao-cao-dan-van-kheo-2021.xlsx"
 CSVS = ["theo-linh-vuc-2021.csv", "theo-don-vi-2021.csv", "danh-sach-mo-hinh-2021.csv",
-        "don-vi-chua-bao-cao-2021.csv"]
+        "don-vi-chua-bao-cao-2021.csv", "theo-dia-gioi-hien-nay-2021.csv"]
 CURRENT_FILES = sorted([WORKBOOK, "summary.json", "models.json", "changes.json", "changes.md", *CSVS])
 FORMULA_LIKE = ("=1+2", "+84 Dân vận khéo", "-Camera an ninh khu dân cư", "@Chi bộ bốn tốt")
 

@@ -6,8 +6,8 @@
 
 ``base_warehouse()`` writes the story below into ``raw.*`` (the tables of
 tests/fixtures/raw_fixture.py), with its own master list of units, no reorganisations, and runs
-``dbt build`` (dvk.transform, unit tests left out: tests/test_dbt_build.py runs them) once per test
-process; ``settings_with`` copies the built file per test, so the marts and the gate's
+``dbt build`` (dvk.transform; seeds, snapshot and models: the data and unit tests run in
+tests/test_dbt_build.py) once per test process and story; ``settings_with`` copies the built file per test, so the marts and the gate's
 ``checks.*`` models (views over the marts) are exactly what the pipeline builds. A mutation
 changes a mart or a raw table of the copy; the checks views see it at once.
 
@@ -161,6 +161,9 @@ def write_raw(path: Path) -> None:
                 lines, DECLARED.get(name, []))
         # the story's model lists start under a three-row heading, on the sheet "Mô hình"
         con.execute("update raw.submission_models set source_sheet = 'Mô hình', source_row = line_no + 3")
+        # ... registered on 1 February of the report's year
+        con.execute("""update raw.submission_models as m set registered_on = make_date(s.period_year, 2, 1)
+                       from raw.submissions as s where s.submission_id = m.submission_id""")
 
 
 def write_reference(folder: Path) -> dict[str, Path]:
@@ -199,7 +202,7 @@ def _story_key() -> str:
 def base_warehouse() -> tuple[Path, dict[str, Path]]:
     """The story as it is now, built by ``dbt build`` once per test process and story:
     (warehouse file, reference files)."""
-    from dvk.transform import build, release_dbt_duckdb
+    from dvk.transform import release_dbt_duckdb, run_dbt
 
     key = _story_key()
     with _LOCK:
@@ -210,7 +213,9 @@ def base_warehouse() -> tuple[Path, dict[str, Path]]:
             warehouse = base / "warehouse" / "dvk.duckdb"
             write_raw(warehouse)
             try:
-                build(settings_at(base, warehouse, reference), unit_tests=False)
+                # the models only: the data and unit tests run in tests/test_dbt_build.py
+                run_dbt(["build", "--exclude-resource-type", "test", "--exclude-resource-type",
+                         "unit_test"], settings_at(base, warehouse, reference))
             finally:
                 release_dbt_duckdb()
             _BUILT[key] = (warehouse, reference)

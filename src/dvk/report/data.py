@@ -20,11 +20,13 @@ from typing import Any
 import pandas as pd
 
 from dvk.gate.warehouse import query_df, query_rows, read_only
+from dvk.reference import load_fields
 from dvk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-FIELD_CODES = ("KT", "VHXH", "QPAN", "XDD")
+#: The field codes in their order: the fields seed (``dvk.reference.load_fields``, read once).
+FIELD_CODES = tuple(field.code for field in load_fields())
 #: The first year the series on today's geography starts from (reports are expected from 2020).
 FIRST_TODAY_YEAR = 2020
 TODAY_MART = "fct_annual_unit_today"
