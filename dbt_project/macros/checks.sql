@@ -9,6 +9,7 @@
     any other value is left as it is.
 
     quantile_75(expr): the upper quartile (continuous) of `expr`, one dispatch per adapter.
+    round_float(expr, places): below.
 -#}
 
 {% macro field_sort(field_code, sort_order) -%}
@@ -50,4 +51,19 @@
 
 {% macro duckdb__quantile_75(expr) -%}
     quantile_cont({{ expr }}, 0.75)
+{%- endmacro %}
+
+{#- round_float(expr, places): `expr` (a float) rounded to `places` decimals, as a float. DuckDB
+    rounds the double itself (what the gate always showed: 265.325 stored as 265.32499... gives
+    265.32); PostgreSQL has no round(double precision, int), so it rounds a numeric there. -#}
+{% macro round_float(expr, places) -%}
+    {{ return(adapter.dispatch('round_float', 'dvk')(expr, places)) }}
+{%- endmacro %}
+
+{% macro default__round_float(expr, places) -%}
+    cast(round(cast({{ expr }} as numeric), {{ places }}) as double precision)
+{%- endmacro %}
+
+{% macro duckdb__round_float(expr, places) -%}
+    cast(round({{ expr }}, {{ places }}) as double precision)
 {%- endmacro %}

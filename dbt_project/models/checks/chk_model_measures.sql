@@ -125,11 +125,10 @@ final as (
             when '{{ measure }}' then {{ cap }}
             {%- endfor %}
         end as double precision) as cap,
-        cast(round(cast(rated.unit_usual as decimal(38, 10)), 2) as double precision) as unit_usual,
+        {{ round_float('rated.unit_usual', 2) }} as unit_usual,
         rated.unit_values,
         rated.times_unit_usual,
-        cast(round(cast(rated.times_unit_usual as decimal(38, 10)), 1) as double precision)
-            as times_unit_usual_rounded,
+        {{ round_float('rated.times_unit_usual', 1) }} as times_unit_usual_rounded,
         rated.measure_sort
     from rated
     left join units on rated.unit_key = units.unit_key

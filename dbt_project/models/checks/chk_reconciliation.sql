@@ -86,6 +86,15 @@ joined as (
         and (mart.sources_n = 1 or mart.source_submission_id = recount.source_submission_id)
 ),
 
+{%- set mart_case -%}
+    coalesce(case figure_names.figure
+        {%- for figure in figures() %} when '{{ figure }}' then joined.mart_{{ figure }}{% endfor %} end, 0)
+{%- endset -%}
+{%- set raw_case -%}
+    coalesce(case figure_names.figure
+        {%- for figure in figures() %} when '{{ figure }}' then joined.raw_{{ figure }}{% endfor %} end, 0)
+{%- endset %}
+
 figure_names as (
     {%- for figure in figures() %}
     select '{{ figure }}' as figure, {{ loop.index0 }} as figure_sort
@@ -104,16 +113,8 @@ by_figure as (
         joined.submission_id,
         figure_names.figure,
         figure_names.figure_sort,
-        cast(round(cast(coalesce(case figure_names.figure
-            {%- for figure in figures() %}
-            when '{{ figure }}' then joined.mart_{{ figure }}
-            {%- endfor %}
-        end, 0) as decimal(38, 10)), 4) as double precision) as mart_value,
-        cast(round(cast(coalesce(case figure_names.figure
-            {%- for figure in figures() %}
-            when '{{ figure }}' then joined.raw_{{ figure }}
-            {%- endfor %}
-        end, 0) as decimal(38, 10)), 4) as double precision) as raw_value
+        {{ round_float(mart_case, 4) }} as mart_value,
+        {{ round_float(raw_case, 4) }} as raw_value
     from joined
     cross join figure_names
 ),

@@ -51,10 +51,9 @@ final as (
         cast(coalesce(totals.fields_sum_new, 0) as bigint) as fields_sum_new,
         cast(coalesce(totals.fields_sum_replicated, 0) as bigint) as fields_sum_replicated,
         cast(totals.declared_funds as double precision) as declared_funds,
-        cast(round(cast(coalesce(totals.computed_funds, 0) as decimal(38, 10)), 4) as double precision)
-            as computed_funds,
-        cast(round(cast(abs(totals.declared_funds - coalesce(totals.computed_funds, 0)) as decimal(38, 10)), 6)
-            as double precision) as funds_difference,
+        {{ round_float('coalesce(totals.computed_funds, 0)', 4) }} as computed_funds,
+        {{ round_float('abs(totals.declared_funds - coalesce(totals.computed_funds, 0))', 6) }}
+            as funds_difference,
         {{ field_sort('totals.field_code', 'fields.sort_order') }} as field_sort
     from totals
     inner join submissions on totals.submission_id = submissions.submission_id
