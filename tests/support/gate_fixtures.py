@@ -7,7 +7,8 @@
 ``base_warehouse()`` writes the story below into ``raw.*`` (the tables of
 tests/fixtures/raw_fixture.py), with its own master list of units, no reorganisations, and runs
 ``dbt build`` (dvk.transform; seeds, snapshot and models: the data and unit tests run in
-tests/test_dbt_build.py) once per test process and story; ``settings_with`` copies the built file per test, so the marts and the gate's
+tests/test_dbt_build.py) once per test run and story (the xdist workers share it);
+``settings_with`` copies the built file per test, so the marts and the gate's
 ``checks.*`` models (views over the marts) are exactly what the pipeline builds. A mutation
 changes a mart or a raw table of the copy; the checks views see it at once.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import atexit
 import csv
+import fcntl
 import hashlib
 import importlib.util
 import shutil
@@ -199,32 +201,65 @@ def _story_key() -> str:
     return hashlib.sha256(repr(story).encode()).hexdigest()
 
 
-def base_warehouse() -> tuple[Path, dict[str, Path]]:
-    """The story as it is now, built by ``dbt build`` once per test process and story:
-    (warehouse file, reference files)."""
+def _shared_root(folder: Path | None) -> Path | None:
+    """pytest's base temporary folder shared by the xdist workers of this run (the parent of
+    ``popen-gw<N>``), found from a test's folder; None outside xdist."""
+    for parent in Path(folder).resolve().parents if folder else ():
+        if parent.name.startswith("popen-gw"):
+            return parent.parent
+    return None
+
+
+def _build_story(base: Path) -> tuple[Path, dict[str, Path]]:
     from dvk.transform import release_dbt_duckdb, run_dbt
 
+    reference = write_reference(base / "reference")
+    warehouse = base / "warehouse" / "dvk.duckdb"
+    if warehouse.exists():
+        warehouse.unlink()  # a build cut short before
+    write_raw(warehouse)
+    try:
+        # the models only: the data and unit tests run in tests/test_dbt_build.py
+        run_dbt(["build", "--exclude-resource-type", "test", "--exclude-resource-type",
+                 "unit_test"], settings_at(base, warehouse, reference))
+    finally:
+        release_dbt_duckdb()
+    return warehouse, reference
+
+
+def base_warehouse(folder: Path | None = None) -> tuple[Path, dict[str, Path]]:
+    """The story as it is now, built by ``dbt build`` once per test run and story: (warehouse
+    file, reference files). Under pytest-xdist the workers share one build (a file lock in the
+    run's base temporary folder, found from ``folder``); else once per process."""
     key = _story_key()
     with _LOCK:
-        if key not in _BUILT:
+        if key in _BUILT:
+            return _BUILT[key]
+        shared = _shared_root(folder)
+        if shared is None:
             base = Path(tempfile.mkdtemp(prefix="dvk-gate-base-"))
             atexit.register(shutil.rmtree, base, ignore_errors=True)
-            reference = write_reference(base / "reference")
-            warehouse = base / "warehouse" / "dvk.duckdb"
-            write_raw(warehouse)
-            try:
-                # the models only: the data and unit tests run in tests/test_dbt_build.py
-                run_dbt(["build", "--exclude-resource-type", "test", "--exclude-resource-type",
-                         "unit_test"], settings_at(base, warehouse, reference))
-            finally:
-                release_dbt_duckdb()
-            _BUILT[key] = (warehouse, reference)
-    return _BUILT[key]
+            _BUILT[key] = _build_story(base)
+        else:
+            base = shared / f"dvk-gate-story-{key[:16]}"
+            base.mkdir(exist_ok=True)
+            with open(shared / f"dvk-gate-story-{key[:16]}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+                done = base / "built"
+                if done.exists():
+                    reference = {"units_file": base / "reference" / "units.csv",
+                                 "unit_changes_file": base / "reference" / "unit_changes.csv",
+                                 "unit_shares_file": base / "reference" / "unit_split_shares.csv"}
+                    _BUILT[key] = (base / "warehouse" / "dvk.duckdb", reference)
+                else:
+                    _BUILT[key] = _build_story(base)
+                    done.touch()
+        return _BUILT[key]
 
 
 def settings_with(folder: Path, *mutations: str) -> Settings:
     """Settings on a copy of the built story warehouse in ``folder``, with ``mutations`` (SQL) run."""
-    base, reference = base_warehouse()
+    base, reference = base_warehouse(folder)
     warehouse = Path(folder) / "warehouse" / "dvk.duckdb"
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(base, warehouse)
