@@ -129,7 +129,7 @@ def test_failing_dbt_test_raises_with_node_names(empty_build):
     with pytest.raises(TransformError) as err:
         build(settings)
     text = str(err.value)
-    assert "accepted_values_stg_raw__submission_models_field_code" in text
+    assert "relationships_stg_raw__submission_models_field_code__field_code__ref_fields_" in text
     assert any("field_code" in f.unique_id for f in err.value.failures)
     assert err.value.skipped  # the models downstream of the failed test were not built
 

@@ -1,6 +1,6 @@
 """One test per blocking check of the quality gate (spec §6).
 
-Each case breaks the hand-made warehouse of tests/test_gate.py (``settings_with``) so that its check
+Each case breaks a copy of the story warehouse of tests/support/gate_fixtures.py (``settings_with``) so that its check
 fails, and asserts that the failure names the unit (code and name), the period, the field, the
 declared and the computed value, and says what to do next — in Vietnamese and in English.
 
@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from test_gate import BH_DECLARES_5_KT, UNIT_NAMES, settings_with, sid
 
 from dvk.gate import run_gate
 from dvk.gate.datasets import DATASETS
 from dvk.gate.result import fmt_value
 from dvk.gate.suites import load_suite
+from tests.support.gate_fixtures import BH_DECLARES_5_KT, UNIT_NAMES, settings_with, sid
 
 BH, TP_OLD, TP, NH_Q3, TG, PN = (sid(n) for n in
                                  ("bh_2021", "tp_2021_v1", "tp_2021_v2", "nh_2021q3", "tg_2021", "pn_2021"))
@@ -125,8 +125,9 @@ CASES = [
     case("annual_field_code_known", PN_FIELD_XX, "CQ01", "2021", "XX", "XX", None,
          also={"model_field_code_known"}),
     case("annual_row_has_models",
-         [f"insert into marts.fct_annual_unit_field values (2021, 'CQ01', 'VHXH', 0, 0, 0, 0, 0, 0, 0, "
-          f"false, '{PN}', '2021', 'CQ01', 'own_report', 'CQ01', 'CQ01')"],
+         [f"insert into marts.fct_annual_unit_field select 2021, 'CQ01', 'VHXH', 0, 0, 0, 0, 0, 0, 0, "
+          f"false, '{PN}', '2021', unit_key, 'own_report', unit_key, 'CQ01' "
+          "from marts.dim_reporting_unit where unit_code = 'CQ01'"],
          "CQ01", "2021", "VHXH", 0, None),
     # a (unit, field) counted twice doubles the unit's total, which the per-unit reconciliation sees.
     case("annual_unit_field_unique",
@@ -218,6 +219,7 @@ def _same(found: object, expected: object) -> bool:
     return found == expected
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 @pytest.mark.parametrize("c", CASES, ids=lambda c: c.check)
 def test_blocking_check(c: Case, gate_on):
     result = gate_on(c.year, c.mutations)

@@ -1,6 +1,6 @@
 """The gate report (dvk.gate.report): written after each run, readable offline and by a clerk.
 
-One gate run on the hand-made warehouse of tests/test_gate.py (a blocking failure, a warning, a
+One gate run on the story warehouse of tests/support/gate_fixtures.py (a dbt build) (a blocking failure, a warning, a
 unit name that is HTML) feeds most tests; the others render hand-made results, without GX.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from markupsafe import escape
-from test_gate import BH_DECLARES_5_KT, SUITES, settings_with
 
 from dvk.gate import GateResult, data_docs_path, gate_result_path, load_result, run_gate
 from dvk.gate import report as gate_report
 from dvk.gate.result import make_entry
+from tests.support.gate_fixtures import BH_DECLARES_5_KT, SUITES, settings_with
 
 HOSTILE_NAME = '<script>alert("x")</script> Phường Bắc Hà & <b>co</b>'
 FUNDS_40 = ("update marts.fct_submission_totals_check set declared_funds = 40.0 "
@@ -54,6 +54,7 @@ def _rows(html: str) -> list[str]:
     return re.findall(r"<tr>(.*?)</tr>", html, re.S)
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_report_is_written_next_to_the_gate_result(run):
     settings, result, index, pages = run
     assert index == settings.reports_dir / "gate" / "2021" / "data_docs" / "index.html"
@@ -66,6 +67,7 @@ def test_report_is_written_next_to_the_gate_result(run):
     assert sorted(p.name for p in index.parent.parent.iterdir()) == ["data_docs", "gate_result.json"]
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_pages_are_offline_and_their_links_resolve(run):
     _, _, index, pages = run
     for name, text in pages.items():
@@ -76,6 +78,7 @@ def test_pages_are_offline_and_their_links_resolve(run):
             assert (index.parent / name).parent.joinpath(link).resolve().is_file(), (name, link)
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_hostile_text_is_escaped_everywhere(run):
     _, result, _, pages = run
     assert any(f["unit_name"] == HOSTILE_NAME for f in result.failures)
@@ -85,6 +88,7 @@ def test_hostile_text_is_escaped_everywhere(run):
     assert str(escape(HOSTILE_NAME)) in pages["suites/submission_totals.html"]  # an unexpected row
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_index_gives_the_verdict_and_lists_every_failure_and_warning(run):
     _, result, _, pages = run
     index = pages["index.html"]
@@ -112,6 +116,7 @@ def test_index_gives_the_verdict_and_lists_every_failure_and_warning(run):
     assert "Lỗi chặn / blocking failure" in suites and "Đạt / passed" in suites
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_suite_page_shows_each_expectation_and_its_unexpected_rows(run):
     _, result, _, pages = run
     page = pages["suites/submission_totals.html"]
@@ -180,6 +185,7 @@ def test_a_new_report_replaces_the_old_one_at_once(tmp_path):
     assert sorted(p.name for p in site.parent.iterdir()) == ["data_docs"]  # no staging folder left
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_a_report_failure_never_changes_the_verdict(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError("disk full")

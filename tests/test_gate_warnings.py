@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import pytest
-from test_gate import UNIT_NAMES, settings_with, sid
 
 from dvk.gate import enforce_gate, run_gate
+from tests.support.gate_fixtures import UNIT_NAMES, settings_with, sid
+
+pytestmark = pytest.mark.e2e  # the story warehouse is a dbt build
 
 BH, PN, NH_Q2 = sid("bh_2021"), sid("pn_2021"), sid("nh_2021q2")
 
@@ -22,10 +24,11 @@ def _line_in_raw_and_marts(submission: str, line_no: int, field_code: str, kind:
               f"'{field_code}', '{kind}', 'Xây mới', null, null, 5, null, null, null, null")
     return [
         f"insert into raw.submission_models values ({values})",
-        f"""insert into marts.fct_model
+        f"""insert into marts.fct_model (model_line_id, submission_id, unit_code, period_id,
+                period_kind, period_year, line_no, model_name, field_code, model_kind, households,
+                unit_key)
             select '{submission}-{line_no}', '{submission}', unit_code, period_id, period_kind,
-                period_year, {line_no}, '{name}', '{field_code}', '{kind}', null, null, 5, null, null,
-                null, null, unit_key
+                period_year, {line_no}, '{name}', '{field_code}', '{kind}', 5, unit_key
             from marts.fct_submission where submission_id = '{submission}'""",
     ]
 
@@ -147,10 +150,8 @@ def _ingest_warning(submission: str, file_name: str, no: int, column: str) -> st
 
 
 def test_ingest_warning_of_an_accepted_submission_is_a_gate_warning(tmp_path):
-    from dvk.ingest.warehouse import ddl
-
     settings = settings_with(
-        tmp_path, ddl(["submission_warnings"]),
+        tmp_path,
         _ingest_warning(BH, "bac_ha_2021.xlsx", 1, "L (Số người hưởng lợi)"),
         _ingest_warning(sid("tp_2021_v1"), "tran_phu_2021_v1.xlsx", 1, "M (Ghi chú thêm)"),
         _ingest_warning(sid("tp_2022q1"), "tran_phu_2022q1.xlsx", 1, "N (Khác)"),
@@ -168,5 +169,5 @@ def test_ingest_warning_of_an_accepted_submission_is_a_gate_warning(tmp_path):
     assert "bac_ha_2021.xlsx" in index and "tran_phu_2021_v1.xlsx" not in index
 
 
-def test_a_warehouse_without_ingest_warnings_table_adds_none(run):
+def test_no_ingest_warnings_adds_none(run):
     assert not [w for w in run().warnings if w["check"] == "ingest_warning"]

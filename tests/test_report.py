@@ -1,4 +1,4 @@
-"""The annual report (dvk.report) on the hand-made marts of tests/test_gate.py.
+"""The annual report (dvk.report) on the story warehouse of tests/support/gate_fixtures.py (a dbt build).
 
 Covers: the folder and its files, summary.json (spec keys and figures), the workbook as an office
 would lay it out (title block, headline, tables with totals, number formats, frozen headers,
@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
-import importlib.util
 import io
 import json
 import re
@@ -25,18 +24,16 @@ import pytest
 
 from dvk.gate import GateFailed, run_gate
 from dvk.report import build_annual_report, years_with_annual_submissions
+from tests.support import gate_fixtures as fixture
 
-_spec = importlib.util.spec_from_file_location(
-    "dvk_test_gate_fixture", Path(__file__).parent / "test_gate.py"
-)
-fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixture)
 
 SPEC_KEYS = [
     "year", "units_registered", "models_total", "models_new", "models_replicated", "fields",
     "units", "missing_units", "funds_million_vnd", "households", "labour_days", "land_m2",
 ]
-SHEETS = ["Tổng quan", "Theo lĩnh vực", "Theo đơn vị", "Biểu đồ", "Danh sách mô hình", "Đơn vị chưa báo cáo"]
+# the dbt build has fct_annual_unit_today: the report adds the sheet on today's geography
+SHEETS = ["Tổng quan", "Theo lĩnh vực", "Theo đơn vị", "Biểu đồ", "Danh sách mô hình", "Đơn vị chưa báo cáo",
+          "Theo địa giới hiện nay"]
 HEADLINE = (
     "Trong năm, toàn thành phố có 4 địa phương, cơ quan, đơn vị đăng ký xây dựng mô hình; "
     "nhân rộng 16 mô hình \"Dân vận khéo\". Trong đó, 10 mô hình \"Dân vận khéo\" xây mới, "
@@ -44,7 +41,7 @@ HEADLINE = (
 )
 WORKBOOK = "bao-cao-dan-van-kheo-2021.xlsx"
 CSVS = ["theo-linh-vuc-2021.csv", "theo-don-vi-2021.csv", "danh-sach-mo-hinh-2021.csv",
-        "don-vi-chua-bao-cao-2021.csv"]
+        "don-vi-chua-bao-cao-2021.csv", "theo-dia-gioi-hien-nay-2021.csv"]
 CURRENT_FILES = sorted([WORKBOOK, "summary.json", "models.json", "changes.json", "changes.md", *CSVS])
 FORMULA_LIKE = ("=1+2", "+84 Dân vận khéo", "-Camera an ninh khu dân cư", "@Chi bộ bốn tốt")
 
@@ -96,6 +93,7 @@ def _csv(path: Path) -> list[list[str]]:
 # ---- folder and summary.json ----------------------------------------------------------------
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_report_lands_in_annual_year_folder(report):
     settings, folder, _ = report
     assert folder == settings.reports_dir / "annual" / "2021"
@@ -112,6 +110,7 @@ def test_report_lands_in_annual_year_folder(report):
     assert not (settings.reports_dir / ".tmp").exists()
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_summary_has_the_spec_keys_first_and_in_order(report):
     _, _, summary = report
     assert list(summary)[: len(SPEC_KEYS)] == SPEC_KEYS
@@ -128,6 +127,7 @@ def test_summary_has_the_spec_keys_first_and_in_order(report):
     assert re.fullmatch(r"[0-9a-f]{64}", summary["content_sha256"])
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_summary_figures(report):
     _, _, s = report
     assert (s["year"], s["units_registered"], s["models_total"], s["models_new"],
@@ -161,6 +161,7 @@ def test_summary_figures(report):
 # ---- the workbook ---------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_workbook_sheets_and_title_block(workbook):
     assert workbook.sheetnames == SHEETS
     for ws in workbook.worksheets:
@@ -172,6 +173,7 @@ def test_workbook_sheets_and_title_block(workbook):
         assert any("NĂM 2021" in c for c in top), ws.title
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_overview_headline_paragraph_figures_and_units(workbook):
     ws = workbook["Tổng quan"]
     cells = {c.value: c for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
@@ -192,6 +194,7 @@ def test_overview_headline_paragraph_figures_and_units(workbook):
     assert "- Phường Nguyễn Du (18077)." in texts
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_by_field_table_totals_and_formats(report, workbook):
     ws = workbook["Theo lĩnh vực"]
     header = _header_row(ws)
@@ -215,6 +218,7 @@ def test_by_field_table_totals_and_formats(report, workbook):
     assert ws.cell(first, 11).number_format == "#,##0.0"
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_by_unit_table_flags_provisional_units(report, workbook):
     ws = workbook["Theo đơn vị"]
     header = _header_row(ws)
@@ -233,6 +237,7 @@ def test_by_unit_table_flags_provisional_units(report, workbook):
     assert cached["18079"][5:8] == (0, 0, 0)  # reported, without models
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_models_list_and_not_reported(workbook):
     ws = workbook["Danh sách mô hình"]
     header = _header_row(ws)
@@ -252,6 +257,7 @@ def test_models_list_and_not_reported(workbook):
     }
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_column_widths_fit_vietnamese_text(workbook):
     ws = workbook["Theo đơn vị"]
     width = {k: d.width for k, d in ws.column_dimensions.items()}
@@ -269,6 +275,7 @@ def test_column_widths_fit_vietnamese_text(workbook):
                 assert ws.column_dimensions[c.column_letter].width >= longest + 1, (sheet, c.value)
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_print_setup(workbook):
     for ws in workbook.worksheets:
         assert ws.page_setup.paperSize in (9, "9"), ws.title  # A4
@@ -282,6 +289,7 @@ def test_print_setup(workbook):
         assert "&A" in (ws.oddFooter.left.text or ""), name
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_native_charts(report):
     with zipfile.ZipFile(report[1] / WORKBOOK) as z:
         charts = {n: z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("xl/charts/chart")}
@@ -298,6 +306,7 @@ def test_native_charts(report):
 # ---- CSV extracts ---------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_csv_extracts(report):
     folder = report[1]
     by_field = _csv(folder / "theo-linh-vuc-2021.csv")
@@ -325,6 +334,7 @@ def test_csv_extracts(report):
     assert b"\r\n" in (folder / "theo-linh-vuc-2021.csv").read_bytes()
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_models_json_is_unescaped(report):
     models = json.loads((report[1] / "models.json").read_text(encoding="utf-8"))
     assert len(models) == 16
@@ -336,6 +346,7 @@ def test_models_json_is_unescaped(report):
 # ---- CSV injection --------------------------------------------------------------------------
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_formula_like_text_stays_text_in_the_workbook(report):
     wb = openpyxl.load_workbook(report[1] / WORKBOOK)
     ws = wb["Danh sách mô hình"]
@@ -352,6 +363,7 @@ def test_formula_like_text_stays_text_in_the_workbook(report):
                     assert sheet.cell(c.row, 3).value == "Tổng cộng", (sheet.title, c.coordinate)
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_formula_like_text_is_quoted_in_the_csv_extracts(report):
     models = _csv(report[1] / "danh-sach-mo-hinh-2021.csv")
     names = [r[5] for r in models[1:]]
@@ -386,6 +398,7 @@ def _cell_values(path: Path) -> dict[str, list[tuple]]:
     return {ws.title: _rows(ws) for ws in wb.worksheets}
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_same_warehouse_same_report(report, tmp_path):
     settings, folder, _ = report
     other = dataclasses.replace(settings, reports_dir=tmp_path / "elsewhere")
@@ -396,6 +409,7 @@ def test_same_warehouse_same_report(report, tmp_path):
     assert _cell_values(again / WORKBOOK) == _cell_values(folder / WORKBOOK)
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_same_content_makes_no_new_version(report):
     settings, folder, summary = report
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir() if p.is_file()}
@@ -407,6 +421,7 @@ def test_same_content_makes_no_new_version(report):
     assert json.loads((folder / "summary.json").read_text(encoding="utf-8")) == summary
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_a_damaged_current_folder_is_restored_from_its_version(report, tmp_path):
     import shutil
 
@@ -465,6 +480,7 @@ def corrected(report, tmp_path_factory):
     return settings, folder, out
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_a_correction_makes_version_2(corrected):
     settings, v1_folder, folder = corrected
     assert sorted(p.name for p in (folder / "versions").iterdir()) == ["v1", "v2"]
@@ -479,6 +495,7 @@ def test_a_correction_makes_version_2(corrected):
     assert s["provisional_units"] == []
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_changes_json_says_what_changed(corrected):
     _, _, folder = corrected
     ch = json.loads((folder / "changes.json").read_text(encoding="utf-8"))
@@ -506,6 +523,7 @@ def test_changes_json_says_what_changed(corrected):
     assert v1["first_publication"] and v1["version"] == 1
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_changes_md_in_vietnamese_and_english(corrected):
     _, _, folder = corrected
     md = (folder / "changes.md").read_text(encoding="utf-8")
@@ -517,6 +535,7 @@ def test_changes_md_in_vietnamese_and_english(corrected):
     assert "số hộ / households: 10 → 12" in md
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_the_correction_in_the_workbook_and_csv(corrected):
     _, _, folder = corrected
     wb = openpyxl.load_workbook(folder / WORKBOOK)
@@ -535,6 +554,7 @@ def test_the_correction_in_the_workbook_and_csv(corrected):
     assert "'" + name in [r[5] for r in _csv(folder / "danh-sach-mo-hinh-2021.csv")]
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_same_correction_again_makes_no_version_3(corrected):
     settings, _, folder = corrected
     summary = (folder / "summary.json").read_bytes()
@@ -543,6 +563,7 @@ def test_same_correction_again_makes_no_version_3(corrected):
     assert (folder / "summary.json").read_bytes() == summary
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_resent_file_with_the_same_content_makes_no_new_version(report, tmp_path, monkeypatch):
     """A unit sends the same figures again in a new file (newer received time, other bytes): the
     content is unchanged, so the published version stands."""
@@ -563,6 +584,7 @@ def test_resent_file_with_the_same_content_makes_no_new_version(report, tmp_path
     assert (out / "summary.json").read_bytes() == (folder / "summary.json").read_bytes()
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_failed_gate_leaves_the_published_report_unchanged(report, tmp_path):
     import shutil
 
@@ -581,6 +603,7 @@ def test_failed_gate_leaves_the_published_report_unchanged(report, tmp_path):
 # ---- the gate and the years -----------------------------------------------------------------
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_report_refused_when_gate_fails(tmp_path):
     settings = fixture.make_settings(tmp_path, *fixture.BH_DECLARES_5_KT)
     with pytest.raises(GateFailed) as caught:
@@ -593,12 +616,14 @@ def test_report_refused_when_gate_fails(tmp_path):
     assert (settings.reports_dir / "gate" / "2021" / "gate_result.json").exists()
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_gate_result_of_another_year_is_refused(tmp_path):
     settings = fixture.make_settings(tmp_path)
     with pytest.raises(ValueError):
         build_annual_report(2021, settings, gate_result=run_gate(2022, settings))
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_years_with_annual_submissions(tmp_path):
     settings = fixture.make_settings(tmp_path)
     assert years_with_annual_submissions(settings) == [2021]  # 2022 has a quarterly report only
@@ -624,6 +649,7 @@ def test_content_fingerprint_ignores_versions_provenance_and_line_order():
     assert content_sha256(summary, [models[0]]) != base
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_workbook_is_byte_identical_for_the_same_content(report):
     from dvk.report.build import data_as_of
     from dvk.report.data import load_annual_data

@@ -6,7 +6,6 @@ skipped, except under CI (``CI`` set), where .ci/run installs them and a missing
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -18,12 +17,8 @@ from pathlib import Path
 import pytest
 
 from dvk.report import build_annual_report
+from tests.support import gate_fixtures as fixture
 
-_spec = importlib.util.spec_from_file_location(
-    "dvk_test_gate_fixture_pdf", Path(__file__).parent / "test_gate.py"
-)
-fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixture)
 
 LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 PDFTOTEXT = shutil.which("pdftotext")
@@ -73,6 +68,7 @@ def pdf(tmp_path_factory):
     return summary, text, pdf_path
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_pdf_has_the_headline_with_the_year_figures(pdf):
     summary, text, _ = pdf
     flat = _squash(text)
@@ -82,6 +78,7 @@ def test_pdf_has_the_headline_with_the_year_figures(pdf):
     assert _squash("Trong đó, 10 mô hình") in flat
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_pdf_has_the_vietnamese_labels_with_diacritics(pdf):
     _, text, _ = pdf
     flat = _squash(text)
@@ -99,6 +96,7 @@ def test_pdf_has_the_vietnamese_labels_with_diacritics(pdf):
         assert _squash(label) in flat, label
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_pdf_shows_formula_like_names_as_text(pdf):
     _, text, _ = pdf
     flat = _squash(text)
@@ -106,6 +104,7 @@ def test_pdf_shows_formula_like_names_as_text(pdf):
         assert _squash(name) in flat, name
 
 
+@pytest.mark.e2e  # the story warehouse is a dbt build
 def test_pdf_has_pages_for_every_sheet(pdf):
     _, text, _ = pdf
     pages = text.count("\f")

@@ -1,7 +1,8 @@
 """The annual report's table on today's geography (reorganisations spec, rules 4-5).
 
-On the hand-made marts of tests/test_gate.py plus a hand-made ``marts.fct_annual_unit_today``
-(the dbt rules that fill it are tested by the dbt unit and data tests of the project): the sheet
+On the story warehouse of tests/support/gate_fixtures.py (a dbt build) with hand-made rows in
+``marts.fct_annual_unit_today`` (the dbt rules that fill it are tested by the dbt unit and data
+tests of the project): the sheet
 "Theo địa giới hiện nay" and its CSV extract list every today's unit from 2020 to the report's
 year (never a later year), with the estimated / incomplete / provisional marks and the
 Vietnamese legend; summary.json keeps its keys and only gains ``today_geography``; a revised
@@ -11,7 +12,6 @@ share (a later re-reading of the map) makes no new version of a published report
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 from pathlib import Path
@@ -24,21 +24,17 @@ from dvk.gate import run_gate
 from dvk.report import build_annual_report
 from dvk.report.tables import TODAY_SHEET
 
-_spec = importlib.util.spec_from_file_location("dvk_test_gate_fixture_today", Path(__file__).parent / "test_gate.py")
-fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fixture)
+from tests.support import gate_fixtures as fixture
+
+pytestmark = pytest.mark.e2e  # the story warehouse is a dbt build
 
 CSV_NAME = "theo-dia-gioi-hien-nay-2021.csv"
-TODAY_TABLE = """
-create table marts.fct_annual_unit_today (
-    year integer, today_unit_code varchar, today_unit_name varchar, has_figures boolean,
-    models_total double, models_new double, models_replicated double, households double,
-    funds_million_vnd double, labour_days double, land_m2 double, is_estimated boolean,
-    is_incomplete boolean, is_provisional boolean, outside_parts varchar, uncounted_parts varchar,
-    source_units varchar)
-"""
+TODAY_TABLE = "delete from marts.fct_annual_unit_today"  # the story's own rows, replaced
 TODAY_ROWS = """
-insert into marts.fct_annual_unit_today values
+insert into marts.fct_annual_unit_today (
+    year, today_unit_code, today_unit_name, has_figures, models_total, models_new, models_replicated,
+    households, funds_million_vnd, labour_days, land_m2, is_estimated, is_incomplete, is_provisional,
+    outside_parts, uncounted_parts, source_units) values
  (2020, '18073', 'Phường Thành Sen', true, 12.5, 8.5, 4, 30, 1.25, 10, 0, true, false, false, null, null, '18073, 18082 ×0.5'),
  (2021, '18073', 'Phường Thành Sen', true, 20, 11, 9, 40, 2.5, 12, 5, true, false, true, null, null, '18073, 18082 ×0.5'),
  (2022, '18073', 'Phường Thành Sen', true, 99, 99, 0, 0, 0, 0, 0, false, false, false, null, null, '18073'),

@@ -31,10 +31,6 @@ periods as (
     select * from {{ ref('int_periods') }}
 ),
 
-units as (
-    select * from {{ ref('stg_reference__reporting_units') }}
-),
-
 changes as (
     select * from {{ ref('int_unit_changes') }}
 ),
@@ -68,19 +64,11 @@ latest as (
     where source_rank = 1
 ),
 
-covered_years as (
-    select distinct year from latest
-),
-
 year_end_units as (
-    select
-        covered_years.year,
-        units.unit_key,
-        units.unit_code
-    from covered_years
-    inner join units
-        on units.valid_from <= {{ make_date('covered_years.year', 12, 14) }}
-        and (units.valid_to is null or units.valid_to > {{ make_date('covered_years.year', 12, 14) }})
+    -- the units of each year: valid at the end of its window (int_year_end_units)
+    select year_end.year, year_end.unit_key, year_end.unit_code
+    from {{ ref('int_year_end_units') }} as year_end
+    where year_end.year in (select latest.year from latest)
 ),
 
 own as (

@@ -14,10 +14,6 @@ with covered_years as (
     from {{ ref('int_submissions_versioned') }}
 ),
 
-units as (
-    select * from {{ ref('stg_reference__reporting_units') }}
-),
-
 sources as (
     select * from {{ ref('int_annual_source_submissions') }}
 ),
@@ -27,14 +23,10 @@ changes as (
 ),
 
 expected as (
-    select
-        covered_years.year,
-        units.unit_key,
-        units.unit_code
-    from covered_years
-    inner join units
-        on units.valid_from <= {{ make_date('covered_years.year', 12, 14) }}
-        and (units.valid_to is null or units.valid_to > {{ make_date('covered_years.year', 12, 14) }})
+    -- the units of each year: valid at the end of its window (int_year_end_units)
+    select year_end.year, year_end.unit_key, year_end.unit_code
+    from {{ ref('int_year_end_units') }} as year_end
+    inner join covered_years on year_end.year = covered_years.year
 ),
 
 by_unit as (

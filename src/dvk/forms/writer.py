@@ -21,16 +21,14 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
 
+from dvk.reference import load_fields
+
 Number = int | float | Decimal
 Cell = Number | str | date | None
 
-#: Field codes and the names written on the forms (spec §1), in the order of the forms.
-FIELD_NAMES: dict[str, str] = {
-    "KT": "Phát triển kinh tế",
-    "VHXH": "Văn hóa - xã hội",
-    "QPAN": "Quốc phòng - an ninh",
-    "XDD": "Xây dựng Đảng và hệ thống chính trị",
-}
+#: Field codes and the names written on the forms (spec §1), in the order of the forms: the
+#: fields seed (``dbt_project/seeds/fields.csv``, read once by :func:`dvk.reference.load_fields`).
+FIELD_NAMES: dict[str, str] = {field.code: field.name_vi for field in load_fields()}
 KIND_NEW = "Xây mới"
 KIND_REPLICATED = "Nhân rộng"
 TOTAL_LABEL = "Tổng cộng"

@@ -3,8 +3,9 @@
     result = run_gate(2021)          # validate, save <reports_dir>/gate/2021/gate_result.json
     enforce_gate(2021)               # the same, and raise GateFailed unless it passed
 
-For each dataset of :mod:`dvk.gate.datasets` the gate queries the warehouse (read-only, the
-connection closed before validating), hands the DataFrame to Great Expectations through a pandas
+For each dataset of :mod:`dvk.gate.datasets` the gate reads the year's rows of its dbt model
+(``checks.chk_<dataset>``, a view over the marts; read-only, the connection closed before
+validating), hands the DataFrame to Great Expectations through a pandas
 datasource of an ephemeral context, and validates it with the suite of
 ``expectations/<dataset>.yml``. A first pass asks GX for the verdicts and counts only (``BASIC``,
 about twice as fast as COMPLETE); the unmet expectations are validated again with result format
@@ -20,7 +21,7 @@ each suite's validation result under ``<reports_dir>/gate/<year>/data_docs/`` un
 result, it never changes the verdict.
 
 The ingest's warnings of the year's accepted submissions (``raw.submission_warnings``: a column
-with data whose header the form does not know) are listed among the gate's warnings too
+with data whose header the form does not know; model ``checks.chk_ingest_warnings``) are listed among the gate's warnings too
 (check ``ingest_warning``, suite ``ingest``), naming file, sheet and column; they never block.
 """
 
@@ -35,7 +36,7 @@ import pandas as pd
 
 from dvk.gate import report
 from dvk.gate._gx import ephemeral_context
-from dvk.gate.datasets import DATASETS, INGEST_WARNINGS_SQL, Dataset
+from dvk.gate.datasets import DATASETS, HELPER_COLUMNS, INGEST_WARNINGS, Dataset
 from dvk.gate.result import (
     GateEntry,
     GateFailed,
@@ -48,7 +49,7 @@ from dvk.gate.result import (
 )
 from dvk.gate.suites import SuiteSpec, load_suite
 from dvk.settings import Settings, get_settings
-from dvk.warehouse import json_value, query_df, query_value, read_only
+from dvk.warehouse import json_value, query_df, read_only
 
 log = logging.getLogger(__name__)
 
@@ -227,16 +228,25 @@ INGEST_ACTION = (
 )
 
 
+def _read(con: Any, dataset: Dataset, year: int) -> pd.DataFrame:
+    """The year's rows of the dataset's checks model, without the ordering helper columns."""
+    try:
+        df = query_df(con, dataset.sql, {"year": year})
+    except Exception as exc:
+        if "does not exist" in str(exc) and dataset.relation.split(".")[1] in str(exc):
+            raise RuntimeError(
+                f"the warehouse has no {dataset.relation}: run the transform (dbt build) first "
+                f"/ kho dữ liệu chưa có {dataset.relation}: chạy bước biến đổi (dbt build) trước"
+            ) from exc
+        raise
+    return df.drop(columns=[c for c in HELPER_COLUMNS if c in df.columns])
+
+
 def _ingest_warnings(con: Any, year: int) -> list[dict[str, Any]]:
-    """The rows of ``raw.submission_warnings`` for ``year``'s accepted submissions ([] when the
-    warehouse has no such table: one built before it)."""
-    has_table = query_value(con, "select count(*) from duckdb_tables() "
-                                 "where database_name = current_database() and schema_name = 'raw' "
-                                 "and table_name = 'submission_warnings'")
-    if not has_table:
-        return []
+    """The rows of ``checks.chk_ingest_warnings`` (from ``raw.submission_warnings``) for
+    ``year``'s accepted submissions."""
     return [{k: json_value(v) for k, v in row.items()}
-            for row in query_df(con, INGEST_WARNINGS_SQL, {"year": year}).to_dict("records")]
+            for row in _read(con, INGEST_WARNINGS, year).to_dict("records")]
 
 
 def _ingest_entry(row: dict[str, Any], year: int) -> GateEntry:
@@ -263,7 +273,7 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     settings = settings or get_settings()
     specs = {d.name: load_suite(d.name) for d in DATASETS}
     with read_only(settings.warehouse) as con:
-        frames = {d.name: _for_gx(query_df(con, d.sql, {"year": year})) for d in DATASETS}
+        frames = {d.name: _for_gx(_read(con, d, year)) for d in DATASETS}
         ingest_warnings = _ingest_warnings(con, year)
     result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),
                         checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -19,13 +19,15 @@ from typing import Any
 
 import pandas as pd
 
+from dvk.reference import load_fields
 from dvk.settings import Settings, get_settings
 from dvk.warehouse import query_df, query_rows, query_value, read_only
 from dvk.warehouse import records as _records
 
 log = logging.getLogger(__name__)
 
-FIELD_CODES = ("KT", "VHXH", "QPAN", "XDD")
+#: The field codes in their order: the fields seed (``dvk.reference.load_fields``, read once).
+FIELD_CODES = tuple(field.code for field in load_fields())
 #: The first year the series on today's geography starts from (reports are expected from 2020).
 FIRST_TODAY_YEAR = 2020
 TODAY_MART = "fct_annual_unit_today"
