@@ -11,11 +11,11 @@ dbt and one for the direct run, so both start from the same raw-only state.
 What is compared, per run (the order of dbt and direct alternates from run to run):
 
 * **dbt build**: ``dbt build`` as the project invokes it (:func:`dvk.transform.run_dbt`: the
-  project and profiles dirs, the ``due_grace_days`` var, ``DVK_WAREHOUSE``), in this process
-  through ``dbtRunner``, with the target and log dirs in the work dir (kept from run to run, so
-  dbt's partial parse is warm as it is beside a real warehouse). The time includes releasing the
-  DuckDB instance dbt-duckdb keeps open (``dvk.transform.release_dbt_duckdb``), which closes
-  and checkpoints the database, as the direct run's ``close()`` does. One untimed warm-up build
+  project and profiles dirs, the ``due_grace_days`` var, ``DVK_WAREHOUSE``), in a child
+  process (dbt's CLI, as the project runs it), with the target and log dirs in the work dir (kept
+  from run to run, so dbt's partial parse is warm as it is beside a real warehouse). The child
+  closes and checkpoints the database when it ends, as the direct run's ``close()`` does
+  (``dvk.transform.release_dbt_duckdb`` stays in the call for a dbt run in-process: a no-op now). One untimed warm-up build
   comes first (imports, first parse). ``--fresh-process`` times each dbt invocation as a new
   ``python`` process instead (imports and interpreter start included, as ``python -m
   dvk.transform build`` from a shell or a DAG task).

@@ -62,14 +62,11 @@ def transform() -> None:
 
     dbt's unit tests (fixed inputs, no data) are left to the test command, as dbt advises.
     """
-    from dvk.transform import build, release_dbt_duckdb
+    from dvk.transform import build
 
-    try:
-        build(unit_tests=False)
-    finally:
-        # Under dag.test() every task runs in this process: the gate's read-only connection
-        # would be refused while dbt-duckdb holds the warehouse.
-        release_dbt_duckdb()
+    # dbt runs in a child process: when it ends, the warehouse file is free for the gate's
+    # read-only connection (under dag.test() every task runs in this process).
+    build(unit_tests=False)
 
 
 def report_years(year: int | None) -> list[int]:

@@ -14,7 +14,14 @@ or from a shell::
     python -m dvk.transform build --full-refresh
     python -m dvk.transform docs          # = docs() (also: docs generate)
 
-dbt is invoked with ``dbtRunner`` (dbt's programmatic entry point). The warehouse is the DuckDB
+dbt runs in a child process (``python -m dbt.cli.main``, dbt's own CLI in this environment), once
+per call; its output is passed on line by line to this process's stdout (the task log). When the
+child exits the operating system closes its DuckDB file: no lock of dbt-duckdb's outlives the call,
+and no dbt state stays in a long-lived process (``dag.test()``, a worker). The same build costs
+the same in-process with ``dbtRunner`` (measured side by side: equal CPU, within noise;
+docs/benchmarks.md, "dbt's fixed costs"). dbt keeps its partial parse state
+(``partial_parse.msgpack`` in the target folder) between runs: only the first run of a deployment,
+or one after the project, its vars or its profile changed, parses the whole project. The warehouse is the DuckDB
 file of ``settings.warehouse`` (exported to dbt as ``DVK_WAREHOUSE``, which ``profiles.yml``
 reads); dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse,
 never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
@@ -36,8 +43,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -193,57 +202,82 @@ def _dbt_environment(settings: Settings) -> Iterator[None]:
                 os.environ[name] = old
 
 
-def _collect_failures(result) -> tuple[list[NodeFailure], list[str]]:
+#: dbt's command line in a child process: this interpreter (the project's environment) running
+#: dbt's CLI module.
+DBT_COMMAND = (sys.executable, "-m", "dbt.cli.main")
+#: Lines of dbt's output kept for the error message when it fails without node results.
+_TAIL_LINES = 30
+
+
+def _failures_from_run_results(path: Path, since: float) -> tuple[list[NodeFailure], list[str]] | None:
+    """The failed and skipped nodes of ``run_results.json`` when dbt wrote it after ``since``
+    (None: no results of this invocation, e.g. dbt stopped before running any node)."""
+    try:
+        if path.stat().st_mtime < since:
+            return None
+        results = json.loads(path.read_text(encoding="utf-8")).get("results") or []
+    except (OSError, ValueError):
+        return None
     failures: list[NodeFailure] = []
     skipped: list[str] = []
-    for node_result in getattr(result, "results", None) or []:
-        status = str(getattr(node_result, "status", ""))
-        node = getattr(node_result, "node", None)
-        unique_id = getattr(node, "unique_id", None) or "<unknown node>"
+    for r in results:
+        status = str(r.get("status") or "")
+        unique_id = r.get("unique_id") or "<unknown node>"
         if status in ("error", "fail", "runtime error"):
-            failures.append(
-                NodeFailure(
-                    unique_id=unique_id,
-                    resource_type=str(getattr(node, "resource_type", "")),
-                    status=status,
-                    message=str(getattr(node_result, "message", "") or ""),
-                    failures=getattr(node_result, "failures", None),
-                )
-            )
+            failures.append(NodeFailure(
+                unique_id=unique_id,
+                resource_type=unique_id.split(".", 1)[0],
+                status=status,
+                message=str(r.get("message") or ""),
+                failures=r.get("failures"),
+            ))
         elif status == "skipped":
             skipped.append(unique_id)
     return failures, skipped
 
 
 def run_dbt(args: list[str], settings: Settings | None = None) -> None:
-    """Invoke dbt with ``args`` (e.g. ``["build", "--select", "marts"]``) on the warehouse.
+    """Run dbt with ``args`` (e.g. ``["build", "--select", "marts"]``) on the warehouse, in a child
+    process; its output goes to this process's stdout as it comes.
 
-    Raises :class:`TransformError` naming the failed nodes and tests if dbt does not succeed.
+    Raises :class:`TransformError` naming the failed nodes and tests if dbt does not succeed
+    (from the invocation's ``run_results.json``; else with the end of dbt's output).
     """
-    from dbt.cli.main import dbtRunner
-
     settings = settings or get_settings()
     cli_args = dbt_cli_args(args, settings)
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     if settings.postgres is not None and args and str(args[0]) in ("build", "run"):
         load_reference_files(settings)
+    tail: list[str] = []
     with _LOCK, _dbt_environment(settings):
-        res = dbtRunner().invoke(cli_args)
-    if res.success:
+        started = time.time()
+        with subprocess.Popen(
+            [*DBT_COMMAND, *cli_args], env=os.environ.copy(), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+            errors="replace", bufsize=1,
+        ) as child:
+            assert child.stdout is not None
+            for line in child.stdout:
+                sys.stdout.write(line)
+                tail.append(line.rstrip("\n"))
+                del tail[:-_TAIL_LINES]
+            returncode = child.wait()
+        sys.stdout.flush()
+    if returncode == 0:
         return
     command = " ".join(args)
-    if res.exception is not None:
+    found = _failures_from_run_results(dbt_paths(settings)["target_path"] / "run_results.json", started - 1)
+    if found and (found[0] or found[1]):
+        failures, skipped = found
         raise TransformError(
-            f"dbt {command} failed on {warehouse_name(settings)}: {res.exception}"
-        ) from res.exception
-    failures, skipped = _collect_failures(res.result)
-    raise TransformError(
-        f"dbt {command} failed on {warehouse_name(settings)}: "
-        f"{len(failures)} node(s) failed (logs in {dbt_paths(settings)['log_path']})",
-        failures,
-        skipped,
-    )
+            f"dbt {command} failed on {warehouse_name(settings)}: "
+            f"{len(failures)} node(s) failed (logs in {dbt_paths(settings)['log_path']})",
+            failures,
+            skipped,
+        )
+    last = "\n".join(line for line in tail if line.strip())
+    raise TransformError(f"dbt {command} failed on {warehouse_name(settings)} (exit {returncode}):\n{last}")
 
 
 def warehouse_name(settings: Settings) -> str:
@@ -320,15 +354,14 @@ def missing_raw_tables(settings: Settings | None = None) -> list[str]:
 
 
 def release_dbt_duckdb() -> None:
-    """Close the DuckDB instance dbt-duckdb keeps open for the life of the process.
-
-    Until then the warehouse stays held read-write by this process, and any other connection to
-    it (the gate's read-only one, another process) is refused. Harmless when dbt never ran.
+    """Close the DuckDB instance dbt-duckdb keeps open for the life of a process that ran dbt
+    in-process (``dbtRunner``; :func:`run_dbt` runs dbt in a child process, which needs none of
+    this). Harmless when dbt never ran here; imports nothing when dbt-duckdb was never loaded.
     """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:
+    module = sys.modules.get("dbt.adapters.duckdb.connections")
+    if module is None:
         return
+    DuckDBConnectionManager = module.DuckDBConnectionManager
     with DuckDBConnectionManager._LOCK:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()

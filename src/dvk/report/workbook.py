@@ -48,6 +48,13 @@ ORG_LINE_2 = "THÀNH PHỐ HÀ TĨNH"
 FONT = "Times New Roman"
 NUM_FORMATS = {"int": "#,##0", "dec": "#,##0.0", "date": "dd/mm/yyyy"}
 PROVISIONAL_FILL = "#FFF2CC"
+#: A list sheet ("Danh sách mô hình", "Đơn vị chưa báo cáo", "Theo địa giới hiện nay") with more
+#: rows than this is not laid out cell by cell: the sheet keeps its place, title block and column
+#: titles and says how many rows the list has and which CSV extract beside the workbook holds them
+#: all (the extract always holds every row). A city or a province lists a few thousand models at
+#: most; the whole country about 165,000, which no one reads or prints as a sheet and which took
+#: most of a national report's minute to write (docs/benchmarks.md, "The national report").
+WORKBOOK_LIST_MAX_ROWS = 20_000
 
 
 def workbook_name(year: int) -> str:
@@ -71,6 +78,7 @@ class _Formats:
     def __init__(self, wb: xlsxwriter.Workbook):
         self.wb = wb
         self._cache: dict[tuple, Any] = {}
+        self._cells: dict[tuple[str, str], Any] = {}
 
     def get(self, **props: Any) -> Any:
         props = {"font_name": FONT, "font_size": 12, "valign": "vcenter", **props}
@@ -81,6 +89,14 @@ class _Formats:
 
     # named styles
     def cell(self, kind: str, style: str = "") -> Any:
+        """The format of a table cell (cached: looked up once per cell of every table)."""
+        key = (kind, style)
+        fmt = self._cells.get(key)
+        if fmt is None:
+            fmt = self._cells[key] = self._cell(kind, style)
+        return fmt
+
+    def _cell(self, kind: str, style: str) -> Any:
         props: dict[str, Any] = {"border": 1}
         if kind in NUM_FORMATS:
             props["num_format"] = NUM_FORMATS[kind]
@@ -142,14 +158,14 @@ def _column_widths(table: Table) -> list[float]:
     """Widths (Excel character units) that fit Vietnamese text: a header wraps on at most about
     three lines and never inside a word; a text column wraps past its ``max_width``; numbers fit."""
     widths = []
-    rows = table.csv_rows()
+    rows = table.rows if table.total is None else [*table.rows, table.total]
     for i, col in enumerate(table.columns):
         longest_word = max((len(w) for w in col.title.split()), default=4)
         if len(col.title) <= 12:
             header = len(col.title) + 2.0
         else:
             header = max(longest_word + 2, min(len(col.title) / 3 + 2, col.max_width))
-        data = max((_text_width(rows[r][i], col.kind) for r in range(len(rows))), default=0)
+        data = max((_text_width(row[i], col.kind) for row in rows), default=0)
         if col.kind == "text":
             data = min(data, col.max_width)
         widths.append(round(max(header, data, 5.0), 1))
@@ -449,6 +465,50 @@ def _table_sheet(wb, f: _Formats, data: AnnualData, table: Table, meta: Meta,
                         autofilter=autofilter)
 
 
+def _vn_int(value: int) -> str:
+    """1.234.567: the thousands separator Vietnamese text uses."""
+    return f"{int(value):,}".replace(",", ".")
+
+
+def _list_in_csv_sheet(wb, f: _Formats, data: AnnualData, table: Table, meta: Meta) -> None:
+    """A list too long for a sheet (``WORKBOOK_LIST_MAX_ROWS``): the title block, a paragraph
+    naming the CSV extract that holds every row, and the list's column titles."""
+    from dvk.report.extracts import csv_name
+
+    ws = wb.add_worksheet(table.sheet)
+    widths = [34.0, 60.0]
+    for i, w in enumerate(widths):
+        ws.set_column(i, i, w)
+    ws.hide_gridlines(2)
+    row = _title_block(ws, f, widths, table.title, meta)
+    name = csv_name(table, data.year)
+    text = (
+        f"Danh sách có {_vn_int(len(table.rows))} dòng, quá dài để trình bày và in trong sổ tính này "
+        f"(tối đa {_vn_int(WORKBOOK_LIST_MAX_ROWS)} dòng). Toàn bộ danh sách ở tệp \"{name}\" cùng thư "
+        "mục với báo cáo (mở bằng Excel; các cột như dưới đây)."
+        f" / The list has {len(table.rows):,} rows, more than a sheet of this workbook shows "
+        f"({WORKBOOK_LIST_MAX_ROWS:,}); every row is in \"{name}\" beside the workbook."
+    )
+    _paragraph(ws, f, row, 0, 1, text, sum(widths))
+    row += 2
+    ws.write_string(row, 0, "Cột / column", f.head)
+    ws.write_string(row, 1, "Tiêu đề trong tệp CSV / CSV header", f.head)
+    for i, col in enumerate(table.columns, 1):
+        ws.write_string(row + i, 0, f"{i}", f.cell("code"))
+        ws.write_string(row + i, 1, col.csv_header, f.cell("text"))
+    if table.note:
+        _paragraph(ws, f, row + len(table.columns) + 2, 0, 1, table.note, sum(widths), f.note, line_pt=15)
+    _page_setup(ws, data.year, None)
+    ws.set_portrait()
+
+
+def _list_sheet(wb, f: _Formats, data: AnnualData, table: Table, meta: Meta, **options: Any) -> None:
+    if len(table.rows) > WORKBOOK_LIST_MAX_ROWS:
+        _list_in_csv_sheet(wb, f, data, table, meta)
+    else:
+        _table_sheet(wb, f, data, table, meta, **options)
+
+
 def _charts(wb, f: _Formats, data: AnnualData, by_field: tuple[Table, _Placed],
             by_unit: tuple[Table, _Placed], meta: Meta) -> None:
     """Sheet "Biểu đồ": the models by field (pie) on the first page, new versus replicated by
@@ -619,10 +679,10 @@ def workbook_bytes(data: AnnualData, summary: dict[str, Any], meta: Meta | None 
         placed_field = _table_sheet(wb, f, data, by_field, meta, autofilter=False)
         placed_unit = _table_sheet(wb, f, data, by_unit, meta, freeze_cols=3)
         _charts(wb, f, data, (by_field, placed_field), (by_unit, placed_unit), meta)
-        _table_sheet(wb, f, data, models, meta)
-        _table_sheet(wb, f, data, not_reported, meta)
+        _list_sheet(wb, f, data, models, meta)
+        _list_sheet(wb, f, data, not_reported, meta)
         for table in extra:  # "Theo địa giới hiện nay" (when the warehouse has the mart)
-            _table_sheet(wb, f, data, table, meta, freeze_cols=4)
+            _list_sheet(wb, f, data, table, meta, freeze_cols=4)
         if meta.version > 1 and meta.changes and meta.changes.get("previous_version"):
             _changes(wb, f, data, meta)
         wb.worksheets()[0].activate()
@@ -637,4 +697,5 @@ def write_workbook(path: Path, data: AnnualData, summary: dict[str, Any], meta: 
     return path
 
 
-__all__ = ["Meta", "SHEETS", "SHEET_CHANGES", "workbook_bytes", "workbook_name", "write_workbook"]
+__all__ = ["Meta", "SHEETS", "SHEET_CHANGES", "WORKBOOK_LIST_MAX_ROWS", "workbook_bytes", "workbook_name",
+           "write_workbook"]

@@ -1,0 +1,135 @@
+"""The annual report at a size no city reaches: long lists go to the CSV extracts beside the
+workbook (the sheet says so), and the faster writers give the same values as before.
+
+Small in-memory data with the list limit lowered; no warehouse, no timing (speed is measured by
+bench/report_bench.py and bench/scale_bench.py, docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from datetime import date, datetime
+
+import openpyxl
+import pytest
+
+from dvk.report import workbook as wbmod
+from dvk.report.build import _json_list_bytes, render_report
+from dvk.report.data import AnnualData, _records
+from dvk.report.extracts import _csv_cell_any, csv_cell
+from dvk.report.summary import build_summary
+from dvk.report.tables import model_records
+from dvk.report.versions import compute_changes
+
+FIELDS = [
+    {"field_code": "KT", "field_name_vi": "Kinh tế", "field_name_en": "Economy", "sort_order": 1},
+    {"field_code": "VHXH", "field_name_vi": "Văn hóa - Xã hội", "field_name_en": "Culture", "sort_order": 2},
+    {"field_code": "QPAN", "field_name_vi": "Quốc phòng - An ninh", "field_name_en": "Defence", "sort_order": 3},
+    {"field_code": "XDD", "field_name_vi": "Xây dựng Đảng", "field_name_en": "Party", "sort_order": 4},
+]
+
+
+def _data(units: int = 4, per_unit: int = 3) -> AnnualData:
+    status, unit_fields, models = [], [], []
+    for u in range(units):
+        code, name = f"U{u:03d}", f"Phường Số {u}"
+        status.append({"unit_code": code, "unit_name": name, "unit_kind": "phuong", "status": "reported",
+                       "source_submission_id": f"s{u}", "source_period_id": "2024Y",
+                       "source_period_label": "Năm 2024", "source_received_at": datetime(2024, 12, 20, 8),
+                       "figures_source": "own", "predecessor_unit_codes": None})
+        for line in range(1, per_unit + 1):
+            models.append({"unit_code": code, "unit_name": name, "period_id": "2024Y", "line_no": line,
+                           "model_name": f"=Mô hình {u}-{line}" if line == 1 else f"Mô hình {u}-{line}",
+                           "field_code": "KT", "model_kind": "new", "registered_on": date(2024, 3, line),
+                           "recognition_level": None, "households": 10 * line, "funds_million_vnd": 1.5,
+                           "labour_days": 3, "land_m2": 0.25, "note": None, "status": "reported"})
+        unit_fields.append({"unit_code": code, "field_code": "KT", "models_total": per_unit,
+                            "models_new": per_unit, "models_replicated": 0,
+                            "households": sum(10 * i for i in range(1, per_unit + 1)),
+                            "funds_million_vnd": 1.5 * per_unit, "labour_days": 3 * per_unit,
+                            "land_m2": 0.25 * per_unit, "is_provisional": False,
+                            "source_submission_id": f"s{u}", "source_period_id": "2024Y"})
+    return AnnualData(year=2024, status=status, unit_fields=unit_fields, fields=FIELDS, models=models, today=None)
+
+
+def _render(folder, data):
+    summary = build_summary(data)
+    models = model_records(data)
+    changes = compute_changes(data.year, 1, None, summary, models)
+    meta = wbmod.Meta(version=1, data_as_of=datetime(2024, 12, 20, 15), changes=changes)
+    render_report(folder, data, summary, models, changes, meta)
+    return models
+
+
+def _texts(ws) -> list[str]:
+    return [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+
+
+def test_a_long_list_goes_to_its_csv_and_the_sheet_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(wbmod, "WORKBOOK_LIST_MAX_ROWS", 10)
+    data = _data(units=4, per_unit=3)  # 12 models: over the lowered limit
+    models = _render(tmp_path, data)
+
+    wb = openpyxl.load_workbook(tmp_path / "bao-cao-dan-van-kheo-2024.xlsx")
+    assert wb.sheetnames == list(wbmod.SHEETS)  # the sheets keep their places
+    texts = _texts(wb["Danh sách mô hình"])
+    assert any("danh-sach-mo-hinh-2024.csv" in t and "12 dòng" in t for t in texts), texts
+    assert "Tên mô hình" in texts  # the column titles of the CSV are listed
+    assert not any(t.startswith("Mô hình 0-") for t in texts)  # no model row in the sheet
+    # the short tables are laid out as always
+    by_unit = [r for r in wb["Theo đơn vị"].iter_rows(values_only=True) if r[1] and str(r[1]).startswith("U")]
+    assert len(by_unit) == 4
+
+    with open(tmp_path / "danh-sach-mo-hinh-2024.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert len(rows) == 1 + 12
+    assert rows[1][5] == "'=Mô hình 0-1"  # still escaped against formulas
+    assert json.loads((tmp_path / "models.json").read_text(encoding="utf-8")) == models
+
+
+def test_a_list_within_the_limit_stays_in_its_sheet(tmp_path):
+    data = _data(units=2, per_unit=2)
+    _render(tmp_path, data)
+    wb = openpyxl.load_workbook(tmp_path / "bao-cao-dan-van-kheo-2024.xlsx")
+    texts = _texts(wb["Danh sách mô hình"])
+    assert "Mô hình 0-2" in texts and "=Mô hình 0-1" in texts  # text cells, never formulas
+    assert not any("danh-sach-mo-hinh-2024.csv" in t for t in texts)
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    None, "", "abc", "=1+2", "-5", "+x", "@a", "\tx", 0, 7, -3, True, False, 0.0, -0.0, 1.5, 67661.1,
+    1e-7, 12345678.123456, date(2024, 1, 2), datetime(2024, 1, 2, 3, 4), _Text("=x"), float("nan"),
+])
+def test_csv_cell_fast_path_equals_the_general_one(value):
+    assert csv_cell(value) == _csv_cell_any(value)
+
+
+def test_models_json_one_item_a_line(tmp_path):
+    items = [{"a": 1, "b": "Mô hình", "c": None}, {"a": 2.5, "b": "=x", "c": [1]}]
+    text = _json_list_bytes(items).decode("utf-8")
+    assert json.loads(text) == items
+    assert text.count("\n") == len(items) + 2 and "Mô hình" in text  # unescaped Vietnamese
+    assert json.loads(_json_list_bytes([]).decode("utf-8")) == []
+
+
+def test_records_are_plain_python_values(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("create table t (i bigint, f double, d date, ts timestamp, s varchar, b boolean)")
+        con.execute("insert into t values (1, 'NaN', '2024-01-02', '2024-01-02 03:04:05', 'x', true), "
+                    "(null, 2.5, null, null, null, null)")
+        rows = _records(con, "select * from t order by i nulls last")
+    finally:
+        con.close()
+    assert rows[0] == {"i": 1, "f": None, "d": date(2024, 1, 2), "ts": datetime(2024, 1, 2, 3, 4, 5),
+                       "s": "x", "b": True}
+    assert type(rows[0]["i"]) is int
+    assert rows[1] == {"i": None, "f": 2.5, "d": None, "ts": None, "s": None, "b": None}
+    assert not any(isinstance(v, float) and math.isnan(v) for r in rows for v in r.values())
