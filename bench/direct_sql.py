@@ -58,6 +58,7 @@ if __package__ in (None, ""):
 
 from dvk.settings import DBT_PROJECT_DIR, get_settings  # noqa: E402
 from dvk.transform import release_dbt_duckdb, run_dbt  # noqa: E402
+from dvk.warehouse import quote_ident as _quote, quote_string as _sql_string  # noqa: E402
 
 #: A selector that matches no node: dbt loads the project, the profile and the manifest, then
 #: stops with "Nothing to do" (the selection warns that it matches nothing).
@@ -98,10 +99,6 @@ class Step:
     @property
     def relation(self) -> str:
         return ".".join(_quote(part) for part in (self.database, self.schema, self.alias))
-
-
-def _quote(identifier: str) -> str:
-    return '"' + str(identifier).replace('"', '""') + '"'
 
 
 def _settings_for(warehouse: Path):
@@ -272,10 +269,6 @@ def load_plan(manifest: Path, include_tests: bool = True) -> list[Step]:
 # --------------------------------------------------------------------------------------------
 # Direct run
 # --------------------------------------------------------------------------------------------
-
-
-def _sql_string(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _seed_sql(step: Step) -> str:

@@ -285,3 +285,45 @@ def test_the_guides_pandas_example_reads_the_published_parquet(published):
     for relative in paths:
         df = pd.read_parquet(published.parent / relative)
         assert len(df) > 0, relative
+
+
+# --------------------------------------------------------------------------------------------
+# an analyst's older DuckDB (1.4, what most tools still bundle) opens the published copy
+
+OLD_DUCKDB = "duckdb==1.4.*"
+RUN_GUIDE = """
+import duckdb, json, sys
+queries = json.loads(open(sys.argv[2], encoding="utf-8").read())
+con = duckdb.connect(sys.argv[1], read_only=True)
+out = {"__version__": duckdb.__version__}
+for name, sql in queries.items():
+    out[name] = [[None if v is None else str(v) for v in row] for row in con.execute(sql).fetchall()]
+con.close()
+print(json.dumps(out, ensure_ascii=False))
+"""
+
+
+@pytest.mark.e2e
+def test_duckdb_1_4_opens_the_published_copy_and_runs_the_guides_queries(published, results, tmp_path):
+    """Written with ``STORAGE_VERSION 'v1.2.0'`` (``dvk.publish``): DuckDB 1.4, installed in a
+    throwaway environment, opens it and gets the same rows as the project's DuckDB."""
+    uv = PROJECT_ROOT / ".tools" / "bin" / "uv"
+    if not uv.is_file():
+        pytest.skip("uv is not installed (run ./scripts/bootstrap): cannot make a throwaway environment")
+    venv = tmp_path / "old-duckdb"
+    subprocess.run([str(uv), "venv", "-q", "-p", sys.executable, str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    install = subprocess.run([str(uv), "pip", "install", "-q", "--python", str(python), OLD_DUCKDB],
+                             capture_output=True, text=True, timeout=600)
+    if install.returncode != 0:
+        pytest.skip(f"cannot install {OLD_DUCKDB} from the package index here: {install.stderr.strip()[-500:]}")
+    queries = tmp_path / "queries.json"
+    queries.write_text(json.dumps(QUERIES, ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run([str(python), "-c", RUN_GUIDE, str(published), str(queries)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    old = json.loads(run.stdout)
+    assert old.pop("__version__").startswith("1.4.")
+    assert set(old) == set(results)
+    for name, rows in results.items():
+        assert old[name] == [[None if v is None else str(v) for v in row.values()] for row in rows], name

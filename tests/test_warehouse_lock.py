@@ -9,7 +9,7 @@ import time
 import duckdb
 import pytest
 
-from dvk.warehouse_lock import WarehouseBusy, is_lock_error, wait_for_lock
+from dvk.warehouse import WarehouseBusy, is_lock_error, wait_for_lock
 
 HOLD = """
 import duckdb, sys, time

@@ -11,14 +11,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dvk.settings import LOCAL_DIR, PROJECT_ROOT
+from dvk.settings import PROJECT_ROOT, get_settings
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 
 
 def airflow_home() -> Path:
-    value = os.environ.get("DVK_AIRFLOW_HOME", "").strip()
-    return Path(value).resolve() if value else LOCAL_DIR / "airflow"
+    """The Airflow home of local runs (``settings.airflow_home``, ``DVK_AIRFLOW_HOME``)."""
+    return get_settings().airflow_home
 
 
 def configure(home: Path | None = None) -> Path:

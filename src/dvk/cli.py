@@ -35,10 +35,11 @@ import click
 
 from dvk.ops import (  # noqa: F401  (re-exported: tests and callers use dvk.cli.collect_status …)
     EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, OpsError as CliError, collect_missing, collect_quarantine,
-    collect_status, fmt_ts as _fmt_ts, json_default as _json_default,
+    collect_status, fmt_ts as _fmt_ts,
 )
 from dvk.settings import get_settings
 from dvk.sql_shell import SqlSession  # noqa: F401  (re-exported)
+from dvk.warehouse import json_value as _json_default
 
 DESCRIPTION = """\b
 Dân vận khéo — công cụ dòng lệnh cho người vận hành kho dữ liệu.

@@ -1,7 +1,7 @@
 """The operators' questions answered as data: ``status``, ``missing``, ``quarantine``.
 
 Each function opens the warehouse (or the published copy) read-only and returns plain dicts
-(JSON-friendly, see :func:`json_default`); :mod:`dvk.cli` only presents them. Errors are
+(JSON-friendly through ``dvk.warehouse.json_value``); :mod:`dvk.cli` only presents them. Errors are
 :class:`OpsError` with the exit code a command line should end with.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -18,7 +17,9 @@ from typing import Any
 
 import duckdb
 
+from dvk import warehouse
 from dvk.settings import Settings, get_settings
+from dvk.warehouse import query_rows
 
 
 EXIT_OK = 0
@@ -41,39 +42,22 @@ def fmt_ts(value: Any) -> str:
     return str(value)
 
 
-def json_default(value: Any) -> Any:
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
-def is_lock_error(exc: BaseException) -> bool:
-    from dvk.warehouse_lock import is_lock_error as _is_lock
-
-    return _is_lock(exc)
-
-
 #: How long a command waits for a pipeline run that holds the warehouse (someone is at the terminal).
 CLI_LOCK_WAIT_SECONDS = 20.0
 
 
 def open_read_only(path: Path, wait: float | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to ``path``, waiting with backoff (``dvk.warehouse_lock``) up to
-    ``wait`` seconds (default: ``CLI_LOCK_WAIT_SECONDS`` or ``DVK_LOCK_WAIT_SECONDS`` if shorter)
-    while a writer holds it; OpsError if missing or still held."""
-    from dvk.warehouse_lock import WarehouseBusy, wait_for_lock
-
+    """A read-only connection to ``path`` (``dvk.warehouse.connect``), waiting up to ``wait``
+    seconds (default: ``CLI_LOCK_WAIT_SECONDS`` or ``DVK_LOCK_WAIT_SECONDS`` if shorter) while a
+    writer holds it; OpsError(EXIT_UNAVAILABLE) if missing or still held."""
     path = Path(path)
-    if not path.is_file():
-        raise OpsError(
-            f"Không tìm thấy cơ sở dữ liệu {path} / database file {path} does not exist", EXIT_UNAVAILABLE
-        )
     if wait is None:
         wait = min(CLI_LOCK_WAIT_SECONDS, get_settings().lock_wait_seconds)
     try:
-        return wait_for_lock(lambda: duckdb.connect(str(path), read_only=True), what=str(path), timeout=wait)
-    except WarehouseBusy as exc:
+        return warehouse.connect(path, read_only=True, wait=wait)
+    except warehouse.WarehouseNotFound as exc:
+        raise OpsError(str(exc), EXIT_UNAVAILABLE) from exc
+    except warehouse.WarehouseBusy as exc:
         raise OpsError(
             f"Kho dữ liệu {path} đang được một lần chạy khác ghi; hãy thử lại sau "
             f"/ the warehouse {path} is being written by a pipeline run; try again later ({exc})",
@@ -114,20 +98,6 @@ def marts(settings: Settings, published: bool) -> Iterator[tuple[duckdb.DuckDBPy
         yield con, source, notice
     finally:
         con.close()
-
-
-def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
-
-
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _dbt_last_build(settings: Settings) -> dict[str, Any] | None:
@@ -177,10 +147,9 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
         try:
             with read_only(settings.warehouse) as con:
                 status["warehouse_state"] = "ok"
-                tables = {r[0] for r in con.execute(
-                    "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
+                tables = warehouse.table_names(con, "raw")
                 if "loads" in tables:
-                    last = rows(con, """
+                    last = query_rows(con, """
                         select load_id, started_at, finished_at, inbox_dir, files_seen, files_loaded,
                                files_skipped, files_quarantined
                         from raw.loads order by started_at desc limit 1""")
@@ -193,7 +162,7 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
                     status["quarantined_files"] = con.execute(
                         "select count(distinct sha256) from raw.quarantine").fetchone()[0]
                 if "submission_warnings" in tables:
-                    status["warnings"] = rows(con, """
+                    status["warnings"] = query_rows(con, """
                         select file_name, sheet, "row", "column", code, message_vi, message_en
                         from raw.submission_warnings order by file_name, warning_no limit 50""")
         except OpsError as exc:
@@ -210,7 +179,7 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
         status["inbox_files"] = len(files) + len(listing.waiting)
         if loaded is not None or status["warehouse_state"] == "missing":
             known = loaded or set()
-            status["waiting_files"] = [p.name for p in files if _hash_file(p) not in known]
+            status["waiting_files"] = [p.name for p in files if warehouse.sha256_file(p) not in known]
     for path in sorted((settings.reports_dir / "annual").glob("*/summary.json")):
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
@@ -292,7 +261,7 @@ def collect_missing(settings: Settings, period_text: str, published: bool = Fals
         raise OpsError(str(exc), EXIT_USAGE) from exc
     params = {"year": period.year, "period": period.id, "window_end": period.window_end}
     with marts(settings, published) as (con, source, notice):
-        missing = rows(con, MISSING_SQL, params)
+        missing = query_rows(con, MISSING_SQL, params)
         expected = con.execute(EXPECTED_COUNT_SQL, {"window_end": period.window_end}).fetchone()[0]
     return {"period_id": period.id, "due_date": period.due_date(settings.due_grace_days),
             "expected": expected, "missing": missing, "source": source, "notice": notice}
@@ -326,14 +295,13 @@ def _mentions_unit(file_name: str, code: str, names: list[str]) -> bool:
 
 def collect_quarantine(settings: Settings, unit: str | None = None) -> list[dict[str, Any]]:
     with read_only(settings.warehouse) as con:
-        tables = {r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
+        tables = warehouse.table_names(con, "raw")
         if "quarantine" not in tables:
             return []
-        files = rows(con, """
+        files = query_rows(con, """
             select sha256, file_name, received_at, quarantined_at, load_id, quarantine_path, report_path
             from raw.quarantine order by quarantined_at, file_name""")
-        problems = rows(con, """
+        problems = query_rows(con, """
             select sha256, file_name, problem_no, sheet, "row", "column", code, message_vi, message_en
             from raw.quarantine_problems order by sha256, file_name, problem_no""") if "quarantine_problems" in tables else []
     by_file: dict[tuple[str, str], list[dict[str, Any]]] = {}

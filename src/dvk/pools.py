@@ -5,7 +5,7 @@ open it, not even read-only; a reader's shared lock likewise keeps a writer out.
 limits one DAG, not two, so every task of every DAG that opens the warehouse (ingest, dbt build,
 gate, report, publish, the year lists) takes the one slot of this pool: under the scheduler they
 queue instead of failing with "Could not set lock". Processes outside Airflow (the operators'
-command line, ``./scripts/run``) wait for the lock with backoff instead (``dvk.warehouse_lock``).
+command line, ``./scripts/run``) wait for the lock with backoff instead (``dvk.warehouse``).
 """
 
 from __future__ import annotations

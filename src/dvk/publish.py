@@ -22,7 +22,8 @@ facts (every table but the ``dim_*`` ones) with a ``year`` or ``period_year`` co
 Layout under ``settings.published_dir`` (``DVK_PUBLISHED_DIR``, default ``<warehouse dir>/published``)::
 
     dvk.duckdb                 schema ``marts`` (every mart and dim), schema ``meta`` (publication,
-                               publication_years, published_tables)
+                               publication_years, published_tables); storage format v1.2.0
+                               (:data:`PUBLISHED_STORAGE_VERSION`), so DuckDB 1.x opens it too
     parquet/<table>.parquet    one file per mart; ``parquet`` is a symlink to ``parquet-<stamp>/``,
                                swapped atomically, so a reader never sees a mix of two publications
     manifest.json              tables, row counts, source warehouse, published_at, and per year:
@@ -54,8 +55,10 @@ from typing import Any
 
 import duckdb
 
+from dvk import warehouse as dvk_warehouse
 from dvk.filemodes import make_read_only, remove_tree
 from dvk.settings import Settings, get_settings
+from dvk.warehouse import quote_ident, quote_string
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,12 @@ LOCK_NAME = ".publish.lock"
 KEEP_PARQUET_VERSIONS = 2
 #: How long to wait for a writer that holds the warehouse (e.g. an ingest that started meanwhile).
 ATTACH_TIMEOUT_SECONDS = 120.0
+#: The storage format of the published database: DuckDB 2.0 writes files DuckDB 1.x cannot open
+#: ("database file with version number 999"); v1.2.0 is read by every DuckDB from 1.2 on
+#: (tests/test_analyst_guide.py opens it with DuckDB 1.4 and runs the guide's queries).
+PUBLISHED_STORAGE_VERSION = "v1.2.0"
+#: The name the new database is attached under while it is written.
+PUBLISHED_ALIAS = "pub"
 
 
 class PublishError(RuntimeError):
@@ -157,14 +166,6 @@ def _mtime_iso(path: Path) -> str | None:
         return None
 
 
-def _sql_string(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
 def _fsync_dir(path: Path) -> None:
     """Make a rename in ``path`` durable (best effort; not every platform can open a folder)."""
     try:
@@ -198,15 +199,9 @@ def _publish_lock(folder: Path) -> Iterator[None]:
 
 def _attach_warehouse(con: duckdb.DuckDBPyConnection, warehouse: Path, timeout: float) -> None:
     """``ATTACH <warehouse> AS wh (READ_ONLY)``, waiting while another process writes it."""
-    from dvk.warehouse_lock import WarehouseBusy, wait_for_lock
-
     try:
-        wait_for_lock(
-            lambda: con.execute(f"attach {_sql_string(str(warehouse))} as wh (read_only)"),
-            what=f"kho dữ liệu / the warehouse {warehouse}",
-            timeout=timeout,
-        )
-    except WarehouseBusy as exc:
+        dvk_warehouse.attach(con, warehouse, "wh", read_only=True, wait=timeout)
+    except dvk_warehouse.WarehouseBusy as exc:
         raise PublishError(str(exc)) from exc
 
 
@@ -432,9 +427,9 @@ class _Table:
 
 def _year_expr(table: _Table, db: str, alias: str = "t") -> str:
     if table.by_period:
-        return (f"(select d.period_year from {db}.{_ident(table.schema)}.dim_period d "
+        return (f"(select d.period_year from {db}.{quote_ident(table.schema)}.dim_period d "
                 f"where d.period_id = {alias}.period_id)")
-    return f"{alias}.{_ident(table.year_column)}"
+    return f"{alias}.{quote_ident(table.year_column)}"
 
 
 def _classify(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns: list[str]) -> tuple[str | None, bool]:
@@ -462,7 +457,7 @@ def _table_years(con: duckdb.DuckDBPyConnection, db: str, tables: list[_Table]) 
         if t.by_period and not _has_table(con, db, t.schema, "dim_period"):
             continue
         rows = con.execute(
-            f"select distinct {_year_expr(t, db)} from {db}.{_ident(t.schema)}.{_ident(t.name)} t").fetchall()
+            f"select distinct {_year_expr(t, db)} from {db}.{quote_ident(t.schema)}.{quote_ident(t.name)} t").fetchall()
         years |= {int(r[0]) for r in rows if r[0] is not None}
     return years
 
@@ -613,13 +608,18 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
         tables: list[PublishedTable] = []
         excluded: list[str] = []
         try:
-            con = duckdb.connect(str(tmp_db))
+            # The new file is written in a storage format DuckDB 1.x reads (what most analysts'
+            # tools bundle), not 2.0's default: attached from an in-memory session.
+            con = duckdb.connect(":memory:")
             try:
+                dvk_warehouse.attach(con, tmp_db, PUBLISHED_ALIAS, read_only=False,
+                                     storage_version=PUBLISHED_STORAGE_VERSION)
+                con.execute(f"use {PUBLISHED_ALIAS}")
                 _attach_warehouse(con, warehouse, attach_timeout)
                 has_prev = previous_db.is_file()
                 if has_prev:
                     try:
-                        con.execute(f"attach {_sql_string(str(previous_db))} as prev (read_only)")
+                        con.execute(f"attach {quote_string(str(previous_db))} as prev (read_only)")
                     except duckdb.Error as exc:
                         raise PublishError(
                             f"Không đọc được bản phát hành trước {previous_db}, nơi giữ số liệu các năm chưa đạt "
@@ -661,11 +661,11 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
                         st.rows_as_of = None
 
                 for schema in sorted({t.schema for t in plan}):
-                    con.execute(f"create schema if not exists {_ident(schema)}")
+                    con.execute(f"create schema if not exists {quote_ident(schema)}")
                 for t in plan:
-                    target = f"{_ident(t.schema)}.{_ident(t.name)}"
-                    select_list = ", ".join(_ident(c) for c, _ in t.columns)
-                    source = f"wh.{_ident(t.schema)}.{_ident(t.name)}"
+                    target = f"{quote_ident(t.schema)}.{quote_ident(t.name)}"
+                    select_list = ", ".join(quote_ident(c) for c, _ in t.columns)
+                    source = f"wh.{quote_ident(t.schema)}.{quote_ident(t.name)}"
                     if t.year_column is None:
                         sql = f"create table {target} as select {select_list} from {source}"
                     else:
@@ -678,16 +678,16 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
                             prev_cols = set(_table_columns(con, "prev", t.schema, t.name))
                             cols = [c for c, _ in t.columns if c in prev_cols]
                             y_prev = _year_expr(t, "prev")
-                            sql += (f" union all by name select {', '.join(_ident(c) for c in cols)} "
-                                    f"from prev.{_ident(t.schema)}.{_ident(t.name)} t "
+                            sql += (f" union all by name select {', '.join(quote_ident(c) for c in cols)} "
+                                    f"from prev.{quote_ident(t.schema)}.{quote_ident(t.name)} t "
                                     f"where list_contains({_int_list(held)}, {y_prev})")
                     con.execute(sql)
                     if t.comment:
-                        con.execute(f"comment on table {target} is {_sql_string(t.comment)}")
+                        con.execute(f"comment on table {target} is {quote_string(t.comment)}")
                     for column, column_comment in t.columns:
                         if column_comment:
                             con.execute(
-                                f"comment on column {target}.{_ident(column)} is {_sql_string(column_comment)}"
+                                f"comment on column {target}.{quote_ident(column)} is {quote_string(column_comment)}"
                             )
                     rows = con.execute(f"select count(*) from {target}").fetchone()[0]
                     tables.append(PublishedTable(t.schema, t.name, int(rows), [c for c, _ in t.columns], None,
@@ -740,15 +740,16 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
                 for table in tables:
                     file_name = f"{table.name}.parquet" if table.schema == "marts" else f"{table.schema}.{table.name}.parquet"
                     con.execute(
-                        f"copy {_ident(table.schema)}.{_ident(table.name)} "
-                        f"to {_sql_string(str(version_dir / file_name))} (format parquet)"
+                        f"copy {quote_ident(table.schema)}.{quote_ident(table.name)} "
+                        f"to {quote_string(str(version_dir / file_name))} (format parquet)"
                     )
                     table.parquet = f"{PARQUET_LINK}/{file_name}"
                     con.execute(
                         "insert into meta.published_tables values (?, ?, ?, ?, ?)",
                         [table.schema, table.name, table.rows, table.parquet, table.year_column],
                     )
-                con.execute("checkpoint")
+                con.execute(f"checkpoint {PUBLISHED_ALIAS}")
+                con.execute(f"use memory; detach {PUBLISHED_ALIAS}")
             finally:
                 con.close()
             wal = tmp_db.with_name(tmp_db.name + ".wal")

@@ -10,7 +10,8 @@ failure included), after saying why.
 Quiet by default: one line a stage as it ends (counts, seconds), the gate warnings once as a
 table, the outcome (annual reports, gate reports, publication) and, when a task failed, its name
 and the first lines of its error. Everything Airflow, dbt and the gate print goes to the run's log
-file (``.local/logs/run-<UTC time>-<pid>.log``, named at the end); ``--verbose`` shows it as well.
+file (``DVK_LOG_DIR``, default ``.local/logs``: ``run-<UTC time>-<pid>.log``, named at the end; the
+last ``DVK_KEEP_RUN_LOGS`` are kept); ``--verbose`` shows it as well.
 
 One run at a time: the run holds a lock beside the warehouse (``<warehouse dir>/.dvk-run.lock``)
 and one in the Airflow home (``.dvk-run.lock``) from before the metadata set-up to the end. A

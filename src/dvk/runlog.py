@@ -2,8 +2,10 @@
 
 ``RunLog`` redirects this process's file descriptors 1 and 2 (Airflow's task logs, dbt's node
 lines, Great Expectations, Python warnings, child processes) into a pipe; a thread copies the pipe
-to ``.local/logs/run-<UTC timestamp>.log`` and, with ``verbose``, to the terminal too. What the
-run command itself wants the user to read goes through :meth:`RunLog.say` (terminal and log).
+to ``<DVK_LOG_DIR>/run-<UTC timestamp>-<pid>.log`` (default ``.local/logs``) and, with
+``verbose``, to the terminal too. What the run command itself wants the user to read goes through
+:meth:`RunLog.say` (terminal and log). When a run starts, the oldest run logs beyond
+``DVK_KEEP_RUN_LOGS`` (default 20) are removed.
 """
 
 from __future__ import annotations
@@ -17,11 +19,24 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from dvk.settings import LOCAL_DIR
+from dvk.settings import get_settings
 
-#: Where the run command's log files go (one a run, never removed by the run).
-LOG_DIR = LOCAL_DIR / "logs"
 _SYNC = b"\x00dvk-runlog-sync\x00"
+
+
+def prune_run_logs(folder: Path, keep: int, current: Path | None = None) -> list[Path]:
+    """Remove the oldest ``run-*.log`` files of ``folder`` beyond the newest ``keep`` (0: none
+    removed); ``current`` is never removed. Returns what was removed."""
+    if keep <= 0:
+        return []
+    logs = sorted(folder.glob("run-*.log"), key=lambda p: p.name, reverse=True)  # names start with UTC time
+    removed = []
+    for old in logs[keep:]:
+        if current is not None and old == current:
+            continue
+        old.unlink(missing_ok=True)
+        removed.append(old)
+    return removed
 
 
 class _SayWriter:
@@ -39,10 +54,14 @@ class _SayWriter:
 
 
 class RunLog:
-    def __init__(self, verbose: bool = False, log_dir: Path | None = None):
+    def __init__(self, verbose: bool = False, log_dir: Path | None = None, keep: int | None = None):
+        """``log_dir``: default ``settings.log_dir``; ``keep``: how many run logs stay (default
+        ``settings.keep_run_logs``; 0 keeps all)."""
         self.verbose = verbose
+        settings = get_settings() if log_dir is None or keep is None else None
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        self.path = (log_dir or LOG_DIR) / f"run-{stamp}-{os.getpid()}.log"
+        self.path = Path(log_dir or settings.log_dir) / f"run-{stamp}-{os.getpid()}.log"
+        self.keep = settings.keep_run_logs if keep is None else keep
         self.started = time.time()
         self.stage_started = self.started
         self._lock = threading.Lock()
@@ -53,6 +72,7 @@ class RunLog:
     def __enter__(self) -> RunLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.path, "ab")  # noqa: SIM115 - closed in __exit__
+        prune_run_logs(self.path.parent, self.keep, current=self.path)
         self._flush_std()
         self._terminal = os.dup(1)
         self._terminal_err = os.dup(2)

@@ -29,14 +29,11 @@ def ingest_line(outcome, settings) -> str:
     task = "ingest_inbox"
     counts = ""
     try:
-        import duckdb
+        from dvk import warehouse
 
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
-        try:
+        with warehouse.read_only(settings.warehouse, wait=0) as con:  # the run is over: nobody writes
             row = con.execute("select files_seen, files_loaded, files_skipped, files_quarantined from raw.loads "
                               "order by started_at desc limit 1").fetchone()
-        finally:
-            con.close()
         if row:
             counts = (f"{row[0]} tệp / files seen, {row[1]} loaded, {row[2]} skipped (already loaded), "
                       f"{row[3]} quarantined; ")

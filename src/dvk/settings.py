@@ -38,7 +38,7 @@ class Settings:
     #: warehouse, ``<warehouse dir>/published``.
     published_dir: Path | None = None
     #: How long a reader (gate, report, publish, ``dvk status``) waits for a writer that holds the
-    #: warehouse before giving up, in seconds (``DVK_LOCK_WAIT_SECONDS``; ``dvk.warehouse_lock``).
+    #: warehouse before giving up, in seconds (``DVK_LOCK_WAIT_SECONDS``; ``dvk.warehouse``).
     lock_wait_seconds: float = 300.0
     #: Airflow's metadata database for ``./scripts/serve`` (``DVK_AIRFLOW_DATABASE_URL``, e.g.
     #: ``postgresql+psycopg2://airflow:...@127.0.0.1:5432/airflow``); None: SQLite under ``.local/``.
@@ -69,6 +69,14 @@ class Settings:
     #: The deployment's shares of its split units (``DVK_UNIT_SHARES_FILE``, the columns of the
     #: seed ``unit_split_shares.csv``; dbt var ``unit_shares_file``). None: the shipped seed.
     unit_shares_file: Path | None = None
+    #: ``./scripts/run``'s Airflow home (``DVK_AIRFLOW_HOME``; metadata database, task logs), never
+    #: the developer's own ``AIRFLOW_HOME`` (``dvk.airflow_local``).
+    airflow_home: Path = LOCAL_DIR / "airflow"
+    #: Where ``./scripts/run`` writes its log files, ``run-<UTC time>-<pid>.log`` (``DVK_LOG_DIR``).
+    log_dir: Path = LOCAL_DIR / "logs"
+    #: How many run logs are kept: the oldest beyond this number are removed when a run starts
+    #: (``DVK_KEEP_RUN_LOGS``, default 20; 0 keeps them all).
+    keep_run_logs: int = 20
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
@@ -131,4 +139,7 @@ def get_settings() -> Settings:
         units_file=_path("DVK_UNITS_FILE", DEFAULT_UNITS_FILE),
         unit_changes_file=_path("DVK_UNIT_CHANGES_FILE", DEFAULT_UNIT_CHANGES_FILE),
         unit_shares_file=_path("DVK_UNIT_SHARES_FILE", DEFAULT_UNIT_SHARES_FILE),
+        airflow_home=_path("DVK_AIRFLOW_HOME", LOCAL_DIR / "airflow"),
+        log_dir=_path("DVK_LOG_DIR", LOCAL_DIR / "logs"),
+        keep_run_logs=int(os.environ.get("DVK_KEEP_RUN_LOGS", "20")),
     )

@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 import duckdb
 
-from dvk.ops import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, OpsError, fmt_ts, is_lock_error
+from dvk import warehouse
+from dvk.ops import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, OpsError, fmt_ts
 
 
 def _err(text: str) -> None:
@@ -87,12 +88,10 @@ class SqlSession:
                 f"/ nothing published at {self.path} yet: run ./scripts/dvk publish",
                 EXIT_UNAVAILABLE,
             )
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=True)
-        except duckdb.Error as exc:
-            if is_lock_error(exc):
-                raise OpsError(f"{self.path} đang bị khoá / is locked by a writer: {exc}", EXIT_UNAVAILABLE) from exc
-            raise
+        try:  # the published copy is swapped in by rename, never held by a writer: no wait
+            self.con = warehouse.connect(self.path, read_only=True, wait=0)
+        except warehouse.WarehouseBusy as exc:
+            raise OpsError(f"{self.path} đang bị khoá / is locked by a writer: {exc}", EXIT_UNAVAILABLE) from exc
         schemas = {r[0] for r in self.con.execute("select schema_name from duckdb_schemas()").fetchall()}
         path = ",".join(s for s in ("marts", "meta", "main") if s in schemas)
         if path:

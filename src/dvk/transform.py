@@ -37,16 +37,11 @@ from pathlib import Path
 
 import yaml
 
+from dvk.contract import READ_BY_DBT
 from dvk.settings import DBT_PROJECT_DIR, Settings, get_settings
 
-RAW_TABLES = (
-    "loads",
-    "submissions",
-    "submission_models",
-    "submission_declared_totals",
-    "quarantine",
-    "quarantine_problems",
-)
+#: The ``raw.*`` tables the models read (the contract: ``dvk.contract``).
+RAW_TABLES = READ_BY_DBT
 
 # Commands that take no --target-path (dbt 1.11).
 _NO_TARGET_PATH = {"debug", "deps", "init"}
@@ -230,19 +225,19 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
 
 
 def missing_raw_tables(settings: Settings | None = None) -> list[str]:
-    """The ``raw.*`` tables dbt reads that the warehouse does not have (all if no warehouse)."""
-    import duckdb
+    """The ``raw.*`` tables dbt reads that the warehouse does not have (all if no warehouse).
+
+    Read-only, waiting like every reader (``dvk.warehouse``) for a writer that holds the file;
+    a database an earlier dbt invocation of this process still holds is released first (DuckDB
+    refuses a read-only connection beside a read-write one in the same process)."""
+    from dvk import warehouse
 
     settings = settings or get_settings()
     if not settings.warehouse.exists():
         return [f"raw.{name}" for name in RAW_TABLES]
-    with duckdb.connect(str(settings.warehouse)) as con:
-        present = {
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
-            ).fetchall()
-        }
+    release_dbt_duckdb()
+    with warehouse.read_only(settings.warehouse) as con:
+        present = warehouse.table_names(con, "raw")
     return [f"raw.{name}" for name in RAW_TABLES if name not in present]
 
 

@@ -191,7 +191,7 @@ def _as_number(value: Number | str | None) -> Decimal:
     return Decimal(str(value))
 
 
-def _plain(value: Decimal) -> int | float:
+def _decimal_number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
@@ -209,9 +209,9 @@ def compute_declared_totals(models: Sequence[ModelLine]) -> list[DeclaredTotal]:
         if code not in counts:
             continue
         row = counts[code]
-        out.append(DeclaredTotal(name, row[0], row[1], row[2], _plain(row[3])))
+        out.append(DeclaredTotal(name, row[0], row[1], row[2], _decimal_number(row[3])))
         total = [a + b for a, b in zip(total, row)]
-    out.append(DeclaredTotal(TOTAL_LABEL, total[0], total[1], total[2], _plain(total[3])))
+    out.append(DeclaredTotal(TOTAL_LABEL, total[0], total[1], total[2], _decimal_number(total[3])))
     return out
 
 

@@ -47,8 +47,8 @@ from dvk.gate.result import (
     save_result,
 )
 from dvk.gate.suites import SuiteSpec, load_suite
-from dvk.gate.warehouse import query_df, query_rows, read_only
 from dvk.settings import Settings, get_settings
+from dvk.warehouse import json_value, query_df, query_value, read_only
 
 log = logging.getLogger(__name__)
 
@@ -59,35 +59,6 @@ ERROR_ACTION = (
     "báo cán bộ kỹ thuật: sửa định nghĩa kiểm tra trong expectations/ hoặc dữ liệu nguồn rồi chạy lại",
     "ask the data engineer to fix the check's definition in expectations/ or its dataset, and rerun",
 )
-
-
-# --------------------------------------------------------------------------------------------
-# values
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly Python value from what pandas / numpy / GX hand back."""
-    if value is None:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, (str, int, bool)):
-        return value
-    if isinstance(value, (pd.Timestamp, datetime, date)):
-        return None if pd.isna(value) else value.isoformat()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, (list, tuple, set)):
-        return [_plain(v) for v in value]
-    return str(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -123,7 +94,7 @@ def _rows_of(result: dict[str, Any]) -> list[dict[str, Any]] | None:
     rows = result.get("unexpected_index_list")
     if rows is None:
         return None
-    return [{k: _plain(v) for k, v in row.items()} for row in rows if isinstance(row, dict)]
+    return [{k: json_value(v) for k, v in row.items()} for row in rows if isinstance(row, dict)]
 
 
 def _values_of(kwargs: dict[str, Any], meta: dict[str, Any], row: dict[str, Any]) -> tuple[Any, Any]:
@@ -156,9 +127,9 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
             "level": level,
             "blocking": level == "blocking",
             "success": bool(res.success) and error is None,
-            "element_count": _plain(result.get("element_count")),
-            "unexpected_count": _plain(result.get("unexpected_count")),
-            "observed_value": _plain(result.get("observed_value")),
+            "element_count": json_value(result.get("element_count")),
+            "unexpected_count": json_value(result.get("unexpected_count")),
+            "observed_value": json_value(result.get("observed_value")),
             "error": error,
         })
         if error is not None:
@@ -179,7 +150,7 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
                 declared, computed = _values_of(kwargs, meta, row)
                 entries.append(make_entry(meta, spec.name, row, declared, computed, year))
         else:  # a table-level expectation (no rows): report what GX observed
-            entries.append(make_entry(meta, spec.name, {}, _plain(result.get("observed_value")), None, year))
+            entries.append(make_entry(meta, spec.name, {}, json_value(result.get("observed_value")), None, year))
         if meta.get("check") == STATUS_CHECK:
             for e in entries:
                 unit = {
@@ -202,7 +173,7 @@ def _process(spec: SuiteSpec, dataset: Dataset, validation: Any, year: int,
         "dataset": dataset.name,
         "description": dataset.description,
         "success": bool(validation.success),
-        "statistics": {k: _plain(v) for k, v in dict(validation.statistics).items()},
+        "statistics": {k: json_value(v) for k, v in dict(validation.statistics).items()},
         "expectations": expectations,
     }
 
@@ -259,12 +230,12 @@ INGEST_ACTION = (
 def _ingest_warnings(con: Any, year: int) -> list[dict[str, Any]]:
     """The rows of ``raw.submission_warnings`` for ``year``'s accepted submissions ([] when the
     warehouse has no such table: one built before it)."""
-    has_table = query_rows(con, "select count(*) from duckdb_tables() "
-                                "where database_name = current_database() and schema_name = 'raw' "
-                                "and table_name = 'submission_warnings'")[0][0]
+    has_table = query_value(con, "select count(*) from duckdb_tables() "
+                                 "where database_name = current_database() and schema_name = 'raw' "
+                                 "and table_name = 'submission_warnings'")
     if not has_table:
         return []
-    return [{k: _plain(v) for k, v in row.items()}
+    return [{k: json_value(v) for k, v in row.items()}
             for row in query_df(con, INGEST_WARNINGS_SQL, {"year": year}).to_dict("records")]
 
 

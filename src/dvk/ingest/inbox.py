@@ -57,6 +57,7 @@ from pathlib import Path
 
 import duckdb
 
+from dvk import warehouse as dvk_warehouse
 from dvk.ingest import warehouse
 from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.guard import check_content, check_size
@@ -64,6 +65,7 @@ from dvk.ingest.parse import SUBMISSION_SUFFIXES, parse_file
 from dvk.ingest.problems import Problem, SubmissionError
 from dvk.reference import FieldDirectory, UnitDirectory
 from dvk.settings import Settings, get_settings
+from dvk.warehouse import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -268,14 +270,6 @@ def is_submission_name(path: Path) -> bool:
     return path.suffix.lower() in SUBMISSION_SUFFIXES
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class _Refused(Exception):
     """The inbox entry is not (or is no longer) a regular file of the inbox."""
 
@@ -308,10 +302,7 @@ def _read(path: Path, max_bytes: int, listed: os.stat_result | None = None) -> t
             raise _Changed(WAIT_CHANGED)
         size = before.st_size
         if size == 0 or size > max_bytes:
-            digest = hashlib.sha256()
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-            data, sha = None, digest.hexdigest()
+            data, sha = None, sha256_file(fh)
         else:
             data = fh.read(size + 1)
             sha = hashlib.sha256(data).hexdigest()
@@ -479,7 +470,7 @@ def _copy_verified(path: Path, data: bytes | None, partial: Path, sha: str) -> N
                 out.write(block)
             out.flush()
             os.fsync(out.fileno())
-    if _sha256(partial) != sha:
+    if sha256_file(partial) != sha:
         raise _Changed(WAIT_CHANGED)
 
 
@@ -517,7 +508,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, folder: Path, path: Path, sha: s
 def _remove_if_same(path: Path, sha: str, listed: os.stat_result | None) -> bool:
     """Remove the inbox file if it still holds the bytes hashing to ``sha`` (its copy is verified)."""
     try:
-        if not _unchanged(path, listed) or _sha256(path) != sha:
+        if not _unchanged(path, listed) or sha256_file(path) != sha:
             log.warning("%s changed after it was copied to quarantine: left in the inbox", path)
             return False
         path.unlink()
@@ -534,7 +525,7 @@ def _finish_interrupted_quarantine(path: Path, name: str, sha: str,
     for recorded in copies.get((sha, name), ()):
         copy = Path(recorded)
         try:
-            if copy.is_file() and copy.stat().st_size == path.stat().st_size and _sha256(copy) == sha:
+            if copy.is_file() and copy.stat().st_size == path.stat().st_size and sha256_file(copy) == sha:
                 if _remove_if_same(path, sha, None):
                     log.info("Finished quarantining %s (its copy is %s)", name, copy)
                 return
@@ -625,8 +616,7 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
     for name, why in listing.refused.items():
         log.warning("Refused %s: %s", name, why)
 
-    Path(settings.warehouse).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.warehouse))
+    con = dvk_warehouse.connect(settings.warehouse, read_only=False)  # waits for a reader (dvk.warehouse)
     try:
         with warehouse.transaction(con):  # one commit for the tables (a new warehouse) and the run's row
             warehouse.ensure_schema(con)

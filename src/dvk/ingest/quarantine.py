@@ -18,8 +18,7 @@ import io
 import re
 from pathlib import Path
 
-import duckdb
-
+from dvk import warehouse
 from dvk.ingest.guard import check_content
 from dvk.periods import PeriodError, parse_period, period_from_id
 from dvk.reference import UnitDirectory
@@ -153,10 +152,9 @@ def pending_quarantine(settings: Settings | None = None, unit_code: str | None =
     if unit_code:
         found = units.lookup_code(unit_code)
         wanted = found.code if found else str(unit_code).strip().upper()
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = warehouse.connect(settings.warehouse, read_only=True)  # waits for a writer (DVK_LOCK_WAIT_SECONDS)
     try:
-        tables = {r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()}
+        tables = warehouse.table_names(con, "raw")
         if not {"quarantine", "quarantine_problems", "submissions"} <= tables:
             return []
         files = con.execute("""

@@ -1,4 +1,4 @@
-"""The raw layer of the warehouse (docs/architecture.md, "Raw tables"): its tables and the writes.
+"""The raw layer of the warehouse (``dvk.contract``, docs/architecture.md "Raw tables"): the writes.
 
 Only ``dvk.ingest`` writes ``raw.*``. Missing tables are created; an existing table must have
 exactly the contract's columns, in order, with their types: a warehouse built by another version of
@@ -16,81 +16,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+
 import duckdb
 import numpy as np
 
+from dvk.contract import ADDED_COLUMNS, RAW_TABLES, ddl
 from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.problems import Problem
+from dvk.warehouse import quote_ident
 
-#: The contract, table → [(column, DuckDB type)], in column order.
-RAW_TABLES: dict[str, list[tuple[str, str]]] = {
-    "loads": [
-        ("load_id", "VARCHAR"), ("started_at", "TIMESTAMP"), ("finished_at", "TIMESTAMP"),
-        ("inbox_dir", "VARCHAR"), ("files_seen", "INTEGER"), ("files_loaded", "INTEGER"),
-        ("files_skipped", "INTEGER"), ("files_quarantined", "INTEGER"), ("status", "VARCHAR"),
-    ],
-    "submissions": [
-        ("submission_id", "VARCHAR"), ("file_name", "VARCHAR"), ("file_format", "VARCHAR"),
-        ("file_size_bytes", "BIGINT"), ("received_at", "TIMESTAMP"), ("loaded_at", "TIMESTAMP"),
-        ("load_id", "VARCHAR"), ("unit_code", "VARCHAR"), ("unit_code_raw", "VARCHAR"),
-        ("unit_name_raw", "VARCHAR"), ("period_id", "VARCHAR"), ("period_kind", "VARCHAR"),
-        ("period_year", "INTEGER"), ("period_raw", "VARCHAR"), ("report_date", "DATE"),
-        ("preparer_name", "VARCHAR"), ("preparer_phone", "VARCHAR"), ("has_declared_totals", "BOOLEAN"),
-    ],
-    "submission_models": [
-        ("submission_id", "VARCHAR"), ("line_no", "INTEGER"), ("source_sheet", "VARCHAR"),
-        ("source_row", "INTEGER"), ("stt", "INTEGER"), ("model_name", "VARCHAR"), ("field_code", "VARCHAR"),
-        ("field_raw", "VARCHAR"), ("model_kind", "VARCHAR"), ("model_kind_raw", "VARCHAR"),
-        ("registered_on", "DATE"), ("recognition_level", "VARCHAR"), ("households", "BIGINT"),
-        ("funds_million_vnd", "DOUBLE"), ("labour_days", "BIGINT"), ("land_m2", "DOUBLE"), ("note", "VARCHAR"),
-    ],
-    "submission_declared_totals": [
-        ("submission_id", "VARCHAR"), ("source_row", "INTEGER"), ("field_code", "VARCHAR"),
-        ("field_raw", "VARCHAR"), ("models_total", "BIGINT"), ("models_new", "BIGINT"),
-        ("models_replicated", "BIGINT"), ("funds_million_vnd", "DOUBLE"),
-    ],
-    "quarantine": [
-        ("sha256", "VARCHAR"), ("file_name", "VARCHAR"), ("received_at", "TIMESTAMP"),
-        ("quarantined_at", "TIMESTAMP"), ("load_id", "VARCHAR"), ("quarantine_path", "VARCHAR"),
-        ("report_path", "VARCHAR"),
-    ],
-    "quarantine_problems": [
-        ("sha256", "VARCHAR"), ("file_name", "VARCHAR"), ("problem_no", "INTEGER"), ("sheet", "VARCHAR"),
-        ("row", "INTEGER"), ("column", "VARCHAR"), ("code", "VARCHAR"), ("message_vi", "VARCHAR"),
-        ("message_en", "VARCHAR"),
-    ],
-    "submission_warnings": [
-        ("submission_id", "VARCHAR"), ("file_name", "VARCHAR"), ("warning_no", "INTEGER"), ("sheet", "VARCHAR"),
-        ("row", "INTEGER"), ("column", "VARCHAR"), ("code", "VARCHAR"), ("message_vi", "VARCHAR"),
-        ("message_en", "VARCHAR"),
-    ],
-}
-#: Columns added to a table after it was first released: an existing table that lacks only these
-#: (at its end) is brought up to the contract with ``alter table ... add column`` (NULL in old rows).
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"loads": ("status",)}
 #: raw.loads.status: a run in progress (or killed: see :func:`close_interrupted_loads`), done,
 #: done with files the warehouse refused, or found unfinished by a later run.
 LOAD_STATUSES = ("running", "finished", "failed", "interrupted")
-PRIMARY_KEYS = {"submissions": "submission_id"}
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def ddl(tables: Sequence[str] | None = None, *, if_not_exists: bool = True) -> str:
-    """``create schema`` and ``create table`` statements for ``tables`` (default: all the contract's).
-
-    ``if_not_exists=False``: a table that exists after all is an error, never taken unchecked.
-    """
-    statements = ["create schema if not exists raw;"]
-    create = "create table if not exists" if if_not_exists else "create table"
-    for table in RAW_TABLES if tables is None else tables:
-        cols = [f"{_q(c)} {t}" + (" primary key" if PRIMARY_KEYS.get(table) == c else "")
-                for c, t in RAW_TABLES[table]]
-        statements.append(f"{create} raw.{table} (\n    " + ",\n    ".join(cols) + "\n);")
-    return "\n".join(statements)
-
 
 DDL = ddl()
 
@@ -119,7 +56,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         if have is not None and have != cols and len(have) < len(cols) and cols[:len(have)] == have and all(
                 c in added for c, _ in cols[len(have):]):
             for column, dtype in cols[len(have):]:
-                con.execute(f"alter table raw.{table} add column {_q(column)} {dtype}")
+                con.execute(f"alter table raw.{table} add column {quote_ident(column)} {dtype}")
             found[table] = list(cols)
     wrong = [t for t, cols in RAW_TABLES.items() if t in found and found[t] != cols]
     if wrong:
@@ -168,8 +105,8 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Columns) ->
     # Read by the statement below, by its name (DuckDB's replacement scan: no table of the warehouse
     # has this name, and the connection keeps the default python_enable_replacements).
     _dvk_ingest_rows = frame  # noqa: F841
-    select = ", ".join(f"cast({_q(c)} as {t}) as {_q(c)}" for c, t in columns)
-    con.execute(f"insert into raw.{table} ({', '.join(_q(c) for c, _ in columns)}) "
+    select = ", ".join(f"cast({quote_ident(c)} as {t}) as {quote_ident(c)}" for c, t in columns)
+    con.execute(f"insert into raw.{table} ({', '.join(quote_ident(c) for c, _ in columns)}) "
                 f"select {select} from _dvk_ingest_rows")
 
 

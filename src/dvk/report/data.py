@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from dvk.gate.warehouse import query_df, query_rows, read_only
 from dvk.settings import Settings, get_settings
+from dvk.warehouse import query_df, query_rows, query_value, read_only
+from dvk.warehouse import records as _records
 
 log = logging.getLogger(__name__)
 
@@ -110,30 +111,6 @@ from marts.fct_submission
 where is_accepted and period_kind = 'year'
 order by period_year
 """
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.to_pydatetime()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
 @dataclass
@@ -260,7 +237,7 @@ def load_annual_data(year: int, settings: Settings | None = None) -> AnnualData:
         fields = _records(query_df(con, FIELDS_SQL))
         models = _records(query_df(con, MODELS_SQL, params))
         today = None
-        if query_rows(con, TODAY_MART_EXISTS_SQL)[0][0]:
+        if query_value(con, TODAY_MART_EXISTS_SQL):
             today = _records(query_df(con, TODAY_SQL, {**params, "first_year": FIRST_TODAY_YEAR}))
         else:
             log.warning("marts.%s không có: báo cáo không có bảng theo địa giới hiện nay / "
@@ -278,7 +255,7 @@ def years_with_annual_submissions(settings: Settings | None = None) -> list[int]
     settings = settings or get_settings()
     with read_only(settings.warehouse) as con:
         rows = query_rows(con, YEARS_SQL)
-    return [int(r[0]) for r in rows if r[0] is not None]
+    return [int(r["period_year"]) for r in rows if r["period_year"] is not None]
 
 
 __all__ = ["AnnualData", "FIELD_CODES", "FIRST_TODAY_YEAR", "load_annual_data", "years_with_annual_submissions"]

@@ -1,0 +1,291 @@
+"""The warehouse access layer: every module that opens the warehouse (or the published copy) goes
+through here, and so do quoting, rows as dicts / DataFrames, JSON-safe values and file hashing.
+
+    from dvk import warehouse
+
+    with warehouse.read_only() as con:            # settings.warehouse, waits for a writer
+        rows = warehouse.query_rows(con, "select * from raw.loads where status = $s", {"s": "failed"})
+    with warehouse.read_write() as con:           # the ingest (the only writer of raw.*)
+        ...
+    con = warehouse.connect(path, read_only=True, wait=0)   # try once, no wait
+
+**One lock-wait policy.** DuckDB's file lock is exclusive: while one process writes the warehouse,
+a read-only open from another process fails with ``IOException: Could not set lock``, and while a
+reader holds it a writer cannot open it. Under Airflow the ``dvk_warehouse`` pool (``dvk.pools``)
+keeps the DAGs' own tasks apart; everything else (the gate and report outside Airflow, publishing,
+the operators' ``status`` and ``sql`` commands, the quarantine list, an ingest started by hand)
+waits here: retry with growing pauses (0.5 s, doubling, at most 5 s) until the lock is free or the
+wait is over (default ``DVK_LOCK_WAIT_SECONDS``; 0 tries once), then :class:`WarehouseBusy` with a
+message in Vietnamese and English that says what held it up. A caller may wait less (the command
+line waits at most 20 s for someone at the terminal), never differently.
+
+**Engines.** DuckDB is the only engine today. The public functions (``connect``, ``read_only``,
+``read_write``, ``attach``, ``query_rows``, ``query_df``, ``query_value``, ``table_names``,
+``quote_ident``, ``quote_string``) are what the rest of the package uses; another engine (issue 14,
+PostgreSQL, selected by a URL setting) would be added behind them, with its own lock/wait rules,
+without changing the callers. Engine-specific SQL stays in dbt or in the module that needs it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+FIRST_DELAY_SECONDS = 0.5
+MAX_DELAY_SECONDS = 5.0
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+class WarehouseBusy(RuntimeError):
+    """The warehouse stayed locked by another process for longer than the wait allowed."""
+
+
+class WarehouseNotFound(FileNotFoundError):
+    """The database file does not exist (the pipeline has not been run yet)."""
+
+
+# --------------------------------------------------------------------------------------------
+# opening, with one lock-wait policy
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """True for DuckDB's "Could not set lock on file" (another process holds the file)."""
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def wait_for_lock(
+    open_: Callable[[], T],
+    *,
+    what: str,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """Call ``open_()`` until it does not fail on DuckDB's file lock; return what it returns.
+
+    ``timeout``: seconds to keep trying (default: the ``DVK_LOCK_WAIT_SECONDS`` setting; 0 tries
+    once). Any error other than the lock is raised at once. After the wait, raises
+    :class:`WarehouseBusy` (chained to DuckDB's error).
+    """
+    if timeout is None:
+        from dvk.settings import get_settings
+
+        timeout = get_settings().lock_wait_seconds
+    deadline = clock() + max(0.0, timeout)
+    delay = FIRST_DELAY_SECONDS
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return open_()
+        except duckdb.Error as exc:
+            if not is_lock_error(exc):
+                raise
+            now = clock()
+            if now >= deadline:
+                raise WarehouseBusy(
+                    f"{what} vẫn bị một tiến trình khác khoá sau {timeout:.0f} giây ({attempts} lần thử) "
+                    f"/ {what} stayed locked by another process for {timeout:.0f} s ({attempts} attempts): {exc}"
+                ) from exc
+            pause = min(delay, max(0.0, deadline - now))
+            log.info("%s is locked by another process; retrying in %.1f s", what, pause)
+            sleep(pause)
+            delay = min(delay * 2, MAX_DELAY_SECONDS)
+
+
+def _default_path() -> Path:
+    from dvk.settings import get_settings
+
+    return Path(get_settings().warehouse)
+
+
+def _label(path: Path) -> str:
+    return f"kho dữ liệu / the warehouse {path}"
+
+
+def connect(path: Path | str | None = None, *, read_only: bool = True,
+            wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file ``path`` (default: ``settings.warehouse``).
+
+    ``read_only=True``: the file must exist (:class:`WarehouseNotFound`); ``False``: it is created
+    (with its folder) when missing. Waits while another process holds the file, up to ``wait``
+    seconds (default ``DVK_LOCK_WAIT_SECONDS``; 0 tries once), then :class:`WarehouseBusy`.
+
+    DuckDB refuses a read-only connection to a file that the same process holds open read-write
+    (waiting would not help there): whatever ran dbt in this process must release dbt-duckdb's
+    database first (``dvk.transform.release_dbt_duckdb``; ``dvk.pipeline.transform`` does).
+    """
+    path = Path(path) if path is not None else _default_path()
+    if read_only and not path.is_file():
+        raise WarehouseNotFound(
+            f"Không tìm thấy cơ sở dữ liệu {path} / database file {path} does not exist "
+            "(run the ingest and the transform first)"
+        )
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return wait_for_lock(lambda: duckdb.connect(str(path), read_only=read_only), what=_label(path), timeout=wait)
+
+
+@contextmanager
+def read_only(path: Path | str | None = None, *, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection (see :func:`connect`), closed on exit."""
+    con = connect(path, read_only=True, wait=wait)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def read_write(path: Path | str | None = None, *, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection (see :func:`connect`), closed on exit. Only the ingest writes
+    ``raw.*``; dbt writes the rest through its own adapter."""
+    con = connect(path, read_only=False, wait=wait)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def attach(con: duckdb.DuckDBPyConnection, path: Path | str, alias: str, *, read_only: bool = True,
+           wait: float | None = None, storage_version: str | None = None) -> None:
+    """``ATTACH path AS alias`` on ``con``, waiting like :func:`connect` while another process
+    holds the file. ``storage_version`` (e.g. ``'v1.2.0'``): the storage format a new file is
+    written in (what older DuckDB versions can read)."""
+    options = []
+    if read_only:
+        options.append("read_only")
+    if storage_version:
+        options.append(f"storage_version {quote_string(storage_version)}")
+    sql = f"attach {quote_string(str(path))} as {quote_ident(alias)}"
+    if options:
+        sql += f" ({', '.join(options)})"
+    wait_for_lock(lambda: con.execute(sql), what=_label(Path(path)), timeout=wait)
+
+
+def table_names(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    """The tables (and views) of ``schema`` in the connection's current database."""
+    return {r[0] for r in con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = ? and table_catalog = current_database()", [schema]).fetchall()}
+
+
+# --------------------------------------------------------------------------------------------
+# quoting
+
+
+def quote_ident(name: str) -> str:
+    """A SQL identifier, double-quoted (``"row"``, ``"a""b"``)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def quote_string(value: str) -> str:
+    """A SQL string literal (``'it''s'``); prefer parameters wherever the statement takes them."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[dict[str, Any]]:
+    """Run ``sql`` (``?`` or named ``$parameters``) and return its rows as dicts, column → value."""
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def query_value(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    row = con.execute(sql, params or []).fetchone()
+    return row[0] if row else None
+
+
+def query_df(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None):
+    """Run ``sql`` and return a pandas DataFrame."""
+    return con.execute(sql, params or []).df()
+
+
+def records(df) -> list[dict[str, Any]]:
+    """A DataFrame's rows as dicts of plain Python values (:func:`plain_value`)."""
+    return [{k: plain_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+# --------------------------------------------------------------------------------------------
+# values
+
+
+def plain_value(value: Any) -> Any:
+    """A plain Python value from what DuckDB, pandas, NumPy or Great Expectations hand back:
+    NumPy scalars become Python ones, NaN / NaT / ``pd.NA`` become None, a pandas Timestamp a
+    ``datetime``; everything else is returned as it is."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, (str, int, bool, Decimal)):
+        return value
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp (or NaT)
+        import pandas as pd
+
+        return None if pd.isna(value) else value.to_pydatetime()
+    if isinstance(value, (list, tuple, set, dict)):
+        return value
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError, ImportError):
+        pass
+    return value
+
+
+def json_value(value: Any) -> Any:
+    """A value ``json.dumps`` writes: :func:`plain_value`, dates and times in ISO 8601, lists and
+    dicts converted item by item, anything else (Decimal, Path, …) as its text."""
+    value = plain_value(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [json_value(v) for v in value]
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# files
+
+
+def sha256_file(source: Path | str | BinaryIO) -> str:
+    """The SHA-256 (hex) of a file's bytes, read in 1 MiB blocks: a path, or a binary file
+    object read from where it stands to its end (and left open)."""
+    digest = hashlib.sha256()
+    with contextlib.nullcontext(source) if hasattr(source, "read") else open(source, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
