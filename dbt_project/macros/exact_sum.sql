@@ -7,5 +7,5 @@
     are more than the form's figures carry (million VND to 0.001, m² to 0.01).
 #}
 {% macro exact_sum(column) -%}
-    cast(sum(cast({{ column }} as decimal(38, 6))) as double)
+    cast(sum(cast({{ column }} as decimal(38, 6))) as double precision)
 {%- endmacro %}

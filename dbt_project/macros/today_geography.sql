@@ -13,5 +13,5 @@
 {%- endmacro %}
 
 {% macro weighted_exact_sum(column, share) -%}
-    cast(sum(cast(coalesce({{ column }}, 0) as decimal(18, 6)) * {{ share }}) as double)
+    cast(sum(cast(coalesce({{ column }}, 0) as decimal(18, 6)) * {{ share }}) as double precision)
 {%- endmacro %}

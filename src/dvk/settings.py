@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 PROJECT_ROOT = Path(os.environ.get("DVK_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -77,6 +78,11 @@ class Settings:
     #: How many run logs are kept: the oldest beyond this number are removed when a run starts
     #: (``DVK_KEEP_RUN_LOGS``, default 20; 0 keeps them all).
     keep_run_logs: int = 20
+    #: The warehouse engine (``DVK_WAREHOUSE_URL``): None (the default) or ``duckdb``: the DuckDB
+    #: file of ``warehouse``; ``postgresql://user:password@host:port/dbname``: that PostgreSQL
+    #: database, dbt's ``postgres`` target (docs/deployment.md, "PostgreSQL"). Never commit one
+    #: with a password: set it in the environment (or an Airflow connection's URI).
+    warehouse_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
@@ -89,6 +95,16 @@ class Settings:
             object.__setattr__(self, "unit_shares_file", DEFAULT_UNIT_SHARES_FILE)
 
     @property
+    def warehouse_engine(self) -> str:
+        """``duckdb`` or ``postgres``, from ``warehouse_url``."""
+        return "postgres" if self.postgres is not None else "duckdb"
+
+    @property
+    def postgres(self) -> PostgresConnection | None:
+        """The PostgreSQL warehouse's connection, or None on DuckDB."""
+        return parse_warehouse_url(self.warehouse_url)
+
+    @property
     def published_warehouse(self) -> Path:
         """The published database analysts open (read-only): ``<published_dir>/dvk.duckdb``."""
         return self.published_dir / "dvk.duckdb"
@@ -97,6 +113,62 @@ class Settings:
     def dbt_target_dir(self) -> Path:
         """dbt's target/ and logs/ live beside the warehouse, never inside ``dbt_project/``."""
         return self.warehouse.parent / "dbt_target"
+
+
+@dataclass(frozen=True)
+class PostgresConnection:
+    """The parts of a ``postgresql://`` warehouse URL (dbt's ``postgres`` profile output)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    def __repr__(self) -> str:  # never print the password
+        return f"PostgresConnection(host={self.host!r}, port={self.port}, user={self.user!r}, dbname={self.dbname!r})"
+
+    @property
+    def dsn(self) -> str:
+        """A libpq connection string (psycopg2.connect(dsn))."""
+        def quote(value: str) -> str:
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        parts = {"host": self.host, "port": str(self.port), "user": self.user, "dbname": self.dbname}
+        if self.password:
+            parts["password"] = self.password
+        return " ".join(f"{key}={quote(value)}" for key, value in parts.items())
+
+
+_POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg2"}
+
+
+def parse_warehouse_url(url: str | None) -> PostgresConnection | None:
+    """``DVK_WAREHOUSE_URL`` → None (DuckDB: unset, empty or ``duckdb``) or the PostgreSQL
+    connection. Raises ValueError (without echoing the password) for anything else."""
+    url = (url or "").strip()
+    if not url or url.lower() in ("duckdb", "duckdb:"):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in _POSTGRES_SCHEMES:
+        raise ValueError(
+            f"DVK_WAREHOUSE_URL must be postgresql://user:password@host:port/dbname (or unset for "
+            f"DuckDB), not a {parts.scheme or 'schemeless'} URL"
+        )
+    dbname = unquote(parts.path.lstrip("/"))
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise ValueError("DVK_WAREHOUSE_URL has an invalid port") from None
+    if not parts.hostname or not parts.username or not dbname:
+        raise ValueError("DVK_WAREHOUSE_URL must name the host, the user and the database: "
+                         "postgresql://user:password@host:port/dbname")
+    return PostgresConnection(
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username),
+        password=unquote(parts.password or ""),
+        dbname=dbname,
+    )
 
 
 def _settle_seconds() -> int:
@@ -142,4 +214,5 @@ def get_settings() -> Settings:
         airflow_home=_path("DVK_AIRFLOW_HOME", LOCAL_DIR / "airflow"),
         log_dir=_path("DVK_LOG_DIR", LOCAL_DIR / "logs"),
         keep_run_logs=int(os.environ.get("DVK_KEEP_RUN_LOGS", "20")),
+        warehouse_url=os.environ.get("DVK_WAREHOUSE_URL", "").strip() or None,
     )

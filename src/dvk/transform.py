@@ -22,6 +22,14 @@ master list of units the ingest also reads) the ``units_file`` var, ``settings.u
 ``settings.unit_shares_file`` (the deployment's reorganisations and split shares) the ``unit_changes_file``
 and ``unit_shares_file`` vars.
 A failed invocation raises :class:`TransformError`, which names every failed model and test.
+
+With ``settings.warehouse_url`` a ``postgresql://`` URL (``DVK_WAREHOUSE_URL``), dbt runs the
+same project on that PostgreSQL database instead: the profile's ``postgres`` target, whose
+connection values are exported from the URL (``DVK_PG_HOST``, ``DVK_PG_PORT``, ``DVK_PG_USER``,
+``DVK_PG_DBNAME`` and the password as ``DBT_ENV_SECRET_DVK_PG_PASSWORD``, which dbt scrubs from
+its logs). The server cannot read this machine's files, so before ``dbt build`` / ``dbt run``
+the reference files (units, changes, shares) are copied into ``raw.reference_<seed>`` tables
+(:func:`load_reference_files`). See docs/deployment.md, "PostgreSQL".
 """
 
 from __future__ import annotations
@@ -145,6 +153,8 @@ def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
     our_vars = {"due_grace_days": int(settings.due_grace_days), **files}
     options.append(("--vars", json.dumps(our_vars)))
     args = _merge_units_file(args, files)
+    if settings.warehouse_engine == "postgres" and command not in _NO_TARGET_PATH:
+        options.append(("--target", "postgres"))
     for option, value in options:
         if not _has_option(args, option):
             extra += [option, value]
@@ -153,7 +163,8 @@ def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
 
 @contextmanager
 def _dbt_environment(settings: Settings) -> Iterator[None]:
-    """Export DVK_WAREHOUSE (read by profiles.yml) and dbt's paths for one invocation."""
+    """Export DVK_WAREHOUSE (read by profiles.yml) and dbt's paths for one invocation, and on
+    PostgreSQL the connection's parts (the ``postgres`` output of profiles.yml)."""
     paths = dbt_paths(settings)
     values = {
         "DVK_WAREHOUSE": str(settings.warehouse),
@@ -161,6 +172,15 @@ def _dbt_environment(settings: Settings) -> Iterator[None]:
         "DBT_LOG_PATH": str(paths["log_path"]),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    pg = settings.postgres
+    if pg is not None:
+        values.update({
+            "DVK_PG_HOST": pg.host,
+            "DVK_PG_PORT": str(pg.port),
+            "DVK_PG_USER": pg.user,
+            "DBT_ENV_SECRET_DVK_PG_PASSWORD": pg.password,
+            "DVK_PG_DBNAME": pg.dbname,
+        })
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -206,6 +226,8 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     cli_args = dbt_cli_args(args, settings)
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    if settings.postgres is not None and args and str(args[0]) in ("build", "run"):
+        load_reference_files(settings)
     with _LOCK, _dbt_environment(settings):
         res = dbtRunner().invoke(cli_args)
     if res.success:
@@ -213,15 +235,62 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     command = " ".join(args)
     if res.exception is not None:
         raise TransformError(
-            f"dbt {command} failed on {settings.warehouse}: {res.exception}"
+            f"dbt {command} failed on {warehouse_name(settings)}: {res.exception}"
         ) from res.exception
     failures, skipped = _collect_failures(res.result)
     raise TransformError(
-        f"dbt {command} failed on {settings.warehouse}: "
+        f"dbt {command} failed on {warehouse_name(settings)}: "
         f"{len(failures)} node(s) failed (logs in {dbt_paths(settings)['log_path']})",
         failures,
         skipped,
     )
+
+
+def warehouse_name(settings: Settings) -> str:
+    """The warehouse in messages: the DuckDB file, or the PostgreSQL database (no password)."""
+    pg = settings.postgres
+    if pg is None:
+        return str(settings.warehouse)
+    return f"postgresql://{pg.user}@{pg.host}:{pg.port}/{pg.dbname}"
+
+
+def _pg_connect(settings: Settings):
+    import psycopg2
+
+    return psycopg2.connect(settings.postgres.dsn)
+
+
+def load_reference_files(settings: Settings) -> None:
+    """PostgreSQL: copy the deployment's reference files (``units_file``, ``unit_changes_file``,
+    ``unit_shares_file``) into ``raw.reference_<seed>`` tables, every column text (as DuckDB's
+    ``read_csv(all_varchar)`` reads them; the macro ``reference_file`` selects from them). One
+    transaction: the three tables are replaced together or not at all."""
+    import csv
+
+    files = {
+        "reporting_units": settings.units_file,
+        "unit_changes": settings.unit_changes_file,
+        "unit_split_shares": settings.unit_shares_file,
+    }
+    con = _pg_connect(settings)
+    try:
+        with con, con.cursor() as cur:
+            cur.execute("create schema if not exists raw")
+            for seed, path in files.items():
+                with open(path, newline="", encoding="utf-8-sig") as handle:
+                    header = next(csv.reader(handle), None)
+                    if not header:
+                        raise TransformError(f"the reference file {path} has no header row")
+                    names = [name.strip().lower() for name in header]
+                    columns = ", ".join('"' + name.replace('"', '""') + '" text' for name in names)
+                    cur.execute(f"drop table if exists raw.reference_{seed}")
+                    cur.execute(f"create table raw.reference_{seed} ({columns})")
+                    handle.seek(0)
+                    cur.copy_expert(
+                        f"copy raw.reference_{seed} from stdin with (format csv, header true)", handle
+                    )
+    finally:
+        con.close()
 
 
 def missing_raw_tables(settings: Settings | None = None) -> list[str]:
@@ -233,6 +302,15 @@ def missing_raw_tables(settings: Settings | None = None) -> list[str]:
     from dvk import warehouse
 
     settings = settings or get_settings()
+    if settings.postgres is not None:
+        con = _pg_connect(settings)
+        try:
+            with con.cursor() as cur:
+                cur.execute("select table_name from information_schema.tables where table_schema = 'raw'")
+                present = {row[0] for row in cur.fetchall()}
+        finally:
+            con.close()
+        return [f"raw.{name}" for name in RAW_TABLES if name not in present]
     if not settings.warehouse.exists():
         return [f"raw.{name}" for name in RAW_TABLES]
     release_dbt_duckdb()
@@ -282,7 +360,7 @@ def build(
     missing = missing_raw_tables(settings)
     if missing:
         raise TransformError(
-            f"the warehouse {settings.warehouse} lacks {', '.join(missing)}: "
+            f"the warehouse {warehouse_name(settings)} lacks {', '.join(missing)}: "
             "run the ingest (dvk.ingest) before the transform"
         )
     args = ["build"]
@@ -308,7 +386,7 @@ def docs(settings: Settings | None = None) -> Path:
     missing = missing_raw_tables(settings)
     if missing:
         raise TransformError(
-            f"the warehouse {settings.warehouse} lacks {', '.join(missing)}: "
+            f"the warehouse {warehouse_name(settings)} lacks {', '.join(missing)}: "
             "run the ingest (dvk.ingest) and the transform before the docs"
         )
     run_dbt(["docs", "generate", "--static"], settings)

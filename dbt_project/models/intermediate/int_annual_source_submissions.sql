@@ -79,8 +79,8 @@ year_end_units as (
         units.unit_code
     from covered_years
     inner join units
-        on units.valid_from <= make_date(covered_years.year, 12, 14)
-        and (units.valid_to is null or units.valid_to > make_date(covered_years.year, 12, 14))
+        on units.valid_from <= {{ make_date('covered_years.year', 12, 14) }}
+        and (units.valid_to is null or units.valid_to > {{ make_date('covered_years.year', 12, 14) }})
 ),
 
 own as (

@@ -34,19 +34,19 @@ calendar_periods as (
 
     select cast(year as varchar) || 'S' || cast(half.n as varchar)
     from covered_years
-    cross join range(1, 3) as half(n)
+    cross join generate_series(1, 2) as half(n)
 
     union all
 
     select cast(year as varchar) || 'Q' || cast(quarter.n as varchar)
     from covered_years
-    cross join range(1, 5) as quarter(n)
+    cross join generate_series(1, 4) as quarter(n)
 
     union all
 
     select cast(year as varchar) || lpad(cast(month.n as varchar), 2, '0')
     from covered_years
-    cross join range(1, 13) as month(n)
+    cross join generate_series(1, 12) as month(n)
 ),
 
 all_periods as (
@@ -59,12 +59,12 @@ parsed as (
     select
         period_id,
         case
-            when regexp_full_match(period_id, '[0-9]{4}') then 'year'
-            when regexp_full_match(period_id, '[0-9]{4}S[12]') then 'half_year'
-            when regexp_full_match(period_id, '[0-9]{4}Q[1-4]') then 'quarter'
-            when regexp_full_match(period_id, '[0-9]{4}(0[1-9]|1[0-2])') then 'month'
+            when {{ regexp_full_match('period_id', '[0-9]{4}') }} then 'year'
+            when {{ regexp_full_match('period_id', '[0-9]{4}S[12]') }} then 'half_year'
+            when {{ regexp_full_match('period_id', '[0-9]{4}Q[1-4]') }} then 'quarter'
+            when {{ regexp_full_match('period_id', '[0-9]{4}(0[1-9]|1[0-2])') }} then 'month'
         end as period_kind,
-        try_cast(substr(period_id, 1, 4) as integer) as period_year
+        case when {{ regexp_full_match('substr(period_id, 1, 4)', '[0-9]{4}') }} then cast(substr(period_id, 1, 4) as integer) end as period_year
     from all_periods
 ),
 
@@ -99,14 +99,14 @@ bounded as (
 dated as (
     select
         *,
-        cast(make_date(period_year, first_month, 15) - interval 1 month as date) as window_start,
-        make_date(period_year, last_month, 14) as window_end,
-        make_date(period_year, first_month, 1) as start_date,
-        cast(make_date(period_year, last_month, 1) + interval 1 month - interval 1 day as date)
+        cast({{ make_date('period_year', 'first_month', 15) }} - interval '1 month' as date) as window_start,
+        {{ make_date('period_year', 'last_month', 14) }} as window_end,
+        {{ make_date('period_year', 'first_month', 1) }} as start_date,
+        cast({{ make_date('period_year', 'last_month', 1) }} + interval '1 month' - interval '1 day' as date)
             as end_date,
         -- the quarter / half-year containing the period (the period itself at its own kind)
-        (first_month + 2) // 3 as quarter_no,
-        (first_month + 5) // 6 as half_no
+        {{ int_divide('first_month + 2', 3) }} as quarter_no,
+        {{ int_divide('first_month + 5', 6) }} as half_no
     from bounded
 ),
 
@@ -122,7 +122,7 @@ final as (
             when 'half_year' then
                 case period_no when 1 then '6 tháng đầu năm ' else '6 tháng cuối năm ' end || period_year
             when 'quarter' then
-                'Quý ' || ['I', 'II', 'III', 'IV'][period_no] || '/' || period_year
+                'Quý ' || {{ choose('period_no', ['I', 'II', 'III', 'IV']) }} || '/' || period_year
             when 'month' then 'Tháng ' || period_no || '/' || period_year
         end as label_vi,
         case period_kind
@@ -138,7 +138,7 @@ final as (
             when 'quarter' then
                 period_id
                 || '; Quý ' || period_no || '/' || period_year
-                || '; Quý ' || ['I', 'II', 'III', 'IV'][period_no] || ' năm ' || period_year
+                || '; Quý ' || {{ choose('period_no', ['I', 'II', 'III', 'IV']) }} || ' năm ' || period_year
                 || '; Quý ' || period_no || ' năm ' || period_year
             when 'month' then
                 period_id
@@ -149,7 +149,7 @@ final as (
         end as aliases_vi,
         window_start,
         window_end,
-        cast(window_end + interval ({{ grace_days }}) day as date) as due_date,
+        cast({{ dbt.dateadd('day', grace_days, 'window_end') }} as date) as due_date,
         start_date,
         end_date,
         case period_kind
@@ -164,7 +164,7 @@ final as (
             then cast(period_year as varchar) || 'S' || cast(half_no as varchar)
         end as half_year_id,
         cast(period_year as varchar) as year_id,
-        strftime(window_end, '%Y%m%d') || lpad(cast(period_months as varchar), 2, '0')
+        {{ format_date('window_end', '%Y%m%d') }} || lpad(cast(period_months as varchar), 2, '0')
             as period_sort_key
     from dated
 )

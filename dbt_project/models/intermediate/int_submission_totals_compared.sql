@@ -97,8 +97,8 @@ final as (
         cast(coalesce(computed.computed_total, 0) as bigint) as computed_total,
         cast(coalesce(computed.computed_new, 0) as bigint) as computed_new,
         cast(coalesce(computed.computed_replicated, 0) as bigint) as computed_replicated,
-        cast(declared.declared_funds as double) as declared_funds,
-        cast(coalesce(computed.computed_funds, 0) as double) as computed_funds,
+        cast(declared.declared_funds as double precision) as declared_funds,
+        cast(coalesce(computed.computed_funds, 0) as double precision) as computed_funds,
         cast(case when grid.field_code = 'TOTAL' then declared_fields_sum.fields_sum_total end as bigint)
             as fields_sum_total,
         cast(case when grid.field_code = 'TOTAL' then declared_fields_sum.fields_sum_new end as bigint)

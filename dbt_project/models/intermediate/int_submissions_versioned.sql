@@ -17,7 +17,11 @@
 -#}
 
 with submissions as (
-    select * exclude (preparer_name, preparer_phone)
+    -- every column of stg_raw__submissions but preparer_name and preparer_phone
+    select
+        submission_id, file_name, file_format, file_size_bytes, received_at, loaded_at, load_id,
+        unit_code, unit_code_raw, unit_name_raw, period_id, period_kind, period_year, period_raw,
+        report_date, has_declared_totals
     from {{ ref('stg_raw__submissions') }}
 ),
 

@@ -74,7 +74,7 @@ walk as (
         walk.step_count + 1 as step_count,
         walk.chain || ' → ' || split_part(steps.to_version_id, '@', 1)
             || ' (' || cast(steps.change_date as varchar)
-            || case when steps.change_kind = 'split' then ', ' || cast(round(cast(steps.share as double), 6) as varchar) else '' end
+            || case when steps.change_kind = 'split' then ', ' || {{ round_text('steps.share', 6) }} else '' end
             || ')' as chain
     from walk
     inner join steps on steps.from_version_id = walk.current_version_id

@@ -15,7 +15,7 @@ with periods as (
 bounds as (
     select
         min(window_start) as first_day,
-        make_date(max(period_year), 12, 31) as last_day
+        {{ make_date('max(period_year)', 12, 31) }} as last_day
     from periods
 ),
 
@@ -25,7 +25,7 @@ days as (
     cross join generate_series(
         cast(bounds.first_day as timestamp),
         cast(bounds.last_day as timestamp),
-        interval 1 day
+        interval '1 day'
     ) as series(day_ts)
     where bounds.first_day is not null
 ),
@@ -34,29 +34,29 @@ windowed as (
     select
         date_day,
         -- the month whose window holds the day: shift back 14 days, then forward one month
-        cast(date_day - interval 14 day + interval 1 month as date) as window_month
+        cast(date_day - interval '14 day' + interval '1 month' as date) as window_month
     from days
 ),
 
 final as (
     select
         date_day,
-        cast(year(date_day) as integer) as year,
-        cast(quarter(date_day) as integer) as quarter,
-        cast(month(date_day) as integer) as month,
-        cast(day(date_day) as integer) as day_of_month,
-        cast(isoyear(date_day) as integer) as iso_year,
-        cast(week(date_day) as integer) as iso_week,
-        cast(isodow(date_day) as integer) as weekday,
-        ['Thứ Hai', 'Thứ Ba', 'Thứ Tư', 'Thứ Năm', 'Thứ Sáu', 'Thứ Bảy', 'Chủ nhật'][isodow(date_day)]
+        cast(extract(year from date_day) as integer) as year,
+        cast(extract(quarter from date_day) as integer) as quarter,
+        cast(extract(month from date_day) as integer) as month,
+        cast(extract(day from date_day) as integer) as day_of_month,
+        cast(extract(isoyear from date_day) as integer) as iso_year,
+        cast(extract(week from date_day) as integer) as iso_week,
+        cast(extract(isodow from date_day) as integer) as weekday,
+        {{ choose('extract(isodow from date_day)', ['Thứ Hai', 'Thứ Ba', 'Thứ Tư', 'Thứ Năm', 'Thứ Sáu', 'Thứ Bảy', 'Chủ nhật']) }}
             as weekday_vi,
-        isodow(date_day) in (6, 7) as is_weekend,
-        strftime(window_month, '%Y%m') as month_period_id,
-        cast(year(window_month) as varchar) || 'Q' || cast(quarter(window_month) as varchar)
+        extract(isodow from date_day) in (6, 7) as is_weekend,
+        {{ format_date('window_month', '%Y%m') }} as month_period_id,
+        cast(extract(year from window_month) as varchar) || 'Q' || cast(extract(quarter from window_month) as varchar)
             as quarter_period_id,
-        cast(year(window_month) as varchar) || 'S' || cast((month(window_month) + 5) // 6 as varchar)
+        cast(extract(year from window_month) as varchar) || 'S' || cast({{ int_divide('cast(extract(month from window_month) as integer) + 5', 6) }} as varchar)
             as half_year_period_id,
-        cast(year(window_month) as varchar) as year_period_id
+        cast(extract(year from window_month) as varchar) as year_period_id
     from windowed
 )
 

@@ -20,7 +20,7 @@ data_years as (
 years as (
     select cast(series.year as integer) as year
     from (select min(year) as first_year, max(year) as last_year from data_years) as bounds
-    cross join range(bounds.first_year, bounds.last_year + 1) as series(year)
+    cross join generate_series(bounds.first_year, bounds.last_year) as series(year)
     where bounds.first_year is not null
 ),
 
@@ -30,8 +30,8 @@ final as (
         years.year,
         units.unit_name,
         units.unit_kind,
-        units.valid_from <= make_date(years.year, 12, 14)
-            and (units.valid_to is null or units.valid_to > make_date(years.year, 12, 14))
+        units.valid_from <= {{ make_date('years.year', 12, 14) }}
+            and (units.valid_to is null or units.valid_to > {{ make_date('years.year', 12, 14) }})
             as is_expected,
         years.year in (select year from data_years) as has_data,
         units.unit_key,
@@ -39,8 +39,8 @@ final as (
         units.valid_to
     from units
     cross join years
-    where units.valid_from <= make_date(years.year, 12, 14)
-        and (units.valid_to is null or units.valid_to > make_date(years.year - 1, 12, 15))
+    where units.valid_from <= {{ make_date('years.year', 12, 14) }}
+        and (units.valid_to is null or units.valid_to > {{ make_date('years.year - 1', 12, 15) }})
 )
 
 select * from final

@@ -97,10 +97,13 @@ final as (
         coalesce(max(coverage.is_incomplete::int), 0) = 1 as is_incomplete,
         bool_or(weighted.is_provisional) as is_provisional,
         cast(count(distinct weighted.unit_code) as bigint) as source_units_count,
-        array_to_string(list_sort(list_distinct(list(
+        string_agg(distinct
             weighted.unit_code
-                || case when weighted.share <> 1 then ' ×' || cast(round(cast(weighted.share as double), 6) as varchar) else '' end
-        ))), ', ') as source_units
+                || case when weighted.share <> 1 then ' ×' || {{ round_text('weighted.share', 6) }} else '' end,
+        ', ' order by
+            weighted.unit_code
+                || case when weighted.share <> 1 then ' ×' || {{ round_text('weighted.share', 6) }} else '' end
+        ) as source_units
     from weighted
     left join coverage
         on coverage.year = weighted.year and coverage.today_unit_code = weighted.today_unit_code

@@ -34,8 +34,8 @@ totals as (
 ),
 
 sources as (
-    select year, today_unit_code, array_to_string(list_sort(list_distinct(flatten(list(string_split(source_units, ', '))))), ', ') as source_units
-    from by_field
+    select year, today_unit_code, string_agg(distinct source_unit, ', ' order by source_unit) as source_units
+    from (select year, today_unit_code, {{ split_to_rows('source_units', "', '") }} as source_unit from by_field) as parts
     group by year, today_unit_code
 ),
 

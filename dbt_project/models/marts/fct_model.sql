@@ -141,9 +141,8 @@ final as (
         identified.note,
         identified.model_key,
         identified.model_name_key,
-        arg_min(identified.period_id, identified.period_sort_key || identified.period_id) over (
-            partition by identified.model_key
-        ) as first_period_id,
+        {{ arg_min_over('identified.period_id', 'identified.period_sort_key || identified.period_id',
+            'identified.model_key') }} as first_period_id,
         identified.loaded_at,
         unit_years.unit_year_loaded_at,
         identified.unit_key

@@ -63,10 +63,10 @@ per_period as (
         unit_year_loaded_at,
         min(line_no) as first_line_no,
         count(*) as lines_count,
-        arg_min(model_name, line_no) as model_name,
-        arg_min(model_name_key, line_no) as model_name_key,
-        arg_min(field_code, line_no) as field_code,
-        arg_min(model_kind, line_no) as model_kind,
+        {{ arg_min('model_name', 'line_no') }} as model_name,
+        {{ arg_min('model_name_key', 'line_no') }} as model_name_key,
+        {{ arg_min('field_code', 'line_no') }} as field_code,
+        {{ arg_min('model_kind', 'line_no') }} as model_kind,
         sum(households) as households,
         {{ exact_sum('funds_million_vnd') }} as funds_million_vnd,
         sum(labour_days) as labour_days,
@@ -80,7 +80,7 @@ ranked as (
     select
         *,
         row_number() over (partition by model_key order by period_order desc) as latest_rank,
-        arg_min(period_id, period_order) over (partition by model_key) as first_period_id,
+        {{ arg_min_over('period_id', 'period_order', 'model_key') }} as first_period_id,
         count(*) over (partition by model_key) as periods_count
     from per_period
 ),
@@ -101,9 +101,9 @@ final as (
         coalesce(sources.is_provisional, true) as is_provisional,
         cast(ranked.lines_count as integer) as lines_in_last_period,
         cast(ranked.households as bigint) as households,
-        cast(ranked.funds_million_vnd as double) as funds_million_vnd,
+        cast(ranked.funds_million_vnd as double precision) as funds_million_vnd,
         cast(ranked.labour_days as bigint) as labour_days,
-        cast(ranked.land_m2 as double) as land_m2,
+        cast(ranked.land_m2 as double precision) as land_m2,
         ranked.unit_year_loaded_at,
         ranked.unit_key
     from ranked

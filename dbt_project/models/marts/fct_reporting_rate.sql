@@ -44,9 +44,9 @@ final as (
         cast(coalesce(counted.on_time_units, 0) as integer) as on_time_units,
         cast(coalesce(counted.missing_units, 0) as integer) as missing_units,
         coalesce(counted.missing_unit_codes, '') as missing_unit_codes,
-        cast(round(counted.received_units / nullif(counted.expected_units, 0), 4) as double)
+        {{ rounded_ratio('counted.received_units', 'counted.expected_units', 4) }}
             as reporting_rate,
-        cast(round(counted.on_time_units / nullif(counted.expected_units, 0), 4) as double)
+        {{ rounded_ratio('counted.on_time_units', 'counted.expected_units', 4) }}
             as on_time_rate,
         cast(coalesce(counted.late_units, 0) as integer) as late_units,
         coalesce(counted.late_unit_codes, '') as late_unit_codes,

@@ -27,9 +27,9 @@ final as (
         cast(count(*) filter (where model_lines.model_kind = 'new') as bigint) as models_new,
         cast(count(*) filter (where model_lines.model_kind = 'replicated') as bigint) as models_replicated,
         cast(coalesce(sum(model_lines.households), 0) as bigint) as households,
-        cast(coalesce({{ exact_sum('model_lines.funds_million_vnd') }}, 0) as double) as funds_million_vnd,
+        cast(coalesce({{ exact_sum('model_lines.funds_million_vnd') }}, 0) as double precision) as funds_million_vnd,
         cast(coalesce(sum(model_lines.labour_days), 0) as bigint) as labour_days,
-        cast(coalesce({{ exact_sum('model_lines.land_m2') }}, 0) as double) as land_m2,
+        cast(coalesce({{ exact_sum('model_lines.land_m2') }}, 0) as double precision) as land_m2,
         sources.source_submission_id is not null as is_annual_source,
         model_lines.unit_key
     from model_lines

@@ -11,7 +11,7 @@ renamed as (
         cast(models_total as bigint) as models_total,
         cast(models_new as bigint) as models_new,
         cast(models_replicated as bigint) as models_replicated,
-        cast(funds_million_vnd as double) as funds_million_vnd
+        cast(funds_million_vnd as double precision) as funds_million_vnd
     from source
 )
 

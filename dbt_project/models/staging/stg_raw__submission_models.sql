@@ -18,9 +18,9 @@ renamed as (
         cast(registered_on as date) as registered_on,
         cast(recognition_level as varchar) as recognition_level,
         cast(households as bigint) as households,
-        cast(funds_million_vnd as double) as funds_million_vnd,
+        cast(funds_million_vnd as double precision) as funds_million_vnd,
         cast(labour_days as bigint) as labour_days,
-        cast(land_m2 as double) as land_m2,
+        cast(land_m2 as double precision) as land_m2,
         cast(note as varchar) as note
     from source
 )

@@ -10,20 +10,9 @@
 -#}
 {{ config(materialized='table') }}
 -- depends_on: {{ ref('reporting_units') }}
-{%- set units_file = var('units_file', '') | string %}
 
 with source as (
-    {% if units_file and units_file != 'None' -%}
-    select *
-    from read_csv(
-        '{{ units_file | replace("'", "''") }}',
-        header = true,
-        all_varchar = true,
-        delim = ','
-    )
-    {%- else -%}
-    select * from {{ ref('reporting_units') }}
-    {%- endif %}
+    {{ reference_file('units_file', 'reporting_units') }}
 ),
 
 renamed as (

@@ -9,20 +9,9 @@
 -#}
 {{ config(materialized='table') }}
 -- depends_on: {{ ref('unit_changes') }}
-{%- set changes_file = var('unit_changes_file', '') | string %}
 
 with source as (
-    {% if changes_file and changes_file != 'None' -%}
-    select *
-    from read_csv(
-        '{{ changes_file | replace("'", "''") }}',
-        header = true,
-        all_varchar = true,
-        delim = ','
-    )
-    {%- else -%}
-    select * from {{ ref('unit_changes') }}
-    {%- endif %}
+    {{ reference_file('unit_changes_file', 'unit_changes') }}
 ),
 
 final as (

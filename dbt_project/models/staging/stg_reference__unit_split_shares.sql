@@ -6,20 +6,9 @@
 -#}
 {{ config(materialized='table') }}
 -- depends_on: {{ ref('unit_split_shares') }}
-{%- set shares_file = var('unit_shares_file', '') | string %}
 
 with source as (
-    {% if shares_file and shares_file != 'None' -%}
-    select *
-    from read_csv(
-        '{{ shares_file | replace("'", "''") }}',
-        header = true,
-        all_varchar = true,
-        delim = ','
-    )
-    {%- else -%}
-    select * from {{ ref('unit_split_shares') }}
-    {%- endif %}
+    {{ reference_file('unit_shares_file', 'unit_split_shares') }}
 ),
 
 final as (

@@ -9,7 +9,7 @@ with windows as (
     cross join generate_series(
         cast(periods.window_start as timestamp),
         cast(periods.window_end as timestamp),
-        interval 1 day
+        interval '1 day'
     ) as series(day_ts)
 )
 

@@ -16,8 +16,8 @@ by_key as (
         count(distinct model_name_key) as names,
         count(distinct first_period_id) as first_periods,
         min(first_period_id) as first_period_id,
-        arg_min(period_id, period_sort_key) as earliest_period_id,
-        arg_max(period_id, period_sort_key) as latest_period_id,
+        {{ arg_min('period_id', 'period_sort_key') }} as earliest_period_id,
+        {{ arg_max('period_id', 'period_sort_key') }} as latest_period_id,
         count(distinct period_id) as periods_count
     from lines
     group by model_key

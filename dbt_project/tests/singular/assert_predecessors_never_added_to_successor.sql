@@ -38,8 +38,8 @@ not_at_year_end as (
     from sources
     inner join units on units.unit_key = sources.unit_key
     where not (
-        units.valid_from <= make_date(sources.year, 12, 14)
-        and (units.valid_to is null or units.valid_to > make_date(sources.year, 12, 14))
+        units.valid_from <= {{ make_date('sources.year', 12, 14) }}
+        and (units.valid_to is null or units.valid_to > {{ make_date('sources.year', 12, 14) }})
     )
 )
 
