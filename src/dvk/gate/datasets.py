@@ -89,9 +89,9 @@ SUBMISSION_TOTALS = Dataset(
         cast(coalesce(c.fields_sum_total, 0) as bigint) as fields_sum_total,
         cast(coalesce(c.fields_sum_new, 0) as bigint) as fields_sum_new,
         cast(coalesce(c.fields_sum_replicated, 0) as bigint) as fields_sum_replicated,
-        cast(c.declared_funds as double) as declared_funds,
-        cast(round(coalesce(c.computed_funds, 0), 4) as double) as computed_funds,
-        cast(round(abs(c.declared_funds - coalesce(c.computed_funds, 0)), 6) as double)
+        cast(c.declared_funds as double precision) as declared_funds,
+        cast(round(cast(coalesce(c.computed_funds, 0) as numeric), 4) as double precision) as computed_funds,
+        cast(round(cast(abs(c.declared_funds - coalesce(c.computed_funds, 0)) as numeric), 6) as double precision)
             as funds_difference
     from marts.fct_submission_totals_check as c
     inner join marts.fct_submission as s on s.submission_id = c.submission_id
@@ -125,7 +125,7 @@ ANNUAL_COUNTS = Dataset(
         f.land_m2,
         -- the lowest of the four measures (blank counts as 0) and which one it is
         cast(least(coalesce(f.households, 0), coalesce(f.funds_million_vnd, 0),
-                   coalesce(f.labour_days, 0), coalesce(f.land_m2, 0)) as double) as lowest_measure_value,
+                   coalesce(f.labour_days, 0), coalesce(f.land_m2, 0)) as double precision) as lowest_measure_value,
         case least(coalesce(f.households, 0), coalesce(f.funds_million_vnd, 0),
                    coalesce(f.labour_days, 0), coalesce(f.land_m2, 0))
             when coalesce(f.households, 0) then 'households'
@@ -194,10 +194,10 @@ RECONCILIATION = Dataset(
     figures as (  -- one row per figure; decimals rounded to 4 places on both sides
         select
             j.unit_key, j.unit_code, j.period_id, j.field_code, j.submission_id, f.figure, f.sort_order,
-            cast(round(coalesce(case f.figure {" ".join(f"when '{x}' then j.mart_{x}" for x in _FIGURES)} end, 0), 4)
-                as double) as mart_value,
-            cast(round(coalesce(case f.figure {" ".join(f"when '{x}' then j.raw_{x}" for x in _FIGURES)} end, 0), 4)
-                as double) as raw_value
+            cast(round(cast(coalesce(case f.figure {" ".join(f"when '{x}' then j.mart_{x}" for x in _FIGURES)} end, 0) as numeric), 4)
+                as double precision) as mart_value,
+            cast(round(cast(coalesce(case f.figure {" ".join(f"when '{x}' then j.raw_{x}" for x in _FIGURES)} end, 0) as numeric), 4)
+                as double precision) as raw_value
         from joined as j
         cross join (values {", ".join(f"('{x}', {i})" for i, x in enumerate(_FIGURES))}) as f(figure, sort_order)
     )
@@ -439,10 +439,21 @@ MEASURE_CAPS = {
 }
 
 _MEASURE_COLUMNS = """
-            cast(m.households as double) as households,
-            cast(m.funds_million_vnd as double) as funds_million_vnd,
-            cast(m.labour_days as double) as labour_days,
-            cast(m.land_m2 as double) as land_m2"""
+            cast(m.households as double precision) as households,
+            cast(m.funds_million_vnd as double precision) as funds_million_vnd,
+            cast(m.labour_days as double precision) as labour_days,
+            cast(m.land_m2 as double precision) as land_m2"""
+
+_MEASURES = ("households", "funds_million_vnd", "labour_days", "land_m2")
+
+
+def _unpivot(relation: str, keys: str) -> str:
+    """One row per (row of ``relation``, measure with a value): ``keys``, ``measure``, ``value``.
+    DuckDB's ``UNPIVOT`` (which leaves NULLs out) in SQL that PostgreSQL runs too."""
+    return "\n        union all\n".join(
+        f"        select {keys}, '{m}' as measure, {m} as value from {relation} where {m} is not null"
+        for m in _MEASURES)
+
 
 MODEL_MEASURES = Dataset(
     name="model_measures",
@@ -456,33 +467,30 @@ MODEL_MEASURES = Dataset(
         from marts.fct_annual_unit_status
         where source_submission_id is not null
     ),
-    history as (
-        select unit_code, measure, value
-        from (
-            select s.unit_code,{_MEASURE_COLUMNS}
-            from all_sources as s
-            inner join raw.submission_models as m on m.submission_id = s.source_submission_id
-        ) unpivot (value for measure in (households, funds_million_vnd, labour_days, land_m2))
+    history_wide as (
+        select s.unit_code,{_MEASURE_COLUMNS}
+        from all_sources as s
+        inner join raw.submission_models as m on m.submission_id = s.source_submission_id
     ),
+    history as ({_unpivot("history_wide", "unit_code")}),
     baseline as (
         select
             unit_code,
             measure,
             count(*) filter (where value > 0) as n,
-            quantile_cont(value, 0.75) filter (where value > 0) as q3
+            percentile_cont(0.75) within group (order by value) filter (where value > 0) as q3
         from history
         group by unit_code, measure
     ),
     sources as ({_SOURCES}),
-    lines as (
-        select *
-        from (
-            select s.unit_key, s.unit_code, s.source_period_id as period_id, m.field_code, m.submission_id,
-                m.line_no, m.source_sheet, m.source_row, m.model_name,{_MEASURE_COLUMNS}
-            from sources as s
-            inner join raw.submission_models as m on m.submission_id = s.source_submission_id
-        ) unpivot (value for measure in (households, funds_million_vnd, labour_days, land_m2))
+    lines_wide as (
+        select s.unit_key, s.unit_code, s.source_period_id as period_id, m.field_code, m.submission_id,
+            m.line_no, m.source_sheet, m.source_row, m.model_name,{_MEASURE_COLUMNS}
+        from sources as s
+        inner join raw.submission_models as m on m.submission_id = s.source_submission_id
     ),
+    lines as ({_unpivot("lines_wide", "unit_key, unit_code, period_id, field_code, submission_id, line_no, "
+                         "source_sheet, source_row, model_name")}),
     rated as (
         select
             l.*,
@@ -508,11 +516,11 @@ MODEL_MEASURES = Dataset(
         {_label("r.measure", "en")} as measure_en,
         r.value,
         cast(case r.measure {" ".join(f"when '{k}' then {v}" for k, v in MEASURE_CAPS.items())} end
-            as double) as cap,
-        cast(round(r.unit_usual, 2) as double) as unit_usual,
+            as double precision) as cap,
+        cast(round(cast(r.unit_usual as numeric), 2) as double precision) as unit_usual,
         r.unit_values,
         r.times_unit_usual,
-        cast(round(r.times_unit_usual, 1) as double) as times_unit_usual_rounded
+        cast(round(cast(r.times_unit_usual as numeric), 1) as double precision) as times_unit_usual_rounded
     from rated as r
     left join marts.dim_reporting_unit as u on u.unit_key = r.unit_key
     order by r.unit_code, r.submission_id, r.line_no, r.measure

@@ -48,7 +48,8 @@ from dvk.gate.result import (
 )
 from dvk.gate.suites import SuiteSpec, load_suite
 from dvk.settings import Settings, get_settings
-from dvk.warehouse import json_value, query_df, query_value, read_only
+from dvk.warehouse import json_value, query_df, query_value, read_only, table_names
+from dvk.warehouse import target as warehouse_target
 
 log = logging.getLogger(__name__)
 
@@ -230,10 +231,7 @@ INGEST_ACTION = (
 def _ingest_warnings(con: Any, year: int) -> list[dict[str, Any]]:
     """The rows of ``raw.submission_warnings`` for ``year``'s accepted submissions ([] when the
     warehouse has no such table: one built before it)."""
-    has_table = query_value(con, "select count(*) from duckdb_tables() "
-                                 "where database_name = current_database() and schema_name = 'raw' "
-                                 "and table_name = 'submission_warnings'")
-    if not has_table:
+    if "submission_warnings" not in table_names(con, "raw"):  # dvk.warehouse: either engine
         return []
     return [{k: json_value(v) for k, v in row.items()}
             for row in query_df(con, INGEST_WARNINGS_SQL, {"year": year}).to_dict("records")]
@@ -262,7 +260,7 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     year = int(year)
     settings = settings or get_settings()
     specs = {d.name: load_suite(d.name) for d in DATASETS}
-    with read_only(settings.warehouse) as con:
+    with read_only(warehouse_target(settings)) as con:
         frames = {d.name: _for_gx(query_df(con, d.sql, {"year": year})) for d in DATASETS}
         ingest_warnings = _ingest_warnings(con, year)
     result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),
