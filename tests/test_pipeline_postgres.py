@@ -66,8 +66,9 @@ def pg_run(tmp_path_factory):
 def _pg(url, sql, role=None):
     con = warehouse.connect(url, read_only=True)
     try:
-        if role:
+        if role:  # as an analyst connects: the role, the publication's schemas on the search path
             con.execute(f"set role {role}")
+            con.execute("set search_path = analytics, analytics_meta")
         return con.execute(sql).fetchall()
     finally:
         con.close()
@@ -152,12 +153,12 @@ def test_read_only_session_refuses_writes(pg_run):
 def _guide_queries() -> list[str]:
     text = (ROOT / "docs" / "analyst-guide.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sql\n(.*?)```", text, flags=re.S)
-    return [b for b in blocks if "marts." in b]
+    return [b for b in blocks if "marts." in b or "meta." in b]
 
 
 @pytest.mark.parametrize("index", range(len(_guide_queries())))
 def test_analyst_guide_queries_run_on_postgres(pg_run, index):
     sql = _guide_queries()[index]
-    sql = sql.replace("marts.", "analytics.").replace("meta.", "analytics_meta.")
+    sql = re.sub(r"\bmeta\.", "analytics_meta.", re.sub(r"\bmarts\.", "analytics.", sql))
     rows = _pg(pg_run["url"], sql, role="dvk_analyst")
     assert rows is not None
