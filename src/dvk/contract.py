@@ -71,15 +71,31 @@ NOT_READ_BY_DBT = ("submission_warnings",)
 READ_BY_DBT = tuple(t for t in RAW_TABLES if t not in NOT_READ_BY_DBT)
 
 
-def ddl(tables: Sequence[str] | None = None, *, if_not_exists: bool = True) -> str:
+#: The contract's (DuckDB) types on PostgreSQL (issue 14: the ingest's DDL there).
+PG_TYPES = {
+    "VARCHAR": "text", "TIMESTAMP": "timestamp", "DATE": "date", "INTEGER": "integer",
+    "BIGINT": "bigint", "DOUBLE": "double precision", "BOOLEAN": "boolean",
+}
+ENGINES = ("duckdb", "postgres")
+
+
+def column_type(dtype: str, engine: str = "duckdb") -> str:
+    """A contract type (DuckDB's name) as ``engine`` spells it."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown warehouse engine {engine!r} (expected one of {ENGINES})")
+    return PG_TYPES[dtype.upper()] if engine == "postgres" else dtype
+
+
+def ddl(tables: Sequence[str] | None = None, *, if_not_exists: bool = True, engine: str = "duckdb") -> str:
     """``create schema`` and ``create table`` statements for ``tables`` (default: all the contract's).
 
     ``if_not_exists=False``: a table that exists after all is an error, never taken unchecked.
+    ``engine``: ``duckdb`` (the contract's types as they are) or ``postgres`` (:data:`PG_TYPES`).
     """
     statements = ["create schema if not exists raw;"]
     create = "create table if not exists" if if_not_exists else "create table"
     for table in RAW_TABLES if tables is None else tables:
         key = PRIMARY_KEYS.get(table)
-        cols = [f"{quote_ident(c)} {t}" + (" primary key" if key == c else "") for c, t in RAW_TABLES[table]]
+        cols = [f"{quote_ident(c)} {column_type(t, engine)}" + (" primary key" if key == c else "") for c, t in RAW_TABLES[table]]
         statements.append(f"{create} raw.{table} (\n    " + ",\n    ".join(cols) + "\n);")
     return "\n".join(statements)

@@ -32,6 +32,9 @@ Layout under ``settings.published_dir`` (``DVK_PUBLISHED_DIR``, default ``<wareh
 The database, the Parquet folder and the manifest are read-only on disk (write bits removed); the
 published folder itself stays writable by the owner, so the next publication can swap them.
 
+On PostgreSQL (``DVK_WAREHOUSE_URL``) nothing is copied: the same years are published into the
+schema ``analytics`` of the warehouse, readable by the role ``dvk_analyst`` (:mod:`dvk.publish_pg`).
+
 Only the ``marts`` schema is published (no raw, staging or intermediate layer), and any column that
 carries personal data (``preparer_name``, ``preparer_phone`` and the like) is left out even if a
 mart were ever to expose it. The warehouse is read through ``ATTACH ... (READ_ONLY)``, so publishing
@@ -397,6 +400,8 @@ def _year_gate(year: int, settings: Settings, warehouse_mtime: float | None) -> 
 
 
 def _warehouse_mtime(settings: Settings) -> float | None:
+    if settings.postgres is not None:  # no file: the gate result is not compared with a change time
+        return None
     warehouse = Path(settings.warehouse)
     changed = [p.stat().st_mtime for p in (warehouse, warehouse.with_name(warehouse.name + ".wal")) if p.exists()]
     return max(changed) if changed else None
@@ -534,7 +539,7 @@ def publish_years(
     passed (a warehouse no gate vouches for is never the source of a publication).
     """
     settings = settings or get_settings()
-    if not Path(settings.warehouse).is_file():
+    if settings.postgres is None and not Path(settings.warehouse).is_file():
         raise PublishError(
             f"Không tìm thấy kho dữ liệu {settings.warehouse} / warehouse file {settings.warehouse} does not "
             "exist (run the ingest and the transform first)"
@@ -586,6 +591,10 @@ def publish_if_gate_passed(years: Iterable[int] | None = None, settings: Setting
 
 
 def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_years_passed: list[int]) -> PublishResult:
+    if settings.postgres is not None:  # a schema and a role in the warehouse itself (dvk.publish_pg)
+        from dvk import publish_pg
+
+        return publish_pg.publish(settings, decide, gate_years_passed=gate_years_passed)
     started = time.monotonic()
     warehouse = Path(settings.warehouse)
     if not warehouse.is_file():

@@ -31,7 +31,7 @@ def ingest_line(outcome, settings) -> str:
     try:
         from dvk import warehouse
 
-        with warehouse.read_only(settings.warehouse, wait=0) as con:  # the run is over: nobody writes
+        with warehouse.read_only(warehouse.target(settings), wait=0) as con:  # the run is over: nobody writes
             row = con.execute("select files_seen, files_loaded, files_skipped, files_quarantined from raw.loads "
                               "order by started_at desc limit 1").fetchone()
         if row:

@@ -19,11 +19,17 @@ wait is over (default ``DVK_LOCK_WAIT_SECONDS``; 0 tries once), then :class:`War
 message in Vietnamese and English that says what held it up. A caller may wait less (the command
 line waits at most 20 s for someone at the terminal), never differently.
 
-**Engines.** DuckDB is the only engine today. The public functions (``connect``, ``read_only``,
-``read_write``, ``attach``, ``query_rows``, ``query_df``, ``query_value``, ``table_names``,
-``quote_ident``, ``quote_string``) are what the rest of the package uses; another engine (issue 14,
-PostgreSQL, selected by a URL setting) would be added behind them, with its own lock/wait rules,
-without changing the callers. Engine-specific SQL stays in dbt or in the module that needs it.
+**Engines.** DuckDB is the default. With ``DVK_WAREHOUSE_URL=postgresql://…`` (issue 14) the
+warehouse of the settings is a PostgreSQL database: :func:`connect` (and :func:`read_only`,
+:func:`read_write`) called with no path, or with ``settings.warehouse``, or with a
+``postgresql://`` URL, returns a :class:`dvk.warehouse_pg.PgConnection`, which speaks the same
+``execute(sql, params)`` / ``fetchall`` / ``df`` API (``?`` and ``$name`` parameters rewritten for
+psycopg2). There is no lock to wait for on PostgreSQL (MVCC: readers never block the writer); a
+read-only connection is a session whose transactions are all read-only. The public functions
+(``connect``, ``read_only``, ``read_write``, ``attach``, ``query_rows``, ``query_df``,
+``query_value``, ``table_names``, ``quote_ident``, ``quote_string``) work on both engines
+(``attach`` is DuckDB's only); :func:`engine_of` says which one a connection is. Engine-specific
+SQL stays in dbt or in the module that needs it (``dvk.ingest.pg_write``, ``dvk.publish_pg``).
 """
 
 from __future__ import annotations
@@ -119,6 +125,50 @@ def _label(path: Path) -> str:
     return f"kho dữ liệu / the warehouse {path}"
 
 
+def postgres_target(path: Path | str | None = None):
+    """The PostgreSQL warehouse that ``path`` names, or None for a DuckDB file.
+
+    A ``postgresql://`` URL is parsed; no path, or the path of ``settings.warehouse``, is the
+    settings' warehouse: PostgreSQL when ``DVK_WAREHOUSE_URL`` is set, else DuckDB. Any other path
+    is a DuckDB file (the published copy, a test's own file)."""
+    from dvk.settings import get_settings, parse_warehouse_url
+
+    if isinstance(path, str) and "://" in path:
+        return parse_warehouse_url(path)
+    settings = get_settings()
+    if settings.postgres is None:
+        return None
+    if path is None or Path(path).resolve() == Path(settings.warehouse).resolve():
+        return settings.postgres
+    return None
+
+
+def target(settings=None) -> Path | str:
+    """What to pass to :func:`connect` for the warehouse of ``settings`` (default: the current
+    settings): its ``postgresql://`` URL on PostgreSQL, else the DuckDB file. Callers holding a
+    :class:`~dvk.settings.Settings` use ``read_only(warehouse.target(settings))``."""
+    if settings is None:
+        from dvk.settings import get_settings
+
+        settings = get_settings()
+    return settings.warehouse_url if settings.postgres is not None else Path(settings.warehouse)
+
+
+def exists(settings=None) -> bool:
+    """Whether the warehouse of ``settings`` is there to be read: the DuckDB file exists, or (on
+    PostgreSQL, a server that is always there) its schema ``raw`` does."""
+    where = target(settings)
+    if isinstance(where, Path):
+        return where.is_file()
+    with read_only(where) as con:
+        return bool(query_value(con, "select count(*) from information_schema.schemata where schema_name = 'raw'"))
+
+
+def engine_of(con: Any) -> str:
+    """``postgres`` or ``duckdb``: the engine of a connection :func:`connect` returned."""
+    return getattr(con, "engine", "duckdb")
+
+
 def connect(path: Path | str | None = None, *, read_only: bool = True,
             wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """A connection to the DuckDB file ``path`` (default: ``settings.warehouse``).
@@ -131,6 +181,11 @@ def connect(path: Path | str | None = None, *, read_only: bool = True,
     (waiting would not help there): whatever ran dbt in this process must release dbt-duckdb's
     database first (``dvk.transform.release_dbt_duckdb``; ``dvk.pipeline.transform`` does).
     """
+    pg = postgres_target(path)
+    if pg is not None:
+        from dvk import warehouse_pg
+
+        return warehouse_pg.connect(pg, read_only=read_only, wait=wait)
     path = Path(path) if path is not None else _default_path()
     if read_only and not path.is_file():
         raise WarehouseNotFound(
@@ -180,7 +235,7 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path | str, alias: str, *, read
 
 
 def table_names(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    """The tables (and views) of ``schema`` in the connection's current database."""
+    """The tables (and views) of ``schema`` in the connection's current database (both engines)."""
     return {r[0] for r in con.execute(
         "select table_name from information_schema.tables "
         "where table_schema = ? and table_catalog = current_database()", [schema]).fetchall()}

@@ -50,6 +50,7 @@ from dvk.gate.result import (
 from dvk.gate.suites import SuiteSpec, load_suite
 from dvk.settings import Settings, get_settings
 from dvk.warehouse import json_value, query_df, read_only
+from dvk.warehouse import target as warehouse_target
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,7 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     year = int(year)
     settings = settings or get_settings()
     specs = {d.name: load_suite(d.name) for d in DATASETS}
-    with read_only(settings.warehouse) as con:
+    with read_only(warehouse_target(settings)) as con:
         frames = {d.name: _for_gx(_read(con, d, year)) for d in DATASETS}
         ingest_warnings = _ingest_warnings(con, year)
     result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),

@@ -616,7 +616,7 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
     for name, why in listing.refused.items():
         log.warning("Refused %s: %s", name, why)
 
-    con = dvk_warehouse.connect(settings.warehouse, read_only=False)  # waits for a reader (dvk.warehouse)
+    con = dvk_warehouse.connect(dvk_warehouse.target(settings), read_only=False)  # waits for a reader (dvk.warehouse)
     try:
         with warehouse.transaction(con):  # one commit for the tables (a new warehouse) and the run's row
             warehouse.ensure_schema(con)

@@ -23,7 +23,7 @@ import numpy as np
 from dvk.contract import ADDED_COLUMNS, RAW_TABLES, ddl
 from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.problems import Problem
-from dvk.warehouse import quote_ident
+from dvk.warehouse import engine_of, quote_ident
 
 #: raw.loads.status: a run in progress (or killed: see :func:`close_interrupted_loads`), done,
 #: done with files the warehouse refused, or found unfinished by a later run.
@@ -44,7 +44,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     creates comes from the contract itself (``tests/test_ingest_inbox.py`` checks that DuckDB
     reports it as the contract says). A warehouse that is refused is left as it was. Run it in a
     transaction (:func:`transaction`) to create the tables with one commit.
+
+    On PostgreSQL: :func:`dvk.ingest.pg_write.ensure_schema` (the same rules, its catalog and types).
     """
+    if engine_of(con) == "postgres":
+        from dvk.ingest import pg_write
+
+        pg_write.ensure_schema(con, SchemaMismatch)
+        return
     found: dict[str, list[tuple[str, str]]] = {}
     for table, column, dtype in con.execute(
         "select table_name, column_name, data_type from duckdb_columns() "
@@ -101,6 +108,11 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Columns) ->
     """
     columns = RAW_TABLES[table]
     if not len(frame[columns[0][0]]):
+        return
+    if engine_of(con) == "postgres":  # COPY from an in-memory buffer (dvk.ingest.pg_write)
+        from dvk.ingest import pg_write
+
+        pg_write.insert_frame(con, table, frame)
         return
     # Read by the statement below, by its name (DuckDB's replacement scan: no table of the warehouse
     # has this name, and the connection keeps the default python_enable_replacements).

@@ -20,6 +20,7 @@ from typing import Any
 from dvk.reference import load_fields
 from dvk.settings import Settings, get_settings
 from dvk.warehouse import query_rows, query_value, read_only
+from dvk.warehouse import target as warehouse_target
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,8 @@ order by today_unit_code, year
 """
 
 TODAY_MART_EXISTS_SQL = """
-select count(*) from duckdb_tables()
-where schema_name = 'marts' and table_name = 'fct_annual_unit_today'
+select count(*) from information_schema.tables
+where table_catalog = current_database() and table_schema = 'marts' and table_name = 'fct_annual_unit_today'
 """
 
 YEARS_SQL = """
@@ -240,7 +241,7 @@ def _finish(acc: dict[str, Any]) -> None:
 def load_annual_data(year: int, settings: Settings | None = None) -> AnnualData:
     settings = settings or get_settings()
     params = {"year": int(year)}
-    with read_only(settings.warehouse) as con:
+    with read_only(warehouse_target(settings)) as con:
         status = _records(con, STATUS_SQL, params)
         unit_fields = _records(con, UNIT_FIELD_SQL, params)
         fields = _records(con, FIELDS_SQL)
@@ -262,7 +263,7 @@ def load_annual_data(year: int, settings: Settings | None = None) -> AnnualData:
 def years_with_annual_submissions(settings: Settings | None = None) -> list[int]:
     """The years having at least one accepted submission with period_kind 'year'."""
     settings = settings or get_settings()
-    with read_only(settings.warehouse) as con:
+    with read_only(warehouse_target(settings)) as con:
         rows = query_rows(con, YEARS_SQL)
     return [int(r["period_year"]) for r in rows if r["period_year"] is not None]
 
