@@ -83,6 +83,57 @@ def report_years(year: int | None) -> list[int]:
     return years
 
 
+def changed_years() -> dict:
+    """The years the night changed (:mod:`dvk.changes`): every year with annual submissions, and
+    which of them must be gated and published again. A plan, as a dict for XCom."""
+    from dvk.changes import plan_changes
+
+    return plan_changes().as_dict()
+
+
+class YearsGateFailed(RuntimeError):
+    """The gate of one year or more did not pass (or could not run); the others did."""
+
+
+def gate_years(plan: dict) -> dict:
+    """The gate of every changed year of ``plan`` in this one process (one Great Expectations
+    import and context); years the night left as they were are not validated again.
+
+    Returns ``{year: {"passed", "failures", "warnings", "data_docs"}}``. Every year is validated,
+    then, if a year's gate failed or could not run, raises :class:`YearsGateFailed` naming them:
+    the task is red, ``publish`` still runs (it publishes the years that passed, each saved in
+    ``gate/<year>/gate_result.json``) and ``every_year_current`` fails the run.
+    """
+    from dvk.gate import run_gates
+
+    years = [int(y) for y in plan.get("changed") or []]
+    unchanged = plan.get("unchanged") or []
+    if unchanged:
+        log.info("Không kiểm tra lại (không có gì mới) / not gated again (nothing new since their last "
+                 "publication): %s", unchanged)
+    if not years:
+        log.info("Không có năm nào thay đổi / no year changed: nothing to gate")
+        return {}
+    results = run_gates(years)
+    out: dict[str, dict] = {}
+    problems = []
+    for year, r in sorted(results.items()):
+        if isinstance(r, Exception):
+            out[str(year)] = {"passed": False, "error": f"{type(r).__name__}: {r}"}
+            problems.append(f"{year}: không chạy được / could not run ({type(r).__name__}: {r})")
+            continue
+        out[str(year)] = {"passed": r.passed, "failures": len(r.failures), "warnings": len(r.warnings),
+                          "data_docs": r.data_docs}
+        if not r.passed:
+            problems.append(f"{year}: KHÔNG ĐẠT / FAILED ({len(r.failures)} lỗi / failure(s), "
+                            f"gate/{year}/gate_result.json)")
+    if problems:
+        raise YearsGateFailed(
+            "Kiểm tra chất lượng không đạt / quality gate not passed: " + "; ".join(problems)
+            + f". Các năm khác / the other years: {sorted(int(y) for y, v in out.items() if v['passed'])}")
+    return out
+
+
 def gate(year: int) -> dict:
     """Run the Great Expectations gate for ``year``; raise ``GateFailed`` to block the report.
 
@@ -107,12 +158,19 @@ def publish(years: list[int]) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(exc)) from exc
-    log.info("Published %d tables to %s; years current %s, held back %s", len(result.tables), result.database,
-             result.years_current, result.years_held_back)
+    if result.unchanged:
+        log.info("Nothing new to publish: %s stays as published at %s; years current %s, held back %s",
+                 result.database, result.published_at, result.years_current, result.years_held_back)
+    else:
+        log.info("Published %d tables to %s (%s); years written now %s, current %s, held back %s",
+                 len(result.tables), result.database, "updated in place" if result.in_place else "written whole",
+                 result.years_republished, result.years_current, result.years_held_back)
     return {
         "database": str(result.database),
         "tables": len(result.tables),
         "years": result.gate_years_passed,
+        "years_republished": result.years_republished,
+        "unchanged": result.unchanged,
         "years_current": result.years_current,
         "years_held_back": {y: result.years[str(y)]["reason_en"] for y in result.years_held_back},
     }
