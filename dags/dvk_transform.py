@@ -12,7 +12,8 @@ DOC = """
 ### Biến đổi, kiểm tra, công bố / Transform, check, publish
 
 1. **dbt_build** — `dbt build` on `dbt_project/`: seeds (units, fields), staging views,
-   intermediate models, the marts (`dim_*`, `fct_*`) and every dbt test.
+   intermediate models, the marts (`dim_*`, `fct_*`) and every dbt test. Skipped (green, said in
+   its log) when nothing dbt reads changed since the last successful build.
 2. **changed_years** — the years the night changed (`dvk.changes`): every year with annual
    submissions whose submissions (new load ids), reference data (master list, changes, shares,
    the dbt project) or gate differ from what it was last published from, or that is not current

@@ -115,7 +115,8 @@ def night(base: Path, *, loaded: int | None) -> tuple[dict, dict | Exception, di
     with site(base):
         files = ingest()["files_loaded"]
         assert loaded is None or files == loaded
-        transform()
+        # dbt builds when something arrived, and only then
+        assert transform() is bool(files)
         plan = changed_years()
         try:
             gated: dict | Exception = gate_years(plan)
@@ -169,6 +170,16 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
     for y in others:
         assert m1["years"][str(y)]["carried"] and m1["years"][str(y)]["rows_as_of"] == m0["years"][str(y)]["rows_as_of"]
     assert _one(published, HEADLINE_SQL) == HEADLINE_2021  # analysts keep the figures the gate vouched for
+    # the annual report's gate of a year takes the verdict reached on the same inputs (no new
+    # validation: checked_at unchanged), a failed one included
+    from dvk.gate import GateFailed
+    from dvk.pipeline import gate
+
+    with site(base):
+        assert gate(others[0])["checked_at"] == checked0[str(others[0])]
+        with pytest.raises(GateFailed):
+            gate(2021)
+    assert gate_checked_at(base) == checked1
 
     # a good correction of the same unit-year: gated, passed, and in the published copy
     write_correction(base, version=4, day=19, break_totals=False)

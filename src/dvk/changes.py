@@ -102,6 +102,53 @@ def year_fingerprints(con: Any) -> dict[int, dict[str, Any]]:
     return out
 
 
+def year_inputs(con: Any, year: int, settings: Settings | None = None) -> dict[str, Any]:
+    """What ``year``'s gate verdict depends on, recorded in its ``gate_result.json`` (``inputs``):
+    the year's data fingerprint and the reference fingerprint. Equal inputs, equal verdict."""
+    now = year_fingerprints(con).get(int(year)) or {}
+    return {"data_fingerprint": now.get("fingerprint"), "reference_fingerprint": reference_fingerprint(settings)}
+
+
+#: Everything of ``raw.*`` the dbt project reads: the submissions (their lines, totals and
+#: warnings hang on their ids) and the quarantined files (their problems hang on the sha256).
+RAW_INPUTS_SQL = """
+    select
+        (select count(*) || ':' || coalesce(md5(string_agg(submission_id, ',' order by submission_id)), '')
+         from raw.submissions) as submissions,
+        (select count(*) || ':' || coalesce(md5(string_agg(sha256 || '@' || cast(quarantined_at as varchar), ','
+                                            order by sha256, quarantined_at)), '')
+         from raw.quarantine) as quarantine
+"""
+
+
+def build_inputs(settings: Settings | None = None) -> dict[str, Any] | None:
+    """What a ``dbt build`` of the warehouse depends on: the reference fingerprint, the raw
+    tables' content (:data:`RAW_INPUTS_SQL`) and the warehouse file (path and inode: a file
+    replaced or restored is built again), and whether it has marts at all. None when the
+    warehouse cannot say (no raw tables)."""
+    import duckdb
+
+    from dvk.gate.warehouse import query_rows, read_only
+
+    settings = settings or get_settings()
+    warehouse = Path(settings.warehouse)
+    try:
+        with read_only(warehouse) as con:
+            submissions, quarantine = query_rows(con, RAW_INPUTS_SQL)[0]
+            marts = query_rows(con, "select count(*) from duckdb_tables() where schema_name = 'marts'")[0][0]
+    except (duckdb.Error, OSError):
+        return None
+    return {"reference_fingerprint": reference_fingerprint(settings), "submissions": submissions,
+            "quarantine": quarantine, "warehouse": str(warehouse.resolve()), "inode": warehouse.stat().st_ino,
+            "has_marts": bool(marts)}
+
+
+def build_inputs_path(settings: Settings | None = None) -> Path:
+    """Where the inputs of the last successful build are kept (beside dbt's target folder)."""
+    settings = settings or get_settings()
+    return settings.dbt_target_dir / "dvk_build_inputs.json"
+
+
 @dataclass
 class ChangePlan:
     """The years of the night: every year the gate applies to, and which of them changed."""
@@ -171,4 +218,5 @@ def plan_changes(settings: Settings | None = None, *, years: list[int] | None = 
     return plan
 
 
-__all__ = ["ChangePlan", "plan_changes", "reference_fingerprint", "year_fingerprints"]
+__all__ = ["ChangePlan", "build_inputs", "build_inputs_path", "plan_changes", "reference_fingerprint",
+           "year_fingerprints", "year_inputs"]

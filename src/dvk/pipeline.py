@@ -57,19 +57,47 @@ def ingest_or_skip() -> dict:
     return summary
 
 
-def transform() -> None:
-    """``dbt build``: seeds, the snapshot, models and dbt data tests.
+def transform(*, force: bool = False) -> bool:
+    """``dbt build``: seeds, the snapshot, models and dbt data tests; returns whether it ran.
 
     dbt's unit tests (fixed inputs, no data) are left to the test command, as dbt advises.
+
+    Skipped when nothing dbt reads changed since the last successful build of this warehouse
+    file (``dvk.changes.build_inputs``: the raw submissions and quarantined files, the dbt
+    project and reference data, the gate's checks): the build would give the same marts and the
+    same test results. ``force`` builds regardless.
     """
+    import json
+
+    from dvk.changes import build_inputs, build_inputs_path
     from dvk.transform import build, release_dbt_duckdb
 
+    path = build_inputs_path()
+    before = build_inputs()
+    if not force and before is not None and path.is_file():
+        try:
+            last = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            last = None
+        if last == before and before["has_marts"]:
+            log.info("dbt build bỏ qua: không có gì mới từ lần dựng trước / dbt build skipped: nothing dbt reads "
+                     "changed since the last successful build (%s submissions, same project and reference data)",
+                     before["submissions"].split(":")[0])
+            return False
+    path.unlink(missing_ok=True)
     try:
         build(unit_tests=False)
     finally:
         # Under dag.test() every task runs in this process: the gate's read-only connection
         # would be refused while dbt-duckdb holds the warehouse.
         release_dbt_duckdb()
+    after = build_inputs()
+    same = before is not None and after is not None and {**before, "has_marts": True} == after
+    if same:
+        # recorded only when nothing arrived during the build (else the next run builds again)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(after, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return True
 
 
 def report_years(year: int | None) -> list[int]:
@@ -135,13 +163,36 @@ def gate_years(plan: dict) -> dict:
 
 
 def gate(year: int) -> dict:
-    """Run the Great Expectations gate for ``year``; raise ``GateFailed`` to block the report.
+    """The Great Expectations gate for ``year`` (the annual report's); raise ``GateFailed`` to
+    block the report.
+
+    When the year's saved result was reached on this warehouse with the same inputs as now (the
+    year's submissions and the reference: ``dvk.changes.year_inputs``), that verdict is the
+    gate's verdict: it is used as it is, without validating identical data again (on a normal
+    night the transform's ``gate`` task has just gated every changed year). Otherwise the gate runs.
 
     Returns the whole result (JSON-serialisable), so the report step can use it instead of
     validating the same warehouse again.
     """
-    from dvk.gate import enforce_gate
+    from dvk.changes import year_inputs
+    from dvk.gate import GateFailed, enforce_gate, load_result
+    from dvk.gate.warehouse import read_only
+    from dvk.settings import get_settings
 
+    settings = get_settings()
+    saved = load_result(year, settings)
+    if saved is not None and saved.inputs and saved.warehouse == str(settings.warehouse):
+        with read_only(settings.warehouse) as con:
+            now = year_inputs(con, year, settings)
+        if saved.inputs == now:
+            log.info("Kiểm tra năm %s: dùng kết quả %s (số liệu không đổi) / gate of %s: the verdict of %s stands "
+                     "(same submissions, same reference data and checks): %s", year, saved.checked_at, year,
+                     saved.checked_at, "passed" if saved.passed else "FAILED")
+            if not saved.passed:
+                error = GateFailed(saved)
+                log.error("%s", error)
+                raise error
+            return saved.to_dict()
     return enforce_gate(year).to_dict()
 
 

@@ -299,11 +299,14 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     year = int(year)
     settings = settings or get_settings()
     specs = {d.name: load_suite(d.name) for d in DATASETS}
+    from dvk.changes import year_inputs
+
     with read_only(settings.warehouse) as con:
+        inputs = year_inputs(con, year, settings)
         frames = {d.name: _for_gx(query_df(con, d.sql, {"year": year})) for d in DATASETS}
         ingest_warnings = _ingest_warnings(con, year)
     result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),
-                        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), inputs=inputs)
     validations = _validate(year, frames, specs, result, context if context is not None else ephemeral_context())
     result.warnings.extend(_ingest_entry(row, year) for row in ingest_warnings)  # never blocking
     result.missing_units.sort(key=lambda u: str(u["unit_code"]))
