@@ -70,7 +70,6 @@ def transform(*, force: bool = False) -> bool:
     import json
 
     from dvk.changes import build_inputs, build_inputs_path
-    from dvk.transform import build, release_dbt_duckdb
 
     path = build_inputs_path()
     before = build_inputs()
@@ -84,6 +83,8 @@ def transform(*, force: bool = False) -> bool:
                      "changed since the last successful build (%s submissions, same project and reference data)",
                      before["submissions"].split(":")[0])
             return False
+    from dvk.transform import build, release_dbt_duckdb  # imports dbt: only when it runs
+
     path.unlink(missing_ok=True)
     try:
         build(unit_tests=False)
