@@ -15,8 +15,10 @@ dbt build             ``dvk.transform.build()`` (seeds, snapshot, models, data t
 direct SQL            the same compiled SQL executed straight in DuckDB (bench/direct_sql.py),
                       on a copy of the warehouse as the ingest left it
 dbt start-up          a dbt invocation that selects nothing: dbt's fixed cost
-gate                  ``dvk.gate.enforce_gate`` for every year with annual reports
-publish               ``dvk.publish.publish_if_gate_passed`` (read-only copy + Parquet)
+gate                  the years the run changed (``dvk.pipeline.changed_years``; every year with
+                      annual reports in a full run), gated in one process (``gate_years``)
+publish               ``dvk.pipeline.publish``: the read-only copy + Parquet, the changed years
+                      written (in place when a publication exists), the others kept
 report                ``dvk.report.build_annual_report`` for every year
 nightly: ...          1% new files added to the inbox, then ingest, dbt build, gate and
                       publish again on the same warehouse (the nightly DAGs' work)
@@ -154,21 +156,23 @@ def stage_direct(args: dict) -> dict:
 
 
 def stage_gate(args: dict) -> dict:
-    from dvk.gate import enforce_gate
     from dvk.settings import get_settings
 
     import great_expectations  # noqa: F401  (its import is outside the timing, like the other stages')
 
     import dvk.gate.runner  # noqa: F401
 
+    from dvk.pipeline import changed_years, gate_years
+
+    # what dvk_transform's changed_years and gate tasks do: the years the run changed (all of
+    # them in a full run), every one in this process and one GX context
     start = time.perf_counter()
-    years = _years()
-    passed = {}
-    for year in years:
-        passed[year] = enforce_gate(year).passed
+    plan = changed_years()
+    passed = {int(y): r["passed"] for y, r in gate_years(plan).items()}
     seconds = time.perf_counter() - start
     rows = _count(get_settings().warehouse, "select count(*) from marts.fct_model")
-    return {"rows": rows, "years": years, "passed": passed, "seconds": seconds}
+    return {"rows": rows, "years": plan["changed"], "unchanged": plan["unchanged"], "passed": passed,
+            "seconds": seconds}
 
 
 def stage_publish(args: dict) -> dict:

@@ -15,7 +15,9 @@ For each year (the `year` param, or every year with annual submissions when it i
 1. **gate** — the Great Expectations checks of spec §6 on the marts (declared totals equal the
    model lines, new + replicated = total, marts reconcile with the raw submissions; missing and
    provisional units listed). A failure fails this task, names unit, period and field, and blocks
-   that year's report; other years go on.
+   that year's report; other years go on. When the year's saved verdict was reached on the same
+   inputs (its submissions, the reference data, the checks), that verdict stands and nothing is
+   validated again (`dvk.pipeline.gate`; on a normal night `dvk_transform` has just gated it).
 2. **report** — `<DVK_REPORTS_DIR>/annual/<year>/`: the Vietnamese workbook, CSV extracts,
    `summary.json`, and a new version with its changes when a correction changed a published year.
 3. **unit_summary** — only with the `unit_code` param: that unit's figures, status (reported,

@@ -71,7 +71,7 @@ def test_annual_report_unit_param_validates(dagbag):
 # Tasks that open the DuckDB warehouse (read or write): under the scheduler they share one slot.
 WAREHOUSE_TASKS = {
     "dvk_ingest": {"ingest_inbox"},
-    "dvk_transform": {"dbt_build", "gated_years", "gate", "publish"},
+    "dvk_transform": {"dbt_build", "changed_years", "gate", "publish"},
     "dvk_annual_report": {"report_years", "year_report.gate", "year_report.report"},
 }
 

@@ -406,7 +406,7 @@ def cmd_rebuild(ctx: click.Context, year: int) -> int:
     progress.line(f"kho dữ liệu / warehouse {settings.warehouse}")
     try:
         with progress.step("dbt build (staging, intermediate, marts, dbt tests)"), _quiet_dbt(ctx.obj["verbose"]):
-            pipeline.transform()
+            pipeline.transform(force=True)
     except TransformError as exc:
         print(str(exc))
         return EXIT_FAILED

@@ -57,16 +57,43 @@ def ingest_or_skip() -> dict:
     return summary
 
 
-def transform() -> None:
-    """``dbt build``: seeds, the snapshot, models and dbt data tests.
+def transform(*, force: bool = False) -> bool:
+    """``dbt build``: seeds, the snapshot, models and dbt data tests; returns whether it ran.
 
     dbt's unit tests (fixed inputs, no data) are left to the test command, as dbt advises.
-    """
-    from dvk.transform import build
 
-    # dbt runs in a child process: when it ends, the warehouse file is free for the gate's
-    # read-only connection (under dag.test() every task runs in this process).
+    Skipped when nothing dbt reads changed since the last successful build of this warehouse
+    file (``dvk.changes.build_inputs``: the raw submissions and quarantined files, the dbt
+    project and reference data, the gate's checks): the build would give the same marts and the
+    same test results. ``force`` builds regardless.
+    """
+    import json
+
+    from dvk.changes import build_inputs, build_inputs_path
+
+    path = build_inputs_path()
+    before = build_inputs()
+    if not force and before is not None and path.is_file():
+        try:
+            last = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            last = None
+        if last == before and before["has_marts"]:
+            log.info("dbt build bỏ qua: không có gì mới từ lần dựng trước / dbt build skipped: nothing dbt reads "
+                     "changed since the last successful build (%s submissions, same project and reference data)",
+                     before["submissions"].split(":")[0])
+            return False
+    from dvk.transform import build  # dbt runs in a child process: the warehouse is free when it ends
+
+    path.unlink(missing_ok=True)
     build(unit_tests=False)
+    after = build_inputs()
+    same = before is not None and after is not None and {**before, "has_marts": True} == after
+    if same:
+        # recorded only when nothing arrived during the build (else the next run builds again)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(after, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return True
 
 
 def report_years(year: int | None) -> list[int]:
@@ -80,14 +107,94 @@ def report_years(year: int | None) -> list[int]:
     return years
 
 
+def changed_years() -> dict:
+    """The years the night changed (:mod:`dvk.changes`): every year with annual submissions, and
+    which of them must be gated and published again. A plan, as a dict for XCom."""
+    from dvk.changes import plan_changes
+
+    return plan_changes().as_dict()
+
+
+class YearsGateFailed(RuntimeError):
+    """The gate of one year or more did not pass (or could not run); the others did."""
+
+
+def gate_years(plan: dict) -> dict:
+    """The gate of every changed year of ``plan`` in this one process (one Great Expectations
+    import and context); years the night left as they were are not validated again.
+
+    Returns ``{year: {"passed", "failures", "warnings", "data_docs"}}``. Every year is validated,
+    then, if a year's gate failed or could not run, raises :class:`YearsGateFailed` naming them:
+    the task is red, ``publish`` still runs (it publishes the years that passed, each saved in
+    ``gate/<year>/gate_result.json``) and ``every_year_current`` fails the run.
+    """
+    from dvk.gate import run_gates
+
+    years = [int(y) for y in plan.get("changed") or []]
+    unchanged = plan.get("unchanged") or []
+    if unchanged:
+        log.info("Không kiểm tra lại (không có gì mới) / not gated again (nothing new since their last "
+                 "publication): %s", unchanged)
+    if not years:
+        log.info("Không có năm nào thay đổi / no year changed: nothing to gate")
+        return {}
+    results = run_gates(years)
+    out: dict[str, dict] = {}
+    problems = []
+    for year, r in sorted(results.items()):
+        if isinstance(r, Exception):
+            out[str(year)] = {"passed": False, "error": f"{type(r).__name__}: {r}"}
+            problems.append(f"{year}: không chạy được / could not run ({type(r).__name__}: {r})")
+            continue
+        out[str(year)] = {"passed": r.passed, "failures": len(r.failures), "warnings": len(r.warnings),
+                          "data_docs": r.data_docs}
+        if not r.passed:
+            problems.append(f"{year}: KHÔNG ĐẠT / FAILED ({len(r.failures)} lỗi / failure(s), "
+                            f"gate/{year}/gate_result.json)")
+    if problems:
+        raise YearsGateFailed(
+            "Kiểm tra chất lượng không đạt / quality gate not passed: " + "; ".join(problems)
+            + f". Các năm khác / the other years: {sorted(int(y) for y, v in out.items() if v['passed'])}")
+    return out
+
+
 def gate(year: int) -> dict:
-    """Run the Great Expectations gate for ``year``; raise ``GateFailed`` to block the report.
+    """The Great Expectations gate for ``year`` (the annual report's); raise ``GateFailed`` to
+    block the report.
+
+    When the year's saved result was reached on this warehouse with the same inputs as now (the
+    year's submissions and the reference: ``dvk.changes.year_inputs``), that verdict is the
+    gate's verdict: it is used as it is, without validating identical data again (on a normal
+    night the transform's ``gate`` task has just gated every changed year). Otherwise the gate runs.
 
     Returns the whole result (JSON-serialisable), so the report step can use it instead of
     validating the same warehouse again.
     """
-    from dvk.gate import enforce_gate
+    import os
 
+    from dvk.changes import year_inputs
+    from dvk.gate import GateFailed, enforce_gate, gate_result_path, load_result
+    from dvk.settings import get_settings
+    from dvk.warehouse import read_only
+    from dvk.warehouse import target as warehouse_target
+
+    settings = get_settings()
+    saved = load_result(year, settings)
+    if saved is not None and saved.inputs and saved.warehouse == str(settings.warehouse):
+        with read_only(warehouse_target(settings)) as con:
+            now = year_inputs(con, year, settings)
+        if saved.inputs == now:
+            # the verdict holds for the warehouse as it is now: the file's time says so (what
+            # publish and the run's summary read; ``checked_at`` inside stays when it was reached)
+            os.utime(gate_result_path(year, settings))
+            log.info("Kiểm tra năm %s: dùng kết quả %s (số liệu không đổi) / gate of %s: the verdict of %s stands "
+                     "(same submissions, same reference data and checks): %s", year, saved.checked_at, year,
+                     saved.checked_at, "passed" if saved.passed else "FAILED")
+            if not saved.passed:
+                error = GateFailed(saved)
+                log.error("%s", error)
+                raise error
+            return saved.to_dict()
     return enforce_gate(year).to_dict()
 
 
@@ -104,12 +211,19 @@ def publish(years: list[int]) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(exc)) from exc
-    log.info("Published %d tables to %s; years current %s, held back %s", len(result.tables), result.database,
-             result.years_current, result.years_held_back)
+    if result.unchanged:
+        log.info("Nothing new to publish: %s stays as published at %s; years current %s, held back %s",
+                 result.database, result.published_at, result.years_current, result.years_held_back)
+    else:
+        log.info("Published %d tables to %s (%s); years written now %s, current %s, held back %s",
+                 len(result.tables), result.database, "updated in place" if result.in_place else "written whole",
+                 result.years_republished, result.years_current, result.years_held_back)
     return {
         "database": str(result.database),
         "tables": len(result.tables),
         "years": result.gate_years_passed,
+        "years_republished": result.years_republished,
+        "unchanged": result.unchanged,
         "years_current": result.years_current,
         "years_held_back": {y: result.years[str(y)]["reason_en"] for y in result.years_held_back},
     }

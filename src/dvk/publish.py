@@ -49,6 +49,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -137,6 +138,13 @@ class PublishResult:
     years: dict[str, dict[str, Any]] = field(default_factory=dict)
     years_current: list[int] = field(default_factory=list)
     years_held_back: list[int] = field(default_factory=list)
+    #: the years whose rows this publication wrote from the warehouse (the others' rows are the
+    #: last publication's: held back, or carried because nothing of theirs changed)
+    years_republished: list[int] = field(default_factory=list)
+    #: the last publication was updated (a copy of it, swapped in) rather than written whole
+    in_place: bool = False
+    #: nothing was published: every year's inputs are those of the last publication, which stays
+    unchanged: bool = False
 
     @property
     def row_counts(self) -> dict[str, int]:
@@ -347,6 +355,15 @@ class YearState:
     held_since: str | None = None
     #: the publication whose rows of this year analysts see (UTC); None: no rows of this year
     rows_as_of: str | None = None
+    #: current and left as it was: the inputs of the year (its submissions, the reference data and
+    #: the dbt project, the gate) are those it was last published current from, so it was neither
+    #: gated nor written again (its rows are the last publication's; ``dvk.changes``)
+    carried: bool = False
+    #: the inputs this year's rows were published from (``dvk.changes``): a digest of the year's
+    #: submissions, of the reference (dbt project, seeds, units files, gate), the latest loaded_at
+    data_fingerprint: str | None = None
+    reference_fingerprint: str | None = None
+    loaded_through: str | None = None
 
 
 CURRENT = "current"
@@ -484,6 +501,10 @@ def _int_list(years: Iterable[int]) -> str:
     return "[" + ", ".join(str(int(y)) for y in sorted(years)) + "]::integer[]"
 
 
+#: Why a year's gate verdict does not make it current, that still lets it keep its publication when
+#: its inputs have not changed since (the gate was not run on this warehouse, only on identical data).
+CARRY_REASONS = ("gate_stale", "gate_not_run")
+
 #: Decides the years of a publication: (years in the warehouse, years in the last publication,
 #: the last manifest) -> every year's state.
 Decide = Callable[[set[int], set[int], "dict[str, Any] | None"], dict[int, YearState]]
@@ -553,16 +574,51 @@ def publish_years(
         from dvk.report import years_with_annual_submissions
 
         gated = requested | set(years_with_annual_submissions(settings))
+    from dvk.changes import reference_fingerprint, year_fingerprints
+
+    reference = reference_fingerprint(settings)
+    with read_only(warehouse_target(settings)) as con:
+        prints = year_fingerprints(con)
     mtime = _warehouse_mtime(settings)
     verdicts = {y: _year_gate(y, settings, mtime) for y in sorted(gated)}
+
+    def fingerprinted(st: YearState) -> YearState:
+        now = prints.get(st.year) or {}
+        st.data_fingerprint, st.loaded_through = now.get("fingerprint"), now.get("loaded_through")
+        st.reference_fingerprint = reference
+        return st
+
+    def unchanged(y: int, manifest: dict | None) -> YearState | None:
+        """The year as the last publication has it, if it was current there and its inputs are
+        the same now (never with ``only``: ``dvk publish --year`` decides by the gate alone)."""
+        was = ((manifest or {}).get("years") or {}).get(str(y)) or {}
+        if only or was.get("state") != CURRENT or not was.get("data_fingerprint"):
+            return None
+        if was.get("data_fingerprint") != (prints.get(y) or {}).get("fingerprint"):
+            return None
+        if was.get("reference_fingerprint") != reference:
+            return None
+        fields = {k: v for k, v in was.items() if k in YearState.__dataclass_fields__}
+        return YearState(**{**fields, "year": y, "state": CURRENT, "carried": True})
+
+    def carried(y: int, v: YearState, manifest: dict | None) -> YearState | None:
+        # a year gated (and failed) on this warehouse is never carried; one not gated since the
+        # warehouse last changed is, when its inputs are those of its last publication
+        return unchanged(y, manifest) if v.reason in CARRY_REASONS else None
+
+    manifest_now = read_manifest(settings)
     passed = sorted(y for y, v in verdicts.items() if v.state == CURRENT)
-    if gated and not passed:
+    kept = sorted(y for y, v in verdicts.items() if v.state != CURRENT and carried(y, v, manifest_now))
+    if gated and not passed and not kept:
         error = PublishRefused([(y, v.reason_vi, v.reason_en) for y, v in sorted(verdicts.items())])
         log.error("%s", error)
         raise error
 
     def decide(wh_years: set[int], prev_years: set[int], manifest: dict | None) -> dict[int, YearState]:
-        out = dict(verdicts)
+        out = {}
+        for y, v in verdicts.items():
+            keep = None if v.state == CURRENT else carried(y, v, manifest)
+            out[y] = keep or (fingerprinted(v) if v.state == CURRENT else v)
         before = (manifest or {}).get("years") or {}
         for y in sorted((wh_years | prev_years) - gated):
             if only:
@@ -578,10 +634,11 @@ def publish_years(
                         reason_vi="không nằm trong các năm được yêu cầu phát hành lần này",
                         reason_en="not among the years asked for in this publication")
             else:
-                out[y] = YearState(year=y, state=CURRENT, gated=False)
+                out[y] = unchanged(y, manifest) or fingerprinted(YearState(year=y, state=CURRENT, gated=False))
         return out
 
-    return _publish(settings, decide, attach_timeout=attach_timeout, gate_years_passed=passed)
+    return _publish(settings, decide, attach_timeout=attach_timeout, gate_years_passed=sorted({*passed, *kept}),
+                    reference=reference)
 
 
 def publish_if_gate_passed(years: Iterable[int] | None = None, settings: Settings | None = None) -> PublishResult:
@@ -590,11 +647,100 @@ def publish_if_gate_passed(years: Iterable[int] | None = None, settings: Setting
     return publish_years(years, settings)
 
 
-def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_years_passed: list[int]) -> PublishResult:
+def _update_in_place(con: duckdb.DuckDBPyConnection, plan: list["_Table"], from_wh: set[int],
+                     from_prev: set[int]) -> list[PublishedTable]:
+    """The copy of the last publication (``con``'s own database) becomes this one: in each per-year
+    table the rows of the years taken from the warehouse (and of no year) are replaced, the rows of
+    ``from_prev`` stay; the dims are written whole. The same rows as writing it whole (the full
+    path), for a fraction of the writes when few years changed. Raises :class:`_Rebuild` when the
+    copy's tables are not the warehouse's (then the publication is written whole)."""
+    db = quote_ident(con.execute("select current_database()").fetchone()[0])
+    name = con.execute("select current_database()").fetchone()[0]
+    existing = {(r[0], r[1]) for r in con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = ?", [name]).fetchall()}
+    for t in plan:
+        have = [r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = ? and schema_name = ? "
+            "and table_name = ? order by column_index", [name, t.schema, t.name]).fetchall()]
+        if t.year_column is not None and have != [c for c, _ in t.columns]:
+            raise _Rebuild(f"{t.schema}.{t.name}: its columns differ from the last publication's")
+        if t.by_period and (t.schema, "dim_period") not in existing:
+            raise _Rebuild(f"{t.schema}.dim_period is not in the last publication")
+    wanted = {(t.schema, t.name) for t in plan}
+    for schema, table in sorted(existing - wanted):
+        if schema != "meta":
+            con.execute(f"drop table {quote_ident(schema)}.{quote_ident(table)}")
+    keep = _int_list(from_prev)
+    per_year = [t for t in plan if t.year_column is not None]
+    # 1. the rows that change go (a period's year read from the copy's own dim_period, still the old one)
+    for t in per_year:
+        y = _year_expr(t, db)
+        con.execute(f"delete from {quote_ident(t.schema)}.{quote_ident(t.name)} t "
+                    f"where {y} is null or not list_contains({keep}, {y})")
+    # 2. the dims, whole
+    for t in plan:
+        if t.year_column is not None:
+            continue
+        target = f"{quote_ident(t.schema)}.{quote_ident(t.name)}"
+        con.execute(f"create or replace table {target} as select {', '.join(quote_ident(c) for c, _ in t.columns)} "
+                    f"from wh.{quote_ident(t.schema)}.{quote_ident(t.name)}")
+        if t.comment:
+            con.execute(f"comment on table {target} is {quote_string(t.comment)}")
+        for column, column_comment in t.columns:
+            if column_comment:
+                con.execute(f"comment on column {target}.{quote_ident(column)} is {quote_string(column_comment)}")
+    # 3. the warehouse's rows of the years published now (and of no year)
+    for t in per_year:
+        y_wh = _year_expr(t, "wh")
+        cols = ", ".join(quote_ident(c) for c, _ in t.columns)
+        con.execute(f"insert into {quote_ident(t.schema)}.{quote_ident(t.name)} ({cols}) select {cols} "
+                    f"from wh.{quote_ident(t.schema)}.{quote_ident(t.name)} t "
+                    f"where {y_wh} is null or list_contains({_int_list(from_wh)}, {y_wh})")
+    out = []
+    for t in plan:
+        rows = con.execute(f"select count(*) from {quote_ident(t.schema)}.{quote_ident(t.name)}").fetchone()[0]
+        out.append(PublishedTable(t.schema, t.name, int(rows), [c for c, _ in t.columns], None,
+                                  year_column=t.year_column))
+    return out
+
+
+class _Rebuild(Exception):
+    """The last publication cannot be updated in place (its tables differ): write a new one whole."""
+
+
+def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_years_passed: list[int],
+             reference: str | None = None) -> PublishResult:
     if settings.postgres is not None:  # a schema and a role in the warehouse itself (dvk.publish_pg)
         from dvk import publish_pg
 
         return publish_pg.publish(settings, decide, gate_years_passed=gate_years_passed)
+    try:
+        return _publish_once(settings, decide, attach_timeout=attach_timeout, gate_years_passed=gate_years_passed,
+                             reference=reference, in_place=reference is not None)
+    except _Rebuild as why:
+        log.info("Writing the publication whole: %s", why)
+        return _publish_once(settings, decide, attach_timeout=attach_timeout, gate_years_passed=gate_years_passed,
+                             reference=reference, in_place=False)
+
+
+def _unchanged_result(settings: Settings, manifest: dict[str, Any], started: float) -> PublishResult:
+    """Nothing to publish: every year's inputs are those of the last publication, which stays."""
+    folder = Path(settings.published_dir)
+    tables = [PublishedTable(t["schema"], t["name"], int(t["rows"]), list(t["columns"]), t.get("parquet"),
+                             year_column=t.get("year_column")) for t in manifest.get("tables") or []]
+    years = manifest.get("years") or {}
+    return PublishResult(
+        database=folder / DATABASE_NAME, parquet_dir=folder / PARQUET_LINK, manifest=folder / MANIFEST_NAME,
+        published_at=manifest.get("published_at"), source_warehouse=manifest.get("source_warehouse"),
+        tables=tables, gate=manifest.get("gate") or {}, gate_years_passed=manifest.get("gate_years_passed") or [],
+        excluded_columns=manifest.get("excluded_columns") or [],
+        duration_seconds=round(time.monotonic() - started, 3), years=years,
+        years_current=manifest.get("years_current") or [], years_held_back=manifest.get("years_held_back") or [],
+        unchanged=True)
+
+
+def _publish_once(settings: Settings, decide: Decide, *, attach_timeout: float, gate_years_passed: list[int],
+                  reference: str | None, in_place: bool) -> PublishResult:
     started = time.monotonic()
     warehouse = Path(settings.warehouse)
     if not warehouse.is_file():
@@ -616,9 +762,16 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
         previous_manifest = read_manifest(settings) if previous_db.is_file() else None
         tables: list[PublishedTable] = []
         excluded: list[str] = []
+        # Update the last publication in place (a copy of it, then swapped like a new one) when it
+        # was written from the same dbt project: its tables are those of the warehouse.
+        in_place = bool(in_place and previous_db.is_file() and previous_manifest
+                        and previous_manifest.get("reference_fingerprint") == reference)
         try:
             # The new file is written in a storage format DuckDB 1.x reads (what most analysts'
-            # tools bundle), not 2.0's default: attached from an in-memory session.
+            # tools bundle), not 2.0's default: attached from an in-memory session. Updated in place:
+            # a copy of the last publication (written in that format too) is attached instead.
+            if in_place:
+                shutil.copyfile(previous_db, tmp_db)
             con = duckdb.connect(":memory:")
             try:
                 dvk_warehouse.attach(con, tmp_db, PUBLISHED_ALIAS, read_only=False,
@@ -654,10 +807,25 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
                 wh_years = _table_years(con, "wh", plan)
                 prev_years = _table_years(con, "prev", plan) if has_prev else set()
                 states = decide(wh_years, prev_years, previous_manifest)
-                current = {y for y, st in states.items() if st.state == CURRENT}
+                if (has_prev and previous_manifest and states and all(st.carried for st in states.values())
+                        and set(states) == wh_years | prev_years
+                        and previous_manifest.get("reference_fingerprint") == reference):
+                    # every year's inputs are those of the last publication: it stays as it is
+                    con.close()
+                    tmp_db.unlink(missing_ok=True)
+                    log.info("Không có gì mới để phát hành / nothing new to publish: every year (%s) is as "
+                             "last published at %s", ", ".join(str(y) for y in sorted(states)),
+                             previous_manifest.get("published_at"))
+                    return _unchanged_result(settings, previous_manifest, started)
+                # the rows of a year come from the warehouse (current, gated or published now) or
+                # from the last publication (held back, or current and unchanged: carried)
+                current = {y for y, st in states.items() if st.state == CURRENT and not st.carried}
+                from_prev = {y for y, st in states.items() if st.state == HELD_BACK or st.carried}
                 prev_states = (previous_manifest or {}).get("years") or {}
                 stamp_iso = _iso(published_at)
                 for y, st in states.items():
+                    if st.carried:
+                        continue  # rows, gate and dates of the last publication
                     if st.state == CURRENT:
                         st.rows_as_of = stamp_iso if y in wh_years else None
                         continue
@@ -669,9 +837,11 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
                     else:
                         st.rows_as_of = None
 
+                if in_place:
+                    tables = _update_in_place(con, plan, current, from_prev)
                 for schema in sorted({t.schema for t in plan}):
                     con.execute(f"create schema if not exists {quote_ident(schema)}")
-                for t in plan:
+                for t in ([] if in_place else plan):
                     target = f"{quote_ident(t.schema)}.{quote_ident(t.name)}"
                     select_list = ", ".join(quote_ident(c) for c, _ in t.columns)
                     source = f"wh.{quote_ident(t.schema)}.{quote_ident(t.name)}"
@@ -681,7 +851,7 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
                         y_wh = _year_expr(t, "wh")
                         sql = (f"create table {target} as select {select_list} from {source} t "
                                f"where {y_wh} is null or list_contains({_int_list(current)}, {y_wh})")
-                        held = {y for y in prev_years if y in states and states[y].state == HELD_BACK}
+                        held = {y for y in prev_years if y in from_prev}
                         if held and _has_table(con, "prev", t.schema, t.name) and (
                                 not t.by_period or _has_table(con, "prev", t.schema, "dim_period")):
                             prev_cols = set(_table_columns(con, "prev", t.schema, t.name))
@@ -710,6 +880,7 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
                 # meta: what this copy is, for analysts who only have the database file
                 years_current = sorted(y for y, st in states.items() if st.state == CURRENT)
                 years_held = sorted(y for y, st in states.items() if st.state == HELD_BACK)
+                con.execute("drop schema if exists meta cascade")
                 con.execute("create schema meta")
                 con.execute(
                     "create table meta.publication (published_at timestamp, source_warehouse varchar, "
@@ -731,13 +902,13 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
                 con.execute(
                     "create table meta.publication_years (year integer, state varchar, reason varchar, "
                     "reason_vi varchar, reason_en varchar, held_since varchar, rows_as_of varchar, "
-                    "gate_checked_at varchar, gate_failures integer)"
+                    "gate_checked_at varchar, gate_failures integer, republished boolean, loaded_through varchar)"
                 )
                 for y, st in sorted(states.items()):
                     con.execute(
-                        "insert into meta.publication_years values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "insert into meta.publication_years values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [y, st.state, st.reason, st.reason_vi, st.reason_en, st.held_since, st.rows_as_of,
-                         st.gate_checked_at, st.gate_failures],
+                         st.gate_checked_at, st.gate_failures, y in current, st.loaded_through],
                     )
                 con.execute(
                     "create table meta.published_tables (table_schema varchar, table_name varchar, "
@@ -801,6 +972,8 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
             years={str(y): asdict(st) for y, st in sorted(states.items())},
             years_current=years_current,
             years_held_back=years_held,
+            years_republished=sorted(current),
+            in_place=in_place,
         )
         manifest = {
             "published_at": result.published_at,
@@ -813,6 +986,10 @@ def _publish(settings: Settings, decide: Decide, *, attach_timeout: float, gate_
             "years_current": years_current,
             "years_held_back": years_held,
             "years": result.years,
+            "years_republished": result.years_republished,
+            "years_carried": sorted(y for y, st in states.items() if st.carried),
+            "reference_fingerprint": reference,
+            "updated_in_place": in_place,
             "gate": gate,
             "tables": [
                 {"schema": t.schema, "name": t.name, "rows": t.rows, "columns": t.columns, "parquet": t.parquet,

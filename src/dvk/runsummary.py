@@ -73,6 +73,8 @@ def dbt_line(outcome, settings, since: float) -> str:
         counts = (f"{kinds.get('model', 0)} models, {kinds.get('seed', 0)} seeds, {kinds.get('snapshot', 0)} snapshot(s); "
                   f"{sum(tests.values())} tests: {tests.get('pass', 0)} passed, {tests.get('warn', 0)} warnings, "
                   f"{tests.get('fail', 0)} failed; {errors} errors; ")
+    elif outcome.tasks.get(task) == "success":
+        counts = "nothing new since the last build, not run again; "  # dvk.pipeline.transform
     return f"dbt build: {counts}{_state(outcome, task)} ({_seconds(outcome, task):.1f} s)"
 
 

@@ -5,6 +5,7 @@ Public API::
     run_gate(year, settings=None, *, data_docs=True) -> GateResult
         # validate, save gate/<year>/gate_result.json, write the report gate/<year>/data_docs/
     enforce_gate(year, settings=None) -> GateResult  # same, raise GateFailed unless passed
+    run_gates(years, settings=None) -> {year: GateResult | Exception}  # every year, one GX context
     GateResult, GateFailed, gate_result_path(year, settings=None), data_docs_path(year, settings=None)
     load_result(year, settings=None) -> GateResult | None  # the saved result of the latest run
 
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 from dvk.gate._gx import quiet_logging
 from dvk.gate.result import GateFailed, GateResult, data_docs_path, gate_result_path, load_result
-from dvk.gate.runner import enforce_gate, run_gate
+from dvk.gate.runner import enforce_gate, run_gate, run_gates
 
 quiet_logging()
 
 __all__ = ["GateFailed", "GateResult", "data_docs_path", "enforce_gate", "gate_result_path", "load_result",
-           "run_gate"]
+           "run_gate", "run_gates"]

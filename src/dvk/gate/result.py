@@ -105,6 +105,9 @@ class GateResult:
     data_docs: str | None = None
     #: why the gate report could not be written (the verdict stands regardless)
     data_docs_error: str | None = None
+    #: what the verdict was reached on (``dvk.changes.year_inputs``): the year's data fingerprint
+    #: and the reference fingerprint; the same inputs give the same verdict
+    inputs: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

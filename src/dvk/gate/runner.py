@@ -202,16 +202,20 @@ def _validate(year: int, frames: dict[str, pd.DataFrame], specs: dict[str, Suite
     """Validate every dataset; fill ``out``; return GX's validation result of each suite."""
     source = context.data_sources.add_pandas(name="dvk_warehouse")
     validations = {}
-    for dataset in DATASETS:
-        spec = specs[dataset.name]
-        asset = source.add_dataframe_asset(name=dataset.name)
-        batch_definition = asset.add_batch_definition_whole_dataframe(name=f"{dataset.name}_{year}")
-        batch = batch_definition.get_batch(batch_parameters={"dataframe": frames[dataset.name]})
-        validation = batch.validate(spec.build(), result_format="BASIC")
-        if not validation.success:
-            _detail_unmet(spec, dataset, batch, validation)
-        out.suites[dataset.name] = _process(spec, dataset, validation, year, out)
-        validations[dataset.name] = validation
+    try:
+        for dataset in DATASETS:
+            spec = specs[dataset.name]
+            asset = source.add_dataframe_asset(name=dataset.name)
+            batch_definition = asset.add_batch_definition_whole_dataframe(name=f"{dataset.name}_{year}")
+            batch = batch_definition.get_batch(batch_parameters={"dataframe": frames[dataset.name]})
+            validation = batch.validate(spec.build(), result_format="BASIC")
+            if not validation.success:
+                _detail_unmet(spec, dataset, batch, validation)
+            out.suites[dataset.name] = _process(spec, dataset, validation, year, out)
+            validations[dataset.name] = validation
+    finally:
+        # the context may serve the next year (run_gates): it keeps no datasource of this one
+        context.data_sources.delete("dvk_warehouse")
     return validations
 
 
@@ -264,21 +268,28 @@ def _ingest_entry(row: dict[str, Any], year: int) -> GateEntry:
 # public API
 
 
-def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = True) -> GateResult:
+def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = True,
+             context: Any = None) -> GateResult:
     """Validate the warehouse for ``year``; write the gate report (unless ``data_docs=False``);
     save and return the result (never raises GateFailed).
+
+    ``context``: a Great Expectations context to validate in (:func:`run_gates` passes one for
+    every year); default a new ephemeral one.
 
     Raises only when the gate cannot run at all (no warehouse file, marts not built, a malformed
     suite file)."""
     year = int(year)
     settings = settings or get_settings()
     specs = {d.name: load_suite(d.name) for d in DATASETS}
+    from dvk.changes import year_inputs
+
     with read_only(warehouse_target(settings)) as con:
+        inputs = year_inputs(con, year, settings)
         frames = {d.name: _for_gx(_read(con, d, year)) for d in DATASETS}
         ingest_warnings = _ingest_warnings(con, year)
     result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),
-                        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    validations = _validate(year, frames, specs, result, ephemeral_context())
+                        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), inputs=inputs)
+    validations = _validate(year, frames, specs, result, context if context is not None else ephemeral_context())
     result.warnings.extend(_ingest_entry(row, year) for row in ingest_warnings)  # never blocking
     result.missing_units.sort(key=lambda u: str(u["unit_code"]))
     result.provisional_units.sort(key=lambda u: str(u["unit_code"]))
@@ -295,9 +306,29 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     return result
 
 
-def enforce_gate(year: int, settings: Settings | None = None) -> GateResult:
-    """Run the gate for ``year``; raise :class:`GateFailed` unless it passed."""
-    result = run_gate(year, settings)
+def run_gates(years: list[int], settings: Settings | None = None) -> dict[int, GateResult | Exception]:
+    """The gate of every year of ``years``, one after the other in this process and in one Great
+    Expectations context (GX is imported once: about 7 s a process under the scheduler). Every
+    year is validated and its result saved and logged whatever the others' verdicts: the value of
+    a year is its :class:`GateResult`, or the exception that kept its gate from running at all.
+    Never raises GateFailed (the caller decides: :func:`dvk.pipeline.gate_years`)."""
+    settings = settings or get_settings()
+    context = ephemeral_context() if years else None
+    results: dict[int, GateResult | Exception] = {}
+    for year in sorted({int(y) for y in years}):
+        try:
+            results[year] = result = run_gate(year, settings, context=context)
+        except Exception as exc:  # noqa: BLE001 - one year that cannot run never hides the others
+            log.error("Không chạy được kiểm tra năm %s / the gate of %s could not run: %s", year, year, exc,
+                      exc_info=True)
+            results[year] = exc
+            continue
+        _log_result(result)
+    return results
+
+
+def _log_result(result: GateResult) -> None:
+    year = result.year
     for w in result.warnings:
         log.warning("Cảnh báo / warning [%s]: %s / %s", w["check"], w["message_vi"], w["message_en"])
     if result.missing_units:
@@ -307,11 +338,18 @@ def enforce_gate(year: int, settings: Settings | None = None) -> GateResult:
         log.info("Năm %s, đơn vị tạm tính / provisional units: %s", year,
                  ", ".join(f"{u['unit_code']} ({u['period_id']})" for u in result.provisional_units))
     if not result.passed:
-        error = GateFailed(result)
-        log.error("%s", error)
-        raise error
+        log.error("%s", GateFailed(result))
+        return
     log.info("Kiểm tra chất lượng năm %s đạt / quality gate for %s passed (%s suites, %s warnings)",
              year, year, len(result.suites), len(result.warnings))
     if result.data_docs:
         log.info("Báo cáo kiểm tra / gate report: %s", result.data_docs)
+
+
+def enforce_gate(year: int, settings: Settings | None = None) -> GateResult:
+    """Run the gate for ``year``; raise :class:`GateFailed` unless it passed."""
+    result = run_gate(year, settings)
+    _log_result(result)
+    if not result.passed:
+        raise GateFailed(result)
     return result

@@ -1,0 +1,220 @@
+"""The nightly run gates and publishes only the years the night changed (issue 16).
+
+On the demo inbox, through the pipeline's steps as ``dvk_transform`` calls them (changed_years,
+gate_years, publish, every_year_current):
+
+- a run with nothing new gates nothing and leaves the publication as it is;
+- a correction of one unit-year (2021) that breaks its declared totals is caught by the gate:
+  2021 is held back, the run fails, and the years the night did not touch are neither gated nor
+  written again (their gate results and their rows are those of the first publication);
+- a good correction of the same unit-year shows in the published copy (DuckDB and Parquet),
+  written in place, while the other years are still not gated nor written again.
+
+"Not gated / not written again" is read from what the pipeline records (the gate result's
+``checked_at``, the manifest's ``rows_as_of``, ``years_republished``, ``years_carried``), never
+from timings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dvk.settings import DEMO_INBOX_DIR
+
+pytestmark = pytest.mark.e2e
+
+UNIT = "18076"  # Phường Bắc Hà: its accepted 2021 report is corrected
+HEADLINE_SQL = "select sum(models_total) from marts.fct_annual_unit_field where year = 2021"
+HEADLINE_2021 = 253
+
+
+def _env(base: Path) -> dict[str, str]:
+    return {
+        "DVK_INBOX_DIR": str(base / "inbox"),
+        "DVK_WAREHOUSE": str(base / "warehouse" / "dvk.duckdb"),
+        "DVK_REPORTS_DIR": str(base / "reports"),
+        "DVK_QUARANTINE_DIR": str(base / "quarantine"),
+        "DVK_PUBLISHED_DIR": str(base / "warehouse" / "published"),
+        "DVK_INBOX_SETTLE_SECONDS": "0",
+    }
+
+
+@contextlib.contextmanager
+def site(base: Path) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in _env(base).items():
+            mp.setenv(key, value)
+        yield
+
+
+def _one(path: Path, sql: str, params: list | None = None):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchone()[0]
+    finally:
+        con.close()
+
+
+def write_correction(base: Path, *, version: int, day: int, break_totals: bool) -> Path:
+    """Phường Bắc Hà's 2021 report sent again (signed ``day`` Dec 2021): its accepted lines plus
+    one new KT model; ``break_totals`` declares one KT model more than its lines."""
+    from dvk.forms import FIELD_NAMES, DeclaredTotal, ModelLine, Submission, compute_declared_totals, write_xlsx
+
+    con = duckdb.connect(str(base / "warehouse" / "dvk.duckdb"), read_only=True)
+    try:
+        unit_name = con.execute("select unit_name from marts.dim_reporting_unit where unit_code = ?",
+                                [UNIT]).fetchone()[0]
+        rows = con.execute(
+            """
+            select m.model_name, m.field_code, m.model_kind, m.registered_on, m.recognition_level,
+                   m.households, m.funds_million_vnd, m.labour_days, m.land_m2, m.note
+            from marts.fct_model m join marts.fct_submission s using (submission_id)
+            where s.unit_code = ? and s.period_id = '2021' and s.is_accepted
+            order by m.line_no
+            """, [UNIT]).fetchall()
+    finally:
+        con.close()
+    models = [ModelLine(name=r[0], field=FIELD_NAMES[r[1]], kind="Xây mới" if r[2] == "new" else "Nhân rộng",
+                        registered_on=r[3], recognition_level=r[4], households=r[5], funds_million_vnd=r[6],
+                        labour_days=r[7], land_m2=r[8], note=r[9]) for r in rows]
+    models.append(ModelLine(name=f"Camera an ninh tổ dân phố (bổ sung lần {version})", field=FIELD_NAMES["KT"],
+                            kind="Xây mới", registered_on=date(2021, 11, 20), recognition_level="Cấp xã",
+                            households=42, funds_million_vnd=18.5, labour_days=30))
+    declared = compute_declared_totals(models)
+    if break_totals:
+        declared = [DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated,
+                                  d.funds_million_vnd)
+                    if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d for d in declared]
+    submission = Submission(unit_code=UNIT, unit_name=unit_name, period="Năm 2021", report_date=date(2021, 12, day),
+                            models=models, preparer_name="Nguyễn Văn Thử", preparer_phone="0912 000 111",
+                            declared_totals=declared)
+    return write_xlsx(submission, base / "inbox" / f"2021_{UNIT}_phuong-bac-ha_v{version}.xlsx")
+
+
+def manifest(base: Path) -> dict:
+    return json.loads((base / "warehouse" / "published" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def gate_checked_at(base: Path) -> dict[str, str]:
+    return {p.parent.name: json.loads(p.read_text(encoding="utf-8"))["checked_at"]
+            for p in sorted((base / "reports" / "gate").glob("*/gate_result.json"))}
+
+
+def night(base: Path, *, loaded: int | None) -> tuple[dict, dict | Exception, dict]:
+    """What dvk_transform does after an ingest: dbt build, the plan, the gate, publish."""
+    from dvk.pipeline import changed_years, gate_years, ingest, publish, transform
+
+    with site(base):
+        files = ingest()["files_loaded"]
+        assert loaded is None or files == loaded
+        # dbt builds when something arrived, and only then
+        assert transform() is bool(files)
+        plan = changed_years()
+        try:
+            gated: dict | Exception = gate_years(plan)
+        except Exception as exc:  # noqa: BLE001 - the gate task fails; publish runs all the same
+            gated = exc
+        return plan, gated, publish(plan["years"])
+
+
+def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_is(tmp_path):
+    from dvk.pipeline import YearsGateFailed, every_year_current
+
+    base = tmp_path / "site"
+    shutil.copytree(DEMO_INBOX_DIR, base / "inbox")
+    published = base / "warehouse" / "published" / "dvk.duckdb"
+
+    # the first night: every year with annual submissions is new, gated and published
+    plan, gated, out = night(base, loaded=None)
+    years = plan["years"]
+    assert 2021 in years and len(years) >= 2, plan
+    assert plan["changed"] == years and set(plan["reasons"].values()) == {"never_published"}
+    assert isinstance(gated, dict) and all(g["passed"] for g in gated.values()), gated
+    assert out["years_held_back"] == {} and not out["unchanged"]
+    others = [y for y in years if y != 2021]
+    m0, checked0 = manifest(base), gate_checked_at(base)
+    assert _one(published, HEADLINE_SQL) == HEADLINE_2021
+
+    # nothing new: no year gated, the publication stays as it is (same file, same manifest)
+    inode = published.stat().st_ino
+    plan, gated, out = night(base, loaded=0)
+    assert plan["changed"] == [] and plan["unchanged"] == years
+    assert gated == {} and out["unchanged"] is True
+    assert gate_checked_at(base) == checked0 and manifest(base) == m0 and published.stat().st_ino == inode
+
+    # a bad correction of 2021 (totals that do not add up): 2021 is gated and caught, held back
+    # with its last published rows; the other years are neither gated nor written again
+    write_correction(base, version=3, day=18, break_totals=True)
+    plan, gated, out = night(base, loaded=1)
+    assert plan["changed"] == [2021] and plan["reasons"] == {"2021": "new_loads"}
+    assert len(plan["loads"]["2021"]) == 1 and plan["unchanged"] == others
+    assert isinstance(gated, YearsGateFailed) and "2021" in str(gated)
+    checked1 = gate_checked_at(base)
+    assert checked1["2021"] != checked0["2021"]
+    assert {y: checked1[str(y)] for y in others} == {y: checked0[str(y)] for y in others}
+    assert set(out["years_held_back"]) == {2021}
+    with pytest.raises(RuntimeError, match="2021"):
+        every_year_current(out)
+    m1 = manifest(base)
+    assert m1["years"]["2021"]["reason"] == "gate_failed"
+    assert m1["years"]["2021"]["rows_as_of"] == m0["published_at"]
+    assert m1["years_republished"] == [] or set(m1["years_republished"]).isdisjoint(years)
+    for y in others:
+        assert m1["years"][str(y)]["carried"] and m1["years"][str(y)]["rows_as_of"] == m0["years"][str(y)]["rows_as_of"]
+    assert _one(published, HEADLINE_SQL) == HEADLINE_2021  # analysts keep the figures the gate vouched for
+    # the annual report's gate of a year takes the verdict reached on the same inputs (no new
+    # validation: checked_at unchanged), a failed one included
+    from dvk.gate import GateFailed
+    from dvk.pipeline import gate
+
+    with site(base):
+        assert gate(others[0])["checked_at"] == checked0[str(others[0])]
+        with pytest.raises(GateFailed):
+            gate(2021)
+    assert gate_checked_at(base) == checked1
+
+    # a good correction of the same unit-year: gated, passed, and in the published copy
+    write_correction(base, version=4, day=19, break_totals=False)
+    plan, gated, out = night(base, loaded=1)
+    assert plan["changed"] == [2021] and plan["unchanged"] == others
+    assert isinstance(gated, dict) and gated["2021"]["passed"], gated
+    every_year_current(out)
+    assert 2021 in out["years_republished"] and set(out["years_republished"]).isdisjoint(others)
+    m2 = manifest(base)
+    assert m2["updated_in_place"] is True
+    assert m2["years"]["2021"]["rows_as_of"] == m2["published_at"] and m2["years"]["2021"]["state"] == "current"
+    for y in others:
+        assert m2["years"][str(y)]["carried"] and m2["years"][str(y)]["rows_as_of"] == m0["years"][str(y)]["rows_as_of"]
+    checked2 = gate_checked_at(base)
+    assert {y: checked2[str(y)] for y in others} == {y: checked0[str(y)] for y in others}
+    warehouse = base / "warehouse" / "dvk.duckdb"
+    # v4 is v3's lines (v3 was the unit's newest report when it was written) plus one more model
+    assert _one(warehouse, HEADLINE_SQL) == HEADLINE_2021 + 2
+    assert _one(published, HEADLINE_SQL) == HEADLINE_2021 + 2
+    assert _one(published, "select republished from meta.publication_years where year = 2021") is True
+    parquet = base / "warehouse" / "published" / "parquet" / "fct_annual_unit_field.parquet"
+    assert duckdb.connect().execute("select sum(models_total) from read_parquet(?) where year = 2021",
+                                    [str(parquet)]).fetchone()[0] == HEADLINE_2021 + 2
+    # the copy updated in place holds exactly the warehouse's rows, year by year and table by table
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        con.execute(f"attach '{warehouse}' as wh (read_only)")
+        for (table,) in con.execute("select table_name from duckdb_tables() where database_name = 'dvk' "
+                                    "and schema_name = 'marts'").fetchall():
+            cols = ", ".join(f'"{c}"' for (c,) in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'dvk' and schema_name = 'marts' "
+                "and table_name = ? order by column_index", [table]).fetchall())
+            diff = con.execute(f"select count(*) from ((select {cols} from marts.\"{table}\" except all "
+                               f"select {cols} from wh.marts.\"{table}\") union all (select {cols} from "
+                               f"wh.marts.\"{table}\" except all select {cols} from marts.\"{table}\"))").fetchone()[0]
+            assert diff == 0, table
+    finally:
+        con.close()
