@@ -31,7 +31,6 @@ cells, the declared totals sheet), which is what the city's units send.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import random

@@ -577,7 +577,7 @@ def publish_years(
     from dvk.changes import reference_fingerprint, year_fingerprints
 
     reference = reference_fingerprint(settings)
-    with read_only(warehouse_target(settings)) as con:
+    with dvk_warehouse.read_only(dvk_warehouse.target(settings)) as con:
         prints = year_fingerprints(con)
     mtime = _warehouse_mtime(settings)
     verdicts = {y: _year_gate(y, settings, mtime) for y in sorted(gated)}

@@ -28,8 +28,7 @@ with data whose header the form does not know; model ``checks.chk_ingest_warning
 from __future__ import annotations
 
 import logging
-import math
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pandas as pd
