@@ -195,14 +195,7 @@ def test_celery_executor_runs_the_annual_report(loaded_stack, redis_server, tmp_
 
     A second Airflow (its own metadata database on the same PostgreSQL) on a copy of the loaded
     warehouse, so the two Airflows never share the file."""
-    import shutil
-    import subprocess
-    import sys
-
     import psycopg2
-
-    from dvk import serve
-    from dvk.settings import PROJECT_ROOT
 
     stack = loaded_stack
     pg = stack.pg
