@@ -89,16 +89,23 @@ MODULE_MARKS = {
     "test_dbt_demo.py": "e2e",  # ingest + dbt build of the demo inbox
     "test_province_e2e.py": "e2e",  # a synthetic province through the pipeline
     "test_report_pdf.py": "e2e",  # LibreOffice converts the annual workbook
+    "test_gate_checks.py": "e2e",  # Great Expectations' whole gate, once per mutated warehouse (30 cases)
     "test_scale_bench.py": "bench",
     "test_ingest_bench.py": "bench",
+}
+#: single tests, by module and name, likewise
+TEST_MARKS = {
+    ("test_ingest_hostile.py", "test_the_largest_accepted_values_pass_dbt_the_gate_and_the_report"): "e2e",
+    ("test_run_lock.py", "test_two_metadata_setups_at_once_on_a_fresh_home"): "e2e",  # two `airflow db migrate`
 }
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name in MODULE_MARKS:
-            item.add_marker(getattr(pytest.mark, MODULE_MARKS[item.path.name]))
+        mark = MODULE_MARKS.get(item.path.name) or TEST_MARKS.get((item.path.name, item.originalname))
+        if mark:
+            item.add_marker(getattr(pytest.mark, mark))
         names = {m.name for m in item.iter_markers()}
         if names & {"services", "browser"} or {"airflow_stack", "loaded_stack"} & set(item.fixturenames):
             item.add_marker(pytest.mark.xdist_group("airflow_stack"))

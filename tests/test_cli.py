@@ -101,12 +101,18 @@ def test_wrong_input_prints_usage_and_exits_2(argv, capsys):
     assert "usage" in err.lower() and "Traceback" not in out + err
 
 
-def test_entry_points_are_the_commands():
-    """``python -m dvk.transform|gate|report|ingest`` are the ``dvk`` commands: help, not an error."""
+def test_entry_points_are_the_commands(monkeypatch, capsys):
+    """``python -m dvk.transform|gate|report|ingest`` are the ``dvk`` commands: help, not an error.
+    The help through runpy (what ``python -m`` runs), in-process; the error as a real process."""
+    import runpy
+
     for module, option in (("dvk.transform", "--select"), ("dvk.gate", "--year"), ("dvk.report", "--year"),
                            ("dvk.ingest", "--help")):
-        proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-        assert proc.returncode == 0 and option in proc.stdout, proc.stderr
+        monkeypatch.setattr(sys, "argv", [module, "--help"])
+        with pytest.raises(SystemExit) as exited:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        out, err = capsys.readouterr()
+        assert exited.value.code in (0, None) and option in out, err
     proc = subprocess.run([sys.executable, "-m", "dvk.gate", "twenty"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "not a year" in proc.stderr and "Traceback" not in proc.stderr
 
