@@ -15,7 +15,9 @@ Tiers (markers, registered in pyproject.toml, ``--strict-markers``): ``e2e`` run
 whole pipeline (or needs a state that does), ``services`` starts servers, ``browser`` drives
 Chromium, ``bench`` runs a benchmark. ``services``, ``browser`` and ``bench`` tests are ``e2e``
 too, so ``-m "not e2e"`` is the inner loop. Tests that use the Airflow stack go to one xdist
-worker (group ``airflow_stack``, ``--dist loadgroup``): one stack per run.
+worker (group ``airflow_stack``, ``--dist loadgroup``): one stack per run. The tests of a module
+that uses a module-scoped fixture go to one worker too (group: the module), so that the fixture
+is built once, not once per worker.
 """
 
 from __future__ import annotations
@@ -100,6 +102,13 @@ TEST_MARKS = {
 }
 
 
+def _uses_module_fixture(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(d.scope in ("module", "class") for defs in info.name2fixturedefs.values() for d in defs)
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -109,6 +118,10 @@ def pytest_collection_modifyitems(config, items):
         names = {m.name for m in item.iter_markers()}
         if names & {"services", "browser"} or {"airflow_stack", "loaded_stack"} & set(item.fixturenames):
             item.add_marker(pytest.mark.xdist_group("airflow_stack"))
+        elif _uses_module_fixture(item):
+            # a module-scoped fixture is built once per worker that runs the module's tests: keep
+            # the module on one worker (pytest-xdist's loadscope, for these modules only)
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
         if "e2e" not in names and (
             names & {"services", "browser", "bench"}
             or E2E_FIXTURES & set(item.fixturenames)
