@@ -109,19 +109,25 @@ def _uses_module_fixture(item) -> bool:
     return any(d.scope in ("module", "class") for defs in info.name2fixturedefs.values() for d in defs)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
+def pytest_itemcollected(item):
+    """The xdist groups, set as each test is collected (pytest-xdist reads them when the
+    collection is modified, to send a group to one worker with ``--dist loadgroup``)."""
+    names = {m.name for m in item.iter_markers()}
+    if names & {"services", "browser"} or {"airflow_stack", "loaded_stack"} & set(item.fixturenames):
+        item.add_marker(pytest.mark.xdist_group("airflow_stack"))
+    elif _uses_module_fixture(item):
+        # a module-scoped fixture is built once per worker that runs the module's tests: keep
+        # the module on one worker (pytest-xdist's loadscope, for these modules only)
+        item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         mark = MODULE_MARKS.get(item.path.name) or TEST_MARKS.get((item.path.name, item.originalname))
         if mark:
             item.add_marker(getattr(pytest.mark, mark))
         names = {m.name for m in item.iter_markers()}
-        if names & {"services", "browser"} or {"airflow_stack", "loaded_stack"} & set(item.fixturenames):
-            item.add_marker(pytest.mark.xdist_group("airflow_stack"))
-        elif _uses_module_fixture(item):
-            # a module-scoped fixture is built once per worker that runs the module's tests: keep
-            # the module on one worker (pytest-xdist's loadscope, for these modules only)
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
         if "e2e" not in names and (
             names & {"services", "browser", "bench"}
             or E2E_FIXTURES & set(item.fixturenames)
