@@ -133,3 +133,18 @@ def pytest_collection_modifyitems(config, items):
             or E2E_FIXTURES & set(item.fixturenames)
         ):
             item.add_marker(pytest.mark.e2e)
+    _apply_xdist_groups(config, items)
+
+
+def _apply_xdist_groups(config, items) -> None:
+    """pytest-xdist 3.8 under pytest 9 does not suffix the test ids of ``xdist_group`` tests in
+    its workers (``--dist loadgroup`` then splits a group): do what its worker hook does."""
+    if not config.getvalue("loadgroup"):
+        return
+    for item in items:
+        if "@" in item.nodeid.rsplit("::", 1)[-1]:
+            continue
+        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                         for m in item.iter_markers("xdist_group")})
+        if groups:
+            item._nodeid = f"{item.nodeid}@{'_'.join(groups)}"
