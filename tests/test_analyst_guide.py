@@ -1,14 +1,13 @@
 """Every SQL query of docs/analyst-guide.md runs against the published demo warehouse.
 
 A query in the guide is a fenced ```sql block right after a ``<!-- query: name -->`` marker. Each
-must run without error on the published copy (``build_site`` of tests/test_publish.py); the named
+must run without error on the published copy (the session fixture ``demo_site``); the named
 ones below must also give the demo's known figures (spec §1: 2021 = 27 units, 253 models, 157 new,
 96 replicated; demo/README.md: CQ12 missing, Bắc Hà's correction, the late units, ...).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,10 +19,7 @@ import duckdb
 import pytest
 
 from dvk.settings import PROJECT_ROOT
-
-_spec = importlib.util.spec_from_file_location("dvk_test_publish_guide", Path(__file__).parent / "test_publish.py")
-site_helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(site_helpers)
+from tests.support.site import site_settings
 
 GUIDE = PROJECT_ROOT / "docs" / "analyst-guide.md"
 QUERY = re.compile(r"<!-- query: ([a-z0-9_]+) -->\s*```sql\n(.*?)```", re.DOTALL)
@@ -41,10 +37,8 @@ QUERIES = guide_queries()
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("guide-site")
-    settings = site_helpers.build_site(base)
-    return settings.published_warehouse
+def published(demo_site) -> Path:
+    return site_settings(demo_site).published_warehouse
 
 
 @pytest.fixture(scope="module")

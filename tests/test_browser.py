@@ -2,7 +2,7 @@
 
 Log in, open the DAG list, trigger ``dvk_annual_report`` through its Params form with year 2021,
 wait for the run to succeed, and check the run's conf, on the session's services
-(tests/services_stack.py). Screenshots go to ``DVK_TEST_ARTIFACTS`` (default
+(tests/support/services_stack.py). Screenshots go to ``DVK_TEST_ARTIFACTS`` (default
 ``.local/test-artifacts/``, never committed).
 """
 

@@ -1,13 +1,12 @@
 """The operators' command line (``python -m dvk …`` / ``./scripts/dvk``) on the demo warehouse.
 
-The module builds and publishes the demo site once (``build_site`` of tests/test_publish.py);
-tests that change it work on a copy. Commands run in-process (``dvk.cli.main`` with capsys) or,
+The demo site is the session fixture ``demo_site`` (tests/conftest.py), built and published once
+per run; tests that change it work on a copy. Commands run in-process (``dvk.cli.main`` with capsys) or,
 for the entry point itself, the SQL session without a terminal and dbt, as ``python -m dvk``.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,19 +19,15 @@ import pytest
 
 from dvk import cli
 from dvk.settings import PROJECT_ROOT
-
-_spec = importlib.util.spec_from_file_location("dvk_test_publish_site", Path(__file__).parent / "test_publish.py")
-site_helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(site_helpers)
+from tests.support import site as site_helpers
 
 STEP_DONE = re.compile(r"^\[\s*\d+\.\d+s\] ✓ ", re.MULTILINE)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("cli-site")
-    site_helpers.build_site(base)
-    return base
+@pytest.fixture
+def site(demo_site) -> Path:
+    """The demo site, built once per run: read it, or ``copy_site`` it."""
+    return demo_site
 
 
 def run_cli(monkeypatch, capsys, base: Path, *argv: str) -> tuple[int, str, str]:
@@ -56,18 +51,19 @@ def run_module(base: Path, *argv: str, stdin: str | None = None, timeout: float 
 # help
 
 
-def test_help_in_vietnamese_and_english():
+def test_help_in_vietnamese_and_english(capsys):
     proc = subprocess.run([sys.executable, "-m", "dvk", "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert proc.returncode == 0
     for command in ("status", "missing", "quarantine", "rebuild", "report", "publish", "sql"):
         assert command in proc.stdout
     assert "tình trạng kho dữ liệu / pipeline status" in proc.stdout
+    # each command's help, in-process (the entry point itself is checked above)
     for command in ("status", "missing", "quarantine", "rebuild", "report", "publish", "sql", "ingest", "transform",
                     "gate"):
-        sub = subprocess.run([sys.executable, "-m", "dvk", command, "--help"], cwd=PROJECT_ROOT,
-                             capture_output=True, text=True)
-        assert sub.returncode == 0, sub.stderr
-        assert " / " in sub.stdout  # every help line says it in both languages
+        code = cli.main([command, "--help"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert " / " in out  # every help line says it in both languages
 
 
 def test_no_command_prints_help_and_exits_2(capsys):
@@ -105,12 +101,18 @@ def test_wrong_input_prints_usage_and_exits_2(argv, capsys):
     assert "usage" in err.lower() and "Traceback" not in out + err
 
 
-def test_entry_points_are_the_commands():
-    """``python -m dvk.transform|gate|report|ingest`` are the ``dvk`` commands: help, not an error."""
+def test_entry_points_are_the_commands(monkeypatch, capsys):
+    """``python -m dvk.transform|gate|report|ingest`` are the ``dvk`` commands: help, not an error.
+    The help through runpy (what ``python -m`` runs), in-process; the error as a real process."""
+    import runpy
+
     for module, option in (("dvk.transform", "--select"), ("dvk.gate", "--year"), ("dvk.report", "--year"),
                            ("dvk.ingest", "--help")):
-        proc = subprocess.run([sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True)
-        assert proc.returncode == 0 and option in proc.stdout, proc.stderr
+        monkeypatch.setattr(sys, "argv", [module, "--help"])
+        with pytest.raises(SystemExit) as exited:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        out, err = capsys.readouterr()
+        assert exited.value.code in (0, None) and option in out, err
     proc = subprocess.run([sys.executable, "-m", "dvk.gate", "twenty"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "not a year" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -261,16 +263,18 @@ def test_quarantine_lists_each_file_with_its_problems(site, tmp_path, monkeypatc
 # report, publish, rebuild
 
 
-def test_report_then_publish(site, monkeypatch, capsys):
-    code, out, _ = run_cli(monkeypatch, capsys, site, "report", "--year", "2021")
+def test_report_then_publish(site, tmp_path, monkeypatch, capsys):
+    base = tmp_path / "site"
+    site_helpers.copy_site(site, base, adopt_gate_results=True)  # the shared site stays as built
+    code, out, _ = run_cli(monkeypatch, capsys, base, "report", "--year", "2021")
     assert code == 0, out
     assert len(STEP_DONE.findall(out)) == 2
     assert "27 units, 253 models, 157 new, 96 replicated" in out
 
-    code, out, _ = run_cli(monkeypatch, capsys, site, "publish")
+    code, out, _ = run_cli(monkeypatch, capsys, base, "publish")
     assert code == 0, out
     assert "marts.fct_annual_unit_field" in out and STEP_DONE.search(out)
-    manifest = json.loads((site_helpers.site_settings(site).published_dir / "manifest.json").read_text())
+    manifest = json.loads((site_helpers.site_settings(base).published_dir / "manifest.json").read_text())
     assert 2021 in manifest["gate_years_passed"] and manifest["years_held_back"] == []
 
 

@@ -10,7 +10,6 @@ them) its 2025S1; Xã Cẩm Bình (18685) its 2025Q3 report; the agency CQ07 its
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,12 +18,9 @@ import pytest
 
 from dvk.settings import Settings
 from dvk.transform import build
+from tests.fixtures import raw_fixture
 
-_spec = importlib.util.spec_from_file_location(
-    "dvk_test_raw_fixture_reorg", Path(__file__).parent / "fixtures" / "raw_fixture.py"
-)
-raw_fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(raw_fixture)
+pytestmark = pytest.mark.e2e  # a dbt build of the 2025 reports
 
 NEW_UNITS = ["18073", "18100", "18604", "18619", "18628", "18652", "18685"]
 

@@ -7,8 +7,8 @@ with its own warehouse, reports and quarantine folders.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +21,8 @@ import pytest
 import dvk.settings
 from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT
 
+pytestmark = pytest.mark.e2e  # the three DAGs, in subprocesses
+
 FIELDS = ("KT", "VHXH", "QPAN", "XDD")
 
 #: The demo's 2025 and 2026 files name the units of the time-versioned master list (reused codes,
@@ -30,7 +32,6 @@ needs_time_versioned_units = pytest.mark.skipif(
     "DVK_UNITS_FILE" not in Path(dvk.settings.__file__).read_text(encoding="utf-8"),
     reason="dvk.settings has no units-file setting (DVK_UNITS_FILE) yet: the time-versioned master list is not merged",
 )
-
 
 def demo_oracle() -> dict[int, dict]:
     """The demo generator's own expected figures per year (``EXPECTED_FIGURES`` in demo/generate.py)."""

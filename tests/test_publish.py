@@ -1,6 +1,6 @@
 """Publishing the warehouse for analysts (dvk.publish), on a real warehouse built from the demo inbox.
 
-The module builds the demo warehouse once (ingest, dbt build, gate, report, publish; in-process,
+The demo warehouse is built once per test run (ingest, dbt build, gate, report, publish; in-process,
 on a copy of demo/inbox), then each test that changes something works on its own copy of that site.
 
 - The published copy holds the marts (and dims) only, with no personal data, and the same figures
@@ -17,13 +17,12 @@ on a copy of demo/inbox), then each test that changes something works on its own
 - File modes (issue 11 §4): nothing the pipeline writes is world-readable; the published copy is
   read-only on disk and still replaced by the next publication.
 
-tests/test_cli.py and tests/test_analyst_guide.py reuse ``build_site`` (loaded by file path).
+The demo site is the session fixture ``demo_site`` (tests/conftest.py, built by
+tests/support/site.py), shared with tests/test_cli.py and tests/test_analyst_guide.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import re
@@ -32,7 +31,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -40,75 +38,17 @@ import duckdb
 import pytest
 
 from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT, Settings
+from tests.support.site import (
+    copy_site,
+    published_state,
+    query_one,
+    site_env,
+    site_settings,
+    using_site,
+)
 
 HEADLINE_SQL = "select sum(models_total) from marts.fct_annual_unit_field where year = 2021"
 CORRECTED_UNIT = "18076"  # Phường Bắc Hà: its accepted 2021 report (v2) is corrected once more
-
-
-# --------------------------------------------------------------------------------------------
-# the site: inbox, warehouse, reports, quarantine, published copy under one folder
-
-
-def site_env(base: Path) -> dict[str, str]:
-    return {
-        "DVK_INBOX_DIR": str(base / "inbox"),
-        "DVK_WAREHOUSE": str(base / "warehouse" / "dvk.duckdb"),
-        "DVK_REPORTS_DIR": str(base / "reports"),
-        "DVK_QUARANTINE_DIR": str(base / "quarantine"),
-        "DVK_PUBLISHED_DIR": str(base / "warehouse" / "published"),
-    }
-
-
-def site_settings(base: Path) -> Settings:
-    env = site_env(base)
-    return Settings(
-        inbox_dir=Path(env["DVK_INBOX_DIR"]),
-        warehouse=Path(env["DVK_WAREHOUSE"]),
-        reports_dir=Path(env["DVK_REPORTS_DIR"]),
-        quarantine_dir=Path(env["DVK_QUARANTINE_DIR"]),
-        published_dir=Path(env["DVK_PUBLISHED_DIR"]),
-    )
-
-
-@contextlib.contextmanager
-def using_site(base: Path) -> Iterator[Settings]:
-    """The DVK_* variables of ``base`` for the pipeline's steps run in this process."""
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in site_env(base).items():
-            mp.setenv(key, value)
-        yield site_settings(base)
-
-
-def build_site(base: Path) -> Settings:
-    """The demo inbox ingested, built, gated (every year with annual submissions: a year whose gate
-    has not run is not published), the 2021 report written, and published under ``base``."""
-    from dvk.pipeline import gate, ingest, report, report_years, transform
-    from dvk.publish import publish_years
-
-    shutil.copytree(DEMO_INBOX_DIR, base / "inbox")
-    with using_site(base) as settings:
-        ingest()
-        transform()
-        years = report_years(None)
-        for year in years:
-            gate(year)
-        report(2021)
-        result = publish_years(years, settings)
-        assert result.years_held_back == [], result.years
-    return settings
-
-
-def copy_site(src: Path, dest: Path) -> Settings:
-    shutil.copytree(src, dest, symlinks=True)
-    return site_settings(dest)
-
-
-def query_one(path: Path, sql: str):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchone()[0]
-    finally:
-        con.close()
 
 
 def write_correction(settings: Settings, *, extra_models: int = 1, break_totals: bool = False) -> Path:
@@ -163,28 +103,10 @@ def write_correction(settings: Settings, *, extra_models: int = 1, break_totals:
     return write_xlsx(submission, settings.inbox_dir / f"2021_{CORRECTED_UNIT}_phuong-bac-ha_v3.xlsx")
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def published_state(settings: Settings) -> dict:
-    """What an analyst could see: the database file (inode and bytes), the manifest, the Parquet link."""
-    folder = settings.published_dir
-    db = settings.published_warehouse
-    return {
-        "db_inode": db.stat().st_ino,
-        "db_sha256": file_digest(db),
-        "manifest": (folder / "manifest.json").read_bytes(),
-        "parquet": os.readlink(folder / "parquet"),
-        "parquet_files": {p.name: file_digest(p) for p in sorted((folder / "parquet").glob("*.parquet"))},
-    }
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("published-site")
-    build_site(base)
-    return base
+@pytest.fixture
+def site(demo_site) -> Path:
+    """The demo site, built once per run (tests/conftest.py): read it, or ``copy_site`` it."""
+    return demo_site
 
 
 # --------------------------------------------------------------------------------------------
@@ -722,6 +644,7 @@ def test_a_failed_year_keeps_its_last_rows_and_the_others_are_published(site, tm
     assert _manifest(settings)["years_held_back"] == [2023]
 
 
+@pytest.mark.e2e
 def test_through_airflow_a_failed_year_is_held_back_and_the_others_published(tmp_path):
     """The README's run command (the three DAGs with dag.test) on the demo inbox plus a 2023 annual
     report that fails its gate: dvk_transform publishes 2021 and 2022, holds 2023 back, and fails."""

@@ -1,7 +1,7 @@
 """The pipeline as production runs it: Airflow's four services (``./scripts/serve``'s module) on
 PostgreSQL, driven through the REST API only.
 
-One stack for the session (tests/services_stack.py); the tests below run in order on it:
+One stack for the session (tests/support/services_stack.py); the tests below run in order on it:
 ingest -> asset-triggered transform -> annual report 2021; overlapping runs of two DAGs on the
 warehouse; a 2024 submission that fails the gate, whose run fails while 2021's report stands;
 an ingest with nothing new, which sends no asset event.
@@ -195,14 +195,7 @@ def test_celery_executor_runs_the_annual_report(loaded_stack, redis_server, tmp_
 
     A second Airflow (its own metadata database on the same PostgreSQL) on a copy of the loaded
     warehouse, so the two Airflows never share the file."""
-    import shutil
-    import subprocess
-    import sys
-
     import psycopg2
-
-    from dvk import serve
-    from dvk.settings import PROJECT_ROOT
 
     stack = loaded_stack
     pg = stack.pg

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib.util
 from pathlib import Path
 
 import duckdb
@@ -13,12 +12,7 @@ import pytest
 from dvk.reference import LookupProblem, UnitDirectory, load_units
 from dvk.settings import DEFAULT_UNITS_FILE, get_settings
 from dvk.transform import run_dbt
-
-_spec = importlib.util.spec_from_file_location(
-    "dvk_test_raw_fixture_units", Path(__file__).parent / "fixtures" / "raw_fixture.py"
-)
-raw_fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(raw_fixture)
+from tests.fixtures import raw_fixture
 
 PROVINCE = """code,name,kind,parent_code,aliases,valid_from,valid_to
 18073,Phường Thành Sen,phuong,42,,2025-07-01,
@@ -58,6 +52,7 @@ def test_a_list_without_validity_is_refused(tmp_path):
         load_units(path)
 
 
+@pytest.mark.e2e
 def test_dbt_reads_the_same_file(province_list, tmp_path):
     settings = dataclasses.replace(get_settings(), warehouse=tmp_path / "w" / "dvk.duckdb")
     raw_fixture.make_raw_warehouse(settings.warehouse, empty=True)
@@ -138,6 +133,7 @@ def test_dbt_gets_the_files_as_vars(deployment_files):
     assert merged["unit_changes_file"] == str(deployment_files["changes"].resolve())
 
 
+@pytest.mark.e2e
 def test_dbt_reads_the_deployments_changes_and_shares(deployment_files, tmp_path):
     settings = dataclasses.replace(get_settings(), warehouse=tmp_path / "w" / "dvk.duckdb")
     raw_fixture.make_raw_warehouse(settings.warehouse, empty=True)
