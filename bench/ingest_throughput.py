@@ -88,7 +88,7 @@ class Clock:
     The CPU time is the figure to compare on a shared machine: other processes lengthen the wall
     time of whatever runs while they do, far less the CPU time it takes."""
 
-    def __enter__(self) -> "Clock":
+    def __enter__(self) -> Clock:
         self._wall, self._cpu = time.perf_counter(), time.process_time()
         return self
 

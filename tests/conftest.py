@@ -25,7 +25,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -42,11 +41,6 @@ os.environ.setdefault("DVK_INBOX_SETTLE_SECONDS", "0")
 from dvk import airflow_local  # noqa: E402
 
 airflow_local.configure(_AIRFLOW_HOME)
-
-# Transitional: tests/test_gate_checks.py, test_gate_data_docs.py and test_gate_warnings.py still
-# say ``from test_gate import …`` (being rebuilt on the real dbt build on another branch). Drop
-# this line once no test module imports another.
-sys.path.append(str(Path(__file__).parent))
 
 # Airflow's services and PostgreSQL as real processes, started once a session.
 from tests.support.postgres import start_postgres  # noqa: E402

@@ -25,7 +25,7 @@ import pytest
 from dvk.ingest import ingest_inbox
 from dvk.settings import DEMO_INBOX_DIR, Settings
 from dvk.transform import build, release_dbt_duckdb
-from services_stack import start_postgres
+from tests.support.postgres import start_postgres
 
 psycopg2 = pytest.importorskip("psycopg2")
 

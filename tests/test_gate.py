@@ -26,6 +26,7 @@ from dvk.gate import (
 from dvk.settings import Settings
 from tests.support.gate_fixtures import BH_DECLARES_5_KT, SUITES, settings_with
 
+
 @pytest.fixture(scope="module")
 def good(tmp_path_factory):
     settings = settings_with(tmp_path_factory.mktemp("good"))

@@ -17,7 +17,7 @@ import pytest
 from dvk import pipeline, warehouse
 from dvk.contract import RAW_TABLES
 from dvk.settings import DEMO_INBOX_DIR, get_settings
-from services_stack import start_postgres
+from tests.support.postgres import start_postgres
 
 psycopg2 = pytest.importorskip("psycopg2")
 

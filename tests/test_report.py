@@ -26,7 +26,6 @@ from dvk.gate import GateFailed, run_gate
 from dvk.report import build_annual_report, years_with_annual_submissions
 from tests.support import gate_fixtures as fixture
 
-
 SPEC_KEYS = [
     "year", "units_registered", "models_total", "models_new", "models_replicated", "fields",
     "units", "missing_units", "funds_million_vnd", "households", "labour_days", "land_m2",

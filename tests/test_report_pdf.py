@@ -12,13 +12,11 @@ import re
 import shutil
 import subprocess
 import unicodedata
-from pathlib import Path
 
 import pytest
 
 from dvk.report import build_annual_report
 from tests.support import gate_fixtures as fixture
-
 
 LIBREOFFICE = shutil.which("libreoffice") or shutil.which("soffice")
 PDFTOTEXT = shutil.which("pdftotext")

@@ -23,7 +23,6 @@ import pytest
 from dvk.gate import run_gate
 from dvk.report import build_annual_report
 from dvk.report.tables import TODAY_SHEET
-
 from tests.support import gate_fixtures as fixture
 
 pytestmark = pytest.mark.e2e  # the story warehouse is a dbt build

@@ -58,7 +58,7 @@ LOADS_SINCE_SQL = """
 """
 
 
-def _hash_tree(h: "hashlib._Hash", root: Path, *, ignored: set[str] = frozenset(), suffixes: tuple[str, ...] = ()) -> None:
+def _hash_tree(h: hashlib._Hash, root: Path, *, ignored: set[str] = frozenset(), suffixes: tuple[str, ...] = ()) -> None:
     if not root.exists():
         h.update(f"missing:{root.name}".encode())
         return
@@ -173,7 +173,7 @@ class ChangePlan:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ChangePlan":
+    def from_dict(cls, data: dict[str, Any]) -> ChangePlan:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
@@ -183,8 +183,7 @@ def plan_changes(settings: Settings | None = None, *, years: list[int] | None = 
     ``years``: the years the gate applies to (default: every year with annual submissions)."""
     from dvk.publish import CURRENT, read_manifest
     from dvk.report.data import YEARS_SQL
-    from dvk.warehouse import read_only
-    from dvk.warehouse import target as warehouse_target
+    from dvk.warehouse import read_only, target as warehouse_target
 
     settings = settings or get_settings()
     reference = reference_fingerprint(settings)

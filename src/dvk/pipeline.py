@@ -175,8 +175,7 @@ def gate(year: int) -> dict:
     from dvk.changes import year_inputs
     from dvk.gate import GateFailed, enforce_gate, gate_result_path, load_result
     from dvk.settings import get_settings
-    from dvk.warehouse import read_only
-    from dvk.warehouse import target as warehouse_target
+    from dvk.warehouse import read_only, target as warehouse_target
 
     settings = get_settings()
     saved = load_result(year, settings)

@@ -647,7 +647,7 @@ def publish_if_gate_passed(years: Iterable[int] | None = None, settings: Setting
     return publish_years(years, settings)
 
 
-def _update_in_place(con: duckdb.DuckDBPyConnection, plan: list["_Table"], from_wh: set[int],
+def _update_in_place(con: duckdb.DuckDBPyConnection, plan: list[_Table], from_wh: set[int],
                      from_prev: set[int]) -> list[PublishedTable]:
     """The copy of the last publication (``con``'s own database) becomes this one: in each per-year
     table the rows of the years taken from the warehouse (and of no year) are replaced, the rows of

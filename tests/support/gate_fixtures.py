@@ -33,7 +33,6 @@ import atexit
 import csv
 import fcntl
 import hashlib
-import importlib.util
 import shutil
 import tempfile
 import threading
@@ -43,12 +42,7 @@ from pathlib import Path
 import duckdb
 
 from dvk.settings import SEEDS_DIR, Settings
-
-_spec = importlib.util.spec_from_file_location(
-    "dvk_test_raw_fixture_for_gate", Path(__file__).parent.parent / "fixtures" / "raw_fixture.py"
-)
-raw_fixture = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(raw_fixture)
+from tests.fixtures import raw_fixture
 
 UNITS = [
     # code, name, kind, valid_from, valid_to (exclusive; one version per code)

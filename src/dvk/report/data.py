@@ -19,8 +19,7 @@ from typing import Any
 
 from dvk.reference import load_fields
 from dvk.settings import Settings, get_settings
-from dvk.warehouse import query_rows, query_value, read_only
-from dvk.warehouse import target as warehouse_target
+from dvk.warehouse import query_rows, query_value, read_only, target as warehouse_target
 
 log = logging.getLogger(__name__)
 
