@@ -133,7 +133,7 @@ def pytest_collection_modifyitems(config, items):
 def _apply_xdist_groups(config, items) -> None:
     """pytest-xdist 3.8 under pytest 9 does not suffix the test ids of ``xdist_group`` tests in
     its workers (``--dist loadgroup`` then splits a group): do what its worker hook does."""
-    if not config.getvalue("loadgroup"):
+    if config.getoption("dist", default="no") != "loadgroup" and not config.getoption("loadgroup", default=False):
         return
     for item in items:
         if "@" in item.nodeid.rsplit("::", 1)[-1]:

@@ -1,4 +1,4 @@
-"""The ingest's writes on PostgreSQL (issue 14): the raw tables' DDL and check, and rows by COPY.
+"""The ingest's writes on PostgreSQL (issue 14): the raw tables' catalog, and rows by COPY.
 
 :mod:`dvk.ingest.warehouse` calls these when its connection is a PostgreSQL one
 (``dvk.warehouse.engine_of(con) == "postgres"``); everything else (the transactions, one per
@@ -17,7 +17,7 @@ import io
 import math
 from collections.abc import Iterable
 
-from dvk.contract import ADDED_COLUMNS, RAW_TABLES, column_type, ddl
+from dvk.contract import RAW_TABLES
 from dvk.warehouse import quote_ident
 from dvk.warehouse_pg import CONTRACT_TYPES
 
@@ -31,26 +31,6 @@ def existing_columns(con) -> dict[str, list[tuple[str, str]]]:
     ).fetchall():
         found.setdefault(table, []).append((column, CONTRACT_TYPES.get(dtype, dtype.upper())))
     return found
-
-
-def ensure_schema(con, schema_mismatch: type[Exception]) -> None:
-    """PostgreSQL's :func:`dvk.ingest.warehouse.ensure_schema` (same rules, PostgreSQL's catalog)."""
-    con.execute("create schema if not exists raw")
-    found = {t: cols for t, cols in existing_columns(con).items() if t in RAW_TABLES}
-    for table, added in ADDED_COLUMNS.items():
-        cols, have = RAW_TABLES[table], found.get(table)
-        if have is not None and have != cols and len(have) < len(cols) and cols[:len(have)] == have and all(
-                c in added for c, _ in cols[len(have):]):
-            for column, dtype in cols[len(have):]:
-                con.execute(f"alter table raw.{table} add column {quote_ident(column)} {column_type(dtype, 'postgres')}")
-            found[table] = list(cols)
-    wrong = [t for t, cols in RAW_TABLES.items() if t in found and found[t] != cols]
-    if wrong:
-        detail = "; ".join(f"raw.{t}: expected {RAW_TABLES[t]}, found {found.get(t)}" for t in wrong)
-        raise schema_mismatch(f"the warehouse's raw tables differ from docs/architecture.md: {detail}")
-    missing = [t for t in RAW_TABLES if t not in found]
-    if missing:
-        con.execute(ddl(missing, if_not_exists=False, engine="postgres"))
 
 
 def _csv_field(value: object) -> str:

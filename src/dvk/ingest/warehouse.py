@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import duckdb
 import numpy as np
 
-from dvk.contract import ADDED_COLUMNS, RAW_TABLES, ddl
+from dvk.contract import ADDED_COLUMNS, RAW_TABLES, column_type, ddl
 from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.problems import Problem
 from dvk.warehouse import engine_of, quote_ident
@@ -45,25 +45,27 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     reports it as the contract says). A warehouse that is refused is left as it was. Run it in a
     transaction (:func:`transaction`) to create the tables with one commit.
 
-    On PostgreSQL: :func:`dvk.ingest.pg_write.ensure_schema` (the same rules, its catalog and types).
+    On PostgreSQL the same rules, with its catalog (:func:`dvk.ingest.pg_write.existing_columns`) and types.
     """
-    if engine_of(con) == "postgres":
+    engine = engine_of(con)
+    if engine == "postgres":
         from dvk.ingest import pg_write
 
-        pg_write.ensure_schema(con, SchemaMismatch)
-        return
-    found: dict[str, list[tuple[str, str]]] = {}
-    for table, column, dtype in con.execute(
-        "select table_name, column_name, data_type from duckdb_columns() "
-        "where schema_name = 'raw' and database_name = current_database() order by table_name, column_index"
-    ).fetchall():
-        found.setdefault(table, []).append((column, dtype.upper()))
+        con.execute("create schema if not exists raw")
+        found = {t: cols for t, cols in pg_write.existing_columns(con).items() if t in RAW_TABLES}
+    else:
+        found = {}
+        for table, column, dtype in con.execute(
+            "select table_name, column_name, data_type from duckdb_columns() "
+            "where schema_name = 'raw' and database_name = current_database() order by table_name, column_index"
+        ).fetchall():
+            found.setdefault(table, []).append((column, dtype.upper()))
     for table, added in ADDED_COLUMNS.items():
         cols, have = RAW_TABLES[table], found.get(table)
         if have is not None and have != cols and len(have) < len(cols) and cols[:len(have)] == have and all(
                 c in added for c, _ in cols[len(have):]):
             for column, dtype in cols[len(have):]:
-                con.execute(f"alter table raw.{table} add column {quote_ident(column)} {dtype}")
+                con.execute(f"alter table raw.{table} add column {quote_ident(column)} {column_type(dtype, engine)}")
             found[table] = list(cols)
     wrong = [t for t, cols in RAW_TABLES.items() if t in found and found[t] != cols]
     if wrong:
@@ -71,7 +73,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         raise SchemaMismatch(f"the warehouse's raw tables differ from docs/architecture.md: {detail}")
     missing = [t for t in RAW_TABLES if t not in found]
     if missing:
-        con.execute(ddl(missing, if_not_exists=False))
+        con.execute(ddl(missing, if_not_exists=False, engine=engine))
 
 
 @contextmanager
