@@ -26,6 +26,7 @@ import pytest
 from dvk.ingest import ingest_inbox
 from dvk.settings import DEMO_INBOX_DIR, Settings
 from dvk.transform import build
+from tests.support.scripts import demo_generator
 
 LATE_2021 = ["18088", "18112", "CQ05", "CQ13"]
 
@@ -146,17 +147,7 @@ def test_docs_warehouse_example_queries_run_on_the_demo(demo):
 
 
 def _generator():
-    import importlib.util
-    import sys
-
-    spec = importlib.util.spec_from_file_location("dvk_demo_generate_rates", Path(__file__).parents[1] / "demo" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+    return demo_generator()
 
 
 def test_reporting_rates_of_2025_and_2026_are_the_generators(demo):

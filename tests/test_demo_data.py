@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import io
 import re
-import sys
 import unicodedata
 import zipfile
 from collections import Counter
@@ -36,6 +34,7 @@ from dvk.forms import (
     write_xlsx,
     xlsx_bytes,
 )
+from tests.support.scripts import demo_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 INBOX = ROOT / "demo" / "inbox"
@@ -211,14 +210,7 @@ def demo() -> dict[str, dict]:
 
 
 def _load_generator():
-    spec = importlib.util.spec_from_file_location("dvk_demo_generate", ROOT / "demo" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+    return demo_generator()
 
 
 # ----------------------------------------------------------------------------- the demo inbox

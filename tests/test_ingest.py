@@ -6,7 +6,6 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from dvk.forms import ModelLine, Submission, write_csv, write_xlsx
@@ -15,6 +14,7 @@ from dvk.ingest import warehouse as raw_warehouse
 from dvk.periods import PeriodError, parse_period
 from dvk.reference import FieldDirectory, UnitDirectory
 from dvk.settings import get_settings
+from tests.support.queries import rows
 
 SAMPLE = Path(__file__).parent / "data" / "sample-submission.xlsx"  # the spec's filled example, copied
 
@@ -27,14 +27,6 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("DVK_WAREHOUSE", str(tmp_path / "wh" / "dvk.duckdb"))
     monkeypatch.setenv("DVK_QUARANTINE_DIR", str(tmp_path / "quarantine"))
     return inbox
-
-
-def rows(sql: str) -> list[tuple]:
-    con = duckdb.connect(str(get_settings().warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def submission(**overrides) -> Submission:

@@ -19,6 +19,7 @@ from dvk.ingest import IngestError, ingest_inbox
 from dvk.ingest import inbox as inbox_module
 from dvk.ingest import warehouse as raw_warehouse
 from dvk.settings import PROJECT_ROOT, get_settings
+from tests.support.queries import rows
 
 SAMPLE = Path(__file__).parent / "data" / "sample-submission.xlsx"
 MODEL_HEADER = ["STT", "Tên mô hình", "Lĩnh vực", "Hình thức", "Số hộ tham gia", "Kinh phí huy động (triệu đồng)"]
@@ -55,14 +56,6 @@ def write_xlsx(path: Path, *, unit: str = "P. Bắc Hà", period: str = "Quý I/
     wb.save(out)
     path.write_bytes(out.getvalue())
     return path
-
-
-def rows(sql: str) -> list[tuple]:
-    con = duckdb.connect(str(get_settings().warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_sample_loads_into_raw_with_lineage(inbox):

@@ -20,6 +20,7 @@ import pytest
 
 import dvk.settings
 from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT
+from tests.support.scripts import demo_generator
 
 pytestmark = pytest.mark.e2e  # the three DAGs, in subprocesses
 
@@ -35,16 +36,7 @@ needs_time_versioned_units = pytest.mark.skipif(
 
 def demo_oracle() -> dict[int, dict]:
     """The demo generator's own expected figures per year (``EXPECTED_FIGURES`` in demo/generate.py)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("dvk_demo_generate_e2e", PROJECT_ROOT / "demo" / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module.EXPECTED_FIGURES
+    return demo_generator().EXPECTED_FIGURES
 
 
 def _env(base: Path, inbox: Path) -> dict[str, str]:

@@ -14,7 +14,6 @@ master list can only be the seed the project ships (the city's).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -25,6 +24,7 @@ import pytest
 
 import dvk.settings
 from dvk.settings import PROJECT_ROOT
+from tests.support.scripts import synth
 
 FIELDS = ("KT", "VHXH", "QPAN", "XDD")
 
@@ -35,14 +35,7 @@ needs_units_file = pytest.mark.skipif(
 
 
 def _synth():
-    spec = importlib.util.spec_from_file_location("dvk_bench_synth_province", PROJECT_ROOT / "bench" / "synth.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+    return synth()
 
 
 @pytest.fixture(scope="module")
