@@ -28,6 +28,7 @@ import duckdb
 import pytest
 
 from dvk.settings import DEMO_INBOX_DIR
+from tests.support.site import site_env
 
 pytestmark = pytest.mark.e2e
 
@@ -37,14 +38,7 @@ HEADLINE_2021 = 253
 
 
 def _env(base: Path) -> dict[str, str]:
-    return {
-        "DVK_INBOX_DIR": str(base / "inbox"),
-        "DVK_WAREHOUSE": str(base / "warehouse" / "dvk.duckdb"),
-        "DVK_REPORTS_DIR": str(base / "reports"),
-        "DVK_QUARANTINE_DIR": str(base / "quarantine"),
-        "DVK_PUBLISHED_DIR": str(base / "warehouse" / "published"),
-        "DVK_INBOX_SETTLE_SECONDS": "0",
-    }
+    return {**site_env(base), "DVK_INBOX_SETTLE_SECONDS": "0"}
 
 
 @contextlib.contextmanager

@@ -51,10 +51,22 @@ HEADLINE_SQL = "select sum(models_total) from marts.fct_annual_unit_field where 
 CORRECTED_UNIT = "18076"  # Phường Bắc Hà: its accepted 2021 report (v2) is corrected once more
 
 
+
+def _broken_kt_totals(declared: list) -> list:
+    """The declared totals with one model too many, new, in KT and in the grand total: the
+    submission's totals no longer match its model lines (a blocking gate failure)."""
+    from dvk.forms import FIELD_NAMES, DeclaredTotal
+
+    return [
+        DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated, d.funds_million_vnd)
+        if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d
+        for d in declared
+    ]
+
 def write_correction(settings: Settings, *, extra_models: int = 1, break_totals: bool = False) -> Path:
     """A third 2021 report of Phường Bắc Hà, signed 18 Dec 2021: its accepted lines plus
     ``extra_models`` new KT models; ``break_totals`` declares one KT model more than the lines."""
-    from dvk.forms import FIELD_NAMES, DeclaredTotal, ModelLine, Submission, compute_declared_totals, write_xlsx
+    from dvk.forms import FIELD_NAMES, ModelLine, Submission, compute_declared_totals, write_xlsx
 
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
@@ -90,11 +102,7 @@ def write_correction(settings: Settings, *, extra_models: int = 1, break_totals:
         ))
     declared = compute_declared_totals(models)
     if break_totals:
-        declared = [
-            DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated, d.funds_million_vnd)
-            if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d
-            for d in declared
-        ]
+        declared = _broken_kt_totals(declared)
     submission = Submission(
         unit_code=CORRECTED_UNIT, unit_name=unit_name, period="Năm 2021", report_date=date(2021, 12, 18),
         models=models, preparer_name="Nguyễn Văn Thử", preparer_phone="0912 000 111",
@@ -480,7 +488,7 @@ def test_readers_keep_reading_while_the_pipeline_runs_and_publishes(site, tmp_pa
 def write_annual(settings: Settings, year: int, *, models: int, version: int, break_totals: bool = False) -> Path:
     """An annual report of Phường Bắc Hà for ``year`` with ``models`` new KT models (version
     ``version``, signed ``10 + version`` December); ``break_totals`` declares one model too many."""
-    from dvk.forms import FIELD_NAMES, DeclaredTotal, ModelLine, Submission, compute_declared_totals, write_xlsx
+    from dvk.forms import FIELD_NAMES, ModelLine, Submission, compute_declared_totals, write_xlsx
 
     lines = [
         ModelLine(name=f"Mô hình thử năm {year} số {i + 1}", field=FIELD_NAMES["KT"], kind="Xây mới",
@@ -490,11 +498,7 @@ def write_annual(settings: Settings, year: int, *, models: int, version: int, br
     ]
     declared = compute_declared_totals(lines)
     if break_totals:
-        declared = [
-            DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated, d.funds_million_vnd)
-            if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d
-            for d in declared
-        ]
+        declared = _broken_kt_totals(declared)
     submission = Submission(
         unit_code=CORRECTED_UNIT, unit_name="Phường Bắc Hà", period=f"Năm {year}",
         report_date=date(year, 12, 10 + version), models=lines, preparer_name="Nguyễn Văn Thử",
