@@ -25,7 +25,6 @@ import pytest
 from dvk.ingest import ingest_inbox
 from dvk.settings import DEMO_INBOX_DIR, Settings
 from dvk.transform import build, release_dbt_duckdb
-from tests.support.postgres import start_postgres
 
 psycopg2 = pytest.importorskip("psycopg2")
 
@@ -148,16 +147,6 @@ def table_differences(table: str, columns: list[str], duck_rows: list[tuple], pg
 
 
 @pytest.fixture(scope="module")
-def postgres_server():
-    server = start_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(server.folder, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
 def two_builds(tmp_path_factory, postgres_server):
     """The demo ingested once; its raw tables built by dbt on DuckDB and, copied, on PostgreSQL
     (both with the unit tests). Returns (DuckDB settings, PostgreSQL settings, libpq dsn)."""
@@ -172,7 +161,7 @@ def two_builds(tmp_path_factory, postgres_server):
     )
     result = ingest_inbox(duck, today=dt.date(2026, 12, 6))  # the demo's "today" (demo/README.md)
     assert not result.quarantined
-    url = f"postgresql://postgres@127.0.0.1:{postgres_server.port}/postgres"
+    url = postgres_server.new_database("dvk_dbt_two_targets")
     pg = Settings(
         inbox_dir=inbox,
         warehouse=root / "postgres" / "unused.duckdb",  # dbt's target/ and logs/ go beside it

@@ -17,7 +17,6 @@ import pytest
 from dvk import pipeline, warehouse
 from dvk.contract import RAW_TABLES
 from dvk.settings import DEMO_INBOX_DIR, get_settings
-from tests.support.postgres import start_postgres
 
 psycopg2 = pytest.importorskip("psycopg2")
 
@@ -26,14 +25,14 @@ pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
-def pg_run(tmp_path_factory):
-    server = start_postgres()
+def pg_run(tmp_path_factory, postgres_server):
+    server = postgres_server
     mp = pytest.MonkeyPatch()
     try:
         root = tmp_path_factory.mktemp("pg_pipeline")
         inbox = root / "inbox"
         shutil.copytree(DEMO_INBOX_DIR, inbox)
-        url = f"postgresql://postgres@127.0.0.1:{server.port}/postgres"
+        url = server.new_database("dvk_pipeline")
         for name, value in {
             "DVK_WAREHOUSE_URL": url,
             "DVK_INBOX_DIR": str(inbox),
@@ -59,8 +58,6 @@ def pg_run(tmp_path_factory):
                "years": years, "gates": gates, "reports": reports, "published": published}
     finally:
         mp.undo()
-        server.stop()
-        shutil.rmtree(server.folder, ignore_errors=True)
 
 
 def _pg(url, sql, role=None):

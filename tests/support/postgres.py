@@ -42,6 +42,21 @@ class Postgres:
     def url(self) -> str:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 
+    def new_database(self, name: str) -> str:
+        """Create an empty database ``name`` (dropped first if it exists); its ``postgresql://`` URL.
+        Tests that share the session's server each work in a database of their own."""
+        import psycopg2
+
+        con = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        try:
+            con.autocommit = True
+            with con.cursor() as cur:
+                cur.execute(f'drop database if exists "{name}"')
+                cur.execute(f'create database "{name}"')
+        finally:
+            con.close()
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
     def stop(self) -> None:
         subprocess.run(_as_postgres([self.pg_ctl, "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop"]),
                        capture_output=True, timeout=120)
