@@ -7,10 +7,11 @@ command line all agree.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 PROJECT_ROOT = Path(os.environ.get("DVK_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -81,7 +82,9 @@ class Settings:
     #: The warehouse engine (``DVK_WAREHOUSE_URL``): None (the default) or ``duckdb``: the DuckDB
     #: file of ``warehouse``; ``postgresql://user:password@host:port/dbname``: that PostgreSQL
     #: database, dbt's ``postgres`` target (docs/deployment.md, "PostgreSQL"). Never commit one
-    #: with a password: set it in the environment (or an Airflow connection's URI).
+    #: with a password: set it in the environment. When it is unset, Airflow's connection
+    #: ``dvk_warehouse`` in its environment form (``AIRFLOW_CONN_DVK_WAREHOUSE``, a URI or
+    #: Airflow's JSON) gives it; ``DVK_WAREHOUSE_URL`` wins when both are set.
     warehouse_url: str | None = None
 
     def __post_init__(self) -> None:
@@ -142,25 +145,26 @@ class PostgresConnection:
 _POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg2"}
 
 
-def parse_warehouse_url(url: str | None) -> PostgresConnection | None:
+def parse_warehouse_url(url: str | None, name: str = "DVK_WAREHOUSE_URL") -> PostgresConnection | None:
     """``DVK_WAREHOUSE_URL`` → None (DuckDB: unset, empty or ``duckdb``) or the PostgreSQL
-    connection. Raises ValueError (without echoing the password) for anything else."""
+    connection. Raises ValueError (without echoing the password) for anything else; ``name`` is
+    the variable the message names."""
     url = (url or "").strip()
     if not url or url.lower() in ("duckdb", "duckdb:"):
         return None
     parts = urlsplit(url)
     if parts.scheme.lower() not in _POSTGRES_SCHEMES:
         raise ValueError(
-            f"DVK_WAREHOUSE_URL must be postgresql://user:password@host:port/dbname (or unset for "
+            f"{name} must be postgresql://user:password@host:port/dbname (or unset for "
             f"DuckDB), not a {parts.scheme or 'schemeless'} URL"
         )
     dbname = unquote(parts.path.lstrip("/"))
     try:
         port = parts.port or 5432
     except ValueError:
-        raise ValueError("DVK_WAREHOUSE_URL has an invalid port") from None
+        raise ValueError(f"{name} has an invalid port") from None
     if not parts.hostname or not parts.username or not dbname:
-        raise ValueError("DVK_WAREHOUSE_URL must name the host, the user and the database: "
+        raise ValueError(f"{name} must name the host, the user and the database: "
                          "postgresql://user:password@host:port/dbname")
     return PostgresConnection(
         host=parts.hostname,
@@ -169,6 +173,58 @@ def parse_warehouse_url(url: str | None) -> PostgresConnection | None:
         password=unquote(parts.password or ""),
         dbname=dbname,
     )
+
+
+AIRFLOW_CONNECTION_VARIABLE = "AIRFLOW_CONN_DVK_WAREHOUSE"
+
+
+def airflow_connection_url(value: str | None) -> str | None:
+    """Airflow's connection ``dvk_warehouse`` in its environment form → the warehouse URL.
+
+    Airflow accepts a URI (``postgresql://user:password@host:5432/dbname``, also ``postgres://``)
+    or JSON (``{"conn_type": "postgres", "host": …, "port": 5432, "login": …, "password": …,
+    "schema": "dbname"}``: Airflow's ``schema`` is PostgreSQL's database). Either becomes the
+    ``postgresql://`` URL ``DVK_WAREHOUSE_URL`` would hold; None when unset or empty. Raises
+    ValueError naming the variable (never the password) for another engine or a broken value.
+    """
+    value = (value or "").strip()
+    if not value:
+        return None
+    name = AIRFLOW_CONNECTION_VARIABLE
+    if value.startswith("{"):
+        try:
+            conn = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"{name} is neither a URI nor valid JSON") from None
+        if not isinstance(conn, dict):
+            raise ValueError(f"{name} must be a JSON object")
+        conn_type = str(conn.get("conn_type") or "").lower()
+        if conn_type not in ("postgres", "postgresql"):
+            raise ValueError(f"{name} must be a postgres connection, not conn_type {conn_type or 'missing'!r}")
+        host, login, dbname = (str(conn.get(k) or "") for k in ("host", "login", "schema"))
+        if not host or not login or not dbname:
+            raise ValueError(f"{name} must name the host, the login and the database (schema)")
+        try:
+            port = int(conn.get("port") or 5432)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} has an invalid port") from None
+        password = str(conn.get("password") or "")
+        auth = quote(login, safe="") + (":" + quote(password, safe="") if password else "")
+        url = f"postgresql://{auth}@{host}:{port}/{quote(dbname, safe='')}"
+    else:
+        url = value
+        if urlsplit(url).scheme.lower() not in _POSTGRES_SCHEMES:
+            raise ValueError(f"{name} must be a postgres connection: postgresql://user:password@host:port/dbname")
+    parse_warehouse_url(url, name=name)  # the same checks as DVK_WAREHOUSE_URL, naming this variable
+    return url
+
+
+def _warehouse_url() -> str | None:
+    """``DVK_WAREHOUSE_URL`` if set (``duckdb`` included), else Airflow's ``dvk_warehouse``."""
+    own = os.environ.get("DVK_WAREHOUSE_URL", "").strip()
+    if own:
+        return own
+    return airflow_connection_url(os.environ.get(AIRFLOW_CONNECTION_VARIABLE))
 
 
 def _settle_seconds() -> int:
@@ -214,5 +270,5 @@ def get_settings() -> Settings:
         airflow_home=_path("DVK_AIRFLOW_HOME", LOCAL_DIR / "airflow"),
         log_dir=_path("DVK_LOG_DIR", LOCAL_DIR / "logs"),
         keep_run_logs=int(os.environ.get("DVK_KEEP_RUN_LOGS", "20")),
-        warehouse_url=os.environ.get("DVK_WAREHOUSE_URL", "").strip() or None,
+        warehouse_url=_warehouse_url(),
     )
