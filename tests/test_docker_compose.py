@@ -155,3 +155,133 @@ def test_env_example_names_every_variable_compose_needs():
     text = COMPOSE.read_text() + CELERY.read_text()
     needed = set(re.findall(r"\$\{([A-Z_]+):\?", text)) | {"AIRFLOW_BIND", "AIRFLOW_UID"}
     assert {v for v in needed if not re.search(rf"^{v}=", example, re.M)} == set()
+
+
+# --- The PostgreSQL warehouse of the Celery variant -------------------------------------------
+
+def _interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}`` (``$$`` kept as ``$``)."""
+    def one(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if env.get(name):
+            return env[name]
+        if op == ":-":
+            return arg
+        if op == ":?":
+            raise KeyError(f"{name}: {arg}")
+        return ""
+    return re.sub(r"\$\$|\$\{([A-Z_]+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """``docker compose -f base -f override config``'s merge, for what these files use: mappings
+    (environment, depends_on) merge key by key, the override's scalars and lists win (ports,
+    volumes and command are not combined here: the override sets none on a base service), and
+    ``extends`` of the base file is resolved."""
+    def merge(a, b):
+        if isinstance(a, dict) and isinstance(b, dict):
+            return {**a, **{k: merge(a[k], v) if k in a else v for k, v in b.items()}}
+        return b
+
+    services = {name: dict(s) for name, s in base["services"].items()}
+    for name, service in override["services"].items():
+        service = dict(service)
+        extends = service.pop("extends", None)
+        if extends:
+            assert extends["file"] == "docker-compose.yml"
+            parent = {k: v for k, v in base["services"][extends["service"]].items() if k != "depends_on"}
+            service = merge(parent, service)
+        services[name] = merge(services[name], service) if name in services else service
+    for name in services:
+        for key in ("ports", "volumes"):
+            if key in override["services"].get(name, {}) and key in base["services"].get(name, {}):
+                raise AssertionError(f"{name}.{key} in both files: compose would append, check by hand")
+    return {"services": services, "volumes": {**base.get("volumes", {}), **override.get("volumes", {})}}
+
+
+@pytest.fixture(scope="module")
+def celery_merged(compose, celery) -> dict:
+    return _merged(compose, celery)
+
+
+def test_celery_variant_has_its_own_warehouse_postgres(celery, compose):
+    db = celery["services"]["warehouse-db"]
+    assert db["image"].startswith("postgres:")
+    env = db["environment"]
+    assert env["POSTGRES_PASSWORD"].startswith("${DVK_WAREHOUSE_PASSWORD:?")
+    assert "--locale=C.UTF-8" in env["POSTGRES_INITDB_ARGS"] and "UTF8" in env["POSTGRES_INITDB_ARGS"]
+    # a server of its own: not the metadata database's service, volume or password
+    volumes = [v.split(":")[0] for v in db["volumes"]]
+    assert volumes == ["warehouse-db-volume"] and "warehouse-db-volume" in celery["volumes"]
+    assert "warehouse-db-volume" not in compose["volumes"]
+    assert "POSTGRES_PASSWORD" not in env["POSTGRES_PASSWORD"].split(":?")[0]
+    # published for BI tools and remote workers, on loopback unless DVK_WAREHOUSE_BIND says otherwise
+    assert db["ports"] == ["${DVK_WAREHOUSE_BIND:-127.0.0.1}:${DVK_WAREHOUSE_PORT:-5432}:5432"]
+    assert "pg_isready" in db["healthcheck"]["test"]
+
+
+def test_every_airflow_service_gets_the_warehouse_url_from_env(celery_merged):
+    from dvk.settings import parse_warehouse_url
+
+    services = celery_merged["services"]
+    db_env = services["warehouse-db"]["environment"]
+    airflow = [name for name in services if name.startswith("airflow-")]
+    assert "airflow-worker" in airflow and len(airflow) >= 7
+    secrets = {"POSTGRES_PASSWORD": "meta-pw", "DVK_WAREHOUSE_PASSWORD": "wh-pw", "REDIS_PASSWORD": "r",
+               "AIRFLOW_FERNET_KEY": "k", "AIRFLOW_JWT_SECRET": "j", "AIRFLOW_API_SECRET_KEY": "a",
+               "AIRFLOW_ADMIN_USERNAME": "admin"}
+    for name in airflow:
+        env = services[name]["environment"]
+        url = env["DVK_WAREHOUSE_URL"]
+        assert "${DVK_WAREHOUSE_PASSWORD:?" in url, name  # no secret in the repo, no default
+        pg = parse_warehouse_url(_interpolate(url, secrets))
+        # ... and it names the server, user and database warehouse-db creates
+        assert (pg.host, pg.port, pg.password) == ("warehouse-db", 5432, "wh-pw"), name
+        assert pg.user == _interpolate(db_env["POSTGRES_USER"], secrets), name
+        assert pg.dbname == _interpolate(db_env["POSTGRES_DB"], secrets), name
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        # the base file's settings survive the merge
+        assert env["DVK_INBOX_DIR"] == "/data/inbox" and env["DVK_REPORTS_DIR"] == "/data/reports", name
+        # on another machine the same file reaches the central services through *_HOST variables
+        remote = parse_warehouse_url(_interpolate(url, {**secrets, "DVK_WAREHOUSE_HOST": "10.0.0.10"}))
+        assert remote.host == "10.0.0.10"
+        for key in ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
+                    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
+            central = _interpolate(env[key], secrets)
+            moved = _interpolate(env[key], {**secrets, "POSTGRES_HOST": "10.0.0.10", "REDIS_HOST": "10.0.0.10",
+                                            "AIRFLOW_API_HOST": "10.0.0.10"})
+            assert "10.0.0.10" not in central and "10.0.0.10" in moved, (name, key)
+
+
+def test_celery_worker_keeps_the_folders_and_waits_for_the_warehouse(celery_merged):
+    worker = celery_merged["services"]["airflow-worker"]
+    assert worker["command"] == "celery worker"
+    assert worker["depends_on"]["warehouse-db"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["postgres"]["condition"] == "service_healthy"
+    mounts = [re.fullmatch(r"(.+):(/[^:]*)(?::ro|:rw)?", v).groups() for v in worker["volumes"]]
+    # inbox, quarantine, reports and the published manifest stay files under /data (shared
+    # between machines: docs/deployment.md); the warehouse itself is no longer a file there
+    assert ("${DVK_DATA_DIR:-./.local/compose}", "/data") in mounts
+    env = worker["environment"]
+    for key in ("DVK_INBOX_DIR", "DVK_QUARANTINE_DIR", "DVK_REPORTS_DIR", "DVK_PUBLISHED_DIR"):
+        assert env[key].startswith("/data/"), key
+
+
+def test_celery_file_holds_no_literal_secret(celery):
+    text = CELERY.read_text()
+    for service in celery["services"].values():
+        env = service.get("environment") or {}
+        for key, value in env.items():
+            if any(word in key for word in ("PASSWORD", "SECRET", "FERNET")):
+                assert str(value).startswith("${"), f"{key} has a literal value"
+    for url in re.findall(r"[a-z+]+://[^\s'\"]+", text):
+        if "@" in url:  # user:password@host: the password is always a required variable
+            assert re.search(r":\$\{[A-Z_]+:\?[^}]*\}@", url), url
+
+
+def test_interpolation_helper_refuses_a_missing_required_variable():
+    assert _interpolate("a${X:-b}c$${Y}", {}) == "abc${Y}"
+    with pytest.raises(KeyError):
+        _interpolate("${DVK_WAREHOUSE_PASSWORD:?set it}", {})

@@ -6,6 +6,13 @@ limits one DAG, not two, so every task of every DAG that opens the warehouse (in
 gate, report, publish, the year lists) takes the one slot of this pool: under the scheduler they
 queue instead of failing with "Could not set lock". Processes outside Airflow (the operators'
 command line, ``./scripts/run``) wait for the lock with backoff instead (``dvk.warehouse``).
+
+On PostgreSQL (``DVK_WAREHOUSE_URL``) the pool keeps its one slot, on purpose: MVCC lets readers
+run beside a writer, but the stages still must not overlap. The ingest commits group by group, so
+a ``dbt build`` started meanwhile (many statements, each its own snapshot) would build marts from
+part of a delivery; a gate or publish during the build would check or publish marts half rebuilt.
+Analysts' queries do not go through Airflow: they are the readers MVCC serves
+(docs/deployment.md, "The dvk_warehouse pool").
 """
 
 from __future__ import annotations
@@ -13,8 +20,8 @@ from __future__ import annotations
 WAREHOUSE_POOL = "dvk_warehouse"
 WAREHOUSE_POOL_SLOTS = 1
 WAREHOUSE_POOL_DESCRIPTION = (
-    "Kho dữ liệu DuckDB: một tác vụ mỗi lúc / the DuckDB warehouse: one task at a time "
-    "(one writer, and a reader's lock keeps writers out)"
+    "Kho dữ liệu: một tác vụ mỗi lúc / the warehouse: one task at a time "
+    "(DuckDB: one writer, a reader's lock keeps writers out; PostgreSQL: stages must not overlap)"
 )
 
 
