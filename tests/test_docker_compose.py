@@ -245,8 +245,8 @@ def test_every_airflow_service_gets_the_warehouse_url_from_env(celery_merged):
         # the base file's settings survive the merge
         assert env["DVK_INBOX_DIR"] == "/data/inbox" and env["DVK_REPORTS_DIR"] == "/data/reports", name
         # on another machine the same file reaches the central services through *_HOST variables
-        remote = parse_warehouse_url(_interpolate(url, {**secrets, "DVK_WAREHOUSE_HOST": "10.0.0.10"}))
-        assert remote.host == "10.0.0.10"
+        remote = parse_warehouse_url(_interpolate(url, {**secrets, "DVK_WAREHOUSE_HOST": "10.0.0.10:5433"}))
+        assert (remote.host, remote.port) == ("10.0.0.10", 5433)
         for key in ("AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
                     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL"):
             central = _interpolate(env[key], secrets)
