@@ -37,6 +37,10 @@ os.environ["DVK_AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 # Tests write their inbox files and ingest them at once: no settle time (DVK_INBOX_SETTLE_SECONDS),
 # unless a test sets one (tests/test_ingest_hostile.py does, for the uploads in progress).
 os.environ.setdefault("DVK_INBOX_SETTLE_SECONDS", "0")
+# The embedded default (DuckDB) unless a test sets an engine itself: a developer's shell pointing at
+# a PostgreSQL warehouse must not turn the suite's DuckDB tests into PostgreSQL ones.
+for _name in ("DVK_WAREHOUSE_URL", "AIRFLOW_CONN_DVK_WAREHOUSE"):
+    os.environ.pop(_name, None)
 
 from dvk import airflow_local  # noqa: E402
 
