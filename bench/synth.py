@@ -21,6 +21,10 @@ or, with the repository root (or ``bench/``) on ``sys.path``::
   (no leading zero after "CQ": the ingest reads a typed "CQ0012" as "CQ12", see the note below).
   Every name and alias is unique on the product's own matching key (:func:`dvk.text.fold`, then
   :func:`dvk.reference.strip_unit_prefix`), so "Phường An Hòa" and "Xã An Hòa" never coexist;
+- ``unit_changes.csv`` and ``unit_split_shares.csv``: the list's reorganisations in the format of
+  the seeds of the same names (:func:`unit_merges`: a ward or commune that ceases is merged into a
+  continuing one of its district, which starts a new version that day and so has two rows in
+  ``units.csv``; no split, so the shares file is its header). A real list: headers only;
 - ``inbox/``: the submission files, and ``inbox/_manifest.csv`` (``file_name,received_at``, ISO
   8601 UTC, oldest first) as the demo inbox has it;
 - ``expected.json``: ``{"meta": {...}, "years": {"2023": {...}, ...}}``, the annual summary of
@@ -1188,7 +1192,8 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def generate(scale: str | Scale, out: Path, seed: int = 2026, *, progress: bool = False) -> dict[str, Any]:
-    """Write ``units.csv``, ``inbox/`` (files and ``_manifest.csv``) and ``expected.json`` into ``out``.
+    """Write ``units.csv``, ``unit_changes.csv``, ``unit_split_shares.csv``, ``inbox/`` (files and
+    ``_manifest.csv``) and ``expected.json`` into ``out``.
 
     Returns ``expected.json``'s ``meta`` (units, years, files, xlsx_files, csv_files, model_rows,
     corrections, skipped_reports, ...) plus ``out`` and ``seconds`` (the time taken).
