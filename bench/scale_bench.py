@@ -31,8 +31,8 @@ The synthetic data comes from ``bench/synth.py`` (deterministic by seed) and is 
 work folder (default ``.local/bench/``), reused by later runs of the same scale and seed. The
 master list of units of a scale replaces ``dbt_project/seeds/reporting_units.csv`` in a copy of
 the project (``DVK_PROJECT_ROOT``), which is what a province or the country would do; the copy's
-changes and split-shares seeds keep only their headers (a synthetic deployment records no
-reorganisation).
+changes and split-shares seeds are replaced by the ones synth wrote (the merges of its synthetic
+units; none for a real list), never the city's.
 
 Each run also checks the figures: the annual summary in the warehouse and the pandas script's
 must both equal the generator's ``expected.json``; a mismatch fails the benchmark.
@@ -301,7 +301,8 @@ class Bench:
     def prepare(self) -> dict:
         import synth
 
-        if not (self.data / "expected.json").is_file():
+        # (data of an older synth, without its unit changes, is made again)
+        if not all((self.data / name).is_file() for name in ("expected.json", "unit_changes.csv")):
             shutil.rmtree(self.data, ignore_errors=True)
             start = time.perf_counter()
             synth.generate(self.scale, self.data, seed=self.seed)
@@ -313,11 +314,10 @@ class Bench:
             shutil.copytree(REPO / part, self.project / part, ignore=ignore)
         seeds = self.project / "dbt_project" / "seeds"
         shutil.copy2(self.data / "units.csv", seeds / "reporting_units.csv")
-        # A synthetic deployment records no reorganisation: the city's changes and split shares would
-        # name units its master list does not hold. Keep only their headers.
+        # The deployment's own reorganisations (bench/synth.py: the merges of its synthetic units,
+        # none for a real list), never the city's: those name units its master list does not hold.
         for name in ("unit_changes.csv", "unit_split_shares.csv"):
-            header = (seeds / name).read_text(encoding="utf-8").splitlines()[0]
-            (seeds / name).write_text(header + "\n", encoding="utf-8")
+            shutil.copy2(self.data / name, seeds / name)
         return json.loads((self.data / "expected.json").read_text(encoding="utf-8"))
 
     def env(self, run_dir: Path, inbox: Path) -> dict[str, str]:

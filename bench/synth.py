@@ -21,6 +21,10 @@ or, with the repository root (or ``bench/``) on ``sys.path``::
   (no leading zero after "CQ": the ingest reads a typed "CQ0012" as "CQ12", see the note below).
   Every name and alias is unique on the product's own matching key (:func:`dvk.text.fold`, then
   :func:`dvk.reference.strip_unit_prefix`), so "Phường An Hòa" and "Xã An Hòa" never coexist;
+- ``unit_changes.csv`` and ``unit_split_shares.csv``: the list's reorganisations in the format of
+  the seeds of the same names (:func:`unit_merges`: a ward or commune that ceases is merged into a
+  continuing one of its district, which starts a new version that day and so has two rows in
+  ``units.csv``; no split, so the shares file is its header). A real list: headers only;
 - ``inbox/``: the submission files, and ``inbox/_manifest.csv`` (``file_name,received_at``, ISO
   8601 UTC, oldest first) as the demo inbox has it;
 - ``expected.json``: ``{"meta": {...}, "years": {"2023": {...}, ...}}``, the annual summary of
@@ -119,7 +123,7 @@ from dvk.forms import (  # noqa: E402
     xlsx_bytes,
 )
 
-__all__ = ["SCALES", "TODAY", "Scale", "generate", "generate_new_files", "main"]
+__all__ = ["SCALES", "TODAY", "Scale", "generate", "generate_new_files", "main", "unit_merges"]
 
 #: Nothing is dated after this day (the project's "today" when the data was designed).
 TODAY = date(2026, 11, 29)
@@ -611,14 +615,81 @@ def read_units_file(path: Path) -> list[dict[str, Any]]:
         } for r in reader]
 
 
+UNIT_CHANGES_HEADER = ("change_date", "legal_act", "old_code", "old_name", "new_code", "new_name",
+                       "change_kind", "share_note", "source")
+UNIT_SHARES_HEADER = ("change_date", "old_code", "new_code", "share", "is_estimate", "basis")
+
+
+@dataclass(frozen=True)
+class SynthMerge:
+    """A synthetic ward or commune merged away (valid until ``day``) into a continuing one, as the
+    reorganisations spec records it (rule 4): the absorbed unit's version ends on ``day``, the
+    absorbing unit's version too, and the merged unit (same code and name as the absorbing one,
+    enlarged) starts a new version that day; two ``merge`` rows name it as the successor."""
+
+    day: date
+    old: SynthUnit
+    into: SynthUnit
+
+
+def unit_merges(units: Sequence[SynthUnit]) -> list[SynthMerge]:
+    """The merges of a synthetic list (deterministic, no randomness): each local unit whose
+    validity ends (``expected_to``) goes into the nearest following continuing local unit of its
+    district (else of the list). A unit that merely ceased would leave its figures on no unit of
+    today, which the spec does not allow; agencies have no territory and are not merged."""
+    continuing = [u for u in units if u.is_local and u.valid_from is None and u.expected_to is None
+                  and u.expected_from <= 2020]
+    merges: list[SynthMerge] = []
+    for unit in units:
+        if not unit.is_local or unit.valid_from is not None or unit.expected_to is None:
+            continue
+        same_district = [u for u in continuing if u.parent_code == unit.parent_code] or continuing
+        if not same_district:
+            raise AssertionError(f"no continuing ward or commune to merge {unit.code} into")
+        into = next((u for u in same_district if u.code > unit.code), same_district[0])
+        merges.append(SynthMerge(date(unit.expected_to + 1, 1, 1), unit, into))
+    return merges
+
+
 def units_csv_bytes(units: Iterable[SynthUnit]) -> bytes:
-    """The master list in the seeds format (UTF-8, no BOM, LF)."""
+    """The master list in the seeds format (UTF-8, no BOM, LF). A unit that absorbed another
+    (:func:`unit_merges`) has two versions: before the merge and from it."""
+    units = list(units)
+    merged_on = {m.into.code: m.day for m in unit_merges(units)}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(UNITS_HEADER)
     for unit in units:
-        writer.writerow(unit.csv_row())
+        row = unit.csv_row()
+        day = merged_on.get(unit.code)
+        if day is None:
+            writer.writerow(row)
+        else:
+            writer.writerow([*row[:6], day.isoformat()])
+            writer.writerow([*row[:5], day.isoformat(), row[6]])
     return buffer.getvalue().encode("utf-8")
+
+
+def unit_changes_csv_bytes(units: Iterable[SynthUnit]) -> bytes:
+    """The list's changes in the format of ``dbt_project/seeds/unit_changes.csv``: per merge, the
+    absorbed unit and the absorbing one's former version, both into the merged unit."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(UNIT_CHANGES_HEADER)
+    kept: set[tuple[date, str]] = set()
+    for m in unit_merges(list(units)):
+        for old, note in ((m.old, "whole unit; code retired"), (m.into, "whole unit; code kept by merged unit")):
+            if old is m.into and (m.day, old.code) in kept:
+                continue  # a unit that absorbed two: its former version is named once
+            kept.add((m.day, old.code))
+            writer.writerow([m.day.isoformat(), "synthetic", old.code, old.name, m.into.code, m.into.name,
+                             "merge", note, "bench/synth.py"])
+    return buffer.getvalue().encode("utf-8")
+
+
+def unit_shares_csv_bytes() -> bytes:
+    """No split in a synthetic list: the header of ``dbt_project/seeds/unit_split_shares.csv``."""
+    return (",".join(UNIT_SHARES_HEADER) + "\n").encode("utf-8")
 
 
 # ============================================================================ models and the plan
@@ -1121,7 +1192,8 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def generate(scale: str | Scale, out: Path, seed: int = 2026, *, progress: bool = False) -> dict[str, Any]:
-    """Write ``units.csv``, ``inbox/`` (files and ``_manifest.csv``) and ``expected.json`` into ``out``.
+    """Write ``units.csv``, ``unit_changes.csv``, ``unit_split_shares.csv``, ``inbox/`` (files and
+    ``_manifest.csv``) and ``expected.json`` into ``out``.
 
     Returns ``expected.json``'s ``meta`` (units, years, files, xlsx_files, csv_files, model_rows,
     corrections, skipped_reports, ...) plus ``out`` and ``seconds`` (the time taken).
@@ -1139,8 +1211,11 @@ def generate(scale: str | Scale, out: Path, seed: int = 2026, *, progress: bool 
     inbox.mkdir(parents=True, exist_ok=True)
     if plan.scale.units_file:  # the real list, as it is (the history format: pass it as DVK_UNITS_FILE)
         (out / "units.csv").write_bytes((REPO / plan.scale.units_file).read_bytes())
+        (out / "unit_changes.csv").write_bytes((",".join(UNIT_CHANGES_HEADER) + "\n").encode("utf-8"))
     else:
         (out / "units.csv").write_bytes(units_csv_bytes(plan.units))
+        (out / "unit_changes.csv").write_bytes(unit_changes_csv_bytes(plan.units))
+    (out / "unit_split_shares.csv").write_bytes(unit_shares_csv_bytes())
     _write_files(inbox, plan.files, {u.code: u for u in plan.units}, seed, progress)
     _write_manifest(inbox, plan.files)
     expected = expected_summary(plan)
