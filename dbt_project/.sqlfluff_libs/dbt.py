@@ -16,3 +16,7 @@ def cast(expr, type_):
 
 def type_string():
     return "varchar"
+
+
+def dateadd(datepart, interval, from_date_or_timestamp):
+    return f"date_add({from_date_or_timestamp}, {interval})"
