@@ -68,10 +68,22 @@ SUMMARY_QUERIES = ("headline_by_year", "models_per_field_and_year")
 
 # ----------------------------------------------------------------------------- child: one stage
 def _count(warehouse: Path, sql: str) -> int:
-    import duckdb
+    """One number from the warehouse ``warehouse`` names: the settings' warehouse is PostgreSQL when
+    ``DVK_WAREHOUSE_URL`` is set (``dvk.warehouse.connect``), any other path a DuckDB file."""
+    from dvk import warehouse as dvk_warehouse
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with dvk_warehouse.read_only(warehouse) as con:
         return int(con.execute(sql).fetchone()[0])
+
+
+def _published_count(table: str) -> int:
+    """Rows of ``table`` in the publication: the copied DuckDB file, or the schema ``analytics``."""
+    from dvk.settings import get_settings
+
+    settings = get_settings()
+    if settings.postgres is not None:
+        return _count(settings.warehouse, f"select count(*) from analytics.{table}")
+    return _count(settings.published_warehouse, f"select count(*) from marts.{table}")
 
 
 def _years() -> list[int]:
@@ -177,14 +189,12 @@ def stage_gate(args: dict) -> dict:
 def stage_publish(args: dict) -> dict:
     import dvk.publish  # noqa: F401
     from dvk.pipeline import publish
-    from dvk.settings import get_settings
 
     start = time.perf_counter()
     out = publish(_years())
     seconds = time.perf_counter() - start
 
-    rows = _count(get_settings().published_warehouse, "select count(*) from marts.fct_model")
-    return {"rows": rows, "detail": out, "seconds": seconds}
+    return {"rows": _published_count("fct_model"), "detail": out, "seconds": seconds}
 
 
 def stage_report(args: dict) -> dict:
@@ -295,6 +305,7 @@ class Bench:
         self.data = work / f"{scale}-seed{seed}"
         self.project = work / f"{scale}-seed{seed}-project"
         self.samples: dict[str, list[Measure]] = {}
+        self.script = Path(__file__).resolve()  # what runs a stage (``--stage``); a subclass may add stages
         self.generate_seconds: float | None = None
 
     # ------------------------------------------------------------------ set-up
@@ -333,7 +344,7 @@ class Bench:
         return env
 
     def stage(self, label: str, name: str, env: dict[str, str], log_dir: Path, **args: Any) -> Measure:
-        argv = [sys.executable, str(Path(__file__).resolve()), "--stage", name, "--stage-args", json.dumps(args)]
+        argv = [sys.executable, str(self.script), "--stage", name, "--stage-args", json.dumps(args)]
         wall, peak, rc, text = run_child(argv, env, log_dir / f"{name}.log")
         result = next((json.loads(line[len(RESULT_TAG):]) for line in text.splitlines()
                        if line.startswith(RESULT_TAG)), None)
@@ -386,17 +397,7 @@ class Bench:
             print(f"run {r + 1}/{self.runs} ({self.scale}) done", flush=True)
 
     def nightly_run(self, run_dir: Path, inbox: Path, logs: Path) -> None:
-        import synth
-
-        night_inbox = run_dir / "inbox-nightly"
-        shutil.copytree(inbox, night_inbox)
-        night_data = run_dir / "night-data"
-        night_data.mkdir()
-        # generate_new_files writes into <out>/inbox and updates <out>/expected.json.
-        (night_data / "inbox").symlink_to(night_inbox, target_is_directory=True)
-        shutil.copy2(self.data / "expected.json", night_data / "expected.json")
-        shutil.copy2(self.data / "units.csv", night_data / "units.csv")
-        new_files = synth.generate_new_files(self.scale, night_data, fraction=0.01, seed=self.seed + 1)
+        night_inbox, new_files, night_data = self.prepare_nightly(run_dir, inbox)
         env = self.env(run_dir, night_inbox)
         measures = [self.stage(f"nightly: {s}", {"dbt build": "dbt"}.get(s, s), env, logs / "nightly")
                     for s in NIGHTLY_STAGES]
@@ -408,6 +409,22 @@ class Bench:
         report = self.stage("nightly: report (check)", "report", env, logs / "nightly")
         check_summaries("pipeline after the nightly run", report.out["summaries"], expected_after)
         self.samples.pop("nightly: report (check)", None)
+
+    def prepare_nightly(self, run_dir: Path, inbox: Path) -> tuple[Path, list, Path]:
+        """A copy of ``inbox`` plus 1 % new files (deterministic by seed): (the copy, the new files,
+        the folder whose ``expected.json`` holds the figures after them)."""
+        import synth
+
+        night_inbox = run_dir / "inbox-nightly"
+        shutil.copytree(inbox, night_inbox)
+        night_data = run_dir / "night-data"
+        night_data.mkdir()
+        # generate_new_files writes into <out>/inbox and updates <out>/expected.json.
+        (night_data / "inbox").symlink_to(night_inbox, target_is_directory=True)
+        shutil.copy2(self.data / "expected.json", night_data / "expected.json")
+        shutil.copy2(self.data / "units.csv", night_data / "units.csv")
+        new_files = synth.generate_new_files(self.scale, night_data, fraction=0.01, seed=self.seed + 1)
+        return night_inbox, new_files, night_data
 
     def airflow_run(self, inbox: Path, logs: Path, rows: int) -> None:
         run_dir = self.work / f"{self.scale}-airflow-run"
