@@ -4,8 +4,11 @@ Airflow must be configured before anything imports it. The expensive states are 
 test run, across pytest-xdist workers (tests/support/shared.py), and are read-only: a test that
 changes one works on its own copy.
 
-    demo_site           the demo inbox ingested, built by dbt, gated, reported and published
+    demo_site           the README's run command on the demo inbox (ingested, built by dbt,
+                        gated, reported and published), then again with nothing new
                         (tests/support/site.py)
+    broken_demo_run     the README's run command on the demo inbox with a report that fails
+                        the 2021 gate and a file that is not a workbook (tests/support/runs.py)
     raw_fixture_build   the raw fixture (tests/fixtures/raw_fixture.py) built once by dbt
                         (tests/support/dbt_build.py)
     postgres_server     a PostgreSQL server on a free port, for the session
@@ -52,6 +55,17 @@ from tests.support.services_stack import airflow_stack, loaded_stack  # noqa: E4
 from tests.support.shared import build_once  # noqa: E402
 
 
+@pytest.fixture
+def empty_inbox(tmp_path, monkeypatch) -> Path:
+    """An empty inbox, its warehouse and quarantine under ``tmp_path`` (DVK_* set for the test)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    monkeypatch.setenv("DVK_INBOX_DIR", str(inbox))
+    monkeypatch.setenv("DVK_WAREHOUSE", str(tmp_path / "wh" / "dvk.duckdb"))
+    monkeypatch.setenv("DVK_QUARANTINE_DIR", str(tmp_path / "quarantine"))
+    return inbox
+
+
 @pytest.fixture(scope="session")
 def demo_site(tmp_path_factory) -> Path:
     """The folder of the demo site (inbox, warehouse, reports, quarantine, published copy), built
@@ -72,6 +86,16 @@ def raw_fixture_build(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def broken_demo_run(tmp_path_factory) -> Path:
+    """The folder of one README run (the three DAGs) on the demo inbox with a 2021 report whose
+    declared totals break the gate and a file that is not a workbook (tests/support/runs.py),
+    run once per test run. Read it; ``tests.support.runs.read_run`` gives its output."""
+    from tests.support.runs import build_broken_demo_run
+
+    return build_once(tmp_path_factory, "broken-demo-run", build_broken_demo_run)
+
+
+@pytest.fixture(scope="session")
 def postgres_server():
     """A PostgreSQL server for the session (``.url``, ``.port``), stopped at the end."""
     pg = start_postgres()
@@ -83,7 +107,7 @@ def postgres_server():
 
 
 #: fixtures whose state comes from dbt or the whole pipeline: the tests using them are e2e
-E2E_FIXTURES = {"demo_site", "raw_fixture_build", "airflow_stack", "loaded_stack"}
+E2E_FIXTURES = {"demo_site", "raw_fixture_build", "broken_demo_run", "airflow_stack", "loaded_stack"}
 #: the tier of whole modules that are not marked in the file itself
 MODULE_MARKS = {
     "test_dbt_demo.py": "e2e",  # ingest + dbt build of the demo inbox

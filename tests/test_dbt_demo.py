@@ -17,39 +17,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from dvk.ingest import ingest_inbox
-from dvk.settings import DEMO_INBOX_DIR, Settings
-from dvk.transform import build
+from dvk.settings import Settings
 from tests.support.scripts import demo_generator
+from tests.support.site import site_settings
 
 LATE_2021 = ["18088", "18112", "CQ05", "CQ13"]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Settings:
-    root = tmp_path_factory.mktemp("dbt_demo")
-    inbox = root / "inbox"
-    shutil.copytree(DEMO_INBOX_DIR, inbox)
-    settings = Settings(
-        inbox_dir=inbox,
-        warehouse=root / "warehouse" / "dvk.duckdb",
-        reports_dir=root / "reports",
-        quarantine_dir=root / "quarantine",
-    )
-    result = ingest_inbox(settings, today=dt.date(2026, 12, 6))  # the demo's "today" (demo/README.md)
-    assert not result.quarantined
-    build(settings)
-    return settings
+def demo(demo_site) -> Settings:
+    """The shared demo site (tests/support/site.py: the demo inbox ingested and built by dbt), read-only."""
+    return site_settings(demo_site)
 
 
 def rows(settings: Settings, sql: str) -> list[dict]:
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         cur = con.execute(sql)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur.fetchall()]

@@ -1,9 +1,9 @@
 """One dbt project, two targets (issue 14): the demo's dbt build on PostgreSQL equals DuckDB's.
 
 A PostgreSQL 15 server is started in a temp folder on a loopback port (tests/services_stack.py's
-``start_postgres``, as the ``postgres`` user when run as root). The demo inbox is ingested into a
-DuckDB warehouse (as tests/test_dbt_demo.py does), which dbt builds as usual; every ``raw.*``
-table of it is copied into PostgreSQL (COPY, same column types), and ``dvk.transform.build`` runs
+``start_postgres``, as the ``postgres`` user when run as root). The reference is the shared
+demo site's DuckDB warehouse (the demo inbox ingested and built by dbt as usual:
+tests/support/site.py). Every ``raw.*`` table of it is copied into PostgreSQL (COPY, same column types), and ``dvk.transform.build`` runs
 the same project on the ``postgres`` target (``DVK_WAREHOUSE_URL``): seeds, the snapshot, every
 model, every data test and every unit test. Then each mart is compared with DuckDB's, row for row,
 in one sort order: text, integers, dates and booleans exactly, doubles to 1e-9 relative (the
@@ -16,15 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import math
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from dvk.ingest import ingest_inbox
-from dvk.settings import DEMO_INBOX_DIR, Settings
-from dvk.transform import build, release_dbt_duckdb
+from dvk.settings import Settings
+from dvk.transform import build
+from tests.support.site import site_settings
 
 psycopg2 = pytest.importorskip("psycopg2")
 
@@ -147,23 +146,15 @@ def table_differences(table: str, columns: list[str], duck_rows: list[tuple], pg
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory, postgres_server):
-    """The demo ingested once; its raw tables built by dbt on DuckDB and, copied, on PostgreSQL
-    (both with the unit tests). Returns (DuckDB settings, PostgreSQL settings, libpq dsn)."""
+def two_builds(tmp_path_factory, postgres_server, demo_site):
+    """The shared demo site's DuckDB warehouse (the demo inbox ingested and built by dbt, unit tests
+    included: tests/support/site.py), and its raw tables copied into PostgreSQL and built there by
+    the same project (with the unit tests). Returns (DuckDB settings, PostgreSQL settings, libpq dsn)."""
     root = tmp_path_factory.mktemp("dbt_two_targets")
-    inbox = root / "inbox"
-    shutil.copytree(DEMO_INBOX_DIR, inbox)
-    duck = Settings(
-        inbox_dir=inbox,
-        warehouse=root / "duckdb" / "dvk.duckdb",
-        reports_dir=root / "reports",
-        quarantine_dir=root / "quarantine",
-    )
-    result = ingest_inbox(duck, today=dt.date(2026, 12, 6))  # the demo's "today" (demo/README.md)
-    assert not result.quarantined
+    duck = site_settings(demo_site)
     url = postgres_server.new_database("dvk_dbt_two_targets")
     pg = Settings(
-        inbox_dir=inbox,
+        inbox_dir=duck.inbox_dir,
         warehouse=root / "postgres" / "unused.duckdb",  # dbt's target/ and logs/ go beside it
         reports_dir=root / "reports-pg",
         quarantine_dir=root / "quarantine-pg",
@@ -172,8 +163,6 @@ def two_builds(tmp_path_factory, postgres_server):
     assert pg.warehouse_engine == "postgres" and duck.warehouse_engine == "duckdb"
     copied = copy_raw_to_postgres(duck.warehouse, pg.postgres.dsn, root)
     assert copied["submissions"] > 0 and copied["submission_models"] > 0
-    build(duck)
-    release_dbt_duckdb()
     build(pg)  # seeds, snapshot, models, data tests and unit tests: raises on any failure
     return duck, pg, pg.postgres.dsn
 

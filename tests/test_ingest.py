@@ -20,13 +20,8 @@ SAMPLE = Path(__file__).parent / "data" / "sample-submission.xlsx"  # the spec's
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    monkeypatch.setenv("DVK_INBOX_DIR", str(inbox))
-    monkeypatch.setenv("DVK_WAREHOUSE", str(tmp_path / "wh" / "dvk.duckdb"))
-    monkeypatch.setenv("DVK_QUARANTINE_DIR", str(tmp_path / "quarantine"))
-    return inbox
+def env(empty_inbox) -> Path:
+    return empty_inbox
 
 
 def submission(**overrides) -> Submission:

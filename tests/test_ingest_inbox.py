@@ -29,13 +29,8 @@ CSV = ("ma_don_vi,ten_don_vi,ky_bao_cao,ngay_bao_cao,stt,ten_mo_hinh,linh_vuc,hi
 
 
 @pytest.fixture
-def inbox(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    monkeypatch.setenv("DVK_INBOX_DIR", str(folder))
-    monkeypatch.setenv("DVK_WAREHOUSE", str(tmp_path / "wh" / "dvk.duckdb"))
-    monkeypatch.setenv("DVK_QUARANTINE_DIR", str(tmp_path / "quarantine"))
-    return folder
+def inbox(empty_inbox) -> Path:
+    return empty_inbox
 
 
 def write_xlsx(path: Path, *, unit: str = "P. Bắc Hà", period: str = "Quý I/2022", models=None) -> Path:

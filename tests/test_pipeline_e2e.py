@@ -1,26 +1,26 @@
 """End to end through Airflow: the README's run command (``python -m dvk.run_local``) on real files.
 
 Each scenario runs the three DAGs with ``dag.test()`` in a subprocess, on a copy of the demo inbox,
-with its own warehouse, reports and quarantine folders.
+with its own warehouse, reports and quarantine folders. Both scenarios are shared states built once
+a test run: the demo site (tests/support/site.py: the run, then a second run with nothing new) and
+the broken run (tests/support/runs.py: a 2021 report that fails the gate and a file that is not a
+workbook).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import pytest
 
 import dvk.settings
-from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT
+from tests.support.runs import UNREADABLE_FILE, read_run
 from tests.support.scripts import demo_generator
+from tests.support.site import marts_fingerprint, site_runs
 
 pytestmark = pytest.mark.e2e  # the three DAGs, in subprocesses
 
@@ -39,75 +39,26 @@ def demo_oracle() -> dict[int, dict]:
     return demo_generator().EXPECTED_FIGURES
 
 
-def _env(base: Path, inbox: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DVK_INBOX_DIR=str(inbox),
-        DVK_WAREHOUSE=str(base / "warehouse" / "dvk.duckdb"),
-        DVK_REPORTS_DIR=str(base / "reports"),
-        DVK_QUARANTINE_DIR=str(base / "quarantine"),
-    )
-    return env
-
-
-def run_pipeline(base: Path, inbox: Path, *args: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, "-m", "dvk.run_local", *args],
-        cwd=PROJECT_ROOT,
-        env=_env(base, inbox),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    (base / f"run-{proc.returncode}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
-    return proc
-
-
-def query(base: Path, sql: str) -> list[tuple]:
+def query(base: Path, sql: str, params: list | None = None) -> list[tuple]:
     con = duckdb.connect(str(base / "warehouse" / "dvk.duckdb"), read_only=True)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params).fetchall()
     finally:
         con.close()
 
 
-def marts_fingerprint(base: Path) -> dict[str, str]:
-    """A digest of every marts table's rows, timestamp columns left out (they record the run)."""
-    con = duckdb.connect(str(base / "warehouse" / "dvk.duckdb"), read_only=True)
-    try:
-        out = {}
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
-        for table in tables:
-            cols = [r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = 'marts' "
-                "and table_name = ? and data_type not like 'TIMESTAMP%' order by ordinal_position", [table]).fetchall()]
-            select = ", ".join(f'"{c}"' for c in cols)
-            out[table] = con.execute(
-                f"select count(*) || ':' || coalesce(md5(string_agg(row_text, '|' order by row_text)), '') from "
-                f"(select cast(row({select}) as varchar) as row_text from marts.{table})").fetchone()[0]
-        return out
-    finally:
-        con.close()
-
-
-def copy_demo_inbox(dest: Path) -> Path:
-    shutil.copytree(DEMO_INBOX_DIR, dest)
-    return dest
+def _proc(record: dict) -> subprocess.CompletedProcess:
+    return subprocess.CompletedProcess(["dvk.run_local"], record["returncode"], record["stdout"], record["stderr"])
 
 
 @pytest.fixture(scope="module")
-def demo_runs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("demo")
-    inbox = copy_demo_inbox(base / "inbox")
-    first = run_pipeline(base, inbox)
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
-    summary_path = base / "reports" / "annual" / "2021" / "summary.json"
-    first_summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    first_counts = query(base, "select count(*) from raw.submissions union all select count(*) from raw.submission_models")
-    first_marts = marts_fingerprint(base)
-    second = run_pipeline(base, inbox, "--unit", "18076", "--verbose")
-    return base, inbox, first, second, first_summary, first_counts, first_marts
+def demo_runs(demo_site):
+    """The shared demo site (tests/support/site.py): the README's run command on a copy of the demo
+    inbox, then again with nothing new (``--unit 18076 --verbose``), with what the first run left."""
+    runs = site_runs(demo_site)
+    first_counts = [tuple(r) for r in runs["first_counts"]]
+    return (demo_site, demo_site / "inbox", _proc(runs["first"]), _proc(runs["second"]), runs["first_summary"],
+            first_counts, runs["first_marts"])
 
 
 def test_demo_2021_headline(demo_runs):
@@ -163,7 +114,7 @@ def test_second_run_gives_the_same_marts(demo_runs):
     """Idempotent to the last bit: sums of decimals do not depend on the order rows are added in."""
     base, *_, first_marts = demo_runs
     assert len(first_marts) >= 10
-    assert marts_fingerprint(base) == first_marts
+    assert marts_fingerprint(base / "warehouse" / "dvk.duckdb") == first_marts
 
 
 def test_the_nightly_build_runs_data_tests_but_not_dbt_unit_tests(demo_runs):
@@ -219,39 +170,12 @@ def test_second_run_changes_nothing_and_loads_nothing(demo_runs):
     assert first_counts[0][0] == len(submission_files)
 
 
-def _break_declared_totals(path: Path) -> None:
-    """Declare one more KT model (and keep the declared sheet self-consistent) than the lines hold."""
-    wb = openpyxl.load_workbook(path)
-    sheet = next(ws for ws in wb.worksheets if ws.title.strip().lower() in {"tổng hợp", "tonghop"})
-    for row in sheet.iter_rows(min_row=1):
-        label = str(row[0].value or "").strip()
-        if label in {"Phát triển kinh tế", "Tổng cộng"}:
-            row[1].value = int(row[1].value) + 1  # Tổng số mô hình
-            row[2].value = int(row[2].value) + 1  # Xây mới
-    wb.save(path)
-
-
 @pytest.fixture(scope="module")
-def broken_run(tmp_path_factory):
-    base = tmp_path_factory.mktemp("broken")
-    inbox = copy_demo_inbox(base / "inbox")
-    candidates = []
-    for path in sorted(inbox.glob("2021_*.xlsx")):
-        if "_v" in path.stem.split("_")[-1]:
-            continue
-        wb = openpyxl.load_workbook(path, read_only=True)
-        sheet = next(ws for ws in wb.worksheets if ws.title.strip().lower() in {"tổng hợp", "tonghop"})
-        labels = [str(r[0] or "").strip() for r in sheet.iter_rows(values_only=True)]
-        wb.close()
-        siblings = list(inbox.glob(f"2021_{path.stem.split('_')[1]}_*"))
-        if "Phát triển kinh tế" in labels and len(siblings) == 1:
-            candidates.append(path)
-    target = candidates[0]
-    unit_code = target.stem.split("_")[1]
-    _break_declared_totals(target)
-    (inbox / "hong-khong-mo-duoc.xlsx").write_bytes(b"this is not a workbook, just text renamed to .xlsx\n")
-    proc = run_pipeline(base, inbox)
-    return base, inbox, proc, unit_code
+def broken_run(broken_demo_run):
+    """The shared run of the demo inbox with a 2021 report whose declared KT totals break the gate
+    and a file that is not a workbook (tests/support/runs.py)."""
+    proc, unit_code = read_run(broken_demo_run)
+    return broken_demo_run, broken_demo_run / "inbox", proc, unit_code
 
 
 def test_gate_failure_blocks_the_report_and_names_unit_and_field(broken_run):
@@ -277,12 +201,12 @@ def test_gate_failure_blocks_the_report_and_names_unit_and_field(broken_run):
 
 def test_unreadable_file_is_quarantined_and_the_others_load(broken_run):
     base, inbox, _, _ = broken_run
-    assert not (inbox / "hong-khong-mo-duoc.xlsx").exists()
-    moved = list((base / "quarantine").rglob("hong-khong-mo-duoc.xlsx"))
+    assert not (inbox / UNREADABLE_FILE).exists()
+    moved = list((base / "quarantine").rglob(UNREADABLE_FILE))
     assert len(moved) == 1
-    reports = list((base / "quarantine").rglob("hong-khong-mo-duoc.xlsx.problems.txt"))
+    reports = list((base / "quarantine").rglob(UNREADABLE_FILE + ".problems.txt"))
     assert len(reports) == 1 and reports[0].read_text(encoding="utf-8").strip()
-    problems = query(base, "select count(*) from raw.quarantine_problems where file_name = 'hong-khong-mo-duoc.xlsx'")
+    problems = query(base, "select count(*) from raw.quarantine_problems where file_name = ?", [UNREADABLE_FILE])
     assert problems[0][0] >= 1
     good_files = [p for p in inbox.iterdir() if p.suffix.lower() in {".xlsx", ".csv"} and not p.name.startswith("_")]
     loaded = query(base, "select count(*) from raw.submissions")

@@ -1,7 +1,8 @@
 """Publishing the warehouse for analysts (dvk.publish), on a real warehouse built from the demo inbox.
 
-The demo warehouse is built once per test run (ingest, dbt build, gate, report, publish; in-process,
-on a copy of demo/inbox), then each test that changes something works on its own copy of that site.
+The demo warehouse is built once per test run (the README's run command on a copy of demo/inbox:
+ingest, dbt build, gate, publish, reports), then each test that changes something works on its own
+copy of that site.
 
 - The published copy holds the marts (and dims) only, with no personal data, and the same figures
   as the warehouse; every mart is also a Parquet file; the manifest describes it.
@@ -26,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -37,7 +37,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT, Settings
+from dvk.settings import PROJECT_ROOT, Settings
+from tests.support.runs import read_run
+from tests.support.scripts import demo_generator
 from tests.support.site import (
     copy_site,
     published_state,
@@ -648,37 +650,34 @@ def test_a_failed_year_keeps_its_last_rows_and_the_others_are_published(site, tm
     assert _manifest(settings)["years_held_back"] == [2023]
 
 
-@pytest.mark.e2e
-def test_through_airflow_a_failed_year_is_held_back_and_the_others_published(tmp_path):
-    """The README's run command (the three DAGs with dag.test) on the demo inbox plus a 2023 annual
-    report that fails its gate: dvk_transform publishes 2021 and 2022, holds 2023 back, and fails."""
-    shutil.copytree(DEMO_INBOX_DIR, tmp_path / "inbox")
-    settings = site_settings(tmp_path)
-    write_annual(settings, 2023, models=3, version=1, break_totals=True)
-    env = dict(os.environ)
-    env.update(site_env(tmp_path))
-    proc = subprocess.run([sys.executable, "-m", "dvk.run_local"], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=1500)
+def test_through_airflow_a_failed_year_is_held_back_and_the_others_published(broken_demo_run):
+    """The README's run command (the three DAGs with dag.test) on the demo inbox with a 2021 annual
+    report that fails its gate (the shared run of tests/support/runs.py): dvk_transform publishes
+    the other years, holds 2021 back (never published: no rows), and fails."""
+    proc, _ = read_run(broken_demo_run)
     out = proc.stdout
-    (tmp_path / "run.log").write_text(out + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
+    settings = site_settings(broken_demo_run)
     assert proc.returncode == 1, out[-3000:] + proc.stderr[-3000:]
     # the run's stage lines (dvk.runsummary) and what it says of the failed run
     assert re.search(r"^dbt build: .*; success \(", out, re.MULTILINE), out
-    assert re.search(r"^publish: years current .*; held back 2023; success \(", out, re.MULTILINE), out
+    assert re.search(r"^publish: years current .*; held back 2021; success \(", out, re.MULTILINE), out
     gates = dict(re.findall(r"^  gate (\d{4}): (passed|BLOCKED)", out, re.MULTILINE))
-    assert gates.pop("2023") == "BLOCKED" and gates and set(gates.values()) == {"passed"}, out
+    assert gates.pop("2021") == "BLOCKED" and gates and set(gates.values()) == {"passed"}, out
     failed = re.search(r"^dvk_transform: failed; task failed: ([^;\n]+)", out, re.MULTILINE)
     assert failed, out
     tasks = failed.group(1).split(", ")
     assert "every_year_current" in tasks and "gate" in tasks, tasks  # one gate task: every changed year
     manifest = _manifest(settings)
-    assert manifest["years_held_back"] == [2023] and {2021, 2022} <= set(manifest["years_current"])
-    assert manifest["years"]["2023"]["reason"] == "gate_failed"
-    assert query_one(settings.published_warehouse, HEADLINE_SQL) == 253
-    assert year_rows(settings.published_warehouse, 2023) == {k: [] for k in YEAR_ROWS_SQL}
-    # the 2021 report is written; 2023's is blocked by its gate
-    assert (settings.reports_dir / "annual" / "2021" / "summary.json").is_file()
-    assert not (settings.reports_dir / "annual" / "2023").exists()
+    assert manifest["years_held_back"] == [2021]
+    assert {int(y) for y in gates} <= set(manifest["years_current"]) and 2022 in manifest["years_current"]
+    assert manifest["years"]["2021"]["reason"] == "gate_failed"
+    assert year_rows(settings.published_warehouse, 2021) == {k: [] for k in YEAR_ROWS_SQL}
+    expected_2025 = demo_generator().EXPECTED_FIGURES[2025]["models_total"]
+    assert query_one(settings.published_warehouse, HEADLINE_SQL.replace("2021", "2025")) == expected_2025
+    assert all(year_rows(settings.published_warehouse, 2025).values())
+    # 2021's report is blocked by its gate; the other years' are written
+    assert not (settings.reports_dir / "annual" / "2021").exists()
+    assert (settings.reports_dir / "annual" / "2025" / "summary.json").is_file()
 
 
 # --------------------------------------------------------------------------------------------

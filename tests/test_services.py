@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 from dvk import serve
 from dvk.forms.writer import ModelLine, Submission, compute_declared_totals, write_xlsx
 from dvk.settings import PROJECT_ROOT
+from tests.support.services_stack import stop_stack
 
 pytestmark = pytest.mark.services
 
@@ -236,10 +236,4 @@ def test_celery_executor_runs_the_annual_report(loaded_stack, redis_server, tmp_
         worker_log = layout.log_file("celery-worker").read_text(errors="replace")
         assert "dvk_annual_report" in worker_log, serve.log_tail(layout, "celery-worker")
     finally:
-        subprocess.run([sys.executable, "-m", "dvk.serve", "--stop"], env=env, cwd=PROJECT_ROOT,
-                       capture_output=True, timeout=180)
-        for pid in serve.running(layout).values():
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        stop_stack(env, layout)

@@ -89,7 +89,7 @@ class Stack:
         return out
 
 
-def _stop_stack(stack_env: dict[str, str], layout: serve.Layout) -> None:
+def stop_stack(stack_env: dict[str, str], layout: serve.Layout) -> None:
     subprocess.run([sys.executable, "-m", "dvk.serve", "--stop"], env=stack_env, cwd=PROJECT_ROOT,
                    capture_output=True, timeout=180)
     # whatever the stop command missed: every pid file we wrote, by pid (process group)
@@ -132,7 +132,7 @@ def airflow_stack(request):
     finally:
         if stack is not None and request.session.testsfailed:
             print("\n==== Airflow services' logs (a test failed) ====\n" + stack.log_tails(), file=sys.stderr)
-        _stop_stack(env, layout)
+        stop_stack(env, layout)
         pg.stop()
         shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(pg.folder, ignore_errors=True)

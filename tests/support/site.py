@@ -1,5 +1,5 @@
-"""The demo site: the demo inbox ingested, built by dbt, gated, reported and published, under one
-folder (inbox, warehouse, reports, quarantine, published copy).
+"""The demo site: the README's run command on the demo inbox (ingested, built by dbt, gated,
+reported and published), under one folder (inbox, warehouse, reports, quarantine, published copy).
 
 ``build_site`` is what the session fixture ``demo_site`` (tests/conftest.py) builds once per run;
 tests that change something take a copy (``copy_site``).
@@ -52,22 +52,64 @@ def using_site(base: Path) -> Iterator[Settings]:
 
 
 def build_site(base: Path) -> Settings:
-    """The demo inbox ingested, built, gated (every year with annual submissions: a year whose gate
-    has not run is not published), the 2021 report written, and published under ``base``."""
-    from dvk.pipeline import gate, ingest, report, report_years, transform
-    from dvk.publish import publish_years
+    """The README's run command (the three DAGs with ``dag.test()``, tests/support/runs.py) on a
+    copy of the demo inbox under ``base``: ingested, built, gated (every year), reported (every
+    year with annual submissions) and published; then run again with nothing new
+    (``--unit 18076 --verbose``), as the next night would. ``runs.json`` records both runs'
+    exit codes and output, and what the first run left (the 2021 summary, the raw row counts, the
+    marts' fingerprint) for tests/test_pipeline_e2e.py to compare the second run with."""
+    from .runs import readme_run
 
-    shutil.copytree(DEMO_INBOX_DIR, base / "inbox")
-    with using_site(base) as settings:
-        ingest()
-        transform()
-        years = report_years(None)
-        for year in years:
-            gate(year)
-        report(2021)
-        result = publish_years(years, settings)
-        assert result.years_held_back == [], result.years
+    inbox = base / "inbox"
+    shutil.copytree(DEMO_INBOX_DIR, inbox)
+    first = readme_run(base, inbox)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    settings = site_settings(base)
+    record = {
+        "first": {"returncode": first.returncode, "stdout": first.stdout, "stderr": first.stderr},
+        "first_summary": json.loads((settings.reports_dir / "annual" / "2021" / "summary.json").read_text(encoding="utf-8")),
+        "first_counts": raw_counts(settings.warehouse),
+        "first_marts": marts_fingerprint(settings.warehouse),
+    }
+    second = readme_run(base, inbox, "--unit", "18076", "--verbose")
+    record["second"] = {"returncode": second.returncode, "stdout": second.stdout, "stderr": second.stderr}
+    (base / "runs.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
     return settings
+
+
+def site_runs(base: Path) -> dict:
+    """What :func:`build_site` recorded of its two runs (``first``/``second``: returncode, stdout, stderr)."""
+    return json.loads((base / "runs.json").read_text(encoding="utf-8"))
+
+
+def raw_counts(warehouse: Path) -> list[list[int]]:
+    """The row counts of raw.submissions and raw.submission_models."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return [list(r) for r in con.execute(
+            "select count(*) from raw.submissions union all select count(*) from raw.submission_models").fetchall()]
+    finally:
+        con.close()
+
+
+def marts_fingerprint(warehouse: Path) -> dict[str, str]:
+    """A digest of every marts table's rows, timestamp columns left out (they record the run)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        out = {}
+        tables = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1").fetchall()]
+        for table in tables:
+            cols = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' "
+                "and table_name = ? and data_type not like 'TIMESTAMP%' order by ordinal_position", [table]).fetchall()]
+            select = ", ".join(f'"{c}"' for c in cols)
+            out[table] = con.execute(
+                f"select count(*) || ':' || coalesce(md5(string_agg(row_text, '|' order by row_text)), '') from "
+                f"(select cast(row({select}) as varchar) as row_text from marts.{table})").fetchone()[0]
+        return out
+    finally:
+        con.close()
 
 
 def copy_site(src: Path, dest: Path, *, adopt_gate_results: bool = False) -> Settings:

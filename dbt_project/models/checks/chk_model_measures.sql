@@ -43,17 +43,32 @@ all_sources as (
     where source_submission_id is not null
 ),
 
-history as (
+measure_values as (
+    -- the model lines unpivoted once: one row per (line, measure) with a value
     {%- for measure in measures %}
     select
-        all_sources.unit_code,
+        submission_id,
+        line_no,
+        field_code,
+        source_sheet,
+        source_row,
+        model_name,
         '{{ measure }}' as measure,
-        cast(raw_lines.{{ measure }} as double precision) as value
-    from all_sources
-    inner join raw_lines on all_sources.source_submission_id = raw_lines.submission_id
-    where raw_lines.{{ measure }} is not null
+        {{ loop.index0 }} as measure_sort,
+        cast({{ measure }} as double precision) as value
+    from raw_lines
+    where {{ measure }} is not null
     {{- '\n    union all' if not loop.last }}
     {%- endfor %}
+),
+
+history as (
+    select
+        all_sources.unit_code,
+        measure_values.measure,
+        measure_values.value
+    from all_sources
+    inner join measure_values on all_sources.source_submission_id = measure_values.submission_id
 ),
 
 baseline as (
@@ -67,26 +82,22 @@ baseline as (
 ),
 
 lines as (
-    {%- for measure in measures %}
     select
         sources.year,
         sources.unit_key,
         sources.unit_code,
         sources.source_period_id as period_id,
-        raw_lines.field_code,
-        raw_lines.submission_id,
-        raw_lines.line_no,
-        raw_lines.source_sheet,
-        raw_lines.source_row,
-        raw_lines.model_name,
-        '{{ measure }}' as measure,
-        {{ loop.index0 }} as measure_sort,
-        cast(raw_lines.{{ measure }} as double precision) as value
+        measure_values.field_code,
+        measure_values.submission_id,
+        measure_values.line_no,
+        measure_values.source_sheet,
+        measure_values.source_row,
+        measure_values.model_name,
+        measure_values.measure,
+        measure_values.measure_sort,
+        measure_values.value
     from sources
-    inner join raw_lines on sources.source_submission_id = raw_lines.submission_id
-    where raw_lines.{{ measure }} is not null
-    {{- '\n    union all' if not loop.last }}
-    {%- endfor %}
+    inner join measure_values on sources.source_submission_id = measure_values.submission_id
 ),
 
 rated as (
