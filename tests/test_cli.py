@@ -169,6 +169,21 @@ def test_status(site, monkeypatch, capsys):
     assert status["annual_reports"]["2021"]["models_total"] == 253
 
 
+def test_status_says_when_publishing_would_change_a_year(site, tmp_path, monkeypatch, capsys):
+    """After a night with nothing new the warehouse file was written (its load log) but no year
+    changed (test_status); a year whose data differ from what was published is a change."""
+    settings = site_helpers.copy_site(site, tmp_path / "site")
+    path = settings.published_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["years"]["2021"]["data_fingerprint"] = "0" * 64  # published from other submissions
+    path.chmod(0o640)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    code, out, _ = run_cli(monkeypatch, capsys, tmp_path / "site", "status", "--json")
+    assert code == 0 and json.loads(out)["published"]["warehouse_changed_since"] is True
+    code, out, _ = run_cli(monkeypatch, capsys, tmp_path / "site", "status")
+    assert "the warehouse changed since" in out
+
+
 def test_status_lists_files_waiting_and_a_busy_warehouse(site, tmp_path, monkeypatch, capsys):
     settings = site_helpers.copy_site(site, tmp_path / "site")
     (settings.inbox_dir / "2022Q1_18073_phuong-nam-ha.csv").write_text("ma_don_vi\n18073\n", encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ import duckdb
 from dvk import warehouse
 from dvk.settings import Settings, get_settings
 from dvk.warehouse import query_rows
+
+log = logging.getLogger(__name__)
 
 
 EXIT_OK = 0
@@ -199,21 +202,34 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
             "years": manifest.get("years") or {},
             "tables": len(manifest.get("tables") or []),
             "source_modified_at": manifest.get("source_modified_at"),
-            "warehouse_changed_since": _warehouse_changed_since(settings, manifest.get("source_modified_at")),
+            "warehouse_changed_since": _warehouse_changed_since(
+                settings, manifest.get("source_modified_at"), readable=status["warehouse_state"] == "ok"),
         }
     return status
 
 
-def _warehouse_changed_since(settings: Settings, source_modified_at: str | None) -> bool | None:
+def _warehouse_changed_since(settings: Settings, source_modified_at: str | None, *, readable: bool) -> bool | None:
+    """Whether publishing now would change the publication: a year whose submissions, reference
+    data or checks changed since it was last published current, as the nightly run decides it
+    (:func:`dvk.changes.plan_changes`). A night that loaded nothing still writes the warehouse
+    (its load log) but changes no year: False. When the plan cannot be made (the warehouse is busy,
+    or was never built: ``readable`` False), the file's modification time against the
+    publication's source time; status never waits for a writer."""
     if not source_modified_at or not settings.warehouse.is_file():
         return None
+    if readable:
+        from dvk.changes import plan_changes
+
+        try:
+            return bool(plan_changes(settings).changed)
+        except Exception as exc:  # noqa: BLE001 - status must answer; fall back to the file's time
+            log.debug("status: no change plan (%s); comparing the warehouse file's time", exc)
     try:
         published = dt.datetime.fromisoformat(source_modified_at.replace("Z", "+00:00"))
     except ValueError:
         return None
     now = dt.datetime.fromtimestamp(settings.warehouse.stat().st_mtime, dt.timezone.utc).replace(microsecond=0)
     return now > published
-
 
 
 # Rule 2 of the reorganisations spec: the units expected for a period are the unit versions
