@@ -137,6 +137,11 @@ def differences(a: dict, b: dict, path: str = "") -> list[str]:
         for i, (x, y) in enumerate(zip(a, b)):
             out += differences(x, y, f"{path}[{i}]")
         return out
+    if isinstance(a, list) and isinstance(b, list):  # entry lists (sorted): what only one side has
+        only_a = [x for x in a if x not in b]
+        only_b = [x for x in b if x not in a]
+        return [f"{path}: {len(a)} with pandas, {len(b)} with sql; only pandas {only_a[:3]} (+{max(0, len(only_a) - 3)}); "
+                f"only sql {only_b[:3]} (+{max(0, len(only_b) - 3)})"]
     return [] if a == b else [f"{path}: pandas {str(a)[:160]!r} / sql {str(b)[:160]!r}"]
 
 
