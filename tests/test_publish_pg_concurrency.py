@@ -188,3 +188,32 @@ def test_swap_gives_up_cleanly_while_a_reader_holds_a_table(warehouse, monkeypat
         rows = cur.fetchall()
     con.close()
     assert _check(rows) is None and rows[0][1] == 2
+
+
+def test_a_held_back_year_keeps_its_rows_through_the_swap(warehouse):
+    """2021 held back: its rows stay those of the last publication (built from the old analytics
+    tables in the side schema), 2020's are the warehouse's new ones."""
+    from dvk.publish import CURRENT, HELD_BACK, YearState
+
+    settings = get_settings()
+    _stamp(warehouse, 1)
+    publish.publish(settings, gate_years=[2020, 2021])
+    _stamp(warehouse, 2)
+
+    def decide(wh_years, prev_years, manifest):
+        return {2020: YearState(year=2020, state=CURRENT),
+                2021: YearState(year=2021, state=HELD_BACK, reason="gate_failed", reason_vi="kiểm tra không đạt",
+                                reason_en="the gate failed")}
+
+    publish_pg.publish(settings, decide, gate_years_passed=[2020])
+    con = _connect(warehouse)
+    with con.cursor() as cur:
+        cur.execute("select year, min(marker), max(marker), count(*) from analytics.fct_a group by year order by year")
+        assert cur.fetchall() == [(2020, 2, 2, ROWS // 2), (2021, 1, 1, ROWS // 2 + 1)]
+        cur.execute("select min(marker), max(marker) from analytics.dim_unit")
+        assert cur.fetchone() == (2, 2)
+        cur.execute("select year, state from analytics_meta.publication_years order by year")
+        assert cur.fetchall() == [(2020, "current"), (2021, "held_back")]
+        cur.execute("select row_count from analytics_meta.published_tables where table_name = 'fct_a'")
+        assert cur.fetchone() == (ROWS + 1,)
+    con.close()
