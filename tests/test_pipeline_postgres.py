@@ -21,6 +21,7 @@ from dvk.settings import DEMO_INBOX_DIR, get_settings
 psycopg2 = pytest.importorskip("psycopg2")
 
 ROOT = Path(__file__).resolve().parents[1]
+BROKEN_FILE = "2021_tep-hong.xlsx"
 pytestmark = [pytest.mark.services, pytest.mark.e2e]
 
 
@@ -32,6 +33,7 @@ def pg_run(tmp_path_factory, postgres_server):
         root = tmp_path_factory.mktemp("pg_pipeline")
         inbox = root / "inbox"
         shutil.copytree(DEMO_INBOX_DIR, inbox)
+        (inbox / BROKEN_FILE).write_bytes(b"not a workbook")  # quarantined: what `dvk quarantine` lists
         url = server.new_database("dvk_pipeline")
         for name, value in {
             "DVK_WAREHOUSE_URL": url,
@@ -73,7 +75,7 @@ def _pg(url, sql, role=None):
 
 def test_no_duckdb_file_is_written(pg_run):
     assert not pg_run["settings"].warehouse.exists()
-    assert pg_run["ingest"]["files_loaded"] > 0 and not pg_run["ingest"]["files_quarantined"]
+    assert pg_run["ingest"]["files_loaded"] > 0 and pg_run["ingest"]["files_quarantined"] == 1
     assert pg_run["again"]["files_loaded"] == 0  # idempotent: the same bytes are one submission
 
 
@@ -159,3 +161,107 @@ def test_analyst_guide_queries_run_on_postgres(pg_run, index):
     sql = re.sub(r"\bmeta\.", "analytics_meta.", re.sub(r"\bmarts\.", "analytics.", sql))
     rows = _pg(pg_run["url"], sql, role="dvk_analyst")
     assert rows is not None
+
+
+# --------------------------------------------------------------------------------------------
+# the operators' commands and the analysts' helper on PostgreSQL (through dvk.warehouse)
+
+
+def test_status_reads_postgres(pg_run, capsys):
+    from dvk import cli
+    from dvk.ops import collect_status
+
+    s = collect_status()
+    assert s["engine"] == "postgres" and s["warehouse_state"] == "ok"
+    assert s["warehouse"].startswith("postgresql://") and s["warehouse"].endswith("/dvk_pipeline")
+    assert s["submissions"] == pg_run["ingest"]["files_loaded"]
+    assert s["last_load"] is not None and s["quarantined_files"] == 1
+    assert s["waiting_files"] is not None and BROKEN_FILE not in s["waiting_files"]  # moved to the quarantine
+    assert s["published"] and "analytics" in s["published"]["database"]
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "postgresql://" in out and "Tệp bị cách ly / quarantined files: 1" in out
+
+
+def test_missing_reads_marts_and_the_publication(pg_run):
+    from dvk.ops import collect_missing
+
+    marts = collect_missing(get_settings(), "2021")
+    published = collect_missing(get_settings(), "2021", published=True)
+    assert marts["expected"] >= 27 and published["expected"] == marts["expected"]
+    assert published["missing"] == marts["missing"]
+    assert "analytics" in published["source"] and "analytics" not in marts["source"]
+
+
+def test_quarantine_lists_the_broken_file(pg_run, capsys):
+    from dvk import cli
+    from dvk.ingest.quarantine import pending_quarantine
+    from dvk.ops import collect_quarantine
+
+    files = collect_quarantine(get_settings())
+    assert [f["file_name"] for f in files] == [BROKEN_FILE] and files[0]["problems"]
+    assert [f["file_name"] for f in pending_quarantine(get_settings())] == [BROKEN_FILE]
+    assert cli.main(["quarantine"]) == 0
+    assert BROKEN_FILE in capsys.readouterr().out
+
+
+def test_sql_shell_reads_the_publication_as_an_analyst(pg_run):
+    import io
+
+    from dvk.sql_shell import SqlSession
+
+    out = io.StringIO()
+    session = SqlSession(pg_run["settings"].warehouse_url, out=out, fmt="csv")
+    try:
+        assert session.run_command("select count(distinct unit_code) as units, sum(models_total) as models "
+                                   "from fct_annual_unit_field where year = 2021;") == 0
+        assert out.getvalue().splitlines() == ["units,models", "27,253"]
+        assert session.published_at()
+        assert session.run_command(".tables") == 0 and "analytics.fct_annual_unit_field" in out.getvalue()
+        assert session.run_command("select count(*) from raw.submissions") == 1  # the analysts' role
+        assert session.run_command("delete from analytics.dim_field") == 1
+    finally:
+        session.close()
+    out = io.StringIO()
+    session = SqlSession(pg_run["settings"].warehouse_url, out=out, fmt="box", published=False)
+    try:  # --warehouse: the marts, read-only
+        assert session.run_command("select count(*) as n from raw.submissions") == 0
+        assert str(pg_run["ingest"]["files_loaded"]) in out.getvalue()
+    finally:
+        session.close()
+
+
+def test_analyst_connect_on_postgres(pg_run):
+    from dvk.analyst import connect
+
+    con = connect()
+    try:
+        (h,) = con.execute("select count(distinct unit_code), sum(models_total) from fct_annual_unit_field "
+                           "where year = 2021").fetchall()
+        assert h == (27, 253)
+        assert con.execute("select current_user").fetchone()[0] == "dvk_analyst"
+        with pytest.raises(psycopg2.Error):
+            con.execute("select count(*) from marts.fct_model")
+    finally:
+        con.close()
+
+
+def test_gate_results_name_the_database_and_go_stale_when_it_changes(pg_run):
+    from dvk import publish
+    from dvk.gate import load_result
+
+    years = pg_run["years"]
+    for year in years:
+        saved = load_result(year)
+        assert saved.warehouse == warehouse.describe() and saved.warehouse_version
+    assert publish.gate_refusals(years) == []
+    con = warehouse.connect(pg_run["url"], read_only=False)
+    try:  # a change of the warehouse after the gate (what a dbt build or an ingest does)
+        con.execute("create table marts.zz_probe (a integer)")
+        refusals = publish.gate_refusals(years)
+        assert [y for y, _, _ in refusals] == sorted(years)
+        assert all("changed after the last gate run" in en for _, _, en in refusals)
+    finally:
+        con.execute("drop table marts.zz_probe")
+        con.close()
+    assert publish.gate_refusals(years) == []

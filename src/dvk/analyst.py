@@ -1,4 +1,4 @@
-"""For analysts: open the published copy as it is *now*.
+"""For analysts: open the published copy as it is *now* (DuckDB; on PostgreSQL the ``analytics`` schema).
 
     from dvk.analyst import connect
     con = connect()                                  # settings.published_warehouse
@@ -26,14 +26,26 @@ from dvk import warehouse
 ALIAS = "dvk"
 
 
-def connect(path: Path | str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str | None = None):
     """A read-only connection to the current published copy (default ``settings.published_warehouse``).
 
-    Raises :class:`dvk.warehouse.WarehouseNotFound` when nothing is published there yet."""
-    if path is None:
-        from dvk.settings import get_settings
+    On PostgreSQL (``DVK_WAREHOUSE_URL``, or ``path`` a ``postgresql://`` URL, e.g. an analyst's own
+    login) the publication is the schema ``analytics`` of the warehouse's database: a read-only
+    session (:class:`dvk.warehouse_pg.PgConnection`, the same ``execute(...).fetchall()/.df()``)
+    in the role ``dvk_analyst`` when the login may take it, with ``search_path = analytics,
+    analytics_meta`` (``select * from fct_model``, ``analytics.fct_model``); every statement reads
+    the publication committed at that moment (no file to reopen).
 
-        path = get_settings().published_warehouse
+    Raises :class:`dvk.warehouse.WarehouseNotFound` when nothing is published there yet."""
+    from dvk.settings import get_settings
+
+    if isinstance(path, str) and "://" in path:
+        return _connect_postgres(path)
+    if path is None:
+        settings = get_settings()
+        if settings.postgres is not None:
+            return _connect_postgres(settings.warehouse_url)
+        path = settings.published_warehouse
     path = Path(path)
     if not path.is_file():
         raise warehouse.WarehouseNotFound(
@@ -44,6 +56,27 @@ def connect(path: Path | str | None = None) -> duckdb.DuckDBPyConnection:
     try:
         warehouse.attach(con, path, ALIAS, read_only=True, wait=0)
         con.execute(f"use {warehouse.quote_ident(ALIAS)}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _connect_postgres(url: str):
+    from dvk.publish_pg import ANALYST_ROLE, ANALYTICS_SCHEMA, META_SCHEMA
+
+    con = warehouse.connect(url, read_only=True)
+    try:
+        if not con.execute("select 1 from information_schema.tables where table_schema = ? "
+                           "and table_name = 'publication'", [META_SCHEMA]).fetchone():
+            raise warehouse.WarehouseNotFound(
+                f"Chưa có bản phát hành trong {ANALYTICS_SCHEMA} của {con.target.dbname}: hãy chạy ./scripts/dvk publish "
+                f"/ nothing published in schema {ANALYTICS_SCHEMA} of {con.target.dbname} yet: run ./scripts/dvk publish")
+        # as an analyst sees it (a member of the role, or an administrator); a login that may not
+        # take the role keeps its own rights (read-only either way)
+        if con.execute("select pg_has_role(current_user, ?, 'MEMBER')", [ANALYST_ROLE]).fetchone()[0]:
+            con.execute(f"set role {warehouse.quote_ident(ANALYST_ROLE)}")
+        con.execute(f"set search_path = {ANALYTICS_SCHEMA}, {META_SCHEMA}")
     except BaseException:
         con.close()
         raise

@@ -107,6 +107,33 @@ def year_inputs(con: Any, year: int, settings: Settings | None = None) -> dict[s
     return {"data_fingerprint": now.get("fingerprint"), "reference_fingerprint": reference_fingerprint(settings)}
 
 
+#: PostgreSQL's answer to a DuckDB file's modification time: every relation of the warehouse's own
+#: schemas (not the publication's) by name and OID. ``dbt build`` replaces every table and view
+#: model (a new OID each; incremental models keep theirs, but a build replaces the table models
+#: beside them), the ingest adds rows to ``raw.*`` (:data:`RAW_INPUTS_SQL` covers those).
+PG_RELATIONS_SQL = """
+    select coalesce(md5(string_agg(n.nspname || '.' || c.relname || '#' || c.oid::text, ','
+                                   order by n.nspname, c.relname)), '')
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind in ('r', 'v', 'm', 'p')
+      and n.nspname not like 'pg\\_%' and n.nspname <> 'information_schema' and n.nspname not like 'analytics%'
+"""
+
+
+def warehouse_version(con: Any) -> str | None:
+    """On PostgreSQL, a digest that changes whenever the ingest or ``dbt build`` changes the
+    warehouse (:data:`PG_RELATIONS_SQL` and :data:`RAW_INPUTS_SQL`): what a gate result records
+    and publishing compares, where DuckDB compares the file's modification time. None on DuckDB."""
+    from dvk.warehouse import engine_of, table_names
+
+    if engine_of(con) != "postgres":
+        return None
+    (relations,) = con.execute(PG_RELATIONS_SQL).fetchone()
+    raw = table_names(con, "raw")
+    inputs = con.execute(RAW_INPUTS_SQL).fetchone() if {"submissions", "quarantine"} <= raw else ("", "")
+    return hashlib.md5("|".join([relations, *map(str, inputs)]).encode()).hexdigest()
+
+
 #: Everything of ``raw.*`` the dbt project reads: the submissions (their lines, totals and
 #: warnings hang on their ids) and the quarantined files (their problems hang on the sha256).
 RAW_INPUTS_SQL = """
@@ -220,4 +247,4 @@ def plan_changes(settings: Settings | None = None, *, years: list[int] | None = 
 
 
 __all__ = ["ChangePlan", "build_inputs", "build_inputs_path", "plan_changes", "reference_fingerprint",
-           "year_fingerprints", "year_inputs"]
+           "warehouse_version", "year_fingerprints", "year_inputs"]

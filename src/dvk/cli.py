@@ -35,10 +35,11 @@ import click
 
 from dvk.ops import (  # noqa: F401  (re-exported: tests and callers use dvk.cli.collect_status …)
     EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE, OpsError as CliError, collect_missing, collect_quarantine,
-    collect_status, fmt_ts as _fmt_ts,
+    collect_status, fmt_ts as _fmt_ts, warehouse_present,
 )
 from dvk.settings import get_settings
 from dvk.sql_shell import SqlSession  # noqa: F401  (re-exported)
+from dvk.warehouse import describe as describe_warehouse
 from dvk.warehouse import json_value as _json_default
 
 DESCRIPTION = """\b
@@ -193,6 +194,8 @@ def cmd_status(as_json: bool) -> int:
         print("  chưa có: hãy chạy ./scripts/run / not built yet: run ./scripts/run")
     elif s["warehouse_state"] == "busy":
         print("  đang được ghi (một lần chạy đang diễn ra) / being written (a pipeline run is in progress)")
+    elif s["warehouse_state"] == "unreachable":
+        print("  không kết nối được máy chủ PostgreSQL / cannot reach the PostgreSQL server")
     last = s["last_load"]
     if last:
         print(
@@ -403,7 +406,7 @@ def cmd_rebuild(ctx: click.Context, year: int) -> int:
     from dvk.transform import TransformError
 
     progress = Progress()
-    progress.line(f"kho dữ liệu / warehouse {settings.warehouse}")
+    progress.line(f"kho dữ liệu / warehouse {describe_warehouse(settings)}")
     try:
         with progress.step("dbt build (staging, intermediate, marts, dbt tests)"), _quiet_dbt(ctx.obj["verbose"]):
             pipeline.transform(force=True)
@@ -422,8 +425,9 @@ Không có --year: mọi năm có báo cáo năm / without --year: every year wi
 def cmd_report(year: tuple[int, ...]) -> int:
     settings = get_settings()
     progress = Progress()
-    if not settings.warehouse.is_file():
-        raise CliError(f"Không tìm thấy kho dữ liệu / no warehouse at {settings.warehouse}", EXIT_UNAVAILABLE)
+    if not warehouse_present(settings):
+        raise CliError(f"Không tìm thấy kho dữ liệu / no warehouse at {describe_warehouse(settings)}",
+                       EXIT_UNAVAILABLE)
     from dvk.pipeline import report_years
 
     codes = [_gate_and_report(y, progress) for y in (list(year) or report_years(None))]
@@ -511,12 +515,15 @@ def cmd_sql(command: str | None, as_csv: bool, max_rows: int | None, max_width: 
     if warehouse and db:
         raise click.UsageError("--warehouse và --db loại trừ nhau / --warehouse and --db are mutually exclusive")
     if db:
-        path = Path(db).expanduser()
+        path: Path | str = Path(db).expanduser()
+    elif settings.postgres is not None:  # the publication is a schema of the warehouse's database
+        path = settings.warehouse_url
     elif warehouse:
         path = settings.warehouse
     else:
         path = settings.published_warehouse
-    session = SqlSession(path, fmt="csv" if as_csv else "box", max_rows=max_rows, max_width=max_width)
+    session = SqlSession(path, fmt="csv" if as_csv else "box", max_rows=max_rows, max_width=max_width,
+                         published=not warehouse)
     try:
         if command is not None:
             return session.run_command(command)
@@ -589,8 +596,9 @@ def cmd_gate(year: tuple[int, ...]) -> int:
     from dvk.pipeline import report_years
 
     settings = get_settings()
-    if not settings.warehouse.is_file():
-        raise CliError(f"Không tìm thấy kho dữ liệu / no warehouse at {settings.warehouse}", EXIT_UNAVAILABLE)
+    if not warehouse_present(settings):
+        raise CliError(f"Không tìm thấy kho dữ liệu / no warehouse at {describe_warehouse(settings)}",
+                       EXIT_UNAVAILABLE)
     ok = True
     for y in list(year) or report_years(None):
         result = run_gate(y)

@@ -49,11 +49,13 @@ def fmt_ts(value: Any) -> str:
 CLI_LOCK_WAIT_SECONDS = 20.0
 
 
-def open_read_only(path: Path, wait: float | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to ``path`` (``dvk.warehouse.connect``), waiting up to ``wait``
-    seconds (default: ``CLI_LOCK_WAIT_SECONDS`` or ``DVK_LOCK_WAIT_SECONDS`` if shorter) while a
-    writer holds it; OpsError(EXIT_UNAVAILABLE) if missing or still held."""
-    path = Path(path)
+def open_read_only(path: Path | str, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to ``path`` (``dvk.warehouse.connect``: a DuckDB file or a
+    ``postgresql://`` URL), waiting up to ``wait`` seconds (default: ``CLI_LOCK_WAIT_SECONDS`` or
+    ``DVK_LOCK_WAIT_SECONDS`` if shorter) while a writer holds it; OpsError(EXIT_UNAVAILABLE) if
+    missing or still held."""
+    if not (isinstance(path, str) and "://" in path):
+        path = Path(path)
     if wait is None:
         wait = min(CLI_LOCK_WAIT_SECONDS, get_settings().lock_wait_seconds)
     try:
@@ -69,7 +71,7 @@ def open_read_only(path: Path, wait: float | None = None) -> duckdb.DuckDBPyConn
 
 
 @contextlib.contextmanager
-def read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def read_only(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     con = open_read_only(path)
     try:
         yield con
@@ -77,10 +79,34 @@ def read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+def warehouse_present(settings: Settings) -> bool:
+    """Whether the warehouse is there (``dvk.warehouse.exists``); OpsError(EXIT_UNAVAILABLE) when
+    its PostgreSQL server cannot be reached."""
+    try:
+        return warehouse.exists(settings)
+    except OpsError:
+        raise
+    except Exception as exc:  # psycopg2.OperationalError: server down, wrong password...
+        raise OpsError(f"Không kết nối được kho dữ liệu {warehouse.describe(settings)} "
+                       f"/ cannot reach the warehouse {warehouse.describe(settings)}: {exc}",
+                       EXIT_UNAVAILABLE) from exc
+
+
 @contextlib.contextmanager
-def marts(settings: Settings, published: bool) -> Iterator[tuple[duckdb.DuckDBPyConnection, str, str | None]]:
+def marts(settings: Settings, published: bool) -> Iterator[tuple[duckdb.DuckDBPyConnection, str, str | None, str]]:
     """Read-only marts: the warehouse, or the published copy when asked or when a writer holds
-    the warehouse. Yields (connection, label of the source, why the published copy is read or None)."""
+    the warehouse. Yields (connection, label of the source, why the published copy is read or None,
+    the schema of the marts there: ``marts``, or ``analytics`` for PostgreSQL's publication)."""
+    if settings.postgres is not None:  # one server, no file lock: the publication is a schema of it
+        con = open_read_only(warehouse.target(settings))
+        where = warehouse.describe(settings)
+        source = (f"bản phát hành / publication (schema analytics) {where}" if published
+                  else f"kho dữ liệu / warehouse {where}")
+        try:
+            yield con, source, None, "analytics" if published else "marts"
+        finally:
+            con.close()
+        return
     con = None
     source = ""
     notice = None
@@ -98,7 +124,7 @@ def marts(settings: Settings, published: bool) -> Iterator[tuple[duckdb.DuckDBPy
         con = open_read_only(settings.published_warehouse)
         source = f"bản phát hành / published copy {settings.published_warehouse}"
     try:
-        yield con, source, notice
+        yield con, source, notice, "marts"
     finally:
         con.close()
 
@@ -125,7 +151,8 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
 
     settings = settings or get_settings()
     status: dict[str, Any] = {
-        "warehouse": str(settings.warehouse),
+        "warehouse": warehouse.describe(settings),
+        "engine": settings.warehouse_engine,
         "inbox_dir": str(settings.inbox_dir),
         "quarantine_dir": str(settings.quarantine_dir),
         "published_dir": str(settings.published_dir),
@@ -146,9 +173,14 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
         "published": None,
     }
     loaded: set[str] | None = None
-    if settings.warehouse.is_file():
+    try:
+        present = warehouse_present(settings)
+    except OpsError:
+        present = False
+        status["warehouse_state"] = "unreachable"
+    if present:
         try:
-            with read_only(settings.warehouse) as con:
+            with read_only(warehouse.target(settings)) as con:
                 status["warehouse_state"] = "ok"
                 tables = warehouse.table_names(con, "raw")
                 if "loads" in tables:
@@ -195,7 +227,8 @@ def collect_status(settings: Settings | None = None) -> dict[str, Any]:
     if manifest:
         status["published"] = {
             "published_at": manifest.get("published_at"),
-            "database": str(settings.published_warehouse),
+            "database": (f"schema {manifest.get('schema') or 'analytics'}, {warehouse.describe(settings)}"
+                         if manifest.get("engine") == "postgres" else str(settings.published_warehouse)),
             "gate_years_passed": manifest.get("gate_years_passed"),
             "years_current": manifest.get("years_current"),
             "years_held_back": manifest.get("years_held_back"),
@@ -276,9 +309,10 @@ def collect_missing(settings: Settings, period_text: str, published: bool = Fals
     except PeriodError as exc:
         raise OpsError(str(exc), EXIT_USAGE) from exc
     params = {"year": period.year, "period": period.id, "window_end": period.window_end}
-    with marts(settings, published) as (con, source, notice):
-        missing = query_rows(con, MISSING_SQL, params)
-        expected = con.execute(EXPECTED_COUNT_SQL, {"window_end": period.window_end}).fetchone()[0]
+    with marts(settings, published) as (con, source, notice, schema):
+        missing = query_rows(con, MISSING_SQL.replace("marts.", f"{schema}."), params)
+        expected = con.execute(EXPECTED_COUNT_SQL.replace("marts.", f"{schema}."),
+                               {"window_end": period.window_end}).fetchone()[0]
     return {"period_id": period.id, "due_date": period.due_date(settings.due_grace_days),
             "expected": expected, "missing": missing, "source": source, "notice": notice}
 
@@ -310,7 +344,7 @@ def _mentions_unit(file_name: str, code: str, names: list[str]) -> bool:
 
 
 def collect_quarantine(settings: Settings, unit: str | None = None) -> list[dict[str, Any]]:
-    with read_only(settings.warehouse) as con:
+    with read_only(warehouse.target(settings)) as con:
         tables = warehouse.table_names(con, "raw")
         if "quarantine" not in tables:
             return []

@@ -172,19 +172,25 @@ def gate(year: int) -> dict:
     """
     import os
 
-    from dvk.changes import year_inputs
+    from dvk.changes import warehouse_version, year_inputs
     from dvk.gate import GateFailed, enforce_gate, gate_result_path, load_result
+    from dvk.gate.result import save_result
     from dvk.settings import get_settings
-    from dvk.warehouse import read_only, target as warehouse_target
+    from dvk.warehouse import describe, read_only, target as warehouse_target
 
     settings = get_settings()
     saved = load_result(year, settings)
-    if saved is not None and saved.inputs and saved.warehouse == str(settings.warehouse):
+    if saved is not None and saved.inputs and saved.warehouse == describe(settings):
         with read_only(warehouse_target(settings)) as con:
             now = year_inputs(con, year, settings)
+            version = warehouse_version(con)
         if saved.inputs == now:
             # the verdict holds for the warehouse as it is now: the file's time says so (what
-            # publish and the run's summary read; ``checked_at`` inside stays when it was reached)
+            # publish and the run's summary read; ``checked_at`` inside stays when it was reached),
+            # and on PostgreSQL the warehouse version it records
+            if version is not None:
+                saved.warehouse_version = version
+                save_result(saved, gate_result_path(year, settings))
             os.utime(gate_result_path(year, settings))
             log.info("Kiểm tra năm %s: dùng kết quả %s (số liệu không đổi) / gate of %s: the verdict of %s stands "
                      "(same submissions, same reference data and checks): %s", year, saved.checked_at, year,

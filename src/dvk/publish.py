@@ -374,8 +374,10 @@ FAILURE_SUMMARY_LINES = 5
 YEAR_COLUMNS = ("year", "period_year")
 
 
-def _year_gate(year: int, settings: Settings, warehouse_mtime: float | None) -> YearState:
-    """The verdict of ``year``'s gate on the warehouse as it is now."""
+def _year_gate(year: int, settings: Settings, warehouse_mtime: float | None,
+               warehouse_version: str | None = None) -> YearState:
+    """The verdict of ``year``'s gate on the warehouse as it is now (its file's modification time on
+    DuckDB, its :func:`dvk.changes.warehouse_version` on PostgreSQL)."""
     from dvk.gate import gate_result_path
 
     path = gate_result_path(year, settings)
@@ -406,9 +408,17 @@ def _year_gate(year: int, settings: Settings, warehouse_mtime: float | None) -> 
         return held("gate_failed", f"kiểm tra chất lượng KHÔNG ĐẠT ({n} lỗi, xem {path})",
                     f"the gate FAILED ({n} failure(s), see {path})")
     checked = data.get("warehouse")
-    if checked and Path(checked).resolve() != Path(settings.warehouse).resolve():
+    if settings.postgres is not None:
+        other = checked != dvk_warehouse.describe(settings)
+    else:
+        other = bool(checked) and Path(checked).resolve() != Path(settings.warehouse).resolve()
+    if other:
         return held("gate_other_warehouse", f"kết quả kiểm tra thuộc kho dữ liệu khác ({checked})",
                     f"the gate result is for another warehouse ({checked})")
+    if settings.postgres is not None and data.get("warehouse_version") != warehouse_version:
+        return held("gate_stale",
+                    "kho dữ liệu đã thay đổi sau lần kiểm tra chất lượng gần nhất; hãy chạy lại kiểm tra",
+                    "the warehouse changed after the last gate run; run the gate again")
     if warehouse_mtime is not None and path.stat().st_mtime < warehouse_mtime:
         return held("gate_stale",
                     "kho dữ liệu đã thay đổi sau lần kiểm tra chất lượng gần nhất; hãy chạy lại kiểm tra",
@@ -424,14 +434,24 @@ def _warehouse_mtime(settings: Settings) -> float | None:
     return max(changed) if changed else None
 
 
+def _warehouse_version(settings: Settings) -> str | None:
+    if settings.postgres is None:
+        return None
+    from dvk.changes import warehouse_version
+
+    with dvk_warehouse.read_only(dvk_warehouse.target(settings)) as con:
+        return warehouse_version(con)
+
+
 def gate_refusals(years: Iterable[int], settings: Settings | None = None) -> list[tuple[int, str, str]]:
     """Why each of ``years`` may not be published from the warehouse as it is now (empty: every
     year's gate passed on it)."""
     settings = settings or get_settings()
     mtime = _warehouse_mtime(settings)
+    version = _warehouse_version(settings)
     out = []
     for year in sorted({int(y) for y in years}):
-        state = _year_gate(year, settings, mtime)
+        state = _year_gate(year, settings, mtime, version)
         if state.state != CURRENT:
             out.append((year, state.reason_vi, state.reason_en))
     return out
@@ -580,7 +600,8 @@ def publish_years(
     with dvk_warehouse.read_only(dvk_warehouse.target(settings)) as con:
         prints = year_fingerprints(con)
     mtime = _warehouse_mtime(settings)
-    verdicts = {y: _year_gate(y, settings, mtime) for y in sorted(gated)}
+    version = _warehouse_version(settings)
+    verdicts = {y: _year_gate(y, settings, mtime, version) for y in sorted(gated)}
 
     def fingerprinted(st: YearState) -> YearState:
         now = prints.get(st.year) or {}

@@ -16,15 +16,23 @@ publication stays in the warehouse's database, under its own schemas and role:
   the tables created there later), nothing else: it cannot read ``raw``, ``staging``,
   ``intermediate`` or ``marts``, and cannot write anywhere.
 
-A publication is one transaction (the schemas' tables replaced together, the held-back rows kept),
-serialised by an advisory lock: a reader sees the last publication until the new one commits
-(its queries on a table being replaced wait for the commit, never see half of it). The manifest
-(``<published_dir>/manifest.json``) is written after the commit as on DuckDB.
+A publication is built, then swapped in, serialised by an advisory lock (one publisher at a time):
+
+1. the build: the new tables are created in the private side schemas ``analytics_next`` and
+   ``analytics_meta_next`` (the current years from ``marts``, the held-back years from the last
+   publication), while analysts go on reading the last publication undisturbed;
+2. the swap: one short transaction takes every lock it needs in one bounded ``LOCK TABLE``
+   statement, drops the old tables and moves the new ones in (``alter table … set schema``).
+
+A reader sees the last publication or the new one, whole, never half of each, and neither a reader
+nor the publisher can be chosen as a deadlock victim (:func:`_swap` says why). The manifest
+(``<published_dir>/manifest.json``) is written after the swap commits, as on DuckDB.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -40,8 +48,15 @@ log = logging.getLogger(__name__)
 ANALYTICS_SCHEMA = "analytics"
 META_SCHEMA = "analytics_meta"
 ANALYST_ROLE = "dvk_analyst"
+#: The tables of ``analytics_meta``.
+META_TABLES = ("publication", "publication_years", "published_tables")
 #: pg_advisory_xact_lock key: one publisher at a time.
 PUBLISH_LOCK_KEY = 0x64766B  # "dvk"
+#: The private schemas a publication is built in before the swap (no role but the warehouse's reads them).
+NEXT_SCHEMA = "analytics_next"
+META_NEXT_SCHEMA = "analytics_meta_next"
+#: How long the swap keeps trying to take its locks before the publication fails (the last one stays).
+SWAP_TIMEOUT_SECONDS = 600.0
 
 
 def _tables(con, schema: str) -> list[tuple[str, str | None]]:
@@ -102,7 +117,81 @@ def ensure_analyst_role(con, role: str = ANALYST_ROLE) -> None:
             f"runs `create role {role} nologin;` once): {exc}") from exc
 
 
-def publish(settings: Settings, decide, *, gate_years_passed: list[int]):
+def _lock_wait_ms(con) -> int:
+    """How long one attempt of the swap may wait for its locks: half the server's deadlock_timeout,
+    so that the swap gives up before any analyst's query waiting on it checks for a deadlock."""
+    (ms,) = con.execute("select setting::integer from pg_settings where name = 'deadlock_timeout'").fetchone()
+    return max(10, int(ms) // 2)
+
+
+def _swap(con, names: list[str], timeout: float) -> int:
+    """Replace the tables of ``analytics`` / ``analytics_meta`` by those built in the side schemas, in
+    one transaction; the number of attempts it took.
+
+    Why it cannot deadlock: an analyst's query takes an ACCESS SHARE lock on each table it reads, one
+    after the other in its own order, and holds them to its end; replacing a table needs ACCESS
+    EXCLUSIVE. A publisher that dropped the tables one by one held some while waiting for others, and
+    an analyst's join holding one of those and waiting for one of these closed a cycle (``deadlock
+    detected``, the analyst's query cancelled). Here every lock the swap needs is requested by one
+    ``LOCK TABLE`` statement at the start of the transaction, bounded by ``statement_timeout`` =
+    half of ``deadlock_timeout``: any query that waits on the swap began waiting after that statement
+    began, so when a cycle forms the swap's statement is cancelled (its transaction rolled back, every
+    lock released) before that query's deadlock check runs, and the query goes on. The swap tries
+    again after a short random pause, until ``timeout`` seconds have passed (then
+    :class:`dvk.publish.PublishError`; the last publication is untouched). Once the statement has
+    returned, the swap holds every lock it needs and waits for nobody. A query whose locks were all
+    granted before the swap reads the last publication whole; one that waited reads the new one whole
+    (PostgreSQL looks its tables up again after the wait, and a read-committed statement takes its
+    snapshot after its locks).
+    """
+    import psycopg2.errors
+
+    from dvk import publish as P
+
+    wait_ms = _lock_wait_ms(con)
+    (statement_timeout,) = con.execute("select current_setting('statement_timeout')").fetchone()
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        con.execute("begin transaction")
+        try:
+            old = [n for n, _ in _tables(con, ANALYTICS_SCHEMA)]
+            old_meta = [n for n, _ in _tables(con, META_SCHEMA)]
+            locked = [f"{ANALYTICS_SCHEMA}.{quote_ident(n)}" for n in sorted(old)] + \
+                     [f"{META_SCHEMA}.{quote_ident(n)}" for n in sorted(old_meta)]
+            if locked:
+                con.execute("select set_config('statement_timeout', ?, true)", [f"{wait_ms}ms"])
+                con.execute(f"lock table {', '.join(locked)} in access exclusive mode")
+                con.execute("select set_config('statement_timeout', ?, true)", [statement_timeout])
+            for schema, next_schema, tables in ((ANALYTICS_SCHEMA, NEXT_SCHEMA, names),
+                                                (META_SCHEMA, META_NEXT_SCHEMA, list(META_TABLES))):
+                for name, _ in _tables(con, schema):
+                    con.execute(f"drop table if exists {schema}.{quote_ident(name)} cascade")
+                for name in tables:
+                    con.execute(f"alter table {next_schema}.{quote_ident(name)} set schema {schema}")
+                con.execute(f"drop schema {next_schema}")
+                con.execute(f"grant select on all tables in schema {schema} to {quote_ident(ANALYST_ROLE)}")
+            con.execute("commit")
+            if attempt > 1:
+                log.info("Publication swapped in on attempt %d", attempt)
+            return attempt
+        except (psycopg2.errors.QueryCanceled, psycopg2.errors.LockNotAvailable) as exc:
+            con.execute("rollback")
+            if time.monotonic() >= deadline:
+                raise P.PublishError(
+                    f"Không thay được bản phát hành sau {attempt} lần thử trong {timeout:.0f} giây: các truy vấn "
+                    f"của người phân tích giữ bảng {ANALYTICS_SCHEMA}; bản phát hành trước vẫn nguyên "
+                    f"/ could not swap the publication in after {attempt} attempts in {timeout:.0f} s: analysts' "
+                    f"queries hold the {ANALYTICS_SCHEMA} tables; the last publication is unchanged ({exc})") from exc
+            time.sleep(random.uniform(0.01, min(1.0, 0.05 * 2 ** min(attempt, 5))))
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+
+def publish(settings: Settings, decide, *, gate_years_passed: list[int],
+            swap_timeout: float | None = None):
     """PostgreSQL's :func:`dvk.publish._publish` (same decision, same manifest; see the module)."""
     from dvk import publish as P
 
@@ -118,11 +207,13 @@ def publish(settings: Settings, decide, *, gate_years_passed: list[int]):
     excluded: list[str] = []
     con = dvk_warehouse.connect(source, read_only=False)
     try:
+        # one publisher at a time, over both transactions (a session lock, released in finally)
+        con.execute(f"select pg_advisory_lock({PUBLISH_LOCK_KEY})")
         published_at = P._utc_now()
         stamp_iso = P._iso(published_at)
+        # 1. the build, in the private side schemas: analysts keep reading the last publication
         con.execute("begin transaction")
         try:
-            con.execute(f"select pg_advisory_xact_lock({PUBLISH_LOCK_KEY})")
             ensure_analyst_role(con)
             plan = []
             for schema in P.PUBLISHED_SCHEMAS:
@@ -144,8 +235,12 @@ def publish(settings: Settings, decide, *, gate_years_passed: list[int]):
                     f"Kho dữ liệu {source_name} chưa có bảng marts (hãy chạy dbt build) "
                     f"/ the warehouse {source_name} has no marts (run the transform first)")
             source_schema = P.PUBLISHED_SCHEMAS[0]
-            con.execute(f"create schema if not exists {ANALYTICS_SCHEMA}")
-            con.execute(f"create schema if not exists {META_SCHEMA}")
+            for schema in (ANALYTICS_SCHEMA, META_SCHEMA):
+                con.execute(f"create schema if not exists {schema}")
+            for schema in (NEXT_SCHEMA, META_NEXT_SCHEMA):  # left over by a publication that failed
+                con.execute(f"drop schema if exists {schema} cascade")
+                con.execute(f"create schema {schema}")
+                con.execute(f"revoke all on schema {schema} from public")
             wh_years = _years(con, source_schema, plan)
             prev_years = _years(con, ANALYTICS_SCHEMA, plan)
             states = decide(wh_years, prev_years, previous_manifest)
@@ -161,34 +256,22 @@ def publish(settings: Settings, decide, *, gate_years_passed: list[int]):
                 st.rows_as_of = (before.get("rows_as_of") or (previous_manifest or {}).get("published_at")) \
                     if y in prev_years else None
 
-            # 1. the held-back rows of the last publication, before anything is replaced
-            kept: dict[str, list[str]] = {}
+            # the current years' rows from the marts, the held-back years' rows from the last publication
             for t in plan:
-                if t.year_column is None or not held or not _has_table(con, ANALYTICS_SCHEMA, t.name):
-                    continue
-                if t.by_period and not _has_table(con, ANALYTICS_SCHEMA, "dim_period"):
-                    continue
-                prev_cols = {c for c, _ in _columns(con, ANALYTICS_SCHEMA, t.name)}
-                cols = [c for c, _ in t.columns if c in prev_cols]
-                con.execute(
-                    f"create temporary table {quote_ident('held_' + t.name)} on commit drop as "
-                    f"select {', '.join(quote_ident(c) for c in cols)} from {ANALYTICS_SCHEMA}.{quote_ident(t.name)} t "
-                    f"where {_year_expr(t, ANALYTICS_SCHEMA)} = any({_int_array(held)})")
-                kept[t.name] = cols
-            # 2. the tables, replaced; 3. the held-back rows put back
-            for t in plan:
-                target = f"{ANALYTICS_SCHEMA}.{quote_ident(t.name)}"
+                target = f"{NEXT_SCHEMA}.{quote_ident(t.name)}"
                 select_list = ", ".join(quote_ident(c) for c, _ in t.columns)
                 src = f"{quote_ident(t.schema)}.{quote_ident(t.name)}"
-                con.execute(f"drop table if exists {target} cascade")
                 sql = f"create table {target} as select {select_list} from {src} t"
                 if t.year_column is not None:
                     y = _year_expr(t, t.schema)
                     sql += f" where {y} is null or {y} = any({_int_array(current)})"
                 con.execute(sql)
-                if t.name in kept:
-                    cols = ", ".join(quote_ident(c) for c in kept[t.name])
-                    con.execute(f"insert into {target} ({cols}) select {cols} from {quote_ident('held_' + t.name)}")
+                if (t.year_column is not None and held and _has_table(con, ANALYTICS_SCHEMA, t.name)
+                        and (not t.by_period or _has_table(con, ANALYTICS_SCHEMA, "dim_period"))):
+                    prev_cols = {c for c, _ in _columns(con, ANALYTICS_SCHEMA, t.name)}
+                    cols = ", ".join(quote_ident(c) for c, _ in t.columns if c in prev_cols)
+                    con.execute(f"insert into {target} ({cols}) select {cols} from {ANALYTICS_SCHEMA}.{quote_ident(t.name)} t "
+                                f"where {_year_expr(t, ANALYTICS_SCHEMA)} = any({_int_array(held)})")
                 if t.comment:
                     con.execute(f"comment on table {target} is {quote_string(t.comment)}")
                 for column, comment in t.columns:
@@ -197,16 +280,10 @@ def publish(settings: Settings, decide, *, gate_years_passed: list[int]):
                 rows = con.execute(f"select count(*) from {target}").fetchone()[0]
                 tables.append(P.PublishedTable(ANALYTICS_SCHEMA, t.name, int(rows), [c for c, _ in t.columns], None,
                                                year_column=t.year_column))
-            # tables of an earlier publication that the marts no longer have
-            for name, _ in _tables(con, ANALYTICS_SCHEMA):
-                if name not in {t.name for t in plan}:
-                    con.execute(f"drop table if exists {ANALYTICS_SCHEMA}.{quote_ident(name)} cascade")
 
             years_current = sorted(y for y, st in states.items() if st.state == P.CURRENT)
             years_held = sorted(y for y, st in states.items() if st.state == P.HELD_BACK)
-            m = META_SCHEMA
-            for name in ("publication", "publication_years", "published_tables"):
-                con.execute(f"drop table if exists {m}.{name}")
+            m = META_NEXT_SCHEMA
             con.execute(f"create table {m}.publication (published_at timestamp, source_warehouse text, "
                         "source_modified_at text, gate_years_passed text, tables integer, years_current text, "
                         "years_held_back text)")
@@ -237,14 +314,15 @@ def publish(settings: Settings, decide, *, gate_years_passed: list[int]):
             for schema in (ANALYTICS_SCHEMA, META_SCHEMA):
                 con.execute(f"revoke all on schema {schema} from public")
                 con.execute(f"grant usage on schema {schema} to {role}")
-                con.execute(f"grant select on all tables in schema {schema} to {role}")
                 con.execute(f"alter default privileges in schema {schema} grant select on tables to {role}")
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
             raise
+        # 2. the swap: one short transaction, every lock taken up front in one bounded statement
+        _swap(con, [t.name for t in plan], SWAP_TIMEOUT_SECONDS if swap_timeout is None else swap_timeout)
     finally:
-        con.close()
+        con.close()  # ends the session: its advisory lock too
 
     result = P.PublishResult(
         database=Path(ANALYTICS_SCHEMA), parquet_dir=Path(""), manifest=folder / P.MANIFEST_NAME,

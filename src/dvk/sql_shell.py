@@ -1,7 +1,11 @@
-"""A small read-only SQL shell on one DuckDB file: ``dvk sql`` / ``./scripts/sql``.
+"""A small read-only SQL shell on one DuckDB file, or on the PostgreSQL warehouse: ``dvk sql`` /
+``./scripts/sql``.
 
 Statements end with ``;``; dot commands (``.tables``, ``.schema``, ``.mode``, ``.reload`` …) work
-in a session, on stdin and with ``-c``.
+in a session, on stdin and with ``-c``. On PostgreSQL (``DVK_WAREHOUSE_URL``) the session is a
+read-only one on the warehouse's database (:func:`dvk.warehouse.connect`): the publication is the
+schema ``analytics`` (read in the role ``dvk_analyst`` when the login may take it; ``analytics`` and
+``analytics_meta`` on the search path), ``--warehouse`` reads ``marts`` (and ``raw``…) instead.
 """
 
 from __future__ import annotations
@@ -62,11 +66,14 @@ def _statement_text(query: str) -> str:
 
 
 class SqlSession:
-    """A small read-only SQL shell on one DuckDB file."""
+    """A small read-only SQL shell on one DuckDB file, or on a ``postgresql://`` warehouse URL
+    (``published``: its ``analytics`` schema as an analyst reads it, else its marts)."""
 
-    def __init__(self, path: Path, out: TextIO | None = None, fmt: str = "box",
-                 max_rows: int | None = None, max_width: int | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | str, out: TextIO | None = None, fmt: str = "box",
+                 max_rows: int | None = None, max_width: int | None = None, *, published: bool = True) -> None:
+        self.url = str(path) if isinstance(path, str) and "://" in path else None
+        self.path = self.url if self.url is not None else Path(path)
+        self.published = published
         self.out = out
         self.fmt = fmt
         self.max_rows = max_rows
@@ -78,10 +85,21 @@ class SqlSession:
     def stdout(self) -> TextIO:
         return self.out or sys.stdout
 
+    @property
+    def label(self) -> str:
+        if self.url is None:
+            return str(self.path)
+        t = self.con.target if self.con is not None else None
+        where = f"postgresql://{t.user}@{t.host}:{t.port}/{t.dbname}" if t else "postgresql"
+        return f"{where} ({'analytics' if self.published else 'marts'})"
+
     def connect(self) -> None:
         if self.con is not None:
             self.con.close()
             self.con = None
+        if self.url is not None:
+            self._connect_postgres()
+            return
         if not self.path.is_file():
             raise OpsError(
                 f"Chưa có bản phát hành {self.path}: hãy chạy ./scripts/dvk publish "
@@ -97,12 +115,35 @@ class SqlSession:
         if path:
             self.con.execute(f"set search_path = '{path}'")
 
+    def _connect_postgres(self) -> None:
+        if self.published:
+            from dvk.analyst import connect as connect_analyst
+
+            try:
+                self.con = connect_analyst(self.url)
+            except warehouse.WarehouseNotFound as exc:
+                raise OpsError(str(exc), EXIT_UNAVAILABLE) from exc
+            except Exception as exc:  # psycopg2.OperationalError: the server cannot be reached
+                raise OpsError(f"Không kết nối được / cannot connect: {exc}", EXIT_UNAVAILABLE) from exc
+            return
+        try:
+            self.con = warehouse.connect(self.url, read_only=True, wait=0)
+        except Exception as exc:  # noqa: BLE001
+            raise OpsError(f"Không kết nối được / cannot connect: {exc}", EXIT_UNAVAILABLE) from exc
+        self.con.execute("set search_path = marts, raw, public")
+
     def close(self) -> None:
         if self.con is not None:
             self.con.close()
             self.con = None
 
     def published_at(self) -> str | None:
+        if self.url is not None:
+            try:
+                row = self.con.execute("select published_at from analytics_meta.publication").fetchone()
+            except Exception:  # noqa: BLE001 - none published, or not readable
+                return None
+            return fmt_ts(row[0]) if row else None
         try:
             row = self.con.execute("select published_at from meta.publication").fetchone()
         except duckdb.Error:
@@ -134,8 +175,38 @@ class SqlSession:
 
     # ---- execution
 
+    def _print_rows(self, cur) -> None:
+        """A PostgreSQL result, printed as DuckDB prints a relation (box) or as CSV."""
+        if self.fmt == "csv":
+            writer = csv.writer(self.stdout, lineterminator="\n")
+            writer.writerow([d[0] for d in cur.description])
+            for row in cur.fetchall():
+                writer.writerow(["" if v is None else v for v in row])
+            return
+        df = cur.df()  # noqa: F841 - read by DuckDB's replacement scan below
+        with duckdb.connect(":memory:") as local:
+            self._print_relation(local.sql("select * from df"))
+
+    def _execute_postgres(self, text: str) -> bool:
+        import sqlparse
+
+        for statement in sqlparse.split(text):
+            statement = sqlparse.format(statement, strip_comments=True).strip().rstrip(";").strip()
+            if not statement:
+                continue
+            try:
+                cur = self.con.execute(statement)
+                if cur.description:
+                    self._print_rows(cur)
+            except Exception as exc:  # noqa: BLE001 - psycopg2.Error: the server's message
+                _err(f"Lỗi / error: {str(exc).strip()}")
+                return False
+        return True
+
     def execute(self, text: str) -> bool:
         """Run every statement of ``text``; print results; False on the first error."""
+        if self.url is not None:
+            return self._execute_postgres(text)
         try:
             statements = duckdb.extract_statements(text)
         except duckdb.Error as exc:
@@ -169,6 +240,19 @@ class SqlSession:
         if cmd == ".help":
             print(SQL_HELP, file=self.stdout)
             return True
+        if cmd == ".tables" and self.url is not None:
+            if self.published:
+                return self.execute("select table_schema || '.' || table_name as table_name, row_count "
+                                    "from analytics_meta.published_tables order by 1;")
+            return self.execute("select table_schema || '.' || table_name as table_name from information_schema.tables "
+                                "where table_schema in ('marts', 'raw') order by 1;")
+        if cmd in (".schema", ".describe") and rest and self.url is not None:
+            name = rest[0].rstrip(";").split(".")
+            schema = name[0] if len(name) > 1 else ("analytics" if self.published else "marts")
+            return self.execute(
+                "select column_name, data_type, is_nullable from information_schema.columns "
+                f"where table_schema = {warehouse.quote_string(schema)} "
+                f"and table_name = {warehouse.quote_string(name[-1])} order by ordinal_position;")
         if cmd == ".tables":
             try:
                 self.con.execute("select 1 from meta.published_tables limit 0")
@@ -192,7 +276,7 @@ class SqlSession:
             return True
         if cmd == ".reload":
             self.connect()
-            print(f"Đã mở lại / reopened {self.path} (phát hành / published {self.published_at()})", file=self.stdout)
+            print(f"Đã mở lại / reopened {self.label} (phát hành / published {self.published_at()})", file=self.stdout)
             return True
         _err(f"Lệnh không rõ / unknown command: {line} (.help)")
         return False
@@ -202,7 +286,7 @@ class SqlSession:
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401  (line editing and history for input())
             print(
-                f"DVK — {self.path} (chỉ đọc / read-only; phát hành / published {self.published_at() or '—'})\n"
+                f"DVK — {self.label} (chỉ đọc / read-only; phát hành / published {self.published_at() or '—'})\n"
                 "Kết thúc câu lệnh bằng ; — .help để xem trợ giúp, .quit để thoát. "
                 "/ End statements with ; — .help for help, .quit to quit.",
                 file=self.stdout,

@@ -154,6 +154,19 @@ def target(settings=None) -> Path | str:
     return settings.warehouse_url if settings.postgres is not None else Path(settings.warehouse)
 
 
+def describe(settings=None) -> str:
+    """The warehouse of ``settings`` as people and gate results name it: the DuckDB file's path, or
+    ``postgresql://user@host:port/dbname`` (never the password)."""
+    if settings is None:
+        from dvk.settings import get_settings
+
+        settings = get_settings()
+    pg = settings.postgres
+    if pg is None:
+        return str(settings.warehouse)
+    return f"postgresql://{pg.user}@{pg.host}:{pg.port}/{pg.dbname}"
+
+
 def exists(settings=None) -> bool:
     """Whether the warehouse of ``settings`` is there to be read: the DuckDB file exists, or (on
     PostgreSQL, a server that is always there) its schema ``raw`` does."""

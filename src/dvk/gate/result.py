@@ -108,6 +108,9 @@ class GateResult:
     #: what the verdict was reached on (``dvk.changes.year_inputs``): the year's data fingerprint
     #: and the reference fingerprint; the same inputs give the same verdict
     inputs: dict[str, Any] | None = None
+    #: on PostgreSQL, the warehouse's version when the gate read it (``dvk.changes.warehouse_version``):
+    #: publishing holds the year back when the warehouse has changed since (DuckDB: the file's time)
+    warehouse_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

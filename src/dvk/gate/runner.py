@@ -48,6 +48,7 @@ from dvk.gate.result import (
 )
 from dvk.gate.suites import SuiteSpec, load_suite
 from dvk.settings import Settings, get_settings
+from dvk.warehouse import describe as describe_warehouse
 from dvk.warehouse import json_value, query_df, read_only
 from dvk.warehouse import target as warehouse_target
 
@@ -280,14 +281,16 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     year = int(year)
     settings = settings or get_settings()
     specs = {d.name: load_suite(d.name) for d in DATASETS}
-    from dvk.changes import year_inputs
+    from dvk.changes import warehouse_version, year_inputs
 
     with read_only(warehouse_target(settings)) as con:
+        version = warehouse_version(con)
         inputs = year_inputs(con, year, settings)
         frames = {d.name: _for_gx(_read(con, d, year)) for d in DATASETS}
         ingest_warnings = _ingest_warnings(con, year)
-    result = GateResult(year=year, passed=False, warehouse=str(settings.warehouse),
-                        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), inputs=inputs)
+    result = GateResult(year=year, passed=False, warehouse=describe_warehouse(settings),
+                        checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), inputs=inputs,
+                        warehouse_version=version)
     validations = _validate(year, frames, specs, result, context if context is not None else ephemeral_context())
     result.warnings.extend(_ingest_entry(row, year) for row in ingest_warnings)  # never blocking
     result.missing_units.sort(key=lambda u: str(u["unit_code"]))

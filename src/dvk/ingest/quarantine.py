@@ -145,29 +145,32 @@ def pending_quarantine(settings: Settings | None = None, unit_code: str | None =
     ``code``, ``sheet``, ``row``, ``column``, ``message_vi``, ``message_en``).
     """
     settings = settings or get_settings()
-    if not Path(settings.warehouse).is_file():
+    if not warehouse.exists(settings):
         return []
     units = UnitDirectory()
     wanted = None
     if unit_code:
         found = units.lookup_code(unit_code)
         wanted = found.code if found else str(unit_code).strip().upper()
-    con = warehouse.connect(settings.warehouse, read_only=True)  # waits for a writer (DVK_LOCK_WAIT_SECONDS)
+    con = warehouse.connect(warehouse.target(settings), read_only=True)  # waits for a writer (DVK_LOCK_WAIT_SECONDS)
     try:
         tables = warehouse.table_names(con, "raw")
         if not {"quarantine", "quarantine_problems", "submissions"} <= tables:
             return []
         files = con.execute("""
             select sha256, file_name, received_at, quarantined_at, load_id, quarantine_path, report_path
-            from raw.quarantine
-            where sha256 not in (select submission_id from raw.submissions)
-            qualify row_number() over (partition by sha256 order by quarantined_at desc, file_name) = 1
+            from (
+                select q.*, row_number() over (partition by sha256 order by quarantined_at desc, file_name) as n
+                from raw.quarantine q
+                where sha256 not in (select submission_id from raw.submissions)
+            ) latest
+            where n = 1
             order by received_at, file_name""").fetchall()
         problems = con.execute("""
             select sha256, file_name, problem_no, code, sheet, "row", "column", message_vi, message_en
             from raw.quarantine_problems order by sha256, file_name, problem_no""").fetchall()
         received = con.execute(
-            "select unit_code, period_id, max(received_at) from raw.submissions group by all").fetchall()
+            "select unit_code, period_id, max(received_at) from raw.submissions group by unit_code, period_id").fetchall()
     finally:
         con.close()
     latest = {(u, p): t for u, p, t in received}
