@@ -248,7 +248,7 @@ def _warehouse_changed_since(settings: Settings, source_modified_at: str | None,
     (its load log) but changes no year: False. When the plan cannot be made (the warehouse is busy,
     or was never built: ``readable`` False), the file's modification time against the
     publication's source time; status never waits for a writer."""
-    if not source_modified_at or not settings.warehouse.is_file():
+    if not source_modified_at:
         return None
     if readable:
         from dvk.changes import plan_changes
@@ -257,6 +257,8 @@ def _warehouse_changed_since(settings: Settings, source_modified_at: str | None,
             return bool(plan_changes(settings).changed)
         except Exception as exc:  # noqa: BLE001 - status must answer; fall back to the file's time
             log.debug("status: no change plan (%s); comparing the warehouse file's time", exc)
+    if settings.warehouse_engine != "duckdb" or not settings.warehouse.is_file():
+        return None
     try:
         published = dt.datetime.fromisoformat(source_modified_at.replace("Z", "+00:00"))
     except ValueError:
