@@ -1,0 +1,90 @@
+"""The nightly ``dbt build`` on the warehouse of the settings (``DVK_WAREHOUSE``; run the pipeline
+once first), timed, with its nodes counted from ``run_results.json``:
+
+    .venv/bin/python bench/dbt_nodes.py                      # 3 runs, the profile's threads
+    .venv/bin/python bench/dbt_nodes.py --threads 1 2 4      # 3 runs of each, alternated
+    .venv/bin/python bench/dbt_nodes.py --runs 5 --threads 1 4
+
+Each run is one child process (``python -m dbt.cli.main build --exclude-resource-type unit_test``
+with ``dvk.transform.dbt_cli_args``' arguments, as ``dvk.transform.build(unit_tests=False)`` runs
+it); one warm-up run first (partial parse state written, files cached). Per setting the medians
+of: the wall seconds of the process, dbt's own ``elapsed_time`` (the build after parsing), and
+the summed ``execution_time`` of the test nodes and of the models. docs/benchmarks.md, "dbt's
+nodes", has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO / "src") not in sys.path:
+    sys.path.insert(0, str(REPO / "src"))
+
+
+def one_build(threads: int | None) -> dict:
+    from dvk.settings import get_settings
+    from dvk.transform import DBT_COMMAND, _dbt_environment, dbt_cli_args
+
+    settings = get_settings()
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if threads:
+        args += ["--threads", str(threads)]
+    args = dbt_cli_args(args, settings)
+    with _dbt_environment(settings):
+        start = time.perf_counter()
+        done = subprocess.run([*DBT_COMMAND, *args], env=os.environ.copy(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        wall = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:])
+        raise SystemExit(f"dbt build failed (exit {done.returncode})")
+    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))
+    kinds = Counter(r["unique_id"].split(".")[0] for r in results["results"])
+    seconds = Counter()
+    for r in results["results"]:
+        seconds[r["unique_id"].split(".")[0]] += r["execution_time"]
+    return {
+        "wall": wall,
+        "elapsed": results["elapsed_time"],
+        "tests_s": seconds["test"],
+        "models_s": seconds["model"],
+        "nodes": sum(v for k, v in kinds.items() if k != "exposure"),
+        "kinds": dict(kinds),
+        "full_parse": "Unable to do partial parsing" in done.stdout or "Starting full parse" in done.stdout,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="*", default=[0],
+                        help="the thread counts to compare (0: the profile's)")
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    one_build(options.threads[0] or None)  # warm-up
+    runs: dict[int, list[dict]] = {t: [] for t in options.threads}
+    for i in range(options.runs):
+        for threads in options.threads:
+            run = one_build(threads or None)
+            runs[threads].append(run)
+            print(f"run {i + 1} threads={threads or 'profile'}: wall {run['wall']:.2f} s, "
+                  f"dbt {run['elapsed']:.2f} s, tests {run['tests_s']:.2f} s, "
+                  f"{run['nodes']} nodes{' (full parse)' if run['full_parse'] else ''}", flush=True)
+    print("threads  nodes  wall s  dbt elapsed s  tests s  models s  (medians)")
+    for threads, rs in runs.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in ("wall", "elapsed", "tests_s", "models_s")}
+        print(f"{threads or 'profile':>7}  {rs[0]['nodes']:>5}  {med['wall']:6.2f}  {med['elapsed']:13.2f}  "
+              f"{med['tests_s']:7.2f}  {med['models_s']:8.2f}   {rs[0]['kinds']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
