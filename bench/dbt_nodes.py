@@ -4,6 +4,9 @@ once first), timed, with its nodes counted from ``run_results.json``:
     .venv/bin/python bench/dbt_nodes.py                      # 3 runs, the profile's threads
     .venv/bin/python bench/dbt_nodes.py --threads 1 2 4      # 3 runs of each, alternated
     .venv/bin/python bench/dbt_nodes.py --runs 5 --threads 1 4
+    .venv/bin/python bench/dbt_nodes.py --threads 1 2 --project old=/tmp/old/dbt_project
+                                # and another copy of the project (e.g. `git archive REV dbt_project`),
+                                # alternated with this one on the same warehouse
 
 Each run is one child process (``python -m dbt.cli.main build --exclude-resource-type unit_test``
 with ``dvk.transform.dbt_cli_args``' arguments, as ``dvk.transform.build(unit_tests=False)`` runs
@@ -30,7 +33,7 @@ if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
 
-def one_build(threads: int | None) -> dict:
+def one_build(threads: int | None, project: Path | None = None) -> dict:
     from dvk.settings import get_settings
     from dvk.transform import DBT_COMMAND, _dbt_environment, dbt_cli_args
 
@@ -38,6 +41,10 @@ def one_build(threads: int | None) -> dict:
     args = ["build", "--exclude-resource-type", "unit_test"]
     if threads:
         args += ["--threads", str(threads)]
+    target = settings.dbt_target_dir
+    if project is not None:  # its own target folder: its own partial parse state and results
+        target = target.parent / f"dbt_target_{project.parent.name}"
+        args += ["--project-dir", str(project), "--target-path", str(target)]
     args = dbt_cli_args(args, settings)
     with _dbt_environment(settings):
         start = time.perf_counter()
@@ -47,7 +54,7 @@ def one_build(threads: int | None) -> dict:
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:])
         raise SystemExit(f"dbt build failed (exit {done.returncode})")
-    results = json.loads((settings.dbt_target_dir / "run_results.json").read_text(encoding="utf-8"))
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))
     kinds = Counter(r["unique_id"].split(".")[0] for r in results["results"])
     seconds = Counter()
     for r in results["results"]:
@@ -68,20 +75,26 @@ def main() -> int:
     parser.add_argument("--threads", type=int, nargs="*", default=[0],
                         help="the thread counts to compare (0: the profile's)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--project", action="append", default=[], metavar="LABEL=DIR",
+                        help="another copy of dbt_project/ to time alternated with this one")
     options = parser.parse_args()
-    one_build(options.threads[0] or None)  # warm-up
-    runs: dict[int, list[dict]] = {t: [] for t in options.threads}
+    projects: list[tuple[str, Path | None]] = [("this", None)]
+    projects += [(text.split("=", 1)[0], Path(text.split("=", 1)[1]).resolve()) for text in options.project]
+    configs = [(label, project, threads) for label, project in projects for threads in options.threads]
+    for _label, project in projects:
+        one_build(options.threads[0] or None, project)  # warm-up: parse state, file cache
+    runs: dict[tuple[str, int], list[dict]] = {(label, t): [] for label, _, t in configs}
     for i in range(options.runs):
-        for threads in options.threads:
-            run = one_build(threads or None)
-            runs[threads].append(run)
-            print(f"run {i + 1} threads={threads or 'profile'}: wall {run['wall']:.2f} s, "
+        for label, project, threads in configs:
+            run = one_build(threads or None, project)
+            runs[(label, threads)].append(run)
+            print(f"run {i + 1} {label} threads={threads or 'profile'}: wall {run['wall']:.2f} s, "
                   f"dbt {run['elapsed']:.2f} s, tests {run['tests_s']:.2f} s, "
                   f"{run['nodes']} nodes{' (full parse)' if run['full_parse'] else ''}", flush=True)
-    print("threads  nodes  wall s  dbt elapsed s  tests s  models s  (medians)")
-    for threads, rs in runs.items():
+    print("project  threads  nodes  wall s  dbt elapsed s  tests s  models s  (medians)")
+    for (label, threads), rs in runs.items():
         med = {k: statistics.median(r[k] for r in rs) for k in ("wall", "elapsed", "tests_s", "models_s")}
-        print(f"{threads or 'profile':>7}  {rs[0]['nodes']:>5}  {med['wall']:6.2f}  {med['elapsed']:13.2f}  "
+        print(f"{label:>7}  {threads or 'profile':>7}  {rs[0]['nodes']:>5}  {med['wall']:6.2f}  {med['elapsed']:13.2f}  "
               f"{med['tests_s']:7.2f}  {med['models_s']:8.2f}   {rs[0]['kinds']}")
     return 0
 

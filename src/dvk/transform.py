@@ -28,7 +28,10 @@ never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_gr
 master list of units the ingest also reads) the ``units_file`` var, ``settings.unit_changes_file`` and
 ``settings.unit_shares_file`` (the deployment's reorganisations and split shares) the ``unit_changes_file``
 and ``unit_shares_file`` vars.
-A failed invocation raises :class:`TransformError`, which names every failed model and test.
+A failed invocation raises :class:`TransformError`, which names every failed model and test and,
+for a failed data test, shows its first failing rows (read back from the warehouse with the
+test's compiled query): a model's ``checks`` test has one row per failed check, naming the
+model, the column and the check.
 
 With ``settings.warehouse_url`` a ``postgresql://`` URL (``DVK_WAREHOUSE_URL``), dbt runs the
 same project on that PostgreSQL database instead: the profile's ``postgres`` target, whose
