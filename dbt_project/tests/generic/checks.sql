@@ -114,7 +114,10 @@ row_checks as (
         ~ "on a.key_value = b.key_value and a.version_no < b.version_no "
         ~ "where b.valid_from < coalesce(a.valid_to, cast('9999-12-31' as date)) "
         ~ "and a.valid_from < coalesce(b.valid_to, cast('9999-12-31' as date))") -%}
-{%- endfor %},
+{%- endfor %}
+{%- if not branches -%}
+    {{ exceptions.raise_compiler_error("a checks test with no check (" ~ model_name ~ "): give it not_null, unique, accepted_values, relationships, unique_combinations, expressions or validity_does_not_overlap") }}
+{%- endif %},
 
 checked (column_name, check_name, failing_rows, example) as (
 {%- for branch in branches %}
