@@ -125,8 +125,9 @@ def test_failing_dbt_test_raises_with_node_names(empty_build):
     with pytest.raises(TransformError) as err:
         build(settings)
     text = str(err.value)
-    assert "relationships_stg_raw__submission_models_field_code__field_code__ref_fields_" in text
-    assert any("field_code" in f.unique_id for f in err.value.failures)
+    # the model's one `checks` test failed; its error names the model, the column and the check
+    assert "stg_raw__submission_models.field_code: relationships: fields.field_code (1 failing, e.g. XX)" in text
+    assert any(f.unique_id.startswith("test.dvk.checks_stg_raw__submission_models.") for f in err.value.failures)
     assert err.value.skipped  # the models downstream of the failed test were not built
 
 

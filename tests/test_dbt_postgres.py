@@ -322,3 +322,36 @@ def test_transform_selects_the_postgres_target_and_exports_its_connection(monkey
             "10.0.0.5", "5433", "dvk", "wh", "pw")
     assert "DVK_PG_HOST" not in os.environ
     assert transform.warehouse_name(pg) == "postgresql://dvk@10.0.0.5:5433/wh"
+
+
+@pytest.mark.services
+@pytest.mark.e2e
+def test_a_broken_check_names_model_column_and_check_on_postgres(two_builds):
+    """The dense ``checks`` test on PostgreSQL: a raw row with an unknown period kind and field
+    code fails the staging models' checks (views: no rebuild needed), and the error read back
+    from PostgreSQL names each model, column and check. The row is removed again."""
+    from dvk.transform import TransformError, run_dbt
+
+    _, pg, dsn = two_builds
+    sid = "f" * 64
+    con = psycopg2.connect(dsn)
+    try:
+        with con, con.cursor() as cur:
+            cur.execute(
+                "insert into raw.submissions (submission_id, file_name, file_format, unit_code, period_id, "
+                "period_kind, period_year, report_date, has_declared_totals) values "
+                "(%s, 'bad.csv', 'csv', 'CQ07', '2023W01', 'week', 2023, date '2023-01-06', false)", [sid])
+            cur.execute(
+                "insert into raw.submission_models (submission_id, line_no, model_name, field_code, model_kind) "
+                "values (%s, 1, 'Lạc lĩnh vực', 'XX', 'new')", [sid])
+        with pytest.raises(TransformError) as err:
+            run_dbt(["test", "--select", "stg_raw__submissions stg_raw__submission_models",
+                     "--exclude-resource-type", "unit_test"], pg)
+    finally:
+        with con, con.cursor() as cur:
+            cur.execute("delete from raw.submission_models where submission_id = %s", [sid])
+            cur.execute("delete from raw.submissions where submission_id = %s", [sid])
+        con.close()
+    text = str(err.value)
+    assert "stg_raw__submissions.period_kind: accepted_values [month, quarter, half_year, year] (1 failing, e.g. week)" in text
+    assert "stg_raw__submission_models.field_code: relationships: fields.field_code (1 failing, e.g. XX)" in text

@@ -28,7 +28,10 @@ never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_gr
 master list of units the ingest also reads) the ``units_file`` var, ``settings.unit_changes_file`` and
 ``settings.unit_shares_file`` (the deployment's reorganisations and split shares) the ``unit_changes_file``
 and ``unit_shares_file`` vars.
-A failed invocation raises :class:`TransformError`, which names every failed model and test.
+A failed invocation raises :class:`TransformError`, which names every failed model and test and,
+for a failed data test, shows its first failing rows (read back from the warehouse with the
+test's compiled query): a model's ``checks`` test has one row per failed check, naming the
+model, the column and the check.
 
 With ``settings.warehouse_url`` a ``postgresql://`` URL (``DVK_WAREHOUSE_URL``), dbt runs the
 same project on that PostgreSQL database instead: the profile's ``postgres`` target, whose
@@ -49,7 +52,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -75,13 +78,19 @@ class NodeFailure:
     status: str
     message: str
     failures: int | None = None
+    #: a failed data test: its compiled SQL (from run_results.json), to read its failing rows
+    compiled_code: str | None = None
+    #: a failed data test: its first failing rows, as text (:func:`_read_failing_rows`); for a
+    #: ``checks`` test one line per failed check: ``model.column: check (n failing, e.g. value)``
+    rows: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         extra = f" ({self.failures} failing rows)" if self.failures else ""
         message = " ".join((self.message or "").split())
         if len(message) > 500:
             message = message[:500] + "..."
-        return f"{self.status.upper()} {self.unique_id}{extra}: {message}".rstrip(": ")
+        text = f"{self.status.upper()} {self.unique_id}{extra}: {message}".rstrip(": ")
+        return "\n".join([text, *(f"      {row}" for row in self.rows)])
 
 
 class TransformError(RuntimeError):
@@ -230,6 +239,7 @@ def _failures_from_run_results(path: Path, since: float) -> tuple[list[NodeFailu
                 status=status,
                 message=str(r.get("message") or ""),
                 failures=r.get("failures"),
+                compiled_code=r.get("compiled_code") if status == "fail" else None,
             ))
         elif status == "skipped":
             skipped.append(unique_id)
@@ -270,6 +280,7 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     found = _failures_from_run_results(dbt_paths(settings)["target_path"] / "run_results.json", started - 1)
     if found and (found[0] or found[1]):
         failures, skipped = found
+        failures = [_with_failing_rows(failure, settings) for failure in failures]
         raise TransformError(
             f"dbt {command} failed on {warehouse_name(settings)}: "
             f"{len(failures)} node(s) failed (logs in {dbt_paths(settings)['log_path']})",
@@ -278,6 +289,54 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
         )
     last = "\n".join(line for line in tail if line.strip())
     raise TransformError(f"dbt {command} failed on {warehouse_name(settings)} (exit {returncode}):\n{last}")
+
+
+#: Failing rows of a failed data test shown in its error (the test's query has them all).
+FAILING_ROWS_SHOWN = 10
+
+
+def format_failing_row(row: dict) -> str:
+    """One failing row of a data test as a line of its error. A ``checks`` test's row (columns
+    model_name, column_name, check_name, failing_rows, example) reads
+    ``fct_submission.period_id: relationships: dim_period.period_id (2 failing, e.g. 2023Q5)``;
+    any other test's row ``column=value, ...``."""
+    if {"model_name", "column_name", "check_name", "failing_rows"} <= set(row):
+        where = f"{row['model_name']}.{row['column_name']}" if row["column_name"] else str(row["model_name"])
+        example = f", e.g. {row['example']}" if row.get("example") is not None else ""
+        return f"{where}: {row['check_name']} ({row['failing_rows']} failing{example})"
+    return ", ".join(f"{name}={value}" for name, value in row.items())
+
+
+def _read_failing_rows(sql: str, settings: Settings, limit: int = FAILING_ROWS_SHOWN) -> list[dict]:
+    """The first ``limit`` rows of a failed data test's compiled query, read from the warehouse
+    after dbt exited (DuckDB read-only; PostgreSQL in a read-only transaction)."""
+    query = f"select * from (\n{sql.strip().rstrip(';')}\n) as failing_rows limit {int(limit)}"
+    if settings.postgres is not None:
+        con = _pg_connect(settings)
+        try:
+            con.set_session(readonly=True)
+            with con.cursor() as cur:
+                cur.execute(query)
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row)) for row in cur.fetchall()]
+        finally:
+            con.close()
+    from dvk import warehouse
+
+    with warehouse.read_only(settings.warehouse) as con:
+        return warehouse.query_rows(con, query)
+
+
+def _with_failing_rows(failure: NodeFailure, settings: Settings) -> NodeFailure:
+    """``failure`` with its failing rows when it is a failed data test whose query can be read
+    again (else as it is: the rows only add detail to the message)."""
+    if failure.resource_type != "test" or not failure.compiled_code:
+        return failure
+    try:
+        rows = _read_failing_rows(failure.compiled_code, settings)
+    except Exception as exc:  # noqa: BLE001 - the failure is reported either way
+        return replace(failure, rows=(f"(its failing rows could not be read: {' '.join(str(exc).split())[:200]})",))
+    return replace(failure, rows=tuple(format_failing_row(row) for row in rows))
 
 
 def warehouse_name(settings: Settings) -> str:
