@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import Param, dag, task, task_group
 from dvk.assets import ANNUAL_REPORTS
+from dvk.dag_defaults import dag_defaults
 from dvk.pools import WAREHOUSE_POOL
 
 DOC = """
@@ -41,12 +41,9 @@ at once (every year): see docs/operations.md.
 @dag(
     dag_id="dvk_annual_report",
     schedule="0 6 20 12 *",
-    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Ho_Chi_Minh"),
-    catchup=False,
-    max_active_runs=1,
     doc_md=DOC,
+    **dag_defaults(),
     tags=["dvk", "report", "gate"],
-    default_args={"owner": "dvk-data", "retries": 0},
     params={
         "year": Param(
             None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 from dvk.assets import RAW_SUBMISSIONS
+from dvk.dag_defaults import dag_defaults
 from dvk.pools import WAREHOUSE_POOL
 
 DOC = """
@@ -29,12 +30,9 @@ Unpausing it starts the run for the last night at once (Airflow runs the latest 
 @dag(
     dag_id="dvk_ingest",
     schedule="0 1 * * *",
-    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Ho_Chi_Minh"),
-    catchup=False,
-    max_active_runs=1,
     doc_md=DOC,
+    **dag_defaults(),
     tags=["dvk", "ingest"],
-    default_args={"owner": "dvk-data", "retries": 0},
 )
 def dvk_ingest():
     @task(outlets=[RAW_SUBMISSIONS], pool=WAREHOUSE_POOL, retries=2, retry_delay=pendulum.duration(minutes=2))

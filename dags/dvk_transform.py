@@ -6,6 +6,7 @@ import pendulum
 from airflow.sdk import dag, task
 
 from dvk.assets import MARTS, RAW_SUBMISSIONS
+from dvk.dag_defaults import dag_defaults
 from dvk.pools import WAREHOUSE_POOL
 
 DOC = """
@@ -40,12 +41,9 @@ the `dvk_marts` asset. Trigger by hand: `airflow dags trigger dvk_transform`.
 @dag(
     dag_id="dvk_transform",
     schedule=[RAW_SUBMISSIONS],
-    start_date=pendulum.datetime(2024, 1, 1, tz="Asia/Ho_Chi_Minh"),
-    catchup=False,
-    max_active_runs=1,
     doc_md=DOC,
+    **dag_defaults(),
     tags=["dvk", "dbt", "gate"],
-    default_args={"owner": "dvk-data", "retries": 0},
 )
 def dvk_transform():
     @task(pool=WAREHOUSE_POOL, retries=1, retry_delay=pendulum.duration(minutes=2))

@@ -62,7 +62,7 @@ import duckdb
 from dvk import warehouse as dvk_warehouse
 from dvk.filemodes import make_read_only, remove_tree
 from dvk.settings import Settings, get_settings
-from dvk.warehouse import quote_ident, quote_string
+from dvk.warehouse import comment_on, quote_ident, quote_string
 
 log = logging.getLogger(__name__)
 
@@ -705,11 +705,7 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, plan: list[_Table], from_wh
         target = f"{quote_ident(t.schema)}.{quote_ident(t.name)}"
         con.execute(f"create or replace table {target} as select {', '.join(quote_ident(c) for c, _ in t.columns)} "
                     f"from wh.{quote_ident(t.schema)}.{quote_ident(t.name)}")
-        if t.comment:
-            con.execute(f"comment on table {target} is {quote_string(t.comment)}")
-        for column, column_comment in t.columns:
-            if column_comment:
-                con.execute(f"comment on column {target}.{quote_ident(column)} is {quote_string(column_comment)}")
+        comment_on(con, target, t.comment, t.columns)
     # 3. the warehouse's rows of the years published now (and of no year)
     for t in per_year:
         y_wh = _year_expr(t, "wh")
@@ -882,13 +878,7 @@ def _publish_once(settings: Settings, decide: Decide, *, attach_timeout: float, 
                                     f"from prev.{quote_ident(t.schema)}.{quote_ident(t.name)} t "
                                     f"where list_contains({_int_list(held)}, {y_prev})")
                     con.execute(sql)
-                    if t.comment:
-                        con.execute(f"comment on table {target} is {quote_string(t.comment)}")
-                    for column, column_comment in t.columns:
-                        if column_comment:
-                            con.execute(
-                                f"comment on column {target}.{quote_ident(column)} is {quote_string(column_comment)}"
-                            )
+                    comment_on(con, target, t.comment, t.columns)
                     rows = con.execute(f"select count(*) from {target}").fetchone()[0]
                     tables.append(PublishedTable(t.schema, t.name, int(rows), [c for c, _ in t.columns], None,
                                                  year_column=t.year_column))

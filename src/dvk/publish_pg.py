@@ -40,7 +40,7 @@ from typing import Any
 
 from dvk import warehouse as dvk_warehouse
 from dvk.settings import Settings
-from dvk.warehouse import quote_ident, quote_string
+from dvk.warehouse import comment_on, quote_ident
 
 log = logging.getLogger(__name__)
 
@@ -272,11 +272,7 @@ def publish(settings: Settings, decide, *, gate_years_passed: list[int],
                     cols = ", ".join(quote_ident(c) for c, _ in t.columns if c in prev_cols)
                     con.execute(f"insert into {target} ({cols}) select {cols} from {ANALYTICS_SCHEMA}.{quote_ident(t.name)} t "
                                 f"where {_year_expr(t, ANALYTICS_SCHEMA)} = any({_int_array(held)})")
-                if t.comment:
-                    con.execute(f"comment on table {target} is {quote_string(t.comment)}")
-                for column, comment in t.columns:
-                    if comment:
-                        con.execute(f"comment on column {target}.{quote_ident(column)} is {quote_string(comment)}")
+                comment_on(con, target, t.comment, t.columns)
                 rows = con.execute(f"select count(*) from {target}").fetchone()[0]
                 tables.append(P.PublishedTable(ANALYTICS_SCHEMA, t.name, int(rows), [c for c, _ in t.columns], None,
                                                year_column=t.year_column))

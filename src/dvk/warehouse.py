@@ -40,7 +40,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -266,6 +266,16 @@ def quote_ident(name: str) -> str:
 def quote_string(value: str) -> str:
     """A SQL string literal (``'it''s'``); prefer parameters wherever the statement takes them."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def comment_on(con: Any, target: str, comment: str | None, columns: Iterable[tuple[str, str | None]]) -> None:
+    """``comment on table`` / ``comment on column`` for the table ``target`` (already quoted) and
+    its ``(column, comment)`` pairs (empty comments skipped): the same statements on both engines."""
+    if comment:
+        con.execute(f"comment on table {target} is {quote_string(comment)}")
+    for column, column_comment in columns:
+        if column_comment:
+            con.execute(f"comment on column {target}.{quote_ident(column)} is {quote_string(column_comment)}")
 
 
 # --------------------------------------------------------------------------------------------
