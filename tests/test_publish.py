@@ -719,6 +719,7 @@ def test_nothing_the_pipeline_writes_is_world_readable(site, tmp_path):
 def test_the_published_copy_is_read_only_on_disk_and_can_be_replaced(site, tmp_path):
     import stat
 
+    from dvk.filemodes import apply_umask
     from dvk.publish import publish
 
     settings = copy_site(site, tmp_path / "site")
@@ -730,11 +731,15 @@ def test_the_published_copy_is_read_only_on_disk_and_can_be_replaced(site, tmp_p
         out.update({f"parquet/{p.name}": p for p in version.iterdir()})
         return {k: stat.S_IMODE(p.stat().st_mode) for k, p in out.items()}
 
-    for _ in range(2):  # the first publication's read-only files are replaced by the second's
-        publish(settings)
-        found = modes()
-        assert found["parquet/"] == 0o550
-        assert {k: v for k, v in found.items() if k != "parquet/"} == {k: 0o440 for k in found if k != "parquet/"}
+    previous = apply_umask()  # as every entry point does (DVK_UMASK, default 027)
+    try:
+        for _ in range(2):  # the first publication's read-only files are replaced by the second's
+            publish(settings)
+            found = modes()
+            assert found["parquet/"] == 0o550
+            assert {k: v for k, v in found.items() if k != "parquet/"} == {k: 0o440 for k in found if k != "parquet/"}
+    finally:
+        os.umask(previous)
     assert stat.S_IMODE(folder.stat().st_mode) & 0o200  # the folder stays writable for the next swap
     if os.geteuid() != 0:  # root writes whatever the mode says
         with pytest.raises(PermissionError):
