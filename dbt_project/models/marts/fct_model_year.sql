@@ -17,7 +17,7 @@
         unique_key=['unit_code', 'year'],
         on_schema_change='sync_all_columns',
         post_hook=[
-            "delete from {{ this }} where model_key not in (select model_key from {{ ref('fct_model') }})"
+            "delete from {{ this }} as target where not exists (select 1 from {{ ref('fct_model') }} as lines where lines.model_key = target.model_key)"
         ]
     )
 }}
