@@ -19,7 +19,7 @@
    ingest, dbt build, gate, publish, each a process as above). Latency (connect + query + fetch)
    p50 / p95, queries served and errors, per engine and phase.
 
-The PostgreSQL server is a throw-away one (``bench/pg_server.py``: initdb, loopback port, removed
+The PostgreSQL server is a throw-away one (``dvk.pg_local``: initdb, loopback port, removed
 at the end), default settings; PostgreSQL 15 from Debian here.
 """
 
@@ -269,10 +269,10 @@ class EnginesBench(Bench):
 
     # ------------------------------------------------------------------ all
     def run(self) -> dict:
-        import pg_server
+        from dvk import pg_local
 
         expected = self.prepare()
-        self.server = pg_server.start()
+        self.server = pg_local.start(prefix="dvk-bench-pg-")
         try:
             for r in range(self.runs):
                 order = ENGINES if r % 2 == 0 else tuple(reversed(ENGINES))
@@ -282,7 +282,7 @@ class EnginesBench(Bench):
                 self.concurrent_run(engine)
             return self.summary(expected)
         finally:
-            self.server.stop()
+            self.server.stop(remove=True)
 
     def summary(self, expected: dict) -> dict:
         stages = {}
@@ -314,17 +314,13 @@ def machine() -> dict:
     try:
         import subprocess
 
-        info["postgres"] = subprocess.run([pg_server_bin("postgres"), "--version"], capture_output=True,
+        from dvk.pg_local import pg_bin
+
+        info["postgres"] = subprocess.run([pg_bin("postgres"), "--version"], capture_output=True,
                                           text=True).stdout.strip()
     except Exception:  # noqa: BLE001
         pass
     return info
-
-
-def pg_server_bin(name: str) -> str:
-    import pg_server
-
-    return pg_server._pg_bin(name)
 
 
 def _ms(value) -> str:

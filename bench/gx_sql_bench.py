@@ -7,7 +7,7 @@ The gate (``dvk.gate.runner``) reads each dataset (``checks.chk_<name>`` of the 
 DataFrame and validates it through a pandas datasource. On PostgreSQL, GX can instead run the
 expectations as SQL in the server (``context.data_sources.add_postgres(...)``, one query asset per
 dataset: the same columns, rows and order as the pandas path reads). This script builds a
-warehouse on a throw-away PostgreSQL server (``bench/pg_server.py``; the demo inbox or a
+warehouse on a throw-away PostgreSQL server (``dvk.pg_local``; the demo inbox or a
 ``bench/synth.py`` scale: ingest + dbt build), then, for every gated year, validates every suite
 both ways in the same GX context, ``--repeats`` times (the order alternating), and
 
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    import pg_server
+    from dvk import pg_local
 
     folder = Path(tempfile.mkdtemp(prefix="dvk-gx-sql-"))
     for k in [k for k in os.environ if k.startswith("DVK_")]:
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.prepare()
         inbox = bench.data / "inbox"
         os.environ["DVK_PROJECT_ROOT"] = str(bench.project)
-    server = pg_server.start()
+    server = pg_local.start(prefix="dvk-gx-sql-pg-")
     try:
         url = server.new_database("dvk_gx_sql")
         os.environ.update({
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
                 con.close()
             result["tampered"] = measure(years, args.repeats, url, "tampered")
     finally:
-        server.stop()
+        server.stop(remove=True)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     return 0

@@ -102,8 +102,7 @@ def postgres_server():
     try:
         yield pg
     finally:
-        pg.stop()
-        shutil.rmtree(pg.folder, ignore_errors=True)
+        pg.stop(remove=True)
 
 
 #: fixtures whose state comes from dbt or the whole pipeline: the tests using them are e2e

@@ -133,9 +133,8 @@ def airflow_stack(request):
         if stack is not None and request.session.testsfailed:
             print("\n==== Airflow services' logs (a test failed) ====\n" + stack.log_tails(), file=sys.stderr)
         stop_stack(env, layout)
-        pg.stop()
+        pg.stop(remove=True)
         shutil.rmtree(base, ignore_errors=True)
-        shutil.rmtree(pg.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
