@@ -27,7 +27,9 @@ class PostgresUnavailable(RuntimeError):
 
 def pg_bin(name: str) -> str:
     """The path of one of PostgreSQL's programs (the newest version installed)."""
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    installed = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                       key=lambda path: [int(part) for part in Path(path).parts[-3].split(".") if part.isdigit()])
+    found = shutil.which(name) or (installed[-1] if installed else None)
     if not found:
         raise PostgresUnavailable(f"PostgreSQL's {name} not found: install postgresql (apt-get install postgresql)")
     return found

@@ -8,8 +8,6 @@ import pytest
 
 from dvk.pg_local import PgServer, PostgresUnavailable, start
 
-Postgres = PgServer
-
 
 def start_postgres() -> PgServer:
     try:

@@ -26,8 +26,9 @@ from pathlib import Path
 import pytest
 
 from dvk import serve
+from dvk.pg_local import PgServer
 from dvk.settings import DEMO_INBOX_DIR, PROJECT_ROOT
-from tests.support.postgres import Postgres, start_postgres
+from tests.support.postgres import start_postgres
 
 START_TIMEOUT = 900
 RUN_TIMEOUT = 900
@@ -40,7 +41,7 @@ class Stack:
     url: str
     password: str
     layout: serve.Layout
-    pg: Postgres | None
+    pg: PgServer | None
     startup_output: str
     runs: dict[str, dict] = field(default_factory=dict)
     #: Each DAG's is_paused right after the start (before any test triggered anything).
