@@ -93,7 +93,7 @@ def run(units: int, per_unit: int) -> dict:
     from dvk.report.build import render_report
     from dvk.report.summary import build_summary
     from dvk.report.tables import model_records
-    from dvk.report.versions import compute_changes
+    from dvk.report.versions import compute_changes, model_line
     from dvk.report.workbook import Meta
 
     data = make_data(units, per_unit)
@@ -105,7 +105,7 @@ def run(units: int, per_unit: int) -> dict:
     meta = Meta(version=1, data_as_of=datetime(2024, 12, 20, 15, 0), changes=changes)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        names = render_report(Path(tmp), data, summary, models, changes, meta)
+        names = render_report(Path(tmp), data, summary, [model_line(m) for m in models], changes, meta)
         render = time.perf_counter() - start
         sizes = {n: (Path(tmp) / n).stat().st_size for n in names}
     return {"units": units, "models": len(data.models), "summary_and_records_s": round(prepared, 3),

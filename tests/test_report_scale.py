@@ -16,12 +16,12 @@ import openpyxl
 import pytest
 
 from dvk.report import workbook as wbmod
-from dvk.report.build import _json_list_bytes, render_report
+from dvk.report.build import _json_lines_bytes, render_report
 from dvk.report.data import AnnualData, _records
-from dvk.report.extracts import _csv_cell_any, csv_cell
+from dvk.report.extracts import _csv_cell_any, _csv_row, csv_cell
 from dvk.report.summary import build_summary
 from dvk.report.tables import model_records
-from dvk.report.versions import compute_changes
+from dvk.report.versions import compute_changes, content_sha256, model_line
 
 FIELDS = [
     {"field_code": "KT", "field_name_vi": "Kinh tế", "field_name_en": "Economy", "sort_order": 1},
@@ -59,7 +59,7 @@ def _render(folder, data):
     models = model_records(data)
     changes = compute_changes(data.year, 1, None, summary, models)
     meta = wbmod.Meta(version=1, data_as_of=datetime(2024, 12, 20, 15), changes=changes)
-    render_report(folder, data, summary, models, changes, meta)
+    render_report(folder, data, summary, [model_line(m) for m in models], changes, meta)
     return models
 
 
@@ -110,12 +110,63 @@ def test_csv_cell_fast_path_equals_the_general_one(value):
     assert csv_cell(value) == _csv_cell_any(value)
 
 
+CELLS = [None, "", "abc", "=1+2", "-5", "+x", "@a", "\tx", "\r", "a,b", 'say "x"', "x\ny", 0, 7, -3, 10**20,
+         True, False, 0.0, -0.0, 1.5, 67661.1, 1e-7, 12345678.123456, date(2024, 1, 2),
+         datetime(2024, 1, 2, 3, 4), _Text("=x"), float("nan")]
+
+
+def test_csv_rows_are_written_as_csv_cell_writes_each_value():
+    import io
+
+    def written(rows):
+        buf = io.StringIO(newline="")
+        csv.writer(buf, lineterminator="\r\n").writerows(rows)
+        return buf.getvalue()
+
+    assert written(_csv_row(CELLS) for _ in range(2)) == written([csv_cell(v) for v in CELLS] for _ in range(2))
+
+
 def test_models_json_one_item_a_line(tmp_path):
-    items = [{"a": 1, "b": "Mô hình", "c": None}, {"a": 2.5, "b": "=x", "c": [1]}]
-    text = _json_list_bytes(items).decode("utf-8")
+    items = [{"b": "Mô hình", "a": 1, "c": None}, {"a": 2.5, "b": "=x", "c": [1]}]
+    text = _json_lines_bytes([model_line(m) for m in items]).decode("utf-8")
     assert json.loads(text) == items
     assert text.count("\n") == len(items) + 2 and "Mô hình" in text  # unescaped Vietnamese
-    assert json.loads(_json_list_bytes([]).decode("utf-8")) == []
+    assert json.loads(_json_lines_bytes([]).decode("utf-8")) == []
+
+
+def _fingerprint_as_published(summary, models):
+    """The fingerprint as every published version so far has it (versions.py before the model
+    lines were shared with models.json): it must not change, or every report gets a new version."""
+    import hashlib
+
+    def canonical(value):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+    figures = {k: v for k, v in summary.items()
+               if k not in ("version", "data_as_of", "content_sha256", "generated_from", "today_geography")}
+    lines = sorted(canonical({k: v for k, v in m.items() if k != "line_no"}) for m in models)
+    return hashlib.sha256(canonical({"summary": figures, "models": lines}).encode("utf-8")).hexdigest()
+
+
+TRICKY_NAMES = ['Mô hình ,"line_no":1,', 'a "quoted" \\ name', "x\\", '{"line_no":2}', "", "Đường \n mới"]
+
+
+@pytest.mark.parametrize("line_no", [1, None, 0, -4, 120000])
+def test_the_fingerprint_from_the_model_lines_is_the_published_one(line_no):
+    data = _data(units=3, per_unit=2)
+    summary = build_summary(data)
+    models = model_records(data)
+    for m, name in zip(models, TRICKY_NAMES):
+        m["model_name"], m["note"], m["line_no"] = name, name[::-1], line_no
+    lines = [model_line(m) for m in models]
+    assert content_sha256(summary, models, lines) == content_sha256(summary, models) \
+        == _fingerprint_as_published(summary, models)
+    # one model moved to another line of its file: same content
+    moved = [{**m, "line_no": 99} if i == 0 else m for i, m in enumerate(models)]
+    assert content_sha256(summary, moved, [model_line(m) for m in moved]) == content_sha256(summary, models)
+    # a record whose line_no sorts first or last, or is missing, as read back from a file
+    for odd in ([{"line_no": 3}], [{"a": 1, "line_no": 3}], [{"line_no": 3, "z": 1}], [{"a": 1}]):
+        assert content_sha256(summary, odd, [model_line(m) for m in odd]) == _fingerprint_as_published(summary, odd)
 
 
 def test_records_are_plain_python_values(tmp_path):

@@ -60,23 +60,41 @@ def data_as_of(data: AnnualData) -> datetime:
     return as_of.astimezone(LOCAL_TZ)
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _layout(value: Any, depth: int) -> str:
+    """JSON laid out for reading: an object a key a line, indented by two spaces; a list holding
+    objects or lists one item a line, each item on its line (Python's C encoder: ``indent`` would
+    switch to the pure-Python one, seconds for a national year's unit lists); anything else on
+    one line."""
+    pad, end = "  " * (depth + 1), "  " * depth
+    if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+        items = ",\n".join(f"{pad}{_encode(k)}: {_layout(v, depth + 1)}" for k, v in value.items())
+        return "{\n" + items + "\n" + end + "}"
+    if isinstance(value, list) and value and any(isinstance(v, (dict, list)) for v in value):
+        return "[\n" + ",\n".join(pad + _encode(v) for v in value) + "\n" + end + "]"
+    return _encode(value)
+
+
 def _json_bytes(value: Any) -> bytes:
-    return (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    """``summary.json``, ``changes.json``: see :func:`_layout`."""
+    return (_layout(value, 0) + "\n").encode("utf-8")
 
 
-def _json_list_bytes(items: list[Any]) -> bytes:
-    """A JSON list, one item a line: Python's C encoder for each item (``indent`` would switch to
-    the pure-Python one, a few seconds for a national model list)."""
-    if not items:
+def _json_lines_bytes(lines: list[str]) -> bytes:
+    """A JSON list of already encoded items, one a line (``models.json``: the models' canonical
+    lines, which the content fingerprint reads too; ``indent`` would switch to Python's pure-Python
+    encoder, a few seconds for a national model list)."""
+    if not lines:
         return b"[]\n"
-    encode = json.JSONEncoder(ensure_ascii=False).encode
-    lines = ",\n".join("  " + encode(item) for item in items)
-    return ("[\n" + lines + "\n]\n").encode("utf-8")
+    return ("[\n  " + ",\n  ".join(lines) + "\n]\n").encode("utf-8")
 
 
 def render_report(folder: Path, data: AnnualData, summary: dict[str, Any],
-                  models: list[dict[str, Any]], changes: dict[str, Any], meta: Meta) -> list[str]:
-    """Write every file of one version into ``folder``; return their names."""
+                  model_lines: list[str], changes: dict[str, Any], meta: Meta) -> list[str]:
+    """Write every file of one version into ``folder``; return their names. ``model_lines``: each
+    model as :func:`versions.model_line` (``models.json``)."""
     tables = all_tables(data, summary)
     names = []
     (folder / "summary.json").write_bytes(_json_bytes(summary))
@@ -85,7 +103,7 @@ def render_report(folder: Path, data: AnnualData, summary: dict[str, Any],
     names.append(workbook_name(data.year))
     for table in tables:
         names.append(write_csv(folder, table, data.year).name)
-    (folder / "models.json").write_bytes(_json_list_bytes(models))
+    (folder / "models.json").write_bytes(_json_lines_bytes(model_lines))
     (folder / "changes.json").write_bytes(_json_bytes(changes))
     (folder / "changes.md").write_bytes(versions.changes_markdown(changes).encode("utf-8"))
     names += ["models.json", "changes.json", "changes.md"]
@@ -196,7 +214,8 @@ def build_annual_report(year: int, settings: Settings | None = None,
     data = load_annual_data(year, settings)
     summary = build_summary(data)
     models = model_records(data)
-    fingerprint = versions.content_sha256(summary, models)
+    lines = [versions.model_line(m) for m in models]
+    fingerprint = versions.content_sha256(summary, models, lines)
     final = annual_report_dir(year, settings)
 
     with _lock(final.parent):
@@ -218,7 +237,7 @@ def build_annual_report(year: int, settings: Settings | None = None,
         changes = versions.compute_changes(year, number, previous, summary, models)
         meta = Meta(version=number, data_as_of=as_of, changes=changes)
         _publish(settings, year, final,
-                 lambda tmp: render_report(tmp, data, summary, models, changes, meta), number)
+                 lambda tmp: render_report(tmp, data, summary, lines, changes, meta), number)
     log.info(
         "Báo cáo năm %s, phiên bản %s / annual report %s, version %s: %s đơn vị / units, "
         "%s mô hình / models (%s xây mới / new, %s nhân rộng / replicated) -> %s",

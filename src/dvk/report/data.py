@@ -112,14 +112,26 @@ order by period_year
 """
 
 
+#: Column types whose values may be a float NaN: DuckDB's names, psycopg2's type codes (float4, float8).
+_FLOAT_TYPES = frozenset({"DOUBLE", "FLOAT", "REAL", 700, 701})
+
+
 def _records(con, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
     """The rows of a ``select`` as dicts of plain Python values (int, float, str, date, datetime,
-    bool, None; a float NaN becomes None). Fetched as tuples by the warehouse layer: no DataFrame in
-    between, whose per-value conversion cost most of a national report's reading (165,000 model lines)."""
-    return [
-        {k: None if v.__class__ is float and v != v else v for k, v in row.items()}
-        for row in query_rows(con, sql, params)
-    ]
+    bool, None; a float NaN becomes None). Fetched as tuples: no DataFrame in between, whose
+    per-value conversion cost most of a national report's reading (165,000 model lines); NaN is
+    looked for in the float columns only."""
+    cur = con.execute(sql, params or [])
+    description = cur.description or []
+    names = [d[0] for d in description]
+    rows = [dict(zip(names, row)) for row in cur.fetchall()]
+    for name, type_code in ((d[0], d[1]) for d in description):
+        if str(type_code) in _FLOAT_TYPES or (isinstance(type_code, int) and type_code in _FLOAT_TYPES):
+            for row in rows:
+                value = row[name]
+                if value != value:
+                    row[name] = None
+    return rows
 
 
 @dataclass
@@ -139,8 +151,16 @@ class AnnualData:
         codes = [f["field_code"] for f in self.fields if f["field_code"] in FIELD_CODES]
         return codes or list(FIELD_CODES)
 
+    @cached_property
+    def _field_names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for f in self.fields:
+            names.setdefault(f["field_code"], f["field_name_vi"])  # the first, as a search would find
+        return names
+
     def field_name(self, code: str) -> str:
-        return next((f["field_name_vi"] for f in self.fields if f["field_code"] == code), code)
+        """The field's Vietnamese name (a dict look-up: the report asks once per model line)."""
+        return self._field_names.get(code, code)
 
     @cached_property
     def _status_by_unit(self) -> dict[str, dict[str, Any]]:
@@ -165,7 +185,12 @@ class AnnualData:
         return [s for s in self.status if s["status"] == "provisional"]
 
     def unit_totals(self) -> list[dict[str, Any]]:
-        """Per unit with at least one model: counts, by field, and measures; sorted by code."""
+        """Per unit with at least one model: counts, by field, and measures; sorted by code.
+        Computed once (the summary and the table by unit both read it): treat it as read-only."""
+        return self._unit_totals
+
+    @cached_property
+    def _unit_totals(self) -> list[dict[str, Any]]:
         units: dict[str, dict[str, Any]] = {}
         provisional_rows = {r["unit_code"] for r in self.unit_fields if r["is_provisional"]}
         for row in self.unit_fields:

@@ -63,20 +63,52 @@ DETAIL_LABELS = {
 }
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+#: Canonical JSON: keys sorted, no spaces, text as is (one encoder, built once: ``json.dumps`` with
+#: options builds a new one per call, a second for a national model list).
+_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
+
+#: What a model line of ``models.json`` holds that is not content (its place in the file sent).
+_LINE_NO = ',"line_no":'
 
 
-def report_content(summary: dict[str, Any], models: list[dict[str, Any]]) -> dict[str, Any]:
+def model_line(model: dict[str, Any]) -> str:
+    """One model as canonical JSON, ``line_no`` included: a line of ``models.json``."""
+    return _canonical(model)
+
+
+def _without_line_no(line: str) -> str:
+    """A canonical model line without its ``"line_no"`` member: the model's content.
+
+    A model is a flat record (:func:`dvk.report.tables.model_records`); its ``line_no`` is an
+    integer or null (no comma in it); and ``,"`` never occurs inside a JSON string (a quote in a
+    text is written ``\\"``): the first ``,"line_no":`` is the member itself."""
+    start = line.find(_LINE_NO)
+    if start < 0:
+        if line.startswith('{"line_no":'):  # the first member (no key sorts before it)
+            end = line.find(",")
+            return "{" + line[end + 1:] if end >= 0 else "{}"
+        return line
+    end = line.find(",", start + len(_LINE_NO))
+    return line[:start] + (line[end:] if end >= 0 else "}")
+
+
+def report_content(summary: dict[str, Any], models: list[dict[str, Any]],
+                   lines: list[str] | None = None) -> dict[str, Any]:
+    """The content: the summary's figures and the sorted model lines without ``line_no``.
+    ``lines``: the models' :func:`model_line` texts when already made (``models.json``)."""
     figures = {k: v for k, v in summary.items()
                if k not in VERSION_KEYS and k not in PROVENANCE_KEYS and k not in DERIVED_KEYS}
-    lines = sorted((_canonical({k: v for k, v in m.items() if k != "line_no"}) for m in models))
-    return {"summary": figures, "models": lines}
+    if lines is None:
+        lines = [model_line(m) for m in models]
+    return {"summary": figures, "models": sorted(_without_line_no(line) for line in lines)}
 
 
-def content_sha256(summary: dict[str, Any], models: list[dict[str, Any]]) -> str:
-    """The fingerprint of what a reader sees; equal fingerprints, same report."""
-    return hashlib.sha256(_canonical(report_content(summary, models)).encode("utf-8")).hexdigest()
+def content_sha256(summary: dict[str, Any], models: list[dict[str, Any]],
+                   lines: list[str] | None = None) -> str:
+    """The fingerprint of what a reader sees; equal fingerprints, same report. ``lines``: as in
+    :func:`report_content` (the same fingerprint, without encoding every model twice)."""
+    content = report_content(summary, models, lines)
+    return hashlib.sha256(_canonical(content).encode("utf-8")).hexdigest()
 
 
 @dataclass
