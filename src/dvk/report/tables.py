@@ -194,14 +194,18 @@ def models(data: AnnualData) -> Table:
         Column("Ghi chú", "text", 22),
     ]
     rows, prov = [], []
+    labels: dict[str, str | None] = {}  # unit code -> its status's period label (asked once a unit)
+    field_names = {f: data.field_name(f) for f in {m["field_code"] for m in data.models}}
     for i, m in enumerate(data.models, 1):
-        st = data.status_of(m["unit_code"])
+        code = m["unit_code"]
+        if code not in labels:
+            labels[code] = _period_label(data.status_of(code))
         provisional = m["status"] == "provisional"
-        period = _period_label(st) or m["period_id"]
+        period = labels[code] or m["period_id"]
         rows.append([
-            i, m["unit_code"], m["unit_name"] or m["unit_code"],
+            i, code, m["unit_name"] or code,
             f"{period} (tạm tính)" if provisional else period,
-            data.field_name(m["field_code"]), m["model_name"],
+            field_names[m["field_code"]], m["model_name"],
             KIND_VI.get(m["model_kind"], m["model_kind"]), m["registered_on"],
             m["recognition_level"], m["households"], m["funds_million_vnd"], m["labour_days"],
             m["land_m2"], m["note"],
