@@ -17,11 +17,24 @@ gate only reads the warehouse (read-only DuckDB connection); it never writes int
 
 from __future__ import annotations
 
+from typing import Any
+
 from dvk.gate._gx import quiet_logging
 from dvk.gate.result import GateFailed, GateResult, data_docs_path, gate_result_path, load_result
-from dvk.gate.runner import enforce_gate, run_gate, run_gates
 
 quiet_logging()
+
+#: Imported on first use: the runner brings pandas and Great Expectations (1.5 s and more of a
+#: process's start), which a report given its gate result, a publish or a DAG file never needs.
+_RUNNER = ("enforce_gate", "run_gate", "run_gates")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RUNNER:
+        from dvk.gate import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module 'dvk.gate' has no attribute {name!r}")
 
 __all__ = ["GateFailed", "GateResult", "data_docs_path", "enforce_gate", "gate_result_path", "load_result",
            "run_gate", "run_gates"]
