@@ -37,6 +37,8 @@ import pytest
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="dvk-test-airflow-"))
 atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
 os.environ["DVK_AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+# Run logs (dvk.runlog) likewise: a run a test starts without a folder of its own logs here.
+os.environ["DVK_LOG_DIR"] = str(_AIRFLOW_HOME / "run-logs")
 # Tests write their inbox files and ingest them at once: no settle time (DVK_INBOX_SETTLE_SECONDS),
 # unless a test sets one (tests/test_ingest_hostile.py does, for the uploads in progress).
 os.environ.setdefault("DVK_INBOX_SETTLE_SECONDS", "0")

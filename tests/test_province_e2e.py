@@ -64,6 +64,9 @@ def province_run(tmp_path_factory):
         DVK_REPORTS_DIR=str(base / "reports"),
         DVK_QUARANTINE_DIR=str(base / "quarantine"),
         DVK_PUBLISHED_DIR=str(base / "published"),
+        # the session's throw-away Airflow home (tests/conftest.py), never the checkout's .local/
+        DVK_AIRFLOW_HOME=os.environ["DVK_AIRFLOW_HOME"],
+        DVK_LOG_DIR=str(base / "logs"),
     )
     proc = subprocess.run([sys.executable, "-m", "dvk.run_local"], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=1200)

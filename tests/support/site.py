@@ -28,6 +28,7 @@ def site_env(base: Path) -> dict[str, str]:
         "DVK_REPORTS_DIR": str(base / "reports"),
         "DVK_QUARANTINE_DIR": str(base / "quarantine"),
         "DVK_PUBLISHED_DIR": str(base / "warehouse" / "published"),
+        "DVK_LOG_DIR": str(base / "logs"),
     }
 
 
