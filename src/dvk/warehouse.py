@@ -282,11 +282,31 @@ def comment_on(con: Any, target: str, comment: str | None, columns: Iterable[tup
 # results
 
 
-def query_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[dict[str, Any]]:
-    """Run ``sql`` (``?`` or named ``$parameters``) and return its rows as dicts, column → value."""
+#: Result column types whose values may be a float NaN: DuckDB's type names, psycopg2's type
+#: codes (float4, float8).
+_FLOAT_TYPES = frozenset({"DOUBLE", "FLOAT", "REAL", 700, 701})
+
+
+def _is_float_type(type_code: Any) -> bool:
+    return str(type_code) in _FLOAT_TYPES or (isinstance(type_code, int) and type_code in _FLOAT_TYPES)
+
+
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None, *,
+               nan_as_null: bool = False) -> list[dict[str, Any]]:
+    """Run ``sql`` (``?`` or named ``$parameters``) and return its rows as dicts, column → value.
+    ``nan_as_null``: a float NaN becomes None (looked for in the float columns only: a national
+    report reads 150,000 model rows this way)."""
     cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    description = cur.description or []
+    names = [d[0] for d in description]
+    rows = [dict(zip(names, row)) for row in cur.fetchall()]
+    if nan_as_null:
+        for name in (d[0] for d in description if _is_float_type(d[1])):
+            for row in rows:
+                value = row[name]
+                if value != value:
+                    row[name] = None
+    return rows
 
 
 def query_value(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:

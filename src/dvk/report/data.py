@@ -112,26 +112,11 @@ order by period_year
 """
 
 
-#: Column types whose values may be a float NaN: DuckDB's names, psycopg2's type codes (float4, float8).
-_FLOAT_TYPES = frozenset({"DOUBLE", "FLOAT", "REAL", 700, 701})
-
-
 def _records(con, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
     """The rows of a ``select`` as dicts of plain Python values (int, float, str, date, datetime,
-    bool, None; a float NaN becomes None). Fetched as tuples: no DataFrame in between, whose
-    per-value conversion cost most of a national report's reading (165,000 model lines); NaN is
-    looked for in the float columns only."""
-    cur = con.execute(sql, params or [])
-    description = cur.description or []
-    names = [d[0] for d in description]
-    rows = [dict(zip(names, row)) for row in cur.fetchall()]
-    for name, type_code in ((d[0], d[1]) for d in description):
-        if str(type_code) in _FLOAT_TYPES or (isinstance(type_code, int) and type_code in _FLOAT_TYPES):
-            for row in rows:
-                value = row[name]
-                if value != value:
-                    row[name] = None
-    return rows
+    bool, None; a float NaN becomes None). Fetched as tuples by the warehouse layer: no DataFrame in
+    between, whose per-value conversion cost most of a national report's reading (165,000 model lines)."""
+    return query_rows(con, sql, params, nan_as_null=True)
 
 
 @dataclass

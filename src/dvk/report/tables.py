@@ -195,7 +195,6 @@ def models(data: AnnualData) -> Table:
     ]
     rows, prov = [], []
     labels: dict[str, str | None] = {}  # unit code -> its status's period label (asked once a unit)
-    field_names = {f: data.field_name(f) for f in {m["field_code"] for m in data.models}}
     for i, m in enumerate(data.models, 1):
         code = m["unit_code"]
         if code not in labels:
@@ -205,7 +204,7 @@ def models(data: AnnualData) -> Table:
         rows.append([
             i, code, m["unit_name"] or code,
             f"{period} (tạm tính)" if provisional else period,
-            field_names[m["field_code"]], m["model_name"],
+            data.field_name(m["field_code"]), m["model_name"],
             KIND_VI.get(m["model_kind"], m["model_kind"]), m["registered_on"],
             m["recognition_level"], m["households"], m["funds_million_vnd"], m["labour_days"],
             m["land_m2"], m["note"],
