@@ -128,8 +128,6 @@ def gate_years(plan: dict) -> dict:
     the task is red, ``publish`` still runs (it publishes the years that passed, each saved in
     ``gate/<year>/gate_result.json``) and ``every_year_current`` fails the run.
     """
-    from dvk.gate import run_gates
-
     years = [int(y) for y in plan.get("changed") or []]
     unchanged = plan.get("unchanged") or []
     if unchanged:
@@ -138,6 +136,8 @@ def gate_years(plan: dict) -> dict:
     if not years:
         log.info("Không có năm nào thay đổi / no year changed: nothing to gate")
         return {}
+    from dvk.gate import run_gates  # pandas and Great Expectations: only when a year is gated
+
     results = run_gates(years)
     out: dict[str, dict] = {}
     problems = []
