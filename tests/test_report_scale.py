@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from datetime import date, datetime
 
 import openpyxl
@@ -96,6 +97,49 @@ def test_a_list_within_the_limit_stays_in_its_sheet(tmp_path):
     texts = _texts(wb["Danh sách mô hình"])
     assert "Mô hình 0-2" in texts and "=Mô hình 0-1" in texts  # text cells, never formulas
     assert not any("danh-sach-mo-hinh-2024.csv" in t for t in texts)
+
+
+def test_a_large_workbook_is_written_by_a_child_process_with_the_same_bytes(tmp_path, monkeypatch):
+    """The national path (start_workbook forks a child for a large workbook) gives the very
+    files of the in-process path: the threshold lowered to force it on small data."""
+    data = _data(units=5, per_unit=4)
+    inline, forked = tmp_path / "inline", tmp_path / "forked"
+    inline.mkdir()
+    forked.mkdir()
+    _render(inline, data)
+    real, writer = wbmod._write_in_child, tmp_path / "writer-pid"
+
+    def write_in_child(*args):
+        writer.write_text(str(os.getpid()))
+        real(*args)
+
+    monkeypatch.setattr(wbmod, "WORKBOOK_BACKGROUND_MIN_CELLS", 0)
+    monkeypatch.setattr(wbmod, "_write_in_child", write_in_child)
+    _render(forked, data)
+    assert int(writer.read_text()) != os.getpid()  # another process wrote the workbook
+    names = sorted(p.name for p in inline.iterdir())
+    assert names == sorted(p.name for p in forked.iterdir()) and "bao-cao-dan-van-kheo-2024.xlsx" in names
+    for name in names:
+        assert (forked / name).read_bytes() == (inline / name).read_bytes(), name
+
+
+def test_a_failed_child_workbook_raises_naming_the_workbook(tmp_path, monkeypatch):
+    monkeypatch.setattr(wbmod, "WORKBOOK_BACKGROUND_MIN_CELLS", 0)
+    data = _data(units=2, per_unit=2)
+    summary = build_summary(data)
+    missing = tmp_path / "no-such-folder" / "bao-cao.xlsx"
+    pending = wbmod.start_workbook(missing, data, summary, wbmod.Meta(version=1))
+    with pytest.raises(wbmod.WorkbookError, match=r"bao-cao\.xlsx.*FileNotFoundError"):
+        pending.wait()
+
+
+def test_a_small_workbook_is_written_in_this_process(tmp_path, monkeypatch):
+    data = _data(units=2, per_unit=2)
+    summary = build_summary(data)
+    assert wbmod.workbook_cells(wbmod.all_tables(data, summary)) < wbmod.WORKBOOK_BACKGROUND_MIN_CELLS
+    pending = wbmod.start_workbook(tmp_path / "b.xlsx", data, summary, wbmod.Meta(version=1))
+    assert pending._process is None and (tmp_path / "b.xlsx").is_file()  # written before it returns
+    assert pending.wait() == tmp_path / "b.xlsx"
 
 
 class _Text(str):

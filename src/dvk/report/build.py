@@ -35,7 +35,7 @@ from dvk.report.data import AnnualData, load_annual_data
 from dvk.report.extracts import write_csv
 from dvk.report.summary import build_summary
 from dvk.report.tables import all_tables, model_records
-from dvk.report.workbook import Meta, workbook_name, write_workbook
+from dvk.report.workbook import Meta, start_workbook, workbook_name
 from dvk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -96,17 +96,21 @@ def render_report(folder: Path, data: AnnualData, summary: dict[str, Any],
     """Write every file of one version into ``folder``; return their names. ``model_lines``: each
     model as :func:`versions.model_line` (``models.json``)."""
     tables = all_tables(data, summary)
-    names = []
-    (folder / "summary.json").write_bytes(_json_bytes(summary))
-    names.append("summary.json")
-    write_workbook(folder / workbook_name(data.year), data, summary, meta, tables)
-    names.append(workbook_name(data.year))
-    for table in tables:
-        names.append(write_csv(folder, table, data.year).name)
-    (folder / "models.json").write_bytes(_json_lines_bytes(model_lines))
-    (folder / "changes.json").write_bytes(_json_bytes(changes))
-    (folder / "changes.md").write_bytes(versions.changes_markdown(changes).encode("utf-8"))
-    names += ["models.json", "changes.json", "changes.md"]
+    # a national workbook is written by a child process meanwhile (start_workbook)
+    workbook = start_workbook(folder / workbook_name(data.year), data, summary, meta, tables)
+    try:
+        names = ["summary.json"]
+        (folder / "summary.json").write_bytes(_json_bytes(summary))
+        for table in tables:
+            names.append(write_csv(folder, table, data.year).name)
+        (folder / "models.json").write_bytes(_json_lines_bytes(model_lines))
+        (folder / "changes.json").write_bytes(_json_bytes(changes))
+        (folder / "changes.md").write_bytes(versions.changes_markdown(changes).encode("utf-8"))
+        names += ["models.json", "changes.json", "changes.md"]
+    except BaseException:
+        workbook.cancel()
+        raise
+    names.insert(1, workbook.wait().name)
     return names
 
 

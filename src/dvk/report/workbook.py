@@ -748,5 +748,92 @@ def write_workbook(path: Path, data: AnnualData, summary: dict[str, Any], meta: 
     return path
 
 
-__all__ = ["Meta", "SHEETS", "SHEET_CHANGES", "WORKBOOK_LIST_MAX_ROWS", "workbook_bytes", "workbook_name",
-           "write_workbook"]
+#: A workbook of more cells than this is written by a child process while the caller writes the
+#: report's other files (:func:`start_workbook`): a national year (about 410,000 cells, 3 to 4 s
+#: of xlsxwriter) beside its CSV and JSON files (about 2 s). Below it, forking costs more than it
+#: saves: a city's or a province's workbook is written in the caller's process.
+WORKBOOK_BACKGROUND_MIN_CELLS = 100_000
+
+
+class WorkbookError(RuntimeError):
+    """The child process writing the workbook failed; the message is its error."""
+
+
+class _Pending:
+    """A workbook being written: :meth:`wait` returns its path, or raises :class:`WorkbookError`."""
+
+    def __init__(self, path: Path, process: Any = None, conn: Any = None) -> None:
+        self.path, self._process, self._conn = path, process, conn
+
+    def wait(self) -> Path:
+        if self._process is None:
+            return self.path
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        try:
+            error = conn.recv()  # None: written; else the child's error
+        except EOFError:  # the child died without a word (killed, out of memory)
+            error = "the child process ended without an answer"
+        finally:
+            conn.close()
+            process.join()
+        if error is None and process.exitcode == 0 and self.path.is_file():
+            return self.path
+        raise WorkbookError(
+            f"Không ghi được sổ tính {self.path.name} / the workbook {self.path.name} was not written: "
+            f"{error or 'no file'} (exit code {process.exitcode})")
+
+    def cancel(self) -> None:
+        """Stop the child (the caller failed: its folder is about to be removed)."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join()
+            self._conn.close()
+            self._process = self._conn = None
+
+
+def _write_in_child(conn: Any, path: Path, data: AnnualData, summary: dict[str, Any], meta: Meta | None,
+                    tables: list[Table] | None) -> None:
+    try:
+        write_workbook(path, data, summary, meta, tables)
+        conn.send(None)
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises
+        conn.send(f"{type(error).__name__}: {error}")
+    finally:
+        conn.close()
+
+
+def workbook_cells(tables: list[Table]) -> int:
+    """About how many cells the workbook's tables take (a list longer than
+    ``WORKBOOK_LIST_MAX_ROWS`` is not laid out: none of its rows count)."""
+    return sum(len(t.rows) * len(t.columns) for t in tables if len(t.rows) <= WORKBOOK_LIST_MAX_ROWS)
+
+
+def start_workbook(path: Path, data: AnnualData, summary: dict[str, Any], meta: Meta | None = None,
+                   tables: list[Table] | None = None) -> _Pending:
+    """Write the workbook, in a forked child process when it is large
+    (``WORKBOOK_BACKGROUND_MIN_CELLS``) and the platform forks; call ``.wait()`` on the result
+    before using the file. The child inherits the data (nothing is copied or pickled), writes
+    the same bytes as :func:`write_workbook` would, and sends back only its error, if any."""
+    tables = tables or all_tables(data, summary)
+    import multiprocessing
+
+    if (workbook_cells(tables) < WORKBOOK_BACKGROUND_MIN_CELLS
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return _Pending(write_workbook(path, data, summary, meta, tables))
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_write_in_child, args=(send, path, data, summary, meta, tables),
+                              name=f"dvk-workbook-{data.year}", daemon=True)
+    try:
+        process.start()
+    except (AssertionError, OSError):  # a daemonic process may not have children; no memory to fork
+        receive.close()
+        send.close()
+        return _Pending(write_workbook(path, data, summary, meta, tables))
+    send.close()
+    return _Pending(path, process, receive)
+
+
+__all__ = ["Meta", "SHEETS", "SHEET_CHANGES", "WORKBOOK_BACKGROUND_MIN_CELLS", "WORKBOOK_LIST_MAX_ROWS",
+           "WorkbookError", "start_workbook", "workbook_bytes", "workbook_cells", "workbook_name", "write_workbook"]
