@@ -133,7 +133,7 @@ def test_a_failed_child_workbook_raises_naming_the_workbook(tmp_path, monkeypatc
         pending.wait()
 
 
-def test_a_small_workbook_is_written_in_this_process(tmp_path, monkeypatch):
+def test_a_small_workbook_is_written_in_this_process(tmp_path):
     data = _data(units=2, per_unit=2)
     summary = build_summary(data)
     assert wbmod.workbook_cells(wbmod.all_tables(data, summary)) < wbmod.WORKBOOK_BACKGROUND_MIN_CELLS

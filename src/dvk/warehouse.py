@@ -282,13 +282,9 @@ def comment_on(con: Any, target: str, comment: str | None, columns: Iterable[tup
 # results
 
 
-#: Result column types whose values may be a float NaN: DuckDB's type names, psycopg2's type
-#: codes (float4, float8).
-_FLOAT_TYPES = frozenset({"DOUBLE", "FLOAT", "REAL", 700, 701})
-
-
-def _is_float_type(type_code: Any) -> bool:
-    return str(type_code) in _FLOAT_TYPES or (isinstance(type_code, int) and type_code in _FLOAT_TYPES)
+#: Result column types whose values may be a float NaN, as ``str(type_code)``: DuckDB's type
+#: names, psycopg2's type codes (float4, float8).
+_FLOAT_TYPES = frozenset({"DOUBLE", "FLOAT", "REAL", "700", "701"})
 
 
 def query_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None, *,
@@ -301,7 +297,7 @@ def query_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None, 
     names = [d[0] for d in description]
     rows = [dict(zip(names, row)) for row in cur.fetchall()]
     if nan_as_null:
-        for name in (d[0] for d in description if _is_float_type(d[1])):
+        for name in (d[0] for d in description if str(d[1]) in _FLOAT_TYPES):
             for row in rows:
                 value = row[name]
                 if value != value:

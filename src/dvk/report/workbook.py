@@ -818,21 +818,21 @@ def start_workbook(path: Path, data: AnnualData, summary: dict[str, Any], meta: 
     tables = tables or all_tables(data, summary)
     import multiprocessing
 
-    if (workbook_cells(tables) < WORKBOOK_BACKGROUND_MIN_CELLS
-            or "fork" not in multiprocessing.get_all_start_methods()):
-        return _Pending(write_workbook(path, data, summary, meta, tables))
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_write_in_child, args=(send, path, data, summary, meta, tables),
-                              name=f"dvk-workbook-{data.year}", daemon=True)
-    try:
-        process.start()
-    except (AssertionError, OSError):  # a daemonic process may not have children; no memory to fork
-        receive.close()
-        send.close()
-        return _Pending(write_workbook(path, data, summary, meta, tables))
-    send.close()
-    return _Pending(path, process, receive)
+    if (workbook_cells(tables) >= WORKBOOK_BACKGROUND_MIN_CELLS
+            and "fork" in multiprocessing.get_all_start_methods()):
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(target=_write_in_child, args=(send, path, data, summary, meta, tables),
+                                  name=f"dvk-workbook-{data.year}", daemon=True)
+        try:
+            process.start()
+        except (AssertionError, OSError):  # a daemonic process may not have children; no memory to fork
+            receive.close()
+        else:
+            return _Pending(path, process, receive)
+        finally:
+            send.close()  # the child's end: this process keeps only the receiving one
+    return _Pending(write_workbook(path, data, summary, meta, tables))
 
 
 __all__ = ["Meta", "SHEETS", "SHEET_CHANGES", "WORKBOOK_BACKGROUND_MIN_CELLS", "WORKBOOK_LIST_MAX_ROWS",
