@@ -18,7 +18,8 @@ Tiers (markers, registered in pyproject.toml, ``--strict-markers``): ``e2e`` run
 whole pipeline (or needs a state that does), ``services`` starts servers, ``browser`` drives
 Chromium, ``bench`` runs a benchmark. ``services``, ``browser`` and ``bench`` tests are ``e2e``
 too, so ``-m "not e2e"`` is the inner loop. Tests that use the Airflow stack go to one xdist
-worker (group ``airflow_stack``, ``--dist loadgroup``): one stack per run. The tests of a module
+worker (group ``airflow_stack``, ``--dist loadgroup``): one stack per run (tests/test_xdist_groups.py
+checks that the groups take effect). The tests of a module
 that uses a module-scoped fixture go to one worker too (group: the module), so that the fixture
 is built once, not once per worker.
 """
@@ -135,8 +136,9 @@ def _uses_module_fixture(item) -> bool:
 def pytest_itemcollected(item):
     """The xdist groups, set as each test is collected (pytest-xdist reads them when the
     collection is modified, to send a group to one worker with ``--dist loadgroup``)."""
-    names = {m.name for m in item.iter_markers()}
-    if names & {"services", "browser"} or {"airflow_stack", "loaded_stack"} & set(item.fixturenames):
+    if {"airflow_stack", "loaded_stack"} & set(item.fixturenames):
+        # the stack is one per run: its users (test_services.py, test_browser.py) on one worker;
+        # other servers (PostgreSQL, Redis) are started per test or per worker and need no group
         item.add_marker(pytest.mark.xdist_group("airflow_stack"))
     elif _uses_module_fixture(item):
         # a module-scoped fixture is built once per worker that runs the module's tests: keep
@@ -170,4 +172,15 @@ def _apply_xdist_groups(config, items) -> None:
         groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
                          for m in item.iter_markers("xdist_group")})
         if groups:
-            item._nodeid = f"{item.nodeid}@{'_'.join(groups)}"
+            _set_nodeid(item, f"{item.nodeid}@{'_'.join(groups)}")
+
+
+def _set_nodeid(item, nodeid: str) -> None:
+    """pytest 9.2 keeps a node's id as a structured ``NodeId`` in ``_id`` (``nodeid`` is its
+    text); earlier versions kept the text in ``_nodeid``, where xdist's hook still writes it."""
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # pytest < 9.2
+        item._nodeid = nodeid
+        return
+    item._id = NodeId.parse(nodeid)
