@@ -8,8 +8,10 @@ bench/report_bench.py and bench/scale_bench.py, docs/benchmarks.md).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
+import multiprocessing
 import os
 from datetime import date, datetime
 
@@ -121,6 +123,62 @@ def test_a_large_workbook_is_written_by_a_child_process_with_the_same_bytes(tmp_
     assert names == sorted(p.name for p in forked.iterdir()) and "bao-cao-dan-van-kheo-2024.xlsx" in names
     for name in names:
         assert (forked / name).read_bytes() == (inline / name).read_bytes(), name
+
+
+def _build(monkeypatch, reports, data) -> list[str]:
+    """``build_annual_report`` of ``data`` (no warehouse: the loader returns it) into ``reports``;
+    the names of the children it started."""
+    from dvk.gate import GateResult
+    from dvk.report import build as buildmod
+    from dvk.settings import get_settings
+
+    started: list[str] = []
+    real_fork = wbmod.fork_workbook
+
+    def fork(path, write, *, name):
+        started.append(name)
+        return real_fork(path, write, name=name)
+
+    monkeypatch.setenv("DVK_REPORTS_DIR", str(reports))
+    monkeypatch.setattr(buildmod, "load_annual_data", lambda year, settings: data)
+    monkeypatch.setattr(buildmod, "fork_workbook", fork)
+    buildmod.build_annual_report(data.year, get_settings(), GateResult(year=data.year, passed=True))
+    assert not multiprocessing.active_children()  # no child left running, whatever it was for
+    return started
+
+
+def _received_later(data: AnnualData, day: int, models: list[dict] | None = None) -> AnnualData:
+    """``data`` with its first unit's report received again on ``day`` (December), and ``models``."""
+    status = [dict(s) for s in data.status]
+    status[0]["source_received_at"] = datetime(2024, 12, day, 8)
+    return dataclasses.replace(data, status=status, models=data.models if models is None else models)
+
+
+def test_a_large_workbook_started_before_the_fingerprint_is_the_same_workbook(tmp_path, monkeypatch):
+    """A national year's workbook is started in a child before the content fingerprint is known,
+    when a submission is newer than the last version's: versions 1 and 2 (with its sheet of
+    changes) come out byte for byte as written in-process; a report sent again with the same
+    content starts one and discards it (no version 3); nothing newer starts none; nothing is left
+    in ``.tmp``."""
+    data = _data(units=5, per_unit=4)
+    models = [dict(m) for m in data.models[:-1]]
+    models[0]["households"] += 5
+    corrected = _received_later(data, 22, models)
+    resent = _received_later(corrected, 23)
+    inline, early = tmp_path / "inline", tmp_path / "early"
+    assert _build(monkeypatch, inline, data) == [] and _build(monkeypatch, inline, corrected) == []
+    monkeypatch.setattr(wbmod, "WORKBOOK_BACKGROUND_MIN_CELLS", 0)
+    assert _build(monkeypatch, early, data) == ["dvk-workbook-2024"]
+    assert _build(monkeypatch, early, corrected) == ["dvk-workbook-2024"]
+    assert _build(monkeypatch, early, corrected) == []  # nothing newer: not started
+    assert _build(monkeypatch, early, resent) == ["dvk-workbook-2024"]  # started, then discarded
+    a, b = inline / "annual" / "2024", early / "annual" / "2024"
+    names = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
+    assert "versions/v2/bao-cao-dan-van-kheo-2024.xlsx" in names and "versions/v3" not in str(names)
+    for name in names:
+        assert (b / name).read_bytes() == (a / name).read_bytes(), name
+    assert not (early / ".tmp").exists()
 
 
 def test_a_failed_child_workbook_raises_naming_the_workbook(tmp_path, monkeypatch):

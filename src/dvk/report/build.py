@@ -11,7 +11,9 @@ each published version. When the content (``versions.content_sha256``) equals th
 version's, nothing is written. Otherwise version N+1 is rendered, with ``changes.json`` /
 ``changes.md`` against version N, into a temporary folder under ``<reports_dir>/.tmp/`` together
 with the earlier versions, and that folder is moved into place: a half-written report never
-exists at ``annual/<year>/``. Builds of reports are serialised by a lock on ``annual/``.
+exists at ``annual/<year>/``. Builds of reports are serialised by a lock on ``annual/``. A national
+year's workbook is started in a child process before the fingerprint is known (nothing in it
+depends on the fingerprint) and discarded if the content did not change.
 """
 
 from __future__ import annotations
@@ -34,8 +36,16 @@ from dvk.report import versions
 from dvk.report.data import AnnualData, load_annual_data
 from dvk.report.extracts import write_csv
 from dvk.report.summary import build_summary
-from dvk.report.tables import all_tables, model_records
-from dvk.report.workbook import Meta, start_workbook, workbook_name
+from dvk.report.tables import Table, all_tables, model_records
+from dvk.report.workbook import (
+    Meta,
+    PendingWorkbook,
+    fork_workbook,
+    start_workbook,
+    workbook_name,
+    write_workbook,
+    written_in_background,
+)
 from dvk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -92,12 +102,15 @@ def _json_lines_bytes(lines: list[str]) -> bytes:
 
 
 def render_report(folder: Path, data: AnnualData, summary: dict[str, Any],
-                  model_lines: list[str], changes: dict[str, Any], meta: Meta) -> list[str]:
+                  model_lines: list[str], changes: dict[str, Any], meta: Meta,
+                  tables: list[Table] | None = None, workbook: PendingWorkbook | None = None) -> list[str]:
     """Write every file of one version into ``folder``; return their names. ``model_lines``: each
-    model as :func:`versions.model_line` (``models.json``)."""
-    tables = all_tables(data, summary)
+    model as :func:`versions.model_line` (``models.json``). ``workbook``: the workbook already
+    being written elsewhere (:func:`_start_workbook_early`), moved into ``folder`` when done."""
+    tables = tables or all_tables(data, summary)
+    name = workbook_name(data.year)
     # a national workbook is written by a child process meanwhile (start_workbook)
-    workbook = start_workbook(folder / workbook_name(data.year), data, summary, meta, tables)
+    workbook = workbook or start_workbook(folder / name, data, summary, meta, tables)
     try:
         names = ["summary.json"]
         (folder / "summary.json").write_bytes(_json_bytes(summary))
@@ -110,8 +123,34 @@ def render_report(folder: Path, data: AnnualData, summary: dict[str, Any],
     except BaseException:
         workbook.cancel()
         raise
-    names.insert(1, workbook.wait().name)
+    written = workbook.wait()
+    if written != folder / name:
+        os.replace(written, folder / name)
+    names.insert(1, name)
     return names
+
+
+def _start_workbook_early(settings: Settings, data: AnnualData, summary: dict[str, Any],
+                          models: list[dict[str, Any]], tables: list[Table],
+                          previous: versions.Published | None, number: int, as_of: datetime) -> PendingWorkbook | None:
+    """A large workbook (``WORKBOOK_BACKGROUND_MIN_CELLS``: a national year) started in a child
+    process before the content fingerprint is known, so that it is written while this process
+    encodes the models and fingerprints them: nothing in the workbook depends on the fingerprint.
+    The child writes version ``number`` into ``<reports_dir>/.tmp/``; the caller discards it if
+    the content did not change. None for a smaller workbook (written after the fingerprint, in
+    this process, only when needed) or where the platform cannot fork."""
+    if not written_in_background(tables):
+        return None
+    staging = settings.reports_dir / ".tmp"
+    staging.mkdir(parents=True, exist_ok=True)
+    path = staging / f"annual-{data.year}-{uuid.uuid4().hex}.xlsx"
+    draft = {**summary, "version": number, "data_as_of": as_of.isoformat(timespec="seconds")}
+
+    def write() -> None:  # in the child: the version's changes, then its workbook
+        changes = versions.compute_changes(data.year, number, previous, draft, models)
+        write_workbook(path, data, draft, Meta(version=number, data_as_of=as_of, changes=changes), tables)
+
+    return fork_workbook(path, write, name=f"dvk-workbook-{data.year}")
 
 
 def _move_into_place(tmp: Path, final: Path) -> None:
@@ -193,10 +232,14 @@ def _publish(settings: Settings, year: int, final: Path, fill, number: int | Non
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
-        try:
-            staging.rmdir()  # only when empty: another report may be under way
-        except OSError:
-            pass
+        _remove_if_empty(staging)
+
+
+def _remove_if_empty(staging: Path) -> None:
+    try:
+        staging.rmdir()  # only when empty: another report may be under way
+    except OSError:
+        pass
 
 
 def build_annual_report(year: int, settings: Settings | None = None,
@@ -220,30 +263,41 @@ def build_annual_report(year: int, settings: Settings | None = None,
     data = load_annual_data(year, settings)
     summary = build_summary(data)
     models = model_records(data)
-    lines = [versions.model_line(m) for m in models]
-    fingerprint = versions.content_sha256(summary, models, lines)
     final = annual_report_dir(year, settings)
 
     with _lock(final.parent):
         previous = versions.latest_published(final)
-        if previous is not None and previous.content_sha256 == fingerprint:
-            if not _current_matches(final, previous.folder):
-                # someone removed or edited a current file: put the published version back
-                _publish(settings, year, final, lambda tmp: _copy_files(previous.folder, tmp), None)
-            log.info("Báo cáo năm %s không đổi / annual report %s unchanged: phiên bản / version %s (%s)",
-                     year, year, previous.number, final)
-            return final
         number = max(versions.version_numbers(final), default=0) + 1
         as_of = data_as_of(data)
-        summary.update({
-            "version": number,
-            "data_as_of": as_of.isoformat(timespec="seconds"),
-            "content_sha256": fingerprint,
-        })
-        changes = versions.compute_changes(year, number, previous, summary, models)
-        meta = Meta(version=number, data_as_of=as_of, changes=changes)
-        _publish(settings, year, final,
-                 lambda tmp: render_report(tmp, data, summary, lines, changes, meta), number)
+        tables, early = None, None
+        if previous is None or (previous.summary or {}).get("data_as_of") != as_of.isoformat(timespec="seconds"):
+            # a submission newer than the last version's: the content has most likely changed, so a
+            # large workbook is started now (when nothing newer came, it is written only if needed)
+            tables = all_tables(data, summary)
+            early = _start_workbook_early(settings, data, summary, models, tables, previous, number, as_of)
+        try:
+            lines = [versions.model_line(m) for m in models]
+            fingerprint = versions.content_sha256(summary, models, lines)
+            if previous is not None and previous.content_sha256 == fingerprint:
+                if not _current_matches(final, previous.folder):
+                    # someone removed or edited a current file: put the published version back
+                    _publish(settings, year, final, lambda tmp: _copy_files(previous.folder, tmp), None)
+                log.info("Báo cáo năm %s không đổi / annual report %s unchanged: phiên bản / version %s (%s)",
+                         year, year, previous.number, final)
+                return final
+            summary.update({
+                "version": number,
+                "data_as_of": as_of.isoformat(timespec="seconds"),
+                "content_sha256": fingerprint,
+            })
+            changes = versions.compute_changes(year, number, previous, summary, models)
+            meta = Meta(version=number, data_as_of=as_of, changes=changes)
+            _publish(settings, year, final,
+                     lambda tmp: render_report(tmp, data, summary, lines, changes, meta, tables, early), number)
+        finally:
+            if early is not None:
+                early.discard()  # unchanged content, or a failure: stop the child, drop its file
+                _remove_if_empty(early.path.parent)
     log.info(
         "Báo cáo năm %s, phiên bản %s / annual report %s, version %s: %s đơn vị / units, "
         "%s mô hình / models (%s xây mới / new, %s nhân rộng / replicated) -> %s",

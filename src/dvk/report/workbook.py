@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -748,10 +749,11 @@ def write_workbook(path: Path, data: AnnualData, summary: dict[str, Any], meta: 
     return path
 
 
-#: A workbook of more cells than this is written by a child process while the caller writes the
-#: report's other files (:func:`start_workbook`): a national year (about 410,000 cells, 3 to 4 s
-#: of xlsxwriter) beside its CSV and JSON files (about 2 s). Below it, forking costs more than it
-#: saves: a city's or a province's workbook is written in the caller's process.
+#: A workbook of more cells than this is written by a child process while the caller fingerprints
+#: the content and writes the report's other files (:func:`start_workbook`,
+#: ``dvk.report.build._start_workbook_early``): a national year (about 410,000 cells, 3 to 4 s of
+#: xlsxwriter) beside its fingerprint, CSV and JSON files (about 4 s). Below it, forking costs more
+#: than it saves: a city's or a province's workbook is written in the caller's process.
 WORKBOOK_BACKGROUND_MIN_CELLS = 100_000
 
 
@@ -759,7 +761,7 @@ class WorkbookError(RuntimeError):
     """The child process writing the workbook failed; the message is its error."""
 
 
-class _Pending:
+class PendingWorkbook:
     """A workbook being written: :meth:`wait` returns its path, or raises :class:`WorkbookError`."""
 
     def __init__(self, path: Path, process: Any = None, conn: Any = None) -> None:
@@ -791,16 +793,27 @@ class _Pending:
             self._conn.close()
             self._process = self._conn = None
 
+    def discard(self) -> None:
+        """Stop the child if it still runs and remove its file if it is still there (a workbook
+        started before it was known to be needed, :func:`dvk.report.build.build_annual_report`)."""
+        self.cancel()
+        self.path.unlink(missing_ok=True)
 
-def _write_in_child(conn: Any, path: Path, data: AnnualData, summary: dict[str, Any], meta: Meta | None,
-                    tables: list[Table] | None) -> None:
+
+def _write_in_child(conn: Any, write: Callable[[], Any]) -> None:
     try:
-        write_workbook(path, data, summary, meta, tables)
+        write()
         conn.send(None)
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises
         conn.send(f"{type(error).__name__}: {error}")
     finally:
         conn.close()
+
+
+def written_in_background(tables: list[Table]) -> bool:
+    """Whether a workbook of these tables is large enough to be written by a child process
+    (``WORKBOOK_BACKGROUND_MIN_CELLS``)."""
+    return workbook_cells(tables) >= WORKBOOK_BACKGROUND_MIN_CELLS
 
 
 def workbook_cells(tables: list[Table]) -> int:
@@ -809,31 +822,42 @@ def workbook_cells(tables: list[Table]) -> int:
     return sum(len(t.rows) * len(t.columns) for t in tables if len(t.rows) <= WORKBOOK_LIST_MAX_ROWS)
 
 
-def start_workbook(path: Path, data: AnnualData, summary: dict[str, Any], meta: Meta | None = None,
-                   tables: list[Table] | None = None) -> _Pending:
-    """Write the workbook, in a forked child process when it is large
-    (``WORKBOOK_BACKGROUND_MIN_CELLS``) and the platform forks; call ``.wait()`` on the result
-    before using the file. The child inherits the data (nothing is copied or pickled), writes
-    the same bytes as :func:`write_workbook` would, and sends back only its error, if any."""
-    tables = tables or all_tables(data, summary)
+def fork_workbook(path: Path, write: Callable[[], Any], *, name: str) -> PendingWorkbook | None:
+    """Run ``write()``, which writes the workbook at ``path``, in a forked child process; None
+    where the platform cannot fork (the caller then writes it in its own process). The child
+    inherits what ``write`` reads (nothing is copied or pickled) and sends back only its error;
+    call ``.wait()`` on the result before using the file."""
     import multiprocessing
 
-    if (workbook_cells(tables) >= WORKBOOK_BACKGROUND_MIN_CELLS
-            and "fork" in multiprocessing.get_all_start_methods()):
-        context = multiprocessing.get_context("fork")
-        receive, send = context.Pipe(duplex=False)
-        process = context.Process(target=_write_in_child, args=(send, path, data, summary, meta, tables),
-                                  name=f"dvk-workbook-{data.year}", daemon=True)
-        try:
-            process.start()
-        except (AssertionError, OSError):  # a daemonic process may not have children; no memory to fork
-            receive.close()
-        else:
-            return _Pending(path, process, receive)
-        finally:
-            send.close()  # the child's end: this process keeps only the receiving one
-    return _Pending(write_workbook(path, data, summary, meta, tables))
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_write_in_child, args=(send, write), name=name, daemon=True)
+    try:
+        process.start()
+    except (AssertionError, OSError):  # a daemonic process may not have children; no memory to fork
+        receive.close()
+        return None
+    finally:
+        send.close()  # the child's end: this process keeps only the receiving one
+    return PendingWorkbook(path, process, receive)
+
+
+def start_workbook(path: Path, data: AnnualData, summary: dict[str, Any], meta: Meta | None = None,
+                   tables: list[Table] | None = None) -> PendingWorkbook:
+    """Write the workbook, in a forked child process when it is large
+    (``WORKBOOK_BACKGROUND_MIN_CELLS``) and the platform forks (:func:`fork_workbook`: the same
+    bytes as :func:`write_workbook`); call ``.wait()`` on the result before using the file."""
+    tables = tables or all_tables(data, summary)
+    if written_in_background(tables):
+        pending = fork_workbook(path, lambda: write_workbook(path, data, summary, meta, tables),
+                                name=f"dvk-workbook-{data.year}")
+        if pending is not None:
+            return pending
+    return PendingWorkbook(write_workbook(path, data, summary, meta, tables))
 
 
 __all__ = ["Meta", "SHEETS", "SHEET_CHANGES", "WORKBOOK_BACKGROUND_MIN_CELLS", "WORKBOOK_LIST_MAX_ROWS",
-           "WorkbookError", "start_workbook", "workbook_bytes", "workbook_cells", "workbook_name", "write_workbook"]
+           "PendingWorkbook", "WorkbookError", "fork_workbook", "start_workbook", "workbook_bytes", "workbook_cells",
+           "workbook_name", "write_workbook", "written_in_background"]
