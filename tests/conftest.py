@@ -158,28 +158,7 @@ def pytest_collection_modifyitems(config, items):
             or E2E_FIXTURES & set(item.fixturenames)
         ):
             item.add_marker(pytest.mark.e2e)
-    _longest_first(items)
     _apply_xdist_groups(config, items)
-
-
-#: The tiers in the order the workers take them: the longest tests first (a benchmark's smoke run
-#: takes one to two minutes, a server test up to one), so that no long test starts last and keeps
-#: one worker busy while the other has finished.
-TIER_ORDER = ("bench", "services", "browser", "e2e")
-
-
-def _longest_first(items) -> None:
-    """Order the modules by their heaviest tier (:data:`TIER_ORDER`), keeping each module's tests
-    together and in their order (a module-scoped fixture is then set up once)."""
-    def tier(item) -> int:
-        names = {m.name for m in item.iter_markers()}
-        return next((i for i, name in enumerate(TIER_ORDER) if name in names), len(TIER_ORDER))
-
-    module_tier: dict = {}
-    for item in items:
-        module_tier[item.path] = min(module_tier.get(item.path, len(TIER_ORDER)), tier(item))
-    position = {id(item): i for i, item in enumerate(items)}
-    items.sort(key=lambda item: (module_tier[item.path], position[id(item)]))
 
 
 def _apply_xdist_groups(config, items) -> None:
