@@ -150,12 +150,14 @@ def stage_dbt_startup(args: dict) -> dict:
     from dvk.settings import get_settings
 
     settings = get_settings()
-    target = settings.dbt_target_dir
-    if args.get("cold"):
-        target = target.parent / "dbt_target_cold"
-        shutil.rmtree(target, ignore_errors=True)
-    fixed_startup(settings.warehouse, target)  # timed as the stage's whole work
-    if args.get("cold"):
+    if not args.get("cold"):
+        fixed_startup(settings.warehouse, settings.dbt_target_dir)  # timed as the stage's whole work
+        return {"rows": 0}
+    target = settings.dbt_target_dir.parent / "dbt_target_cold"
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        fixed_startup(settings.warehouse, target)
+    finally:
         shutil.rmtree(target, ignore_errors=True)
     return {"rows": 0}
 

@@ -132,23 +132,21 @@ def render_report(folder: Path, data: AnnualData, summary: dict[str, Any],
 
 def _start_workbook_early(settings: Settings, data: AnnualData, summary: dict[str, Any],
                           models: list[dict[str, Any]], tables: list[Table],
-                          previous: versions.Published | None, number: int, as_of: datetime) -> PendingWorkbook | None:
+                          previous: versions.Published | None, as_of: datetime) -> PendingWorkbook | None:
     """A large workbook (``WORKBOOK_BACKGROUND_MIN_CELLS``: a national year) started in a child
     process before the content fingerprint is known, so that it is written while this process
     encodes the models and fingerprints them: nothing in the workbook depends on the fingerprint.
-    The child writes version ``number`` into ``<reports_dir>/.tmp/``; the caller discards it if
-    the content did not change. None for a smaller workbook (written after the fingerprint, in
+    ``summary`` holds the new version's number and date already; the child writes that version into
+    ``<reports_dir>/.tmp/``; the caller discards it if the content did not change. None for a smaller workbook (written after the fingerprint, in
     this process, only when needed) or where the platform cannot fork."""
     if not written_in_background(tables):
         return None
-    staging = settings.reports_dir / ".tmp"
-    staging.mkdir(parents=True, exist_ok=True)
-    path = staging / f"annual-{data.year}-{uuid.uuid4().hex}.xlsx"
-    draft = {**summary, "version": number, "data_as_of": as_of.isoformat(timespec="seconds")}
+    path = _staging(settings) / f"annual-{data.year}-{uuid.uuid4().hex}.xlsx"
+    number = summary["version"]
 
     def write() -> None:  # in the child: the version's changes, then its workbook
-        changes = versions.compute_changes(data.year, number, previous, draft, models)
-        write_workbook(path, data, draft, Meta(version=number, data_as_of=as_of, changes=changes), tables)
+        changes = versions.compute_changes(data.year, number, previous, summary, models)
+        write_workbook(path, data, summary, Meta(version=number, data_as_of=as_of, changes=changes), tables)
 
     return fork_workbook(path, write, name=f"dvk-workbook-{data.year}")
 
@@ -210,8 +208,7 @@ def _publish(settings: Settings, year: int, final: Path, fill, number: int | Non
     """Fill a temporary folder (``fill(tmp) -> file names``), add ``versions/`` (the earlier
     versions, and ``v<number>`` with a copy of the new files unless ``number`` is None), then move
     it onto ``final`` in one rename."""
-    staging = settings.reports_dir / ".tmp"
-    staging.mkdir(parents=True, exist_ok=True)
+    staging = _staging(settings)
     tmp = Path(tempfile.mkdtemp(prefix=f"annual-{year}-", dir=staging))
     try:
         names = fill(tmp)
@@ -233,6 +230,13 @@ def _publish(settings: Settings, year: int, final: Path, fill, number: int | Non
         raise
     finally:
         _remove_if_empty(staging)
+
+
+def _staging(settings: Settings) -> Path:
+    """``<reports_dir>/.tmp/``, where a version is written before it is moved into place."""
+    staging = settings.reports_dir / ".tmp"
+    staging.mkdir(parents=True, exist_ok=True)
+    return staging
 
 
 def _remove_if_empty(staging: Path) -> None:
@@ -269,12 +273,14 @@ def build_annual_report(year: int, settings: Settings | None = None,
         previous = versions.latest_published(final)
         number = max(versions.version_numbers(final), default=0) + 1
         as_of = data_as_of(data)
+        # the version's number and date are not part of the content (versions.VERSION_KEYS)
+        summary.update({"version": number, "data_as_of": as_of.isoformat(timespec="seconds")})
         tables, early = None, None
-        if previous is None or (previous.summary or {}).get("data_as_of") != as_of.isoformat(timespec="seconds"):
+        if previous is None or (previous.summary or {}).get("data_as_of") != summary["data_as_of"]:
             # a submission newer than the last version's: the content has most likely changed, so a
             # large workbook is started now (when nothing newer came, it is written only if needed)
             tables = all_tables(data, summary)
-            early = _start_workbook_early(settings, data, summary, models, tables, previous, number, as_of)
+            early = _start_workbook_early(settings, data, summary, models, tables, previous, as_of)
         try:
             lines = [versions.model_line(m) for m in models]
             fingerprint = versions.content_sha256(summary, models, lines)
@@ -285,11 +291,7 @@ def build_annual_report(year: int, settings: Settings | None = None,
                 log.info("Báo cáo năm %s không đổi / annual report %s unchanged: phiên bản / version %s (%s)",
                          year, year, previous.number, final)
                 return final
-            summary.update({
-                "version": number,
-                "data_as_of": as_of.isoformat(timespec="seconds"),
-                "content_sha256": fingerprint,
-            })
+            summary["content_sha256"] = fingerprint
             changes = versions.compute_changes(year, number, previous, summary, models)
             meta = Meta(version=number, data_as_of=as_of, changes=changes)
             _publish(settings, year, final,
