@@ -9,7 +9,10 @@ The ingest is the real thing (``dvk.ingest.ingest_inbox``): read, hash, guard, p
 validate, and load ``raw.*`` in a fresh DuckDB warehouse. Each run times both, alternating which
 goes first; the table shows the medians side by side and the ratio ingest / floor (target ≤ 2.5
 at province scale, issue 16; the 1.5 of the first ingest issue is withdrawn for 2-CPU machines).
-Each is also timed in CPU seconds (``time.process_time``, the process's threads): on a shared
+The ingest parses in worker processes at 200 files or more (``DVK_INGEST_WORKERS``, default every
+usable CPU; docs/ingest.md, "Parse workers"); the same ingest with ``ingest_workers=1`` (one process,
+as before the workers) is timed beside it. Each is also timed in CPU seconds (this process's threads
+and the workers it waited for, ``resource.getrusage``): on a shared
 machine other processes stretch the wall time of whatever runs beside them, far less its CPU time,
 so the CPU ratio is the one to compare between runs taken under different loads.
 A third line, one transaction per file (``batch_files=1``), shows what group commit saves.
@@ -34,6 +37,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -82,18 +86,25 @@ def generate(folder: Path, n_files: int, seed: int = 2021) -> int:
     return rows
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of the children it has waited for (the parse workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 class Clock:
-    """Wall and CPU time (this process, all its threads) of a ``with`` block: ``times`` = (wall, CPU).
+    """Wall and CPU time (this process, all its threads, and its parse workers) of a ``with`` block:
+    ``times`` = (wall, CPU).
 
     The CPU time is the figure to compare on a shared machine: other processes lengthen the wall
     time of whatever runs while they do, far less the CPU time it takes."""
 
     def __enter__(self) -> Clock:
-        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        self._wall, self._cpu = time.perf_counter(), _cpu()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.times = (time.perf_counter() - self._wall, time.process_time() - self._cpu)
+        self.times = (time.perf_counter() - self._wall, _cpu() - self._cpu)
 
 
 def floor_once(files: list[Path]) -> tuple[float, float]:
@@ -109,14 +120,16 @@ def floor_once(files: list[Path]) -> tuple[float, float]:
     return clock.times
 
 
-def ingest_once(inbox: Path, work: Path, batch_files: int | None) -> tuple[tuple[float, float], int]:
-    """The full ingest into a fresh warehouse; ((wall, CPU) seconds, files loaded)."""
+def ingest_once(inbox: Path, work: Path, batch_files: int | None,
+                workers: int | None = None) -> tuple[tuple[float, float], int]:
+    """The full ingest into a fresh warehouse; ((wall, CPU) seconds, files loaded). ``workers``:
+    the parse workers (None: the default, every usable CPU; 1: in the ingest's own process)."""
     from dvk.ingest import ingest_inbox
     from dvk.settings import Settings
 
     shutil.rmtree(work, ignore_errors=True)
     settings = Settings(inbox_dir=inbox, warehouse=work / "dvk.duckdb", reports_dir=work / "reports",
-                        quarantine_dir=work / "quarantine", inbox_settle_seconds=0)
+                        quarantine_dir=work / "quarantine", inbox_settle_seconds=0, ingest_workers=workers)
     kwargs = {} if batch_files is None else {"batch_files": batch_files}
     with Clock() as clock:
         result = ingest_inbox(settings, today=TODAY, **kwargs)
@@ -151,7 +164,7 @@ def no_parse_once(inbox: Path, work: Path, parsed: dict[Path, object]) -> tuple[
         return parsed[path]
 
     with mock.patch.object(inbox_module, "read_submission", from_memory):
-        return ingest_once(inbox, work, None)
+        return ingest_once(inbox, work, None, workers=1)  # the parse is not done: nothing for workers
 
 
 def machine() -> dict:
@@ -178,6 +191,7 @@ def run(n_files: int, runs: int, workdir: Path | None = None, per_file_runs: int
         measure = {  # stage → one timed run, (wall, CPU) seconds
             "floor": lambda: floor_once(files),
             "ingest": lambda: loaded_all(ingest_once(inbox, work, None)),
+            "one_process": lambda: loaded_all(ingest_once(inbox, work, None, workers=1)),
             "parse": lambda: parse_once(files)[0],
             "no_parse": lambda: loaded_all(no_parse_once(inbox, work, parsed)),
             "fixed": lambda: ingest_once(empty, work, None)[0],
@@ -205,6 +219,8 @@ def run(n_files: int, runs: int, workdir: Path | None = None, per_file_runs: int
         "floor_s": floor, "ingest_s": ingest, "ingest_one_tx_per_file_s": single,
         "parse_validate_s": med["parse"], "all_but_parse_s": med["no_parse"], "warehouse_fixed_s": med["fixed"],
         "ratio": ingest / floor, "ratio_one_tx_per_file": single / floor,
+        "ingest_one_process_s": med["one_process"], "ingest_one_process_cpu_s": cpu["one_process"],
+        "ratio_one_process": med["one_process"] / floor, "one_process_runs_s": times["one_process"],
         "floor_cpu_s": cpu["floor"], "ingest_cpu_s": cpu["ingest"], "parse_validate_cpu_s": cpu["parse"],
         "all_but_parse_cpu_s": cpu["no_parse"], "warehouse_fixed_cpu_s": cpu["fixed"],
         "ratio_cpu": cpu["ingest"] / cpu["floor"], "cpu_runs_s": cpu_times,
@@ -220,6 +236,7 @@ def table(result: dict) -> str:
     lines = [f"{'':44} {'median s':>9} {'files/s':>9} {'rows/s':>10} {'× floor':>8} {'CPU s':>8} {'CPU × floor':>12}"]
     for label, key in (("floor: python-calamine alone (read only)", "floor"),
                        ("ingest: parse + validate + load raw.*", "ingest"),
+                       ("ingest in one process (no parse workers)", "ingest_one_process"),
                        ("  part: parse + validate, no warehouse", "parse_validate"),
                        ("  part: all but the parse (hash, warehouse)", "all_but_parse"),
                        ("  of which warehouse fixed (empty inbox)", "warehouse_fixed"),

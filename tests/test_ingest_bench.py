@@ -23,6 +23,7 @@ def test_the_benchmark_runs_at_a_tiny_scale(tmp_path):
     assert result["files"] == 4 and result["model_rows"] > 0
     assert result["floor_s"] > 0 and result["ingest_s"] > 0 and result["ratio"] > 0
     # each part measured (no comparison of two timings: one run on a busy machine can invert them)
+    assert result["ingest_one_process_s"] > 0 and "ingest in one process" in proc.stdout
     assert result["parse_validate_s"] > 0 and result["all_but_parse_s"] > 0 and result["warehouse_fixed_s"] > 0
     assert "all but the parse" in proc.stdout
     assert {"nproc", "memory", "duckdb", "python-calamine"} <= set(result["machine"])

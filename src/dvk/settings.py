@@ -86,6 +86,10 @@ class Settings:
     #: ``dvk_warehouse`` in its environment form (``AIRFLOW_CONN_DVK_WAREHOUSE``, a URI or
     #: Airflow's JSON) gives it; ``DVK_WAREHOUSE_URL`` wins when both are set.
     warehouse_url: str | None = None
+    #: Worker processes that parse the inbox's files (``DVK_INGEST_WORKERS``): None (the default)
+    #: uses every CPU the process may run on; 1 (or 0) parses in the run's own process. A run with
+    #: fewer than 200 files to read never starts workers (``dvk.ingest.parse_pool``).
+    ingest_workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
@@ -236,6 +240,18 @@ def _path(name: str, default: Path | None) -> Path | None:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _ingest_workers(value: str) -> int | None:
+    if not value or value.lower() == "auto":
+        return None
+    try:
+        workers = int(value)
+    except ValueError:
+        raise ValueError(f"DVK_INGEST_WORKERS must be a number of processes (1: none) or auto, not {value!r}") from None
+    if workers < 0:
+        raise ValueError(f"DVK_INGEST_WORKERS must not be negative, not {value!r}")
+    return workers
+
+
 def _umask(value: str) -> int:
     try:
         mask = int(value, 8)
@@ -271,4 +287,5 @@ def get_settings() -> Settings:
         log_dir=_path("DVK_LOG_DIR", LOCAL_DIR / "logs"),
         keep_run_logs=int(os.environ.get("DVK_KEEP_RUN_LOGS", "20")),
         warehouse_url=_warehouse_url(),
+        ingest_workers=_ingest_workers(os.environ.get("DVK_INGEST_WORKERS", "").strip()),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 
 from dvk.ingest.budget import MAX_SHEET_ROWS
@@ -38,6 +39,12 @@ def _delimiter(first_line: str) -> str:
 
 def _column_index(header: list[str]) -> dict[str, int]:
     """csv column name (or model column key) → index, matched on fold keys."""
+    return dict(_header_index(tuple(header)))
+
+
+@functools.lru_cache(maxsize=256)
+def _header_index(header: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """:func:`_column_index`, memoised: a deployment's files repeat a few header rows."""
     index: dict[str, int] = {}
     for ci, cell in enumerate(header):
         key = fold(cell)
@@ -49,7 +56,7 @@ def _column_index(header: list[str]) -> dict[str, int]:
         for column in MODEL_COLUMNS:
             if key == (column.csv_name or "").replace("_", " ") or column.matches(key) >= 1000:
                 index.setdefault(column.key, ci)
-    return index
+    return tuple(index.items())
 
 
 def parse_csv(data: bytes, file_name: str, *, units: UnitDirectory, fields: FieldDirectory,

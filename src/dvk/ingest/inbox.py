@@ -43,6 +43,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import errno
+import functools
 import hashlib
 import logging
 import os
@@ -52,13 +53,14 @@ import time
 import traceback
 import unicodedata
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from dvk import warehouse as dvk_warehouse
-from dvk.ingest import warehouse
+from dvk.ingest import parse_pool, warehouse
 from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.guard import check_content, check_size
 from dvk.ingest.parse import SUBMISSION_SUFFIXES, parse_file
@@ -616,87 +618,148 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
     for name, why in listing.refused.items():
         log.warning("Refused %s: %s", name, why)
 
-    con = dvk_warehouse.connect(dvk_warehouse.target(settings), read_only=False)  # waits for a reader (dvk.warehouse)
-    try:
-        with warehouse.transaction(con):  # one commit for the tables (a new warehouse) and the run's row
-            warehouse.ensure_schema(con)
-            result.interrupted_loads = warehouse.close_interrupted_loads(con, result.started_at)
-            warehouse.start_load(con, load_id, result.started_at, str(inbox))
-        for old in result.interrupted_loads:
-            log.warning("Load %s never finished (the run was killed): marked interrupted", old)
-        loaded_hashes, quarantined_hashes = warehouse.known_hashes(con)
-        copies = warehouse.quarantined_copies(con) if quarantined_hashes else {}
-        pending: list[_Pending] = []
-        pending_hashes: set[str] = set()
-        pending_rows = 0
-        for path, listed in listing.files:
-            name = display_name(path)
-            try:
-                data, sha = _read(path, settings.max_file_bytes, listed)
-                received_at = _received_at(path, manifest, listed)
-            except FileNotFoundError:
-                log.warning("%s vanished from the inbox during the run", path)
-                continue
-            except _Refused as exc:
-                result.refused[name] = str(exc)
-                log.warning("Refused %s: %s", name, exc)
-                continue
-            except _Changed:
-                result.waiting[name] = WAIT_CHANGED
-                log.warning("%s changed while it was read: left for the next run", name)
-                continue
-            except OSError as exc:  # unreadable (permissions): nothing to record, left for the next run
-                log.error("Cannot read %s: %s", path, exc)
-                result.failed[name] = f"{type(exc).__name__}: {exc}"
-                continue
-            if sha in loaded_hashes or sha in pending_hashes:
-                result.skipped[name] = SKIP_ALREADY_LOADED
-                continue
-            if sha in quarantined_hashes:
-                _finish_interrupted_quarantine(path, name, sha, copies)
-                result.skipped[name] = SKIP_ALREADY_QUARANTINED
-                continue
-            try:
-                outcome = read_submission(path, settings, units, fields, today, data=data)
-            except (_Changed, _Refused):
-                result.waiting[name] = WAIT_CHANGED
-                continue
-            if not _unchanged(path, listed):  # written to while it was parsed: neither loaded nor moved
-                result.waiting[name] = WAIT_CHANGED
-                log.warning("%s changed while it was read: left for the next run", name)
-                continue
-            if isinstance(outcome, list):
-                try:
-                    _quarantine(con, quarantine_folder, path, sha, received_at, load_id, outcome, data, listed)
-                except _Changed:
-                    result.waiting[name] = WAIT_CHANGED
-                    log.warning("%s changed while it was quarantined: left for the next run", name)
-                    continue
-                except Exception as exc:  # rolled back: the file stays in the inbox for the next run
-                    log.error("Could not quarantine %s: %s", name, exc)
-                    result.failed[name] = f"{type(exc).__name__}: {exc}"
-                    continue
-                quarantined_hashes.add(sha)
-                result.quarantined[name] = outcome
-                log.warning("Quarantined %s: %d problem(s)", name, len(outcome))
-                continue
-            record = warehouse.submission_record(
-                outcome, submission_id=sha, file_name=name, size=len(data) if data is not None else 0,
-                received_at=received_at, loaded_at=_utc_now(), load_id=load_id)
-            pending.append(_Pending(name, sha, outcome, record))
-            pending_hashes.add(sha)
-            pending_rows += 1 + len(outcome.models) + len(outcome.totals)
-            if len(pending) >= batch_files or pending_rows >= BATCH_ROWS:
-                _commit(con, pending, result, loaded_hashes)
-                pending_hashes.clear()
-                pending_rows = 0
-        _commit(con, pending, result, loaded_hashes)
-        result.finished_at = _utc_now()
-        warehouse.finish_load(con, load_id, result.finished_at, seen=result.files_seen, loaded=len(result.loaded),
-                              skipped=len(result.skipped), quarantined=len(result.quarantined),
-                              status="failed" if result.failed else "finished")
-    finally:
-        con.close()
+    parse = functools.partial(_parse_one, settings, units, fields, today)
+    workers = parse_pool.workers_for(len(listing.files), settings.ingest_workers)
+    with parse_pool.ParsePool(parse, workers) as pool:  # forked before the warehouse is opened
+        con = dvk_warehouse.connect(dvk_warehouse.target(settings), read_only=False)  # waits for a reader
+        try:
+            _run(con, pool, listing, result, settings, manifest, quarantine_folder, batch_files)
+        finally:
+            con.close()
     if result.failed:
         raise IngestError(result)
     return result
+
+
+def _parse_one(settings: Settings, units: UnitDirectory, fields: FieldDirectory, today: dt.date, path: Path,
+               data: bytes | None) -> ParsedSubmission | list[Problem]:
+    """One file's parse (the bytes the run read and hashed), as the parse pool calls it."""
+    return read_submission(path, settings, units, fields, today, data=data)
+
+
+@dataclass
+class _Read:
+    """A file read and hashed, waiting for its parse (in the pool's window)."""
+
+    path: Path
+    listed: os.stat_result
+    name: str
+    data: bytes | None
+    sha: str
+    received_at: dt.datetime
+    parsing: bool  # sent to the pool (not when a file with the same bytes is already in the window)
+
+
+def _run(con: duckdb.DuckDBPyConnection, pool: parse_pool.ParsePool, listing: InboxListing, result: IngestResult,
+         settings: Settings, manifest: dict[str, dt.datetime], quarantine_folder: Path, batch_files: int) -> None:
+    """The run on the open warehouse: every listed file read and hashed in order; its parse sent to
+    the pool up to a window ahead (in this process without workers: one file at a time); then, in
+    the same order, skipped, quarantined or added to the group to commit."""
+    load_id = result.load_id
+    with warehouse.transaction(con):  # one commit for the tables (a new warehouse) and the run's row
+        warehouse.ensure_schema(con)
+        result.interrupted_loads = warehouse.close_interrupted_loads(con, result.started_at)
+        warehouse.start_load(con, load_id, result.started_at, str(result.inbox_dir))
+    for old in result.interrupted_loads:
+        log.warning("Load %s never finished (the run was killed): marked interrupted", old)
+    loaded_hashes, quarantined_hashes = warehouse.known_hashes(con)
+    copies = warehouse.quarantined_copies(con) if quarantined_hashes else {}
+    pending: list[_Pending] = []
+    pending_hashes: set[str] = set()
+    pending_rows = 0
+    window: deque[_Read] = deque()
+    parsing: set[str] = set()  # the bytes (sha256) of the window's files sent to the pool
+    ahead = pool.window
+
+    def finish(item: _Read) -> None:
+        nonlocal pending_rows
+        path, listed, name, data, sha, received_at = (item.path, item.listed, item.name, item.data, item.sha,
+                                                      item.received_at)
+        outcome: ParsedSubmission | list[Problem] | str | None = None
+        if item.parsing:
+            parsing.discard(sha)
+            try:
+                outcome = pool.result(sha)
+            except (_Changed, _Refused):
+                outcome = WAIT_CHANGED
+        if sha in loaded_hashes or sha in pending_hashes:
+            result.skipped[name] = SKIP_ALREADY_LOADED
+            return
+        if sha in quarantined_hashes:
+            _finish_interrupted_quarantine(path, name, sha, copies)
+            result.skipped[name] = SKIP_ALREADY_QUARANTINED
+            return
+        if outcome is None:  # the same bytes as a file before it, which was not loaded: parsed here
+            try:
+                outcome = pool.parse(path, data)
+            except (_Changed, _Refused):
+                outcome = WAIT_CHANGED
+        if outcome is WAIT_CHANGED:
+            result.waiting[name] = WAIT_CHANGED
+            return
+        if not _unchanged(path, listed):  # written to while it was parsed: neither loaded nor moved
+            result.waiting[name] = WAIT_CHANGED
+            log.warning("%s changed while it was read: left for the next run", name)
+            return
+        if isinstance(outcome, list):
+            try:
+                _quarantine(con, quarantine_folder, path, sha, received_at, load_id, outcome, data, listed)
+            except _Changed:
+                result.waiting[name] = WAIT_CHANGED
+                log.warning("%s changed while it was quarantined: left for the next run", name)
+                return
+            except Exception as exc:  # rolled back: the file stays in the inbox for the next run
+                log.error("Could not quarantine %s: %s", name, exc)
+                result.failed[name] = f"{type(exc).__name__}: {exc}"
+                return
+            quarantined_hashes.add(sha)
+            result.quarantined[name] = outcome
+            log.warning("Quarantined %s: %d problem(s)", name, len(outcome))
+            return
+        record = warehouse.submission_record(
+            outcome, submission_id=sha, file_name=name, size=len(data) if data is not None else 0,
+            received_at=received_at, loaded_at=_utc_now(), load_id=load_id)
+        pending.append(_Pending(name, sha, outcome, record))
+        pending_hashes.add(sha)
+        pending_rows += 1 + len(outcome.models) + len(outcome.totals)
+        if len(pending) >= batch_files or pending_rows >= BATCH_ROWS:
+            _commit(con, pending, result, loaded_hashes)
+            pending_hashes.clear()
+            pending_rows = 0
+
+    for path, listed in listing.files:
+        name = display_name(path)
+        try:
+            data, sha = _read(path, settings.max_file_bytes, listed)
+            received_at = _received_at(path, manifest, listed)
+        except FileNotFoundError:
+            log.warning("%s vanished from the inbox during the run", path)
+            continue
+        except _Refused as exc:
+            result.refused[name] = str(exc)
+            log.warning("Refused %s: %s", name, exc)
+            continue
+        except _Changed:
+            result.waiting[name] = WAIT_CHANGED
+            log.warning("%s changed while it was read: left for the next run", name)
+            continue
+        except OSError as exc:  # unreadable (permissions): nothing to record, left for the next run
+            log.error("Cannot read %s: %s", path, exc)
+            result.failed[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        known = sha in loaded_hashes or sha in pending_hashes or sha in quarantined_hashes
+        send = not known and sha not in parsing
+        if send:
+            pool.add(sha, path, data)
+            parsing.add(sha)
+        item = _Read(path, listed, name, data, sha, received_at, send)
+        window.append(item)
+        while len(window) > ahead:
+            finish(window.popleft())
+    while window:
+        finish(window.popleft())
+    _commit(con, pending, result, loaded_hashes)
+    result.finished_at = _utc_now()
+    warehouse.finish_load(con, load_id, result.finished_at, seen=result.files_seen, loaded=len(result.loaded),
+                          skipped=len(result.skipped), quarantined=len(result.quarantined),
+                          status="failed" if result.failed else "finished")
