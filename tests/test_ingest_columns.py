@@ -58,6 +58,12 @@ CASES = {
     ],
     "a number in a text column": [_row(c5=2.0, c10=7.0)],
     "an unknown column with data": [],
+    # a CSV file: every cell is text (the column path converts it with the column's rule)
+    "a CSV row, all text": [_row(c0="4", c4="04/05/2023", c6="120", c7="35,5", c8="1.250", c9="12.5")],
+    **{f"CSV text that is a problem: {name}": [_row(**{column: value})] for name, column, value in (
+        ("not a number", "c6", "nhiều"), ("negative", "c7", "-2"), ("a fraction of days", "c8", "2,5"),
+        ("no such date", "c4", "31/02/2022"), ("above the plausible bound", "c6", "1.000.000.000"))},
+    "CSV blanks and dashes": [_row(c4=" ", c6="-", c7="  ", c8="")],
 }
 
 
@@ -84,6 +90,10 @@ def test_the_column_path_is_taken_for_a_clean_table_and_left_for_a_problem():
     lines = reader._lines_by_column("Mô hình", clean, plan, _Lazy(to_text), {}, {})
     assert [line.source_row for line in lines] == [2, 3] and lines[0].households == 120
     assert lines[0].registered_on == dt.date(2023, 5, 4) and lines[0].field_code == "KT"
+    as_text = [(1, 2, [to_text(v) for v in _row()]), (2, 3, [to_text(v) for v in _row(c0=2.0)])]  # a CSV file
+    lines_from_text = reader._lines_by_column("Mô hình", as_text, plan, _Lazy(to_text), {}, {})
+    assert [(line.households, line.funds_million_vnd, line.registered_on) for line in lines_from_text] == \
+        [(120, 35.5, dt.date(2023, 5, 4))] * 2
     bad = [(1, 2, _row(c6="nhiều"))]
     assert reader._lines_by_column("Mô hình", bad, plan, _Lazy(to_text), {}, {}) is None
     assert not reader.log.problems  # the column path reports nothing: the row loop does

@@ -620,7 +620,7 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
 
     parse = functools.partial(_parse_one, settings, units, fields, today)
     workers = parse_pool.workers_for(len(listing.files), settings.ingest_workers)
-    with parse_pool.ParsePool(parse, workers) as pool:  # forked before the warehouse is opened
+    with parse_pool.ParsePool(parse, workers, pack=_pack, unpack=_unpack) as pool:  # forked before the warehouse
         con = dvk_warehouse.connect(dvk_warehouse.target(settings), read_only=False)  # waits for a reader
         try:
             _run(con, pool, listing, result, settings, manifest, quarantine_folder, batch_files)
@@ -635,6 +635,16 @@ def _parse_one(settings: Settings, units: UnitDirectory, fields: FieldDirectory,
                data: bytes | None) -> ParsedSubmission | list[Problem]:
     """One file's parse (the bytes the run read and hashed), as the parse pool calls it."""
     return read_submission(path, settings, units, fields, today, data=data)
+
+
+def _pack(outcome: ParsedSubmission | list[Problem]) -> tuple:
+    """An outcome as a worker sends it back (:meth:`ParsedSubmission.packed`)."""
+    return (True, outcome.packed()) if isinstance(outcome, ParsedSubmission) else (False, outcome)
+
+
+def _unpack(sent: tuple) -> ParsedSubmission | list[Problem]:
+    parsed, value = sent
+    return ParsedSubmission.unpacked(value) if parsed else value
 
 
 @dataclass
