@@ -38,8 +38,24 @@ class ZipEntry(NamedTuple):
     local: int  # offset of the local header
 
 
-def central_directory(data: bytes) -> list[ZipEntry] | None:
-    """Every entry of the zip's central directory, or None when that is not simple to read."""
+_last: tuple[bytes, tuple[ZipEntry, ...] | None] | None = None  # the last workbook's, read once for its checks
+
+
+def central_directory(data: bytes) -> tuple[ZipEntry, ...] | None:
+    """Every entry of the zip's central directory, or None when that is not simple to read.
+
+    The guard, the memory budget and the formula scan each ask for the same workbook's: it is read
+    once (kept for the last ``data`` object asked about)."""
+    global _last
+    last = _last
+    if last is not None and last[0] is data:
+        return last[1]
+    entries = _central_directory(data)
+    _last = (data, entries)
+    return entries
+
+
+def _central_directory(data: bytes) -> tuple[ZipEntry, ...] | None:
     end = data.rfind(EOCD, max(0, len(data) - EOCD_SEARCH_WINDOW))
     if end < 0 or len(data) < end + 22:
         return None
@@ -60,7 +76,7 @@ def central_directory(data: bytes) -> list[ZipEntry] | None:
             pos += 46 + nlen + xlen + clen
     except struct.error:
         return None
-    return entries
+    return tuple(entries)
 
 
 def inflate(data: bytes, entry: ZipEntry) -> bytes | None:
