@@ -212,3 +212,34 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
             assert diff == 0, table
     finally:
         con.close()
+
+    # The nights' dbt builds were data-only (the project and reference data never changed since the
+    # first night's build): models and data tests only, no seed, snapshot or view built again ...
+    from dvk.pipeline import transform
+
+    target = base / "warehouse" / "dbt_target"
+    nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    ran = [r["unique_id"] for r in json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]]
+    assert {node.split(".")[0] for node in ran} == {"model", "test"}
+    assert not [node for node in ran if nodes[node]["config"].get("materialized") == "view"]
+    assert {"model.dvk.fct_model", "model.dvk.fct_annual_unit_field", "model.dvk.fct_submission"} <= set(ran)
+    assert not {"model.dvk.dim_field", "model.dvk.stg_reference__reporting_units"} & set(ran)  # reference only
+    # ... and they left the marts exactly as a build of everything does
+    shutil.copy2(warehouse, tmp_path / "after-the-nights.duckdb")
+    with site(base):
+        assert transform(force=True) is True
+    ran_all = [r["unique_id"] for r in json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]]
+    assert {node.split(".")[0] for node in ran_all} >= {"seed", "snapshot", "model", "test"}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        con.execute(f"attach '{tmp_path / 'after-the-nights.duckdb'}' as nights (read_only)")
+        tables = [t for (t,) in con.execute("select table_name from duckdb_tables() where database_name = 'dvk' "
+                                            "and schema_name = 'marts' order by 1").fetchall()]
+        assert "fct_annual_unit_field" in tables
+        for table in tables:
+            diff = con.execute(f'select count(*) from ((select * from marts."{table}" except all select * from '
+                               f'nights.marts."{table}") union all (select * from nights.marts."{table}" except all '
+                               f'select * from marts."{table}"))').fetchone()[0]
+            assert diff == 0, table
+    finally:
+        con.close()

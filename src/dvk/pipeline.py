@@ -65,7 +65,10 @@ def transform(*, force: bool = False) -> bool:
     Skipped when nothing dbt reads changed since the last successful build of this warehouse
     file (``dvk.changes.build_inputs``: the raw submissions and quarantined files, the dbt
     project and reference data, the gate's checks): the build would give the same marts and the
-    same test results. ``force`` builds regardless.
+    same test results. When only the raw data changed since then (same project, reference data
+    and warehouse file: a night's submissions), only what the raw tables feed is built and tested
+    (``dvk.transform.DATA_ONLY_SELECTION``); the seeds, the unit snapshot, the views and the
+    reference-only tables are as that build left them. ``force`` builds everything regardless.
     """
     import json
 
@@ -73,6 +76,7 @@ def transform(*, force: bool = False) -> bool:
 
     path = build_inputs_path()
     before = build_inputs()
+    last = None
     if not force and before is not None and path.is_file():
         try:
             last = json.loads(path.read_text(encoding="utf-8"))
@@ -85,8 +89,13 @@ def transform(*, force: bool = False) -> bool:
             return False
     from dvk.transform import build  # dbt runs in a child process: the warehouse is free when it ends
 
+    same_reference = (not force and before is not None and isinstance(last, dict) and bool(last.get("has_marts"))
+                      and all(last.get(key) == before[key] for key in ("reference_fingerprint", "warehouse", "inode")))
+    if same_reference:
+        log.info("dbt build: chỉ phần dữ liệu mới ảnh hưởng / only what the raw data feeds (same project and "
+                 "reference data as the last successful build: no seeds, snapshot or views)")
     path.unlink(missing_ok=True)
-    build(unit_tests=False)
+    build(unit_tests=False, data_only=same_reference)
     after = build_inputs()
     same = before is not None and after is not None and {**before, "has_marts": True} == after
     if same:

@@ -427,12 +427,24 @@ def release_dbt_duckdb() -> None:
             DuckDBConnectionManager._ENV = None
 
 
+#: What ``build(data_only=True)`` selects: the tables and incremental models the raw tables feed,
+#: and every data test downstream of them. Left out: the seeds, the snapshot of the unit list, the
+#: views (a view reads the data as it is now: its definition did not change) and the tables and
+#: tests of the reference data alone.
+DATA_ONLY_SELECTION = (
+    "source:raw+,config.materialized:table",
+    "source:raw+,config.materialized:incremental",
+    "source:raw+,resource_type:test",
+)
+
+
 def build(
     settings: Settings | None = None,
     select: str | None = None,
     *,
     full_refresh: bool = False,
     unit_tests: bool = True,
+    data_only: bool = False,
 ) -> None:
     """``dbt build`` (seeds, the unit snapshot, staging, intermediate, marts, every dbt data and
     unit test) on the warehouse.
@@ -444,7 +456,10 @@ def build(
     Idempotent: the tables are rebuilt from ``raw.*`` and the seeds; the incremental facts
     (``fct_model``, ``fct_model_year``) only recompute the unit-years with newly loaded
     submissions, with the same result as a rebuild. ``full_refresh=True`` rebuilds them from
-    scratch (``--full-refresh``; needed after changing their SQL). Works on empty raw tables (the
+    scratch (``--full-refresh``; needed after changing their SQL). ``data_only=True`` builds only
+    what the raw tables feed (:data:`DATA_ONLY_SELECTION`): for a warehouse last built successfully
+    from the same project and reference data, where only submissions arrived (the pipeline decides,
+    ``dvk.pipeline.transform``). Works on empty raw tables (the
     marts are then empty, dims aside). Raises :class:`TransformError` if the raw tables are
     missing (run the ingest first) or if any model, seed or test fails.
     """
@@ -455,9 +470,13 @@ def build(
             f"the warehouse {warehouse_name(settings)} lacks {', '.join(missing)}: "
             "run the ingest (dvk.ingest) before the transform"
         )
+    if select and data_only:
+        raise ValueError("build(): select and data_only exclude each other")
     args = ["build"]
     if select:
         args += ["--select", select]
+    if data_only:
+        args += ["--select", *DATA_ONLY_SELECTION]
     if full_refresh:
         args.append("--full-refresh")
     if not unit_tests:
