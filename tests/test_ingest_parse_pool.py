@@ -105,6 +105,8 @@ def test_workers_only_for_inboxes_worth_it(monkeypatch):
     assert workers_for(10_000, 1) == 0 and workers_for(10_000, 0) == 0 and workers_for(10_000, 3) == 3
     monkeypatch.setattr(parse_pool, "usable_cpus", lambda: 1)
     assert workers_for(10_000, None) == 0
+    monkeypatch.setattr(parse_pool, "usable_cpus", lambda: 64)  # a large machine: the run's share caps it
+    assert workers_for(10_000, None) == parse_pool.MAX_DEFAULT_WORKERS and workers_for(10_000, 8) == 8
 
 
 def test_the_setting_is_read_from_the_environment(monkeypatch):
@@ -165,3 +167,82 @@ def test_the_corpus_comes_out_the_same_with_parse_workers(tmp_path, monkeypatch)
     assert json.dumps(parallel[0], ensure_ascii=False) == json.dumps(serial[0], ensure_ascii=False)  # order too
     for table, rows in serial[1].items():
         assert parallel[1][table] == rows, table
+
+
+def _in_a_daemon(queue) -> None:
+    with ParsePool(_square, 2, chunk_files=2) as pool:
+        for n in range(5):
+            pool.add(n, n)
+        queue.put((workers_for(10_000, 2), pool.workers, [pool.result(n) for n in range(5)]))
+
+
+def test_a_daemonic_process_parses_in_its_own_process():
+    """A Celery prefork worker's task may not have children: no workers, the same results."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_in_a_daemon, args=(queue,), daemon=True)
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert got == (0, 0, [0, 1, 4, 9, 16])
+
+
+def test_workers_that_cannot_start_leave_the_parse_to_the_run(monkeypatch, caplog):
+    class Refused(parse_pool.ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            raise OSError(11, "Resource temporarily unavailable")  # fork refused (EAGAIN)
+
+    monkeypatch.setattr(parse_pool, "ProcessPoolExecutor", Refused)
+    caplog.set_level(logging.WARNING)
+    with ParsePool(_square, 2) as pool:
+        assert pool.workers == 0 and pool.window == 0
+        pool.add("a", 3)
+        assert pool.result("a") == 9
+    assert "could not start" in caplog.text
+
+
+def _small_inbox(base: Path, workers: int, monkeypatch) -> dict:
+    """Eight CSV files, two with the same bytes; the first of those changes while it is parsed,
+    another changes while it is read: both wait for the next run, the copy is loaded."""
+    from dvk.ingest import inbox as inbox_module
+
+    inbox = base / "inbox"
+    inbox.mkdir(parents=True)
+    header = ("ma_don_vi,ten_don_vi,ky_bao_cao,ngay_bao_cao,stt,ten_mo_hinh,linh_vuc,hinh_thuc,so_ho_tham_gia,"
+              "kinh_phi_trieu_dong\n")
+    for i, name in enumerate(["a.csv", "b.csv", "c-first.csv", "d.csv", "e-read.csv", "f.csv", "g-copy.csv",
+                              "h.csv"]):
+        month = 12 if name == "g-copy.csv" else i + 1  # g-copy: the bytes of c-first
+        body = f"18073,Phường Nam Hà,Tháng {month}/2022,28/{month:02d}/2022,1,Mô hình {month},KT,Xây mới,{month},1\n"
+        (inbox / name).write_text(header + body, encoding="utf-8")
+    (inbox / "c-first.csv").write_bytes((inbox / "g-copy.csv").read_bytes())
+    real_unchanged, real_read = inbox_module._unchanged, inbox_module._read
+
+    def unchanged(path, listed):
+        return path.name != "c-first.csv" and real_unchanged(path, listed)
+
+    def read(path, max_bytes, listed=None):
+        if path.name == "e-read.csv":
+            raise inbox_module._Changed(inbox_module.WAIT_CHANGED)
+        return real_read(path, max_bytes, listed)
+
+    monkeypatch.setattr(inbox_module, "_unchanged", unchanged)
+    monkeypatch.setattr(inbox_module, "_read", read)
+    settings = Settings(inbox_dir=inbox, warehouse=base / "wh" / "dvk.duckdb", reports_dir=base / "reports",
+                        quarantine_dir=base / "quarantine", inbox_settle_seconds=0, ingest_workers=workers)
+    import datetime as dt
+
+    return ingest_inbox(settings, today=dt.date(2023, 1, 31)).as_dict()
+
+
+def test_a_copy_of_a_file_that_waits_is_loaded_and_the_order_is_the_inbox_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(parse_pool, "MIN_FILES", 1)
+    monkeypatch.setattr(parse_pool, "CHUNK_FILES", 2)
+    serial = _small_inbox(tmp_path / "serial", 1, monkeypatch)
+    parallel = _small_inbox(tmp_path / "parallel", 2, monkeypatch)
+    assert serial["waiting"] == {"c-first.csv": "changed_while_read", "e-read.csv": "changed_while_read"}
+    assert "g-copy.csv" in serial["loaded"] and serial["files_loaded"] == 6, serial
+    keys = ("loaded", "skipped", "quarantined", "waiting", "failed", "files_seen")
+    assert json.dumps({k: parallel[k] for k in keys}) == json.dumps({k: serial[k] for k in keys})

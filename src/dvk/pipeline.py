@@ -89,13 +89,13 @@ def transform(*, force: bool = False) -> bool:
             return False
     from dvk.transform import build  # dbt runs in a child process: the warehouse is free when it ends
 
-    same_reference = (not force and before is not None and isinstance(last, dict) and bool(last.get("has_marts"))
+    same_reference = (not force and before is not None and before["has_marts"] and isinstance(last, dict)
+                      and bool(last.get("has_marts"))
                       and all(last.get(key) == before[key] for key in ("reference_fingerprint", "warehouse", "inode")))
     if same_reference:
         log.info("dbt build: chỉ phần dữ liệu mới ảnh hưởng / only what the raw data feeds (same project and "
                  "reference data as the last successful build: no seeds, snapshot or views)")
-    path.unlink(missing_ok=True)
-    build(unit_tests=False, data_only=same_reference)
+    build(unit_tests=False, data_only=same_reference)  # removes the record first (dvk.transform.run_dbt)
     after = build_inputs()
     same = before is not None and after is not None and {**before, "has_marts": True} == after
     if same:

@@ -87,7 +87,8 @@ class Settings:
     #: Airflow's JSON) gives it; ``DVK_WAREHOUSE_URL`` wins when both are set.
     warehouse_url: str | None = None
     #: Worker processes that parse the inbox's files (``DVK_INGEST_WORKERS``): None (the default)
-    #: uses every CPU the process may run on; 1 (or 0) parses in the run's own process. A run with
+    #: uses every CPU the process may use (a container's quota counted), at most 4; 1 (or 0)
+    #: parses in the run's own process. A run with
     #: fewer than 200 files to read never starts workers (``dvk.ingest.parse_pool``).
     ingest_workers: int | None = None
 

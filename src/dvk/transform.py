@@ -211,6 +211,8 @@ def _dbt_environment(settings: Settings) -> Iterator[None]:
                 os.environ[name] = old
 
 
+#: dbt commands that write to the warehouse.
+WRITING_COMMANDS = ("build", "run", "seed", "snapshot")
 #: dbt's command line in a child process: this interpreter (the project's environment) running
 #: dbt's CLI module.
 DBT_COMMAND = (sys.executable, "-m", "dbt.cli.main")
@@ -255,6 +257,12 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     """
     settings = settings or get_settings()
     cli_args = dbt_cli_args(args, settings)
+    if args and str(args[0]) in WRITING_COMMANDS:
+        # what the last successful build recorded (dvk.pipeline.transform) no longer says what the
+        # warehouse was built from: the next nightly build builds everything
+        from dvk.changes import build_inputs_path
+
+        build_inputs_path(settings).unlink(missing_ok=True)
     settings.dbt_target_dir.mkdir(parents=True, exist_ok=True)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     if settings.postgres is not None and args and str(args[0]) in ("build", "run"):

@@ -37,9 +37,17 @@ def _delimiter(first_line: str) -> str:
     return max(counts, key=lambda d: (counts[d], d == ",")) if any(counts.values()) else ","
 
 
+#: Header rows up to this many cells are memoised (a form's header has 15; a hostile one may have
+#: millions, never kept).
+_MEMO_HEADER_CELLS = 64
+
+
 def _column_index(header: list[str]) -> dict[str, int]:
     """csv column name (or model column key) → index, matched on fold keys."""
-    return dict(_header_index(tuple(header)))
+    key = tuple(header)
+    if len(key) > _MEMO_HEADER_CELLS:
+        return dict(_header_index.__wrapped__(key))
+    return dict(_header_index(key))
 
 
 @functools.lru_cache(maxsize=256)

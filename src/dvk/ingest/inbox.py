@@ -649,15 +649,24 @@ def _unpack(sent: tuple) -> ParsedSubmission | list[Problem]:
 
 @dataclass
 class _Read:
-    """A file read and hashed, waiting for its parse (in the pool's window)."""
+    """A file read and hashed, waiting for its parse (in the pool's window); or a file whose
+    outcome was known when it was read (``noted``), recorded in its turn all the same."""
 
     path: Path
-    listed: os.stat_result
+    listed: os.stat_result | None
     name: str
-    data: bytes | None
-    sha: str
-    received_at: dt.datetime
-    parsing: bool  # sent to the pool (not when a file with the same bytes is already in the window)
+    data: bytes | None = None
+    sha: str = ""
+    received_at: dt.datetime | None = None
+    parsing: bool = False  # sent to the pool (not when a file with the same bytes is already in the window)
+    #: (the IngestResult field, its value, the log level, the log line) of a file refused, changed
+    #: while read, vanished or unreadable (field None: only logged)
+    noted: tuple[str | None, str, int, str] | None = None
+
+
+#: Bytes of files the window may hold (besides :attr:`ParsePool.window` files): a run of large
+#: workbooks holds no more than this many ahead of its commits.
+WINDOW_BYTES = 64 * 1024 * 1024
 
 
 def _run(con: duckdb.DuckDBPyConnection, pool: parse_pool.ParsePool, listing: InboxListing, result: IngestResult,
@@ -685,6 +694,12 @@ def _run(con: duckdb.DuckDBPyConnection, pool: parse_pool.ParsePool, listing: In
         nonlocal pending_rows
         path, listed, name, data, sha, received_at = (item.path, item.listed, item.name, item.data, item.sha,
                                                       item.received_at)
+        if item.noted is not None:
+            field_name, value, level, line = item.noted
+            if field_name is not None:
+                getattr(result, field_name)[name] = value
+            log.log(level, "%s", line)
+            return
         outcome: ParsedSubmission | list[Problem] | str | None = None
         if item.parsing:
             parsing.discard(sha)
@@ -737,35 +752,37 @@ def _run(con: duckdb.DuckDBPyConnection, pool: parse_pool.ParsePool, listing: In
             pending_hashes.clear()
             pending_rows = 0
 
+    held = 0  # bytes of the window's files
     for path, listed in listing.files:
         name = display_name(path)
         try:
             data, sha = _read(path, settings.max_file_bytes, listed)
             received_at = _received_at(path, manifest, listed)
         except FileNotFoundError:
-            log.warning("%s vanished from the inbox during the run", path)
-            continue
+            item = _Read(path, listed, name, noted=(None, "", logging.WARNING,
+                                                    f"{path} vanished from the inbox during the run"))
         except _Refused as exc:
-            result.refused[name] = str(exc)
-            log.warning("Refused %s: %s", name, exc)
-            continue
+            item = _Read(path, listed, name, noted=("refused", str(exc), logging.WARNING, f"Refused {name}: {exc}"))
         except _Changed:
-            result.waiting[name] = WAIT_CHANGED
-            log.warning("%s changed while it was read: left for the next run", name)
-            continue
+            item = _Read(path, listed, name, noted=("waiting", WAIT_CHANGED, logging.WARNING,
+                                                    f"{name} changed while it was read: left for the next run"))
         except OSError as exc:  # unreadable (permissions): nothing to record, left for the next run
-            log.error("Cannot read %s: %s", path, exc)
-            result.failed[name] = f"{type(exc).__name__}: {exc}"
-            continue
-        known = sha in loaded_hashes or sha in pending_hashes or sha in quarantined_hashes
-        send = not known and sha not in parsing
-        if send:
-            pool.add(sha, path, data)
-            parsing.add(sha)
-        item = _Read(path, listed, name, data, sha, received_at, send)
+            item = _Read(path, listed, name, noted=("failed", f"{type(exc).__name__}: {exc}", logging.ERROR,
+                                                    f"Cannot read {path}: {exc}"))
+        else:
+            known = sha in loaded_hashes or sha in pending_hashes or sha in quarantined_hashes
+            send = not known and sha not in parsing
+            if send:
+                pool.add(sha, path, data)
+                parsing.add(sha)
+            item = _Read(path, listed, name, data, sha, received_at, send)
+            held += len(data) if data is not None else 0
         window.append(item)
-        while len(window) > ahead:
-            finish(window.popleft())
+        while window and (len(window) > ahead or held > WINDOW_BYTES):
+            done = window.popleft()
+            held -= len(done.data) if done.data is not None else 0
+            finish(done)
+    pool.flush()  # the last files, fewer than a chunk
     while window:
         finish(window.popleft())
     _commit(con, pending, result, loaded_hashes)

@@ -8,18 +8,23 @@ per-task cost of a process pool is paid once for several files) and hands each o
 
 The workers are forked when the pool is opened: before the run opens the warehouse, so no
 database thread or lock is copied into them. They inherit the run's parse function (its settings
-and reference data), reset SIGINT and SIGTERM, and send back what they log (a parser crash)
-instead of writing to the run's log handlers themselves; the run logs it.
+and reference data), ignore SIGINT (the run stops them), take SIGTERM's default, end when the run's
+process dies (Linux: a parent-death signal), and send back what they log (a parser crash) instead
+of writing to the run's log handlers themselves; the run logs it.
 
 With ``workers <= 1`` nothing is forked and :meth:`~ParsePool.result` parses in the calling
-process, exactly as the run did before. If a worker dies (killed, out of memory), the files not
-yet parsed are parsed in the calling process and a warning says so.
+process, exactly as the run did before. A process that may not have children (a daemonic one: a
+Celery prefork worker's task) gets no workers, and neither does a run whose workers cannot be
+started (the fork refused): it parses in its own process, with a warning. If a worker dies
+(killed, out of memory), every file not yet parsed is parsed in the calling process and a warning
+says so.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -27,15 +32,19 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 #: Files sent to a worker in one task (fewer, larger tasks: less of the pool's cost per file;
-#: measured at province scale, 8 → 32 files a task took the ingest from about 3.35 s to 3.3 s).
+#: measured at province scale: 3.6 s with 4 files a task, 3.35 s with 8, 3.2 to 3.3 s with 32).
 CHUNK_FILES = 32
 #: Below this many files to read, the run parses in its own process (forking costs more).
 MIN_FILES = 200
+#: Workers by default at most: the run's own share (reading, hashing, committing: about a quarter
+#: of the work) keeps more than about three busy.
+MAX_DEFAULT_WORKERS = 4
 #: Chunks each worker may have waiting: how far ahead of the run's commits the parse may go.
 CHUNKS_AHEAD = 4
 
@@ -47,18 +56,42 @@ _pack: Convert | None = None  # what a worker does to an outcome before sending 
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity), at least 1."""
+    """CPUs this process may use: its affinity, and a container's CPU quota (cgroup v2
+    ``cpu.max``) when it sets fewer; at least 1."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            cpus = min(cpus, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
 
 
 def workers_for(files: int, setting: int | None) -> int:
     """How many parse workers a run of ``files`` files uses: ``setting`` (``DVK_INGEST_WORKERS``;
-    None: the usable CPUs), or none (0) below :data:`MIN_FILES` files or with a single CPU."""
-    wanted = usable_cpus() if setting is None else setting
+    None: the usable CPUs, at most :data:`MAX_DEFAULT_WORKERS`), or none (0) below
+    :data:`MIN_FILES` files, with a single CPU, or in a daemonic process (which may not have
+    children: a task of Celery's prefork pool)."""
+    if multiprocessing.current_process().daemon:
+        return 0
+    wanted = min(usable_cpus(), MAX_DEFAULT_WORKERS) if setting is None else setting
     return wanted if wanted > 1 and files >= MIN_FILES else 0
+
+
+def _end_with_parent() -> None:
+    """Linux: this process gets SIGTERM when the process that forked it dies (a run killed with
+    SIGKILL leaves no worker behind). Elsewhere nothing (the run's queue closing ends them)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class _Collect(logging.Handler):
@@ -79,6 +112,7 @@ def _start_worker(parse: ParseFunction, pack: Convert | None) -> None:
     global _parse, _pack, _collect
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run stops its workers itself
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _end_with_parent()
     _parse, _pack = parse, pack
     gc.freeze()  # what the worker inherited is never collected here: fewer objects for each collection
     _collect = _Collect()
@@ -138,10 +172,17 @@ class ParsePool:
 
     def __enter__(self) -> ParsePool:
         if self.workers:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
-                initializer=_start_worker, initargs=(self.parse, self.pack))
-            self._executor.submit(_ready).result()  # forks every worker now
+            try:
+                self._executor = ProcessPoolExecutor(
+                    max_workers=self.workers, mp_context=multiprocessing.get_context("fork"),
+                    initializer=_start_worker, initargs=(self.parse, self.pack))
+                self._executor.submit(_ready).result()  # forks every worker now
+            except (OSError, AssertionError, BrokenProcessPool) as exc:  # a refused fork, a daemonic process
+                log.warning("The parse workers could not start (%s: %s); the files are parsed in the run's "
+                            "own process", type(exc).__name__, exc)
+                if self._executor is not None:
+                    self._executor.shutdown(wait=True, cancel_futures=True)
+                self._executor, self.workers = None, 0
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -165,6 +206,10 @@ class ParsePool:
         self._chunk_of[key] = self._open
         if len(self._open.items) >= self.chunk_files:
             self._send()
+
+    def flush(self) -> None:
+        """Send the files added since the last full chunk (the run has no more to add)."""
+        self._send()
 
     def _send(self) -> None:
         chunk, self._open = self._open, _Chunk()
