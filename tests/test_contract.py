@@ -51,3 +51,15 @@ def test_the_ddl_creates_the_contract_as_duckdb_reports_it(tmp_path):
     finally:
         con.close()
     assert got == [(t, c, d) for t, cols in sorted(contract.RAW_TABLES.items()) for c, d in cols]
+
+
+def test_the_parsed_lines_fields_are_in_the_raw_tables_order():
+    """dvk.ingest.warehouse writes a line's fields as they come (``MODEL_LINE_VALUES``) after the
+    submission id (and the line number): the dataclasses and the contract must agree on the order."""
+    from dvk.contract import RAW_TABLES
+    from dvk.ingest.form import DeclaredTotal, ModelLine
+
+    assert [c for c, _ in RAW_TABLES["submission_models"]] == ["submission_id", "line_no",
+                                                               *ModelLine.__dataclass_fields__]
+    assert [c for c, _ in RAW_TABLES["submission_declared_totals"]] == ["submission_id",
+                                                                        *DeclaredTotal.__dataclass_fields__]

@@ -253,8 +253,10 @@ class DeclaredTotal:
     models_replicated: int | None
     funds_million_vnd: float | None
 
-_MODEL_VALUES = operator.attrgetter(*ModelLine.__dataclass_fields__)
-_TOTAL_VALUES = operator.attrgetter(*DeclaredTotal.__dataclass_fields__)
+#: A line's fields in order, as a tuple (``raw.submission_models`` and ``raw.submission_declared_totals``
+#: take them in this order after the submission id and the line number; tests/test_contract.py).
+MODEL_LINE_VALUES = operator.attrgetter(*ModelLine.__dataclass_fields__)
+DECLARED_TOTAL_VALUES = operator.attrgetter(*DeclaredTotal.__dataclass_fields__)
 
 
 @dataclass
@@ -283,7 +285,7 @@ class ParsedSubmission:
         """The submission as plain values (its lines as tuples), for another process: pickled and
         read back in half the time of the objects (the parse workers, ``dvk.ingest.parse_pool``)."""
         head = {name: value for name, value in self.__dict__.items() if name not in ("models", "totals")}
-        return head, list(map(_MODEL_VALUES, self.models)), list(map(_TOTAL_VALUES, self.totals))
+        return head, list(map(MODEL_LINE_VALUES, self.models)), list(map(DECLARED_TOTAL_VALUES, self.totals))
 
     @classmethod
     def unpacked(cls, packed: tuple) -> ParsedSubmission:

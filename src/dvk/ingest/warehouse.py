@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 
 from dvk.contract import ADDED_COLUMNS, RAW_TABLES, column_type, ddl
-from dvk.ingest.form import ParsedSubmission
+from dvk.ingest.form import DECLARED_TOTAL_VALUES, MODEL_LINE_VALUES, ParsedSubmission
 from dvk.ingest.problems import Problem
 from dvk.warehouse import engine_of, quote_ident
 
@@ -189,15 +189,8 @@ def insert_submissions(con: duckdb.DuckDBPyConnection, items: Sequence[tuple[Par
         submissions.append(record)
         warnings.extend((sid, record["file_name"], i, w.sheet, w.row, w.column, w.code, w.message_vi, w.message_en)
                         for i, w in enumerate(sub.warnings, start=1))
-        models.extend(
-            (sid, i, m.source_sheet, m.source_row, m.stt, m.model_name, m.field_code, m.field_raw, m.model_kind,
-             m.model_kind_raw, m.registered_on, m.recognition_level, m.households, m.funds_million_vnd,
-             m.labour_days, m.land_m2, m.note)
-            for i, m in enumerate(sub.models, start=1))
-        totals.extend(
-            (sid, t.source_row, t.field_code, t.field_raw, t.models_total, t.models_new, t.models_replicated,
-             t.funds_million_vnd)
-            for t in sub.totals)
+        models.extend((sid, i, *line) for i, line in enumerate(map(MODEL_LINE_VALUES, sub.models), start=1))
+        totals.extend((sid, *line) for line in map(DECLARED_TOTAL_VALUES, sub.totals))
     _insert_frame(con, "submissions", _frame("submissions", submissions))
     _insert_frame(con, "submission_models", _rows_frame("submission_models", models))
     _insert_frame(con, "submission_declared_totals", _rows_frame("submission_declared_totals", totals))
