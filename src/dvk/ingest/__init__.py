@@ -8,8 +8,9 @@ what waits for a unit to fix. docs/ingest.md describes it all.
 Layout: ``problems`` (Problem, SubmissionError), ``cells`` (numbers and dates as typed),
 ``guard`` (size / type / zip-bomb checks), ``formulas`` (formula cells without a cached value),
 ``form`` (the columns both forms share and the parsed submission), ``xlsx_form`` and ``csv_form``
-(the two parsers), ``parse`` (by file type), ``warehouse`` (the ``raw.*`` tables and their
-writes), ``inbox`` (the run), ``quarantine`` (what is waiting to be fixed).
+(the two parsers), ``parse`` (by file type), ``parse_pool`` (the parse in worker processes for a
+large inbox), ``warehouse`` (the ``raw.*`` tables and their writes), ``inbox`` (the run),
+``quarantine`` (what is waiting to be fixed).
 """
 
 from dvk.ingest.form import DeclaredTotal, ModelLine, ParsedSubmission
