@@ -60,7 +60,7 @@ from pathlib import Path
 import duckdb
 
 from dvk import warehouse as dvk_warehouse
-from dvk.ingest import parse_pool, warehouse
+from dvk.ingest import inbox_index, parse_pool, warehouse
 from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.guard import check_content, check_size
 from dvk.ingest.parse import SUBMISSION_SUFFIXES, parse_file
@@ -689,6 +689,9 @@ def _run(con: duckdb.DuckDBPyConnection, pool: parse_pool.ParsePool, listing: In
     window: deque[_Read] = deque()
     parsing: set[str] = set()  # the bytes (sha256) of the window's files sent to the pool
     ahead = pool.window
+    index_file = inbox_index.index_path(settings.warehouse)
+    index = inbox_index.read_index(index_file, Path(result.inbox_dir))
+    hashed: dict[str, tuple[inbox_index.StatKey, str]] = {}  # what this run knows: the next run's index
 
     def finish(item: _Read) -> None:
         nonlocal pending_rows
@@ -753,31 +756,41 @@ def _run(con: duckdb.DuckDBPyConnection, pool: parse_pool.ParsePool, listing: In
             pending_rows = 0
 
     held = 0  # bytes of the window's files
-    for path, listed in listing.files:
+
+    def read_next(path: Path, listed: os.stat_result) -> _Read:
+        """The file as the window holds it: read and hashed (its parse sent to the pool), known
+        from the index, or what reading it told."""
         name = display_name(path)
+        key = inbox_index.stat_key(listed)
+        last = index.get(name)
+        if last is not None and last[0] == key and last[1] in loaded_hashes:  # as the last run read it
+            hashed[name] = last
+            return _Read(path, listed, name, sha=last[1])
         try:
             data, sha = _read(path, settings.max_file_bytes, listed)
             received_at = _received_at(path, manifest, listed)
         except FileNotFoundError:
-            item = _Read(path, listed, name, noted=(None, "", logging.WARNING,
+            return _Read(path, listed, name, noted=(None, "", logging.WARNING,
                                                     f"{path} vanished from the inbox during the run"))
         except _Refused as exc:
-            item = _Read(path, listed, name, noted=("refused", str(exc), logging.WARNING, f"Refused {name}: {exc}"))
+            return _Read(path, listed, name, noted=("refused", str(exc), logging.WARNING, f"Refused {name}: {exc}"))
         except _Changed:
-            item = _Read(path, listed, name, noted=("waiting", WAIT_CHANGED, logging.WARNING,
+            return _Read(path, listed, name, noted=("waiting", WAIT_CHANGED, logging.WARNING,
                                                     f"{name} changed while it was read: left for the next run"))
         except OSError as exc:  # unreadable (permissions): nothing to record, left for the next run
-            item = _Read(path, listed, name, noted=("failed", f"{type(exc).__name__}: {exc}", logging.ERROR,
+            return _Read(path, listed, name, noted=("failed", f"{type(exc).__name__}: {exc}", logging.ERROR,
                                                     f"Cannot read {path}: {exc}"))
-        else:
-            known = sha in loaded_hashes or sha in pending_hashes or sha in quarantined_hashes
-            send = not known and sha not in parsing
-            if send:
-                pool.add(sha, path, data)
-                parsing.add(sha)
-            item = _Read(path, listed, name, data, sha, received_at, send)
-            held += len(data) if data is not None else 0
+        hashed[name] = (key, sha)
+        send = not (sha in loaded_hashes or sha in pending_hashes or sha in quarantined_hashes or sha in parsing)
+        if send:
+            pool.add(sha, path, data)
+            parsing.add(sha)
+        return _Read(path, listed, name, data, sha, received_at, send)
+
+    for path, listed in listing.files:
+        item = read_next(path, listed)
         window.append(item)
+        held += len(item.data) if item.data is not None else 0
         while window and (len(window) > ahead or held > WINDOW_BYTES):
             done = window.popleft()
             held -= len(done.data) if done.data is not None else 0
@@ -790,3 +803,6 @@ def _run(con: duckdb.DuckDBPyConnection, pool: parse_pool.ParsePool, listing: In
     warehouse.finish_load(con, load_id, result.finished_at, seen=result.files_seen, loaded=len(result.loaded),
                           skipped=len(result.skipped), quarantined=len(result.quarantined),
                           status="failed" if result.failed else "finished")
+    now_known = {name: entry for name, entry in hashed.items() if entry[1] in loaded_hashes}
+    if now_known != index:  # a night that brought nothing leaves it as it is
+        inbox_index.write_index(index_file, Path(result.inbox_dir), now_known)
