@@ -671,9 +671,10 @@ WINDOW_BYTES = 64 * 1024 * 1024
 
 def _run(con: duckdb.DuckDBPyConnection, pool: parse_pool.ParsePool, listing: InboxListing, result: IngestResult,
          settings: Settings, manifest: dict[str, dt.datetime], quarantine_folder: Path, batch_files: int) -> None:
-    """The run on the open warehouse: every listed file read and hashed in order; its parse sent to
-    the pool up to a window ahead (in this process without workers: one file at a time); then, in
-    the same order, skipped, quarantined or added to the group to commit."""
+    """The run on the open warehouse: every listed file read and hashed in order (unless the inbox
+    index knows it, unchanged, as loaded: :mod:`dvk.ingest.inbox_index`); its parse sent to the
+    pool up to a window ahead (in this process without workers: one file at a time); then, in the
+    same order, skipped, quarantined or added to the group to commit. Last, the index is updated."""
     load_id = result.load_id
     with warehouse.transaction(con):  # one commit for the tables (a new warehouse) and the run's row
         warehouse.ensure_schema(con)
