@@ -232,7 +232,9 @@ class EnginesBench(Bench):
 
     def concurrent_run(self, engine: str) -> None:
         run_dir = self.run_dir(engine)
-        night_inbox, new_files, night_data = self.prepare_nightly(run_dir, self.data / "inbox")
+        night_inbox = run_dir / "inbox-nightly"  # a copy: prepare_nightly adds the night's files to it
+        shutil.copytree(self.data / "inbox", night_inbox)
+        night_inbox, new_files, night_data = self.prepare_nightly(run_dir, night_inbox)
         env = self.engine_env(engine, run_dir, night_inbox)
         logs = run_dir / "logs" / "nightly"
         out: dict = {"analysts": self.analysts, "new_files": len(new_files)}
