@@ -132,13 +132,23 @@ def invoke_dbt(
     quiet: bool = True,
 ) -> None:
     """``dvk.transform.run_dbt(args)`` on ``warehouse`` with dbt's target/logs in ``target_dir``
-    (and another profiles dir if given); releases dbt-duckdb's DuckDB instance afterwards."""
+    (and another profiles dir if given); releases dbt-duckdb's DuckDB instance afterwards.
+
+    A measurement never changes what the pipeline's next build does: ``run_dbt`` makes dvk forget
+    the last successful build's record (``dvk.changes.build_inputs_path``) for any build, even one
+    selecting nothing, so the record is put back."""
+    from dvk.changes import build_inputs_path
+
     settings = _settings_for(warehouse)
+    record = build_inputs_path(settings)
+    kept = record.read_bytes() if record.is_file() else None
     try:
         with _quiet(quiet):
             run_dbt(_dbt_args(args, target_dir, profiles_dir), settings)
     finally:
         release_dbt_duckdb()
+        if kept is not None:
+            record.write_bytes(kept)
 
 
 def compile_project(warehouse: Path, target_dir: Path) -> Path:

@@ -149,23 +149,16 @@ def stage_dbt_startup(args: dict) -> dict:
 
     from dvk.settings import get_settings
 
-    from dvk.changes import build_inputs_path
-
     settings = get_settings()
-    # A dbt build, even of nothing, makes dvk forget what the last successful build was made from
-    # (dvk.transform.run_dbt); the measurement must not change what the nightly build does next.
-    record = build_inputs_path(settings)
-    kept = record.read_bytes() if record.is_file() else None
-    target = settings.dbt_target_dir.parent / "dbt_target_cold" if args.get("cold") else settings.dbt_target_dir
-    if args.get("cold"):
+    cold = bool(args.get("cold"))
+    target = settings.dbt_target_dir.parent / "dbt_target_cold" if cold else settings.dbt_target_dir
+    if cold:
         shutil.rmtree(target, ignore_errors=True)
     try:
         fixed_startup(settings.warehouse, target)  # timed as the stage's whole work
     finally:
-        if args.get("cold"):
+        if cold:
             shutil.rmtree(target, ignore_errors=True)
-        if kept is not None:
-            record.write_bytes(kept)
     return {"rows": 0}
 
 

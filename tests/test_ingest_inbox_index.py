@@ -12,14 +12,7 @@ import pytest
 from dvk.ingest import inbox as inbox_module, ingest_inbox
 from dvk.ingest.inbox_index import FILE_NAME
 from dvk.settings import Settings
-
-HEADER = ("ma_don_vi,ten_don_vi,ky_bao_cao,ngay_bao_cao,stt,ten_mo_hinh,linh_vuc,hinh_thuc,so_ho_tham_gia,"
-          "kinh_phi_trieu_dong\n")
-
-
-def _csv(month: int, households: int = 10) -> str:
-    return HEADER + (f"18073,Phường Nam Hà,Tháng {month}/2022,28/{month:02d}/2022,1,Mô hình {month},KT,Xây mới,"
-                     f"{households},1\n")
+from tests.support.inboxes import monthly_csv
 
 
 @pytest.fixture
@@ -27,7 +20,7 @@ def site(tmp_path, monkeypatch):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for month in range(1, 6):
-        (inbox / f"m{month}.csv").write_text(_csv(month), encoding="utf-8")
+        (inbox / f"m{month}.csv").write_bytes(monthly_csv(month))
     settings = Settings(inbox_dir=inbox, warehouse=tmp_path / "wh" / "dvk.duckdb", reports_dir=tmp_path / "r",
                         quarantine_dir=tmp_path / "q", inbox_settle_seconds=0)
     reads: list[str] = []
@@ -52,7 +45,7 @@ def test_the_next_run_reads_only_what_is_new(site):
     index = json.loads((settings.warehouse.parent / FILE_NAME).read_text(encoding="utf-8"))
     assert sorted(index["files"]) == [f"m{m}.csv" for m in range(1, 6)]
     reads.clear()
-    (settings.inbox_dir / "m6.csv").write_text(_csv(6), encoding="utf-8")
+    (settings.inbox_dir / "m6.csv").write_bytes(monthly_csv(6))
     second = _run(settings)
     assert reads == ["m6.csv"]  # the five others were not opened
     assert second["loaded"] == ["m6.csv"] and second["skipped"] == {f"m{m}.csv": "already_loaded" for m in range(1, 6)}
@@ -65,7 +58,7 @@ def test_a_file_rewritten_in_place_is_read_again_even_with_its_old_size_and_time
     reads.clear()
     path = settings.inbox_dir / "m3.csv"
     before = path.stat()
-    path.write_text(_csv(3, households=20), encoding="utf-8")  # same length, other bytes
+    path.write_bytes(monthly_csv(3, households=20))  # same length, other bytes
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and its old modification time
     assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
     again = _run(settings)

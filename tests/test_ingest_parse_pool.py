@@ -17,6 +17,7 @@ import pytest
 from dvk.ingest import ingest_inbox, parse_pool
 from dvk.ingest.parse_pool import ParsePool, workers_for
 from dvk.settings import Settings
+from tests.support.inboxes import monthly_csv
 
 _spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).parent / "corpus" / "make_corpus.py")
 corpus = sys.modules.setdefault("make_corpus", importlib.util.module_from_spec(_spec))
@@ -210,13 +211,9 @@ def _small_inbox(base: Path, workers: int, monkeypatch) -> dict:
 
     inbox = base / "inbox"
     inbox.mkdir(parents=True)
-    header = ("ma_don_vi,ten_don_vi,ky_bao_cao,ngay_bao_cao,stt,ten_mo_hinh,linh_vuc,hinh_thuc,so_ho_tham_gia,"
-              "kinh_phi_trieu_dong\n")
     for i, name in enumerate(["a.csv", "b.csv", "c-first.csv", "d.csv", "e-read.csv", "f.csv", "g-copy.csv",
                               "h.csv"]):
-        month = 12 if name == "g-copy.csv" else i + 1  # g-copy: the bytes of c-first
-        body = f"18073,Phường Nam Hà,Tháng {month}/2022,28/{month:02d}/2022,1,Mô hình {month},KT,Xây mới,{month},1\n"
-        (inbox / name).write_text(header + body, encoding="utf-8")
+        (inbox / name).write_bytes(monthly_csv(i + 1))
     (inbox / "c-first.csv").write_bytes((inbox / "g-copy.csv").read_bytes())
     real_unchanged, real_read = inbox_module._unchanged, inbox_module._read
 

@@ -88,8 +88,8 @@ class Settings:
     warehouse_url: str | None = None
     #: Worker processes that parse the inbox's files (``DVK_INGEST_WORKERS``): None (the default)
     #: uses every CPU the process may use (a container's quota counted), at most 4; 1 (or 0)
-    #: parses in the run's own process. A run with
-    #: fewer than 200 files to read never starts workers (``dvk.ingest.parse_pool``).
+    #: parses in the run's own process. A run with fewer than 200 files to read never starts
+    #: workers (``dvk.ingest.parse_pool``).
     ingest_workers: int | None = None
 
     def __post_init__(self) -> None:

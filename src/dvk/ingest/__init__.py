@@ -10,7 +10,7 @@ Layout: ``problems`` (Problem, SubmissionError), ``cells`` (numbers and dates as
 ``form`` (the columns both forms share and the parsed submission), ``xlsx_form`` and ``csv_form``
 (the two parsers), ``parse`` (by file type), ``parse_pool`` (the parse in worker processes for a
 large inbox), ``warehouse`` (the ``raw.*`` tables and their writes), ``inbox`` (the run),
-``quarantine`` (what is waiting to be fixed).
+``inbox_index`` (the files the last run read), ``quarantine`` (what is waiting to be fixed).
 """
 
 from dvk.ingest.form import DeclaredTotal, ModelLine, ParsedSubmission

@@ -653,7 +653,7 @@ class _Read:
     outcome was known when it was read (``noted``), recorded in its turn all the same."""
 
     path: Path
-    listed: os.stat_result | None
+    listed: os.stat_result
     name: str
     data: bytes | None = None
     sha: str = ""

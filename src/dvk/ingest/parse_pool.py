@@ -130,18 +130,21 @@ def _ready() -> int:
     return os.getpid()
 
 
+def _attempt(parse: ParseFunction, args: tuple[Any, ...], pack: Convert | None = None) -> tuple[bool, Any]:
+    """(True, the outcome, packed if asked) or (False, the exception ``parse(*args)`` raised: raised
+    again in the run, for the file that raised it)."""
+    try:
+        outcome = parse(*args)
+    except Exception as exc:
+        return False, exc
+    return True, pack(outcome) if pack is not None else outcome
+
+
 def _parse_chunk(items: list[tuple[Any, ...]]) -> tuple[list[tuple[bool, Any]], list[tuple[str, int, str]]]:
-    """Each item's (True, outcome) or (False, the exception it raised); and what was logged."""
+    """Each item's :func:`_attempt`, in a worker; and what was logged."""
     assert _parse is not None and _collect is not None
     _collect.records.clear()
-    out: list[tuple[bool, Any]] = []
-    for args in items:
-        try:
-            outcome = _parse(*args)
-            out.append((True, _pack(outcome) if _pack is not None else outcome))
-        except Exception as exc:  # raised again in the run, for the file that raised it
-            out.append((False, exc))
-    return out, list(_collect.records)
+    return [_attempt(_parse, args, _pack) for args in items], list(_collect.records)
 
 
 @dataclass
@@ -249,13 +252,8 @@ class ParsePool:
                 if self.unpack is not None:
                     outcomes = [(ok, self.unpack(value) if ok else value) for ok, value in outcomes]
                 return dict(zip(chunk.keys, outcomes, strict=True))
-        done: dict[Hashable, tuple[bool, Any]] = {}  # the pool is gone: parsed here
-        for key, args in zip(chunk.keys, chunk.items, strict=True):
-            try:
-                done[key] = (True, self.parse(*args))
-            except Exception as exc:
-                done[key] = (False, exc)
-        return done
+        # the pool is gone: parsed here
+        return {key: _attempt(self.parse, args) for key, args in zip(chunk.keys, chunk.items, strict=True)}
 
     def _broken(self) -> None:
         """A worker died: the rest is parsed in this process."""

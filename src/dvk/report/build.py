@@ -137,8 +137,9 @@ def _start_workbook_early(settings: Settings, data: AnnualData, summary: dict[st
     process before the content fingerprint is known, so that it is written while this process
     encodes the models and fingerprints them: nothing in the workbook depends on the fingerprint.
     ``summary`` holds the new version's number and date already; the child writes that version into
-    ``<reports_dir>/.tmp/``; the caller discards it if the content did not change. None for a smaller workbook (written after the fingerprint, in
-    this process, only when needed) or where the platform cannot fork."""
+    ``<reports_dir>/.tmp/``; the caller discards it if the content did not change. None for a
+    smaller workbook (written after the fingerprint, in this process, only when needed) or where
+    the platform cannot fork."""
     if not written_in_background(tables):
         return None
     path = _staging(settings) / f"annual-{data.year}-{uuid.uuid4().hex}.xlsx"
