@@ -195,6 +195,8 @@ def test_status_lists_files_waiting_and_a_busy_warehouse(site, tmp_path, monkeyp
                                "print('holding', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,
     )
+    # a reader waits min(20 s, DVK_LOCK_WAIT_SECONDS) for the writer before falling back: 1 s here
+    monkeypatch.setenv("DVK_LOCK_WAIT_SECONDS", "1")
     try:
         assert holder.stdout.readline().strip() == "holding"
         code, out, _ = run_cli(monkeypatch, capsys, tmp_path / "site", "status")
