@@ -2,7 +2,8 @@
 (``DVK_WAREHOUSE_URL=postgresql://…``) on the same synthetic deployment, on this machine.
 
     .venv/bin/python bench/engines_bench.py --scale city --runs 3 --json engines-city.json
-    .venv/bin/python bench/engines_bench.py --scale tiny --runs 1 --analysts 4 --idle-seconds 1   # the smoke test
+    .venv/bin/python bench/engines_bench.py --scale tiny --runs 1 --analysts 2 --idle-seconds 0.5 \
+        --think-seconds 0.05   # the smoke test (tests/test_engines_bench.py)
 
 1. Stages, each a fresh Python process (``bench/scale_bench.py``'s stage functions, which read the
    warehouse through ``dvk.warehouse`` and so follow ``DVK_WAREHOUSE_URL``): ingest, dbt build,
@@ -17,7 +18,9 @@
    analytics_meta`` (docs/deployment.md), the guide's ``marts.`` read ``analytics.``. First
    ``--idle-seconds`` with nothing else running, then while the nightly build runs (1 % new files:
    ingest, dbt build, gate, publish, each a process as above). Latency (connect + query + fetch)
-   p50 / p95, queries served and errors, per engine and phase.
+   p50 / p95, queries served and errors, per engine and phase. ``--think-seconds S`` (default 0:
+   none) makes each analyst pause a random 0 to S seconds between queries, as a person or a
+   dashboard does; the smoke test uses it so that its two analysts do not keep both CPUs busy.
 
 The PostgreSQL server is a throw-away one (``dvk.pg_local``: initdb, loopback port, removed
 at the end), default settings; PostgreSQL 15 from Debian here.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import random
 import re
 import shutil
 import statistics
@@ -101,11 +105,11 @@ def percentile(values: list[float], q: float) -> float | None:
 
 class EnginesBench(Bench):
     def __init__(self, scale: str, seed: int, work: Path, runs: int, analysts: int, idle_seconds: float,
-                 query_repeats: int, verbose: bool):
+                 query_repeats: int, verbose: bool, think_seconds: float = 0.0):
         super().__init__(scale, seed, work, runs, airflow=False, nightly=False, pandas_engines=(),
                          query_repeats=query_repeats, verbose=verbose)
         self.script = Path(__file__).resolve()
-        self.analysts, self.idle_seconds = analysts, idle_seconds
+        self.analysts, self.idle_seconds, self.think_seconds = analysts, idle_seconds, think_seconds
         self.server = None
         self.urls: dict[str, str] = {}
         self.concurrent: dict[str, dict] = {}
@@ -194,7 +198,10 @@ class EnginesBench(Bench):
 
         def analyst(i: int) -> None:
             n = i
+            pause = random.Random(i).uniform
             while not until.is_set():
+                if self.think_seconds:
+                    time.sleep(pause(0, self.think_seconds))
                 _, sql = queries[n % len(queries)]
                 n += 1
                 start = time.perf_counter()
@@ -368,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=10.0,
                         help="seconds of analysts alone before the nightly build (default 10)")
     parser.add_argument("--query-repeats", type=int, default=30)
+    parser.add_argument("--think-seconds", type=float, default=0.0,
+                        help="each analyst pauses a random 0 to S seconds between queries (default 0: none)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
@@ -376,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage:
         return scale_bench.child_main(args.stage, args.stage_args)
     bench = EnginesBench(args.scale, args.seed, args.work.resolve(), args.runs, args.analysts, args.idle_seconds,
-                         args.query_repeats, args.verbose)
+                         args.query_repeats, args.verbose, think_seconds=args.think_seconds)
     result = bench.run()
     print(table(result))
     if args.json:
