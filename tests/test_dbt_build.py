@@ -830,7 +830,7 @@ def incremental(built, tmp_path_factory) -> Incremental:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DVK_WAREHOUSE", str(path))
         mp.delenv("DVK_DUE_GRACE_DAYS", raising=False)
-        build()
+        build(unit_tests=False)
         with duckdb.connect(str(path)) as con:
             marked_after = dict(con.execute(
                 "select unit_code || '/' || period_year, count(*) from marts.fct_model "

@@ -47,7 +47,7 @@ def empty_build(tmp_path_factory):
     root = tmp_path_factory.mktemp("dbt_empty")
     settings = _settings(root)
     raw_fixture.make_raw_warehouse(settings.warehouse, empty=True)
-    build(settings)
+    build(settings, unit_tests=False)
     return settings
 
 
@@ -78,7 +78,7 @@ def test_grace_setting_and_a_new_submission(empty_build):
             "model_kind) values (?, 1, 'Camera an ninh', 'QPAN', 'new')",
             [sid],
         )
-    build(settings)
+    build(settings, unit_tests=False)
     with duckdb.connect(str(settings.warehouse)) as con:
         assert con.execute(
             "select window_end, due_date from marts.dim_period where period_id = '2023'"
@@ -123,7 +123,7 @@ def test_failing_dbt_test_raises_with_node_names(empty_build):
             [sid],
         )
     with pytest.raises(TransformError) as err:
-        build(settings)
+        build(settings, unit_tests=False)
     text = str(err.value)
     # the model's one `checks` test failed; its error names the model, the column and the check
     assert "stg_raw__submission_models.field_code: relationships: fields.field_code (1 failing, e.g. XX)" in text

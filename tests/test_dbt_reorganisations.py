@@ -57,7 +57,7 @@ def warehouse(tmp_path_factory) -> Path:
         raw_fixture.insert_load(con, raw_fixture.LOAD_ID, datetime(2025, 12, 20), len(REPORTS))
         for name, (submission, models) in REPORTS.items():
             raw_fixture.insert_submission(con, name, submission, models)
-    build(settings)
+    build(settings, unit_tests=False)
     return settings.warehouse
 
 

@@ -64,7 +64,7 @@ def _build(root: Path, units: str, changes: str) -> Path:
         for name, (submission, models) in REPORTS.items():
             raw_fixture.insert_submission(con, name, submission, models)
     try:
-        build(settings)
+        build(settings, unit_tests=False)
     finally:
         release_dbt_duckdb()
     return settings.warehouse
