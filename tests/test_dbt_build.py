@@ -193,7 +193,7 @@ def built(raw_fixture_build, tmp_path_factory) -> Built:
         mp.setenv("DVK_REPORTS_DIR", str(path.parent.parent / "reports"))
         mp.delenv("DVK_DUE_GRACE_DAYS", raising=False)
         started = time.perf_counter()
-        build()
+        build(unit_tests=False)  # dbt's unit tests ran in the first build (test_dbt_unit_tests_ran_in_the_build)
         seconds = [time.perf_counter() - started]
         second = snapshot(path)
         target_dir = get_settings().dbt_target_dir
