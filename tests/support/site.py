@@ -116,9 +116,21 @@ def marts_fingerprint(warehouse: Path) -> dict[str, str]:
 def copy_site(src: Path, dest: Path, *, adopt_gate_results: bool = False) -> Settings:
     """A copy of the site at ``src`` (file times kept). Its gate results still name ``src``'s
     warehouse, so the copy publishes nothing until its gate runs again; ``adopt_gate_results``
-    makes them the copy's own (as if the gate had run on the copy), for tests that publish it."""
+    makes them the copy's own (as if the gate had run on the copy), for tests that publish it.
+
+    The record of the last successful dbt build (``dvk.changes.build_inputs_path``) is made the
+    copy's: the copy's warehouse holds, byte for byte, what that build made. So a night on the copy
+    builds as the next night on the site would (only what the raw data feeds), instead of a
+    restored warehouse's build of everything."""
+    from dvk.changes import build_inputs_path
+
     shutil.copytree(src, dest, symlinks=True)
     settings = site_settings(dest)
+    record = build_inputs_path(settings)
+    if record.is_file() and settings.warehouse.is_file():
+        data = json.loads(record.read_text(encoding="utf-8"))
+        data.update(warehouse=str(settings.warehouse.resolve()), inode=settings.warehouse.stat().st_ino)
+        record.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if adopt_gate_results:
         for path in sorted((settings.reports_dir / "gate").glob("*/gate_result.json")):
             data = json.loads(path.read_text(encoding="utf-8"))
