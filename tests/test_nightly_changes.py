@@ -1,8 +1,10 @@
 """The nightly run gates and publishes only the years the night changed (issue 16).
 
-On the demo inbox, through the pipeline's steps as ``dvk_transform`` calls them (changed_years,
-gate_years, publish, every_year_current):
+On a copy of the demo site (``demo_site``: the README's run command was its first night, every
+year gated and published), through the pipeline's steps as ``dvk_transform`` calls them
+(changed_years, gate_years, publish, every_year_current):
 
+- with no publication yet, every year is planned as new (``never_published``);
 - a run with nothing new gates nothing and leaves the publication as it is;
 - a correction of one unit-year (2021) that breaks its declared totals is caught by the gate:
   2021 is held back, the run fails, and the years the night did not touch are neither gated nor
@@ -27,8 +29,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dvk.settings import DEMO_INBOX_DIR
-from tests.support.site import site_env
+from tests.support.site import copy_site, site_env
 
 pytestmark = pytest.mark.e2e
 
@@ -142,23 +143,27 @@ def night(base: Path, *, loaded: int | None) -> tuple[dict, dict | Exception, di
         return plan, gated, publish(plan["years"])
 
 
-def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_is(tmp_path):
+def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_is(demo_site, tmp_path):
+    from dataclasses import replace
+
+    from dvk.changes import plan_changes
     from dvk.pipeline import YearsGateFailed, every_year_current
 
+    # the first night is the demo site's (the README's run command: every year ingested, built,
+    # gated and published); the nights below run on a copy of it
     base = tmp_path / "site"
-    shutil.copytree(DEMO_INBOX_DIR, base / "inbox")
+    settings = copy_site(demo_site, base, adopt_gate_results=True)
     published = base / "warehouse" / "published" / "dvk.duckdb"
-
-    # the first night: every year with annual submissions is new, gated and published
-    plan, gated, out = night(base, loaded=None)
-    years = plan["years"]
-    assert 2021 in years and len(years) >= 2, plan
-    assert plan["changed"] == years and set(plan["reasons"].values()) == {"never_published"}
-    assert isinstance(gated, dict) and all(g["passed"] for g in gated.values()), gated
-    assert out["years_held_back"] == {} and not out["unchanged"]
-    others = [y for y in years if y != 2021]
     m0, checked0 = manifest(base), gate_checked_at(base)
+    years = sorted(int(y) for y in m0["years"] if m0["years"][y].get("gated"))
+    assert 2021 in years and len(years) >= 2, m0["years"]
+    assert all(m0["years"][str(y)]["state"] == "current" for y in years)
+    assert set(checked0) == {str(y) for y in years}
+    others = [y for y in years if y != 2021]
     assert _one(published, HEADLINE_SQL) == HEADLINE_2021
+    # what the first night planned: with no publication yet, every year is new
+    first = plan_changes(replace(settings, published_dir=tmp_path / "nothing-published"))
+    assert first.years == first.changed == years and set(first.reasons.values()) == {"never_published"}
 
     # nothing new: no year gated, the publication stays as it is (same file, same manifest)
     inode = published.stat().st_ino
