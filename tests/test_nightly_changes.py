@@ -19,43 +19,21 @@ from timings.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.support.site import copy_site, site_env
+from tests.support.site import copy_site, query_one, using_site
 
 pytestmark = pytest.mark.e2e
 
 UNIT = "18076"  # Phường Bắc Hà: its accepted 2021 report is corrected
 HEADLINE_SQL = "select sum(models_total) from marts.fct_annual_unit_field where year = 2021"
 HEADLINE_2021 = 253
-
-
-def _env(base: Path) -> dict[str, str]:
-    return {**site_env(base), "DVK_INBOX_SETTLE_SECONDS": "0"}
-
-
-@contextlib.contextmanager
-def site(base: Path) -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in _env(base).items():
-            mp.setenv(key, value)
-        yield
-
-
-def _one(path: Path, sql: str, params: list | None = None):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchone()[0]
-    finally:
-        con.close()
 
 
 def write_correction(base: Path, *, version: int, day: int, break_totals: bool) -> Path:
@@ -130,7 +108,7 @@ def night(base: Path, *, loaded: int | None) -> tuple[dict, dict | Exception, di
     """What dvk_transform does after an ingest: dbt build, the plan, the gate, publish."""
     from dvk.pipeline import changed_years, gate_years, ingest, publish, transform
 
-    with site(base):
+    with using_site(base):
         files = ingest()["files_loaded"]
         assert loaded is None or files == loaded
         # dbt builds when something arrived, and only then
@@ -160,7 +138,7 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
     assert all(m0["years"][str(y)]["state"] == "current" for y in years)
     assert set(checked0) == {str(y) for y in years}
     others = [y for y in years if y != 2021]
-    assert _one(published, HEADLINE_SQL) == HEADLINE_2021
+    assert query_one(published, HEADLINE_SQL) == HEADLINE_2021
     # what the first night planned: with no publication yet, every year is new
     first = plan_changes(replace(settings, published_dir=tmp_path / "nothing-published"))
     assert first.years == first.changed == years and set(first.reasons.values()) == {"never_published"}
@@ -191,13 +169,13 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
     assert m1["years_republished"] == [] or set(m1["years_republished"]).isdisjoint(years)
     for y in others:
         assert m1["years"][str(y)]["carried"] and m1["years"][str(y)]["rows_as_of"] == m0["years"][str(y)]["rows_as_of"]
-    assert _one(published, HEADLINE_SQL) == HEADLINE_2021  # analysts keep the figures the gate vouched for
+    assert query_one(published, HEADLINE_SQL) == HEADLINE_2021  # analysts keep the figures the gate vouched for
     # the annual report's gate of a year takes the verdict reached on the same inputs (no new
     # validation: checked_at unchanged), a failed one included
     from dvk.gate import GateFailed
     from dvk.pipeline import gate
 
-    with site(base):
+    with using_site(base):
         assert gate(others[0])["checked_at"] == checked0[str(others[0])]
         with pytest.raises(GateFailed):
             gate(2021)
@@ -219,9 +197,9 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
     assert {y: checked2[str(y)] for y in others} == {y: checked0[str(y)] for y in others}
     warehouse = base / "warehouse" / "dvk.duckdb"
     # v4 is v3's lines (v3 was the unit's newest report when it was written) plus one more model
-    assert _one(warehouse, HEADLINE_SQL) == HEADLINE_2021 + 2
-    assert _one(published, HEADLINE_SQL) == HEADLINE_2021 + 2
-    assert _one(published, "select republished from meta.publication_years where year = 2021") is True
+    assert query_one(warehouse, HEADLINE_SQL) == HEADLINE_2021 + 2
+    assert query_one(published, HEADLINE_SQL) == HEADLINE_2021 + 2
+    assert query_one(published, "select republished from meta.publication_years where year = 2021") is True
     parquet = base / "warehouse" / "published" / "parquet" / "fct_annual_unit_field.parquet"
     assert duckdb.connect().execute("select sum(models_total) from read_parquet(?) where year = 2021",
                                     [str(parquet)]).fetchone()[0] == HEADLINE_2021 + 2
@@ -242,7 +220,7 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
     assert not {"model.dvk.dim_field", "model.dvk.stg_reference__reporting_units"} & set(ran)  # reference only
     # ... and they left the marts exactly as a build of everything does
     shutil.copy2(warehouse, tmp_path / "after-the-nights.duckdb")
-    with site(base):
+    with using_site(base):
         assert transform(force=True) is True
     ran_all = [r["unique_id"] for r in json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]]
     assert {node.split(".")[0] for node in ran_all} >= {"seed", "snapshot", "model", "test"}
