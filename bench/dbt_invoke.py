@@ -25,6 +25,7 @@ if str(REPO / "src") not in sys.path:
 
 
 def main() -> int:
+    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     mode = sys.argv[1]
     from dvk.settings import get_settings
     from dvk.transform import _dbt_environment, dbt_cli_args
@@ -34,14 +35,16 @@ def main() -> int:
         (settings.dbt_target_dir / "partial_parse.msgpack").unlink(missing_ok=True)
     args = dbt_cli_args(["build", "--exclude-resource-type", "unit_test"], settings)
     start = time.perf_counter()
-    with _dbt_environment(settings):
+    with _dbt_environment(settings) as working_dir:
         if mode == "inprocess":
             from dbt.cli.main import dbtRunner
 
+            os.chdir(working_dir)  # profiles.yml names the warehouse relative to it
             ok = dbtRunner().invoke(args).success
         else:
             dbt = Path(sys.executable).with_name("dbt")
-            ok = subprocess.run([str(dbt), *args], env=os.environ.copy(), stdout=subprocess.DEVNULL).returncode == 0
+            ok = subprocess.run([str(dbt), *args], env=os.environ.copy(), cwd=working_dir,
+                                stdout=subprocess.DEVNULL).returncode == 0
     print(f"{mode}: {time.perf_counter() - start:.2f} s, success={ok}", file=sys.stderr)
     return 0 if ok else 1
 

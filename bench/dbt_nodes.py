@@ -46,9 +46,9 @@ def one_build(threads: int | None, project: Path | None = None) -> dict:
         target = target.parent / f"dbt_target_{project.parent.name}"
         args += ["--project-dir", str(project), "--target-path", str(target)]
     args = dbt_cli_args(args, settings)
-    with _dbt_environment(settings):
+    with _dbt_environment(settings) as working_dir:
         start = time.perf_counter()
-        done = subprocess.run([*DBT_COMMAND, *args], env=os.environ.copy(), stdout=subprocess.PIPE,
+        done = subprocess.run([*DBT_COMMAND, *args], env=os.environ.copy(), cwd=working_dir, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         wall = time.perf_counter() - start
     if done.returncode != 0:
@@ -71,6 +71,7 @@ def one_build(threads: int | None, project: Path | None = None) -> dict:
 
 
 def main() -> int:
+    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="*", default=[0],
                         help="the thread counts to compare (0: the profile's)")

@@ -30,6 +30,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ airflow_local.configure(_AIRFLOW_HOME)
 # Airflow's services and PostgreSQL as real processes, started once a session.
 from tests.support.postgres import start_postgres  # noqa: E402
 from tests.support.services_stack import airflow_stack, loaded_stack  # noqa: E402,F401
-from tests.support.shared import build_once  # noqa: E402
+from tests.support.shared import build_once, run_temp_root  # noqa: E402
 
 
 @pytest.fixture
@@ -96,6 +97,41 @@ def broken_demo_run(tmp_path_factory) -> Path:
     from tests.support.runs import build_broken_demo_run
 
     return build_once(tmp_path_factory, "broken-demo-run", build_broken_demo_run)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_parse_state(request, tmp_path_factory) -> Iterator[Path | None]:
+    """dbt's parse state for the run (tests/support/dbt_parse_state.py), when the session runs
+    e2e tests: the first worker starts ``dbt parse`` in the background; the state file, once there,
+    is what every later dbt invocation of the run reads (``dbt_parse_state_ready``) instead of
+    parsing the whole project for each new warehouse. dbt checks that the state fits, as with its own."""
+    if not any(item.get_closest_marker("e2e") for item in request.session.items):
+        yield None
+        return
+    from tests.support import dbt_parse_state as state
+
+    root = run_temp_root(tmp_path_factory)
+    folder = root / "dbt-parse-state"
+    child = None
+    try:
+        folder.mkdir()
+    except FileExistsError:  # another worker made it, or is making it
+        pass
+    else:
+        child = state.start(folder, root / "dbt-parse-state.log")
+    yield state.state_file(folder)
+    if child is not None and child.poll() is None:
+        child.kill()
+        child.wait()
+
+
+@pytest.fixture(autouse=True)
+def dbt_parse_state_ready(dbt_parse_state) -> None:
+    """Point dbt at the run's parse state as soon as it exists (dbt refuses a path that does not)."""
+    from tests.support.dbt_parse_state import VARIABLE
+
+    if dbt_parse_state is not None and VARIABLE not in os.environ and dbt_parse_state.exists():
+        os.environ[VARIABLE] = str(dbt_parse_state)
 
 
 @pytest.fixture(scope="session")

@@ -50,3 +50,45 @@ def test_release_is_a_no_op_without_dbt_in_process(monkeypatch):
     monkeypatch.delitem(sys.modules, "dbt.adapters.duckdb.connections", raising=False)
     transform.release_dbt_duckdb()
     assert "dbt.adapters.duckdb.connections" not in sys.modules  # nothing imported for it
+
+
+_REPORT_ENVIRONMENT = (
+    "import json, os; print('DBT-CHILD ' + json.dumps({'cwd': os.getcwd(), "
+    "'warehouse': os.environ.get('DVK_WAREHOUSE'), "
+    "'parse_state': os.environ.get('DBT_PARTIAL_PARSE_FILE_PATH')}))"
+)
+
+
+def _child_sees(monkeypatch, capsys, settings) -> dict:
+    """What a dbt child of run_dbt sees (a stand-in for dbt that prints it)."""
+    monkeypatch.setattr(transform, "DBT_COMMAND", (sys.executable, "-c", _REPORT_ENVIRONMENT))
+    transform.run_dbt(["parse"], settings)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("DBT-CHILD "))
+    return json.loads(line[len("DBT-CHILD "):])
+
+
+def test_dbt_runs_in_the_warehouse_folder_and_names_it_by_its_file(tmp_path, monkeypatch, capsys):
+    # the profile's connection values are part of dbt's parse state: with the file's name (relative
+    # to the folder dbt runs in) a warehouse copied or moved with its dbt_target keeps its state
+    from dataclasses import replace
+
+    from dvk.settings import get_settings
+
+    settings = replace(get_settings(), warehouse=tmp_path / "site" / "wh" / "dvk.duckdb")
+    seen = _child_sees(monkeypatch, capsys, settings)
+    assert seen["warehouse"] == "dvk.duckdb"
+    assert os.path.samefile(seen["cwd"], tmp_path / "site" / "wh")
+
+
+def test_a_given_parse_state_only_seeds_a_target_folder_without_one(tmp_path, monkeypatch, capsys):
+    from dataclasses import replace
+
+    from dvk.settings import get_settings
+
+    given = tmp_path / "state.msgpack"
+    given.write_bytes(b"")
+    monkeypatch.setenv("DBT_PARTIAL_PARSE_FILE_PATH", str(given))
+    settings = replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb")
+    assert _child_sees(monkeypatch, capsys, settings)["parse_state"] == str(given)
+    (settings.dbt_target_dir / transform.PARTIAL_PARSE_FILE).write_bytes(b"its own")
+    assert _child_sees(monkeypatch, capsys, settings)["parse_state"] is None

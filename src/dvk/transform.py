@@ -22,8 +22,8 @@ the same in-process with ``dbtRunner`` (measured side by side: equal CPU, within
 docs/benchmarks.md, "dbt's fixed costs"). dbt keeps its partial parse state
 (``partial_parse.msgpack`` in the target folder) between runs: only the first run of a deployment,
 or one after the project, its vars or its profile changed, parses the whole project. The warehouse is the DuckDB
-file of ``settings.warehouse`` (exported to dbt as ``DVK_WAREHOUSE``, which ``profiles.yml``
-reads); dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse,
+file of ``settings.warehouse`` (dbt runs in its folder, and gets its file name as ``DVK_WAREHOUSE``,
+which ``profiles.yml`` reads: the parse state does not depend on where the warehouse lives); dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse,
 never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
 master list of units the ingest also reads) the ``units_file`` var, ``settings.unit_changes_file`` and
 ``settings.unit_shares_file`` (the deployment's reorganisations and split shares) the ``unit_changes_file``
@@ -179,13 +179,22 @@ def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
     return args + extra
 
 
+def dbt_working_dir(settings: Settings) -> Path:
+    """The folder dbt runs in: the warehouse's. ``profiles.yml`` gets the warehouse by its file
+    name (``DVK_WAREHOUSE``, relative to this folder), so dbt's partial parse state, which hashes
+    the profile's connection values, stays valid when the warehouse and its ``dbt_target`` folder
+    are moved, copied or restored to another folder."""
+    return settings.warehouse.parent
+
+
 @contextmanager
-def _dbt_environment(settings: Settings) -> Iterator[None]:
-    """Export DVK_WAREHOUSE (read by profiles.yml) and dbt's paths for one invocation, and on
-    PostgreSQL the connection's parts (the ``postgres`` output of profiles.yml)."""
+def _dbt_environment(settings: Settings) -> Iterator[Path]:
+    """Export DVK_WAREHOUSE (read by profiles.yml: the file's name, relative to
+    :func:`dbt_working_dir`, which this yields: dbt must run there) and dbt's paths for one
+    invocation, and on PostgreSQL the connection's parts (the ``postgres`` output of profiles.yml)."""
     paths = dbt_paths(settings)
     values = {
-        "DVK_WAREHOUSE": str(settings.warehouse),
+        "DVK_WAREHOUSE": settings.warehouse.name,
         "DBT_TARGET_PATH": str(paths["target_path"]),
         "DBT_LOG_PATH": str(paths["log_path"]),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -202,7 +211,7 @@ def _dbt_environment(settings: Settings) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
-        yield
+        yield dbt_working_dir(settings)
     finally:
         for name, old in saved.items():
             if old is None:
@@ -216,6 +225,8 @@ WRITING_COMMANDS = ("build", "run", "seed", "snapshot")
 #: dbt's command line in a child process: this interpreter (the project's environment) running
 #: dbt's CLI module.
 DBT_COMMAND = (sys.executable, "-m", "dbt.cli.main")
+#: dbt's saved parse state in its target folder.
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 #: Lines of dbt's output kept for the error message when it fails without node results.
 _TAIL_LINES = 30
 
@@ -268,10 +279,15 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     if settings.postgres is not None and args and str(args[0]) in ("build", "run"):
         load_reference_files(settings)
     tail: list[str] = []
-    with _LOCK, _dbt_environment(settings):
+    with _LOCK, _dbt_environment(settings) as working_dir:
+        env = os.environ.copy()
+        if (dbt_paths(settings)["target_path"] / PARTIAL_PARSE_FILE).is_file():
+            # a parse state given from outside (DBT_PARTIAL_PARSE_FILE_PATH, e.g. the test suite's
+            # one for every new warehouse) only seeds a target folder that has none of its own
+            env.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)
         started = time.time()
         with subprocess.Popen(
-            [*DBT_COMMAND, *cli_args], env=os.environ.copy(), stdin=subprocess.DEVNULL,
+            [*DBT_COMMAND, *cli_args], env=env, cwd=working_dir, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
             errors="replace", bufsize=1,
         ) as child:
