@@ -25,7 +25,6 @@ if str(REPO / "src") not in sys.path:
 
 
 def main() -> int:
-    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     mode = sys.argv[1]
     from dvk.settings import get_settings
     from dvk.transform import _dbt_environment, dbt_cli_args
@@ -33,6 +32,7 @@ def main() -> int:
     settings = get_settings()
     if "--parse" in sys.argv:
         (settings.dbt_target_dir / "partial_parse.msgpack").unlink(missing_ok=True)
+        os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # nor a parse state given from outside
     args = dbt_cli_args(["build", "--exclude-resource-type", "unit_test"], settings)
     start = time.perf_counter()
     with _dbt_environment(settings) as working_dir:

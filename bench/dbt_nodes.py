@@ -71,7 +71,6 @@ def one_build(threads: int | None, project: Path | None = None) -> dict:
 
 
 def main() -> int:
-    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="*", default=[0],
                         help="the thread counts to compare (0: the profile's)")

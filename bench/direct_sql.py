@@ -813,7 +813,6 @@ def _print_table(result: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--warehouse", type=Path, required=True, help="a warehouse with the raw.* tables (not modified)"

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import re
 import shutil
@@ -367,7 +366,6 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="city", help="tiny, city, province, province-synthetic, national")
     parser.add_argument("--runs", type=int, default=3, help="repetitions per engine (engines alternate)")

@@ -197,7 +197,6 @@ TAMPER = [  # a few annual figures changed: reconciliation and annual-count chec
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="demo", help="demo (the demo inbox) or a bench/synth.py scale")
     parser.add_argument("--repeats", type=int, default=5)

@@ -154,6 +154,7 @@ def stage_dbt_startup(args: dict) -> dict:
     target = settings.dbt_target_dir.parent / "dbt_target_cold" if cold else settings.dbt_target_dir
     if cold:
         shutil.rmtree(target, ignore_errors=True)
+        os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a parse state given from outside
     try:
         fixed_startup(settings.warehouse, target)  # timed as the stage's whole work
     finally:
@@ -625,7 +626,6 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="city",
                         help="tiny, city, province (Hà Tĩnh's real list), province-synthetic or national (default city)")

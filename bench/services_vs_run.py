@@ -92,7 +92,6 @@ def time_services() -> dict[str, float]:
 
 
 def main() -> int:
-    os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a first build parses in full, as a deployment's does
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()

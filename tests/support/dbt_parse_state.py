@@ -12,8 +12,9 @@ so one state serves every test warehouse called ``dvk.duckdb``.
 
 ``start(folder)`` runs ``dbt parse`` on an empty warehouse in a child process, in the background,
 and moves its ``partial_parse.msgpack`` to ``state_file(folder)`` when it is complete (until then
-the path names no file, and dbt parses in full). The benchmarks drop the variable: they measure
-what a deployment's first build costs.
+the path names no file, and dbt parses in full). The benchmarks' stages that measure a full parse
+drop the variable (``bench/scale_bench.py``'s cold start-up, ``bench/dbt_invoke.py --parse``); in
+their smoke tests the other stages read it like any test.
 
     python -m tests.support.dbt_parse_state FOLDER
 """
