@@ -8,8 +8,11 @@ import json
 import os
 import sys
 import time
+from dataclasses import replace
+from pathlib import Path
 
 from dvk import transform
+from dvk.settings import get_settings
 
 
 def _write_results(path, results, mtime=None):
@@ -53,9 +56,9 @@ def test_release_is_a_no_op_without_dbt_in_process(monkeypatch):
 
 
 _REPORT_ENVIRONMENT = (
-    "import json, os; print('DBT-CHILD ' + json.dumps({'cwd': os.getcwd(), "
+    "import json, os, sys; print('DBT-CHILD ' + json.dumps({'cwd': os.getcwd(), "
     "'warehouse': os.environ.get('DVK_WAREHOUSE'), "
-    "'parse_state': os.environ.get('DBT_PARTIAL_PARSE_FILE_PATH')}))"
+    "'parse_state': os.environ.get('DBT_PARTIAL_PARSE_FILE_PATH'), 'argv': sys.argv[1:]}))"
 )
 
 
@@ -70,21 +73,23 @@ def _child_sees(monkeypatch, capsys, settings) -> dict:
 def test_dbt_runs_in_the_warehouse_folder_and_names_it_by_its_file(tmp_path, monkeypatch, capsys):
     # the profile's connection values are part of dbt's parse state: with the file's name (relative
     # to the folder dbt runs in) a warehouse copied or moved with its dbt_target keeps its state
-    from dataclasses import replace
-
-    from dvk.settings import get_settings
-
     settings = replace(get_settings(), warehouse=tmp_path / "site" / "wh" / "dvk.duckdb")
     seen = _child_sees(monkeypatch, capsys, settings)
     assert seen["warehouse"] == "dvk.duckdb"
     assert os.path.samefile(seen["cwd"], tmp_path / "site" / "wh")
 
 
+def test_a_relative_warehouse_path_is_the_same_file_for_dbt(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    settings = replace(get_settings(), warehouse=Path("site") / "dvk.duckdb", units_file=Path("units.csv"))
+    seen = _child_sees(monkeypatch, capsys, settings)
+    assert os.path.samefile(seen["cwd"], tmp_path / "site") and seen["warehouse"] == "dvk.duckdb"
+    argv = seen["argv"]
+    assert argv[argv.index("--target-path") + 1] == str(tmp_path / "site" / "dbt_target")
+    assert json.loads(argv[argv.index("--vars") + 1])["units_file"] == str(tmp_path / "units.csv")
+
+
 def test_a_given_parse_state_only_seeds_a_target_folder_without_one(tmp_path, monkeypatch, capsys):
-    from dataclasses import replace
-
-    from dvk.settings import get_settings
-
     given = tmp_path / "state.msgpack"
     given.write_bytes(b"")
     monkeypatch.setenv("DBT_PARTIAL_PARSE_FILE_PATH", str(given))

@@ -22,9 +22,10 @@ the same in-process with ``dbtRunner`` (measured side by side: equal CPU, within
 docs/benchmarks.md, "dbt's fixed costs"). dbt keeps its partial parse state
 (``partial_parse.msgpack`` in the target folder) between runs: only the first run of a deployment,
 or one after the project, its vars or its profile changed, parses the whole project. The warehouse is the DuckDB
-file of ``settings.warehouse`` (dbt runs in its folder, and gets its file name as ``DVK_WAREHOUSE``,
-which ``profiles.yml`` reads: the parse state does not depend on where the warehouse lives); dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse,
-never inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
+file of ``settings.warehouse``: dbt runs in its folder and gets its file name as ``DVK_WAREHOUSE``,
+which ``profiles.yml`` reads, so the parse state does not depend on where the warehouse lives.
+dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse, never
+inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
 master list of units the ingest also reads) the ``units_file`` var, ``settings.unit_changes_file`` and
 ``settings.unit_shares_file`` (the deployment's reorganisations and split shares) the ``unit_changes_file``
 and ``unit_shares_file`` vars.
@@ -187,6 +188,18 @@ def dbt_working_dir(settings: Settings) -> Path:
     return settings.warehouse.parent
 
 
+def _absolute_paths(settings: Settings) -> Settings:
+    """``settings`` with the paths dbt is given made absolute: dbt runs in
+    :func:`dbt_working_dir`, not in this process's folder."""
+    return replace(
+        settings,
+        warehouse=settings.warehouse.absolute(),
+        units_file=Path(settings.units_file).absolute(),
+        unit_changes_file=Path(settings.unit_changes_file).absolute(),
+        unit_shares_file=Path(settings.unit_shares_file).absolute(),
+    )
+
+
 @contextmanager
 def _dbt_environment(settings: Settings) -> Iterator[Path]:
     """Export DVK_WAREHOUSE (read by profiles.yml: the file's name, relative to
@@ -266,7 +279,7 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     Raises :class:`TransformError` naming the failed nodes and tests if dbt does not succeed
     (from the invocation's ``run_results.json``; else with the end of dbt's output).
     """
-    settings = settings or get_settings()
+    settings = _absolute_paths(settings or get_settings())  # dbt runs in another folder
     cli_args = dbt_cli_args(args, settings)
     if args and str(args[0]) in WRITING_COMMANDS:
         # what the last successful build recorded (dvk.pipeline.transform) no longer says what the
