@@ -21,55 +21,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.support.corrections import write_correction
 from tests.support.site import copy_site, query_one, using_site
 
 pytestmark = pytest.mark.e2e
 
-UNIT = "18076"  # Phường Bắc Hà: its accepted 2021 report is corrected
 HEADLINE_SQL = "select sum(models_total) from marts.fct_annual_unit_field where year = 2021"
 HEADLINE_2021 = 253
-
-
-def write_correction(base: Path, *, version: int, day: int, break_totals: bool) -> Path:
-    """Phường Bắc Hà's 2021 report sent again (signed ``day`` Dec 2021): its accepted lines plus
-    one new KT model; ``break_totals`` declares one KT model more than its lines."""
-    from dvk.forms import FIELD_NAMES, DeclaredTotal, ModelLine, Submission, compute_declared_totals, write_xlsx
-
-    con = duckdb.connect(str(base / "warehouse" / "dvk.duckdb"), read_only=True)
-    try:
-        unit_name = con.execute("select unit_name from marts.dim_reporting_unit where unit_code = ?",
-                                [UNIT]).fetchone()[0]
-        rows = con.execute(
-            """
-            select m.model_name, m.field_code, m.model_kind, m.registered_on, m.recognition_level,
-                   m.households, m.funds_million_vnd, m.labour_days, m.land_m2, m.note
-            from marts.fct_model m join marts.fct_submission s using (submission_id)
-            where s.unit_code = ? and s.period_id = '2021' and s.is_accepted
-            order by m.line_no
-            """, [UNIT]).fetchall()
-    finally:
-        con.close()
-    models = [ModelLine(name=r[0], field=FIELD_NAMES[r[1]], kind="Xây mới" if r[2] == "new" else "Nhân rộng",
-                        registered_on=r[3], recognition_level=r[4], households=r[5], funds_million_vnd=r[6],
-                        labour_days=r[7], land_m2=r[8], note=r[9]) for r in rows]
-    models.append(ModelLine(name=f"Camera an ninh tổ dân phố (bổ sung lần {version})", field=FIELD_NAMES["KT"],
-                            kind="Xây mới", registered_on=date(2021, 11, 20), recognition_level="Cấp xã",
-                            households=42, funds_million_vnd=18.5, labour_days=30))
-    declared = compute_declared_totals(models)
-    if break_totals:
-        declared = [DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated,
-                                  d.funds_million_vnd)
-                    if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d for d in declared]
-    submission = Submission(unit_code=UNIT, unit_name=unit_name, period="Năm 2021", report_date=date(2021, 12, day),
-                            models=models, preparer_name="Nguyễn Văn Thử", preparer_phone="0912 000 111",
-                            declared_totals=declared)
-    return write_xlsx(submission, base / "inbox" / f"2021_{UNIT}_phuong-bac-ha_v{version}.xlsx")
 
 
 def manifest(base: Path) -> dict:
@@ -152,7 +115,7 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
 
     # a bad correction of 2021 (totals that do not add up): 2021 is gated and caught, held back
     # with its last published rows; the other years are neither gated nor written again
-    write_correction(base, version=3, day=18, break_totals=True)
+    write_correction(settings, version=3, day=18, break_totals=True)
     plan, gated, out = night(base, loaded=1)
     assert plan["changed"] == [2021] and plan["reasons"] == {"2021": "new_loads"}
     assert len(plan["loads"]["2021"]) == 1 and plan["unchanged"] == others
@@ -182,7 +145,7 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
     assert gate_checked_at(base) == checked1
 
     # a good correction of the same unit-year: gated, passed, and in the published copy
-    write_correction(base, version=4, day=19, break_totals=False)
+    write_correction(settings, version=4, day=19, break_totals=False)
     plan, gated, out = night(base, loaded=1)
     assert plan["changed"] == [2021] and plan["unchanged"] == others
     assert isinstance(gated, dict) and gated["2021"]["passed"], gated

@@ -38,6 +38,7 @@ import duckdb
 import pytest
 
 from dvk.settings import PROJECT_ROOT, Settings
+from tests.support.corrections import CORRECTED_UNIT, broken_kt_totals, write_correction
 from tests.support.runs import read_run
 from tests.support.scripts import demo_generator
 from tests.support.site import (
@@ -50,67 +51,6 @@ from tests.support.site import (
 )
 
 HEADLINE_SQL = "select sum(models_total) from marts.fct_annual_unit_field where year = 2021"
-CORRECTED_UNIT = "18076"  # Phường Bắc Hà: its accepted 2021 report (v2) is corrected once more
-
-
-
-def _broken_kt_totals(declared: list) -> list:
-    """The declared totals with one model too many, new, in KT and in the grand total: the
-    submission's totals no longer match its model lines (a blocking gate failure)."""
-    from dvk.forms import FIELD_NAMES, DeclaredTotal
-
-    return [
-        DeclaredTotal(d.label, d.models_total + 1, d.models_new + 1, d.models_replicated, d.funds_million_vnd)
-        if d.label in (FIELD_NAMES["KT"], "Tổng cộng") else d
-        for d in declared
-    ]
-
-def write_correction(settings: Settings, *, extra_models: int = 1, break_totals: bool = False) -> Path:
-    """A third 2021 report of Phường Bắc Hà, signed 18 Dec 2021: its accepted lines plus
-    ``extra_models`` new KT models; ``break_totals`` declares one KT model more than the lines."""
-    from dvk.forms import FIELD_NAMES, ModelLine, Submission, compute_declared_totals, write_xlsx
-
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        unit_name = con.execute(
-            "select unit_name from marts.dim_reporting_unit where unit_code = ?", [CORRECTED_UNIT]
-        ).fetchone()[0]
-        rows = con.execute(
-            """
-            select m.model_name, m.field_code, m.model_kind, m.registered_on, m.recognition_level,
-                   m.households, m.funds_million_vnd, m.labour_days, m.land_m2, m.note
-            from marts.fct_model m
-            join marts.fct_submission s using (submission_id)
-            where s.unit_code = ? and s.period_id = '2021' and s.is_accepted
-            order by m.line_no
-            """,
-            [CORRECTED_UNIT],
-        ).fetchall()
-    finally:
-        con.close()
-    models = [
-        ModelLine(
-            name=r[0], field=FIELD_NAMES[r[1]], kind="Xây mới" if r[2] == "new" else "Nhân rộng",
-            registered_on=r[3], recognition_level=r[4], households=r[5], funds_million_vnd=r[6],
-            labour_days=r[7], land_m2=r[8], note=r[9],
-        )
-        for r in rows
-    ]
-    for i in range(extra_models):
-        models.append(ModelLine(
-            name=f"Camera an ninh tổ dân phố số {i + 1} (bổ sung)", field=FIELD_NAMES["KT"], kind="Xây mới",
-            registered_on=date(2021, 11, 20), recognition_level="Cấp xã", households=42,
-            funds_million_vnd=18.5, labour_days=30,
-        ))
-    declared = compute_declared_totals(models)
-    if break_totals:
-        declared = _broken_kt_totals(declared)
-    submission = Submission(
-        unit_code=CORRECTED_UNIT, unit_name=unit_name, period="Năm 2021", report_date=date(2021, 12, 18),
-        models=models, preparer_name="Nguyễn Văn Thử", preparer_phone="0912 000 111",
-        declared_totals=declared,
-    )
-    return write_xlsx(submission, settings.inbox_dir / f"2021_{CORRECTED_UNIT}_phuong-bac-ha_v3.xlsx")
 
 
 @pytest.fixture
@@ -500,7 +440,7 @@ def write_annual(settings: Settings, year: int, *, models: int, version: int, br
     ]
     declared = compute_declared_totals(lines)
     if break_totals:
-        declared = _broken_kt_totals(declared)
+        declared = broken_kt_totals(declared)
     submission = Submission(
         unit_code=CORRECTED_UNIT, unit_name="Phường Bắc Hà", period=f"Năm {year}",
         report_date=date(year, 12, 10 + version), models=lines, preparer_name="Nguyễn Văn Thử",
