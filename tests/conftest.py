@@ -11,6 +11,8 @@ changes one works on its own copy.
                         the 2021 gate and a file that is not a workbook (tests/support/runs.py)
     raw_fixture_build   the raw fixture (tests/fixtures/raw_fixture.py) built once by dbt
                         (tests/support/dbt_build.py)
+    dbt_parse_state     dbt's parse state, made once by a background ``dbt parse`` and read by
+                        every later dbt invocation of the run (tests/support/dbt_parse_state.py)
     postgres_server     a PostgreSQL server on a free port, for the session
     airflow_stack, loaded_stack   PostgreSQL + Airflow's four services (tests/support/services_stack.py)
 
