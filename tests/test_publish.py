@@ -282,12 +282,14 @@ def test_gate_failure_leaves_the_published_warehouse_and_the_last_report_unchang
 
 READER = textwrap.dedent('''
     """Reader process: mode 'hold' keeps one connection for its whole life; mode 'poll'
-    reconnects every iteration and also reads the Parquet copy. One JSON line per iteration."""
+    reconnects every iteration and also reads the Parquet copy, by the path of its current version
+    (dvk.analyst.parquet_file, as the analyst guide says for scripts). One JSON line per iteration."""
     import json, sys, time
     from pathlib import Path
     import duckdb
+    from dvk.analyst import parquet_file
 
-    mode, db, parquet, out, stop = sys.argv[1:6]
+    mode, db, published_dir, out, stop = sys.argv[1:6]
     sql = "select sum(models_total) from marts.fct_annual_unit_field where year = 2021"
     deadline = time.monotonic() + 600
     held = duckdb.connect(db, read_only=True) if mode == "hold" else None
@@ -305,6 +307,7 @@ READER = textwrap.dedent('''
                         con.close()
                     mem = duckdb.connect()
                     try:
+                        parquet = str(parquet_file("fct_annual_unit_field", published_dir))
                         record["parquet"] = int(mem.execute(
                             "select sum(models_total) from read_parquet(?) where year = 2021", [parquet]
                         ).fetchone()[0])
@@ -366,11 +369,11 @@ def test_readers_keep_reading_while_the_pipeline_runs_and_publishes(site, tmp_pa
     env = dict(os.environ)
     env.update(site_env(base))
     stop = tmp_path / "stop"
-    parquet = settings.published_dir / "parquet" / "fct_annual_unit_field.parquet"
     logs = {mode: tmp_path / f"reader-{mode}.jsonl" for mode in ("hold", "poll")}
     readers = {
         mode: subprocess.Popen(
-            [sys.executable, "-c", READER, mode, str(settings.published_warehouse), str(parquet), str(log), str(stop)],
+            [sys.executable, "-c", READER, mode, str(settings.published_warehouse), str(settings.published_dir),
+             str(log), str(stop)],
             cwd=tmp_path, env=env,
         )
         for mode, log in logs.items()

@@ -183,6 +183,29 @@ def test_analyst_connect_always_opens_the_current_publication(tmp_path):
         old.close()
 
 
+def test_analyst_parquet_file_names_the_current_version_not_the_link(tmp_path):
+    from dvk.publish import publish
+
+    settings = _settings(tmp_path)
+    _marts_warehouse(settings.warehouse, 3)
+    publish(settings)
+    first = analyst.parquet_file("fct_model", settings.published_dir)
+    assert first.parent.name.startswith("parquet-") and not first.parent.is_symlink()
+    count = "select count(*) from read_parquet(?)"
+    assert duckdb.connect().execute(count, [str(first)]).fetchone() == (3,)
+    _marts_warehouse(settings.warehouse, 5)
+    publish(settings)
+    second = analyst.parquet_file("fct_model", settings.published_dir)
+    assert second != first
+    # the resolved path goes on reading the version it named; the link reads the new one
+    assert duckdb.connect().execute(count, [str(first)]).fetchone() == (3,)
+    assert duckdb.connect().execute(count, [str(second)]).fetchone() == (5,)
+    link = settings.published_dir / "parquet" / "fct_model.parquet"
+    assert duckdb.connect().execute(count, [str(link)]).fetchone() == (5,)
+    with pytest.raises(warehouse.WarehouseNotFound, match="no_such_table.parquet"):
+        analyst.parquet_file("no_such_table", settings.published_dir)
+
+
 def test_analyst_connect_without_a_publication_says_what_to_run(tmp_path):
     with pytest.raises(warehouse.WarehouseNotFound, match="dvk publish"):
         analyst.connect(tmp_path / "published" / "dvk.duckdb")

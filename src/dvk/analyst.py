@@ -81,3 +81,29 @@ def _connect_postgres(url: str):
         con.close()
         raise
     return con
+
+
+def parquet_file(table: str, published_dir: Path | str | None = None) -> Path:
+    """The Parquet file of ``table`` (``fct_model``; another schema's ``meta.publication``) in the
+    current publication, named by its version folder (``<published>/parquet-<stamp>/fct_model.parquet``)
+    rather than through the ``parquet`` link.
+
+    Read this path, not ``<published>/parquet/<table>.parquet``, in a script that may run while a
+    publication is made: DuckDB opens a Parquet file more than once in one query (to bind, then to
+    scan), and a publication moves the ``parquet`` link to a new folder in one step, so a query
+    that reads through the link at that moment can get the old file's footer and the new file's
+    bytes ("TProtocolException: Invalid data"). A version folder is never changed, and the last
+    two are kept, so a path resolved here reads one consistent file.
+
+    Raises :class:`dvk.warehouse.WarehouseNotFound` when the publication has no such file."""
+    from dvk.publish import PARQUET_LINK
+    from dvk.settings import get_settings
+
+    folder = Path(published_dir) if published_dir is not None else get_settings().published_dir
+    path = (folder / PARQUET_LINK).resolve() / f"{table}.parquet"
+    if not path.is_file():
+        raise warehouse.WarehouseNotFound(
+            f"Không có tệp Parquet {table}.parquet trong bản phát hành {folder}: hãy chạy ./scripts/dvk publish "
+            f"/ no Parquet file {table}.parquet in the publication at {folder}: run ./scripts/dvk publish"
+        )
+    return path

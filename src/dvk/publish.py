@@ -25,7 +25,10 @@ Layout under ``settings.published_dir`` (``DVK_PUBLISHED_DIR``, default ``<wareh
                                publication_years, published_tables); storage format v1.2.0
                                (:data:`PUBLISHED_STORAGE_VERSION`), so DuckDB 1.x opens it too
     parquet/<table>.parquet    one file per mart; ``parquet`` is a symlink to ``parquet-<stamp>/``,
-                               swapped atomically, so a reader never sees a mix of two publications
+                               swapped atomically, so a reader that opens the files once never sees
+                               a mix of two publications; DuckDB opens a file more than once in a
+                               query, so scripts read the version's own path
+                               (:func:`dvk.analyst.parquet_file`)
     manifest.json              tables, row counts, source warehouse, published_at, and per year:
                                current or held back, why, since when, whose rows
 
