@@ -27,7 +27,7 @@ if str(REPO / "src") not in sys.path:
 def main() -> int:
     mode = sys.argv[1]
     from dvk.settings import get_settings
-    from dvk.transform import _dbt_environment, dbt_cli_args
+    from dvk.transform import _dbt_environment, dbt_child_environment, dbt_cli_args
 
     settings = get_settings()
     if "--parse" in sys.argv:
@@ -43,7 +43,7 @@ def main() -> int:
             ok = dbtRunner().invoke(args).success
         else:
             dbt = Path(sys.executable).with_name("dbt")
-            ok = subprocess.run([str(dbt), *args], env=os.environ.copy(), cwd=working_dir,
+            ok = subprocess.run([str(dbt), *args], env=dbt_child_environment(settings, args), cwd=working_dir,
                                 stdout=subprocess.DEVNULL).returncode == 0
     print(f"{mode}: {time.perf_counter() - start:.2f} s, success={ok}", file=sys.stderr)
     return 0 if ok else 1

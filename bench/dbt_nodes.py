@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ if str(REPO / "src") not in sys.path:
 
 def one_build(threads: int | None, project: Path | None = None) -> dict:
     from dvk.settings import get_settings
-    from dvk.transform import DBT_COMMAND, _dbt_environment, dbt_cli_args
+    from dvk.transform import DBT_COMMAND, dbt_child_environment, dbt_cli_args, dbt_working_dir
 
     settings = get_settings()
     args = ["build", "--exclude-resource-type", "unit_test"]
@@ -46,11 +45,11 @@ def one_build(threads: int | None, project: Path | None = None) -> dict:
         target = target.parent / f"dbt_target_{project.parent.name}"
         args += ["--project-dir", str(project), "--target-path", str(target)]
     args = dbt_cli_args(args, settings)
-    with _dbt_environment(settings) as working_dir:
-        start = time.perf_counter()
-        done = subprocess.run([*DBT_COMMAND, *args], env=os.environ.copy(), cwd=working_dir, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-        wall = time.perf_counter() - start
+    env = dbt_child_environment(settings, args)
+    start = time.perf_counter()
+    done = subprocess.run([*DBT_COMMAND, *args], env=env, cwd=dbt_working_dir(settings), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:])
         raise SystemExit(f"dbt build failed (exit {done.returncode})")

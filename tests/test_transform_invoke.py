@@ -46,7 +46,7 @@ def test_an_older_run_results_is_not_this_invocations(tmp_path):
 
 def test_dbt_runs_in_this_environment():
     assert transform.DBT_COMMAND[0] == sys.executable
-    assert transform.DBT_COMMAND[1:] == ("-m", "dbt.cli.main")
+    assert transform.DBT_COMMAND[1:] == ("-P", "-m", "dbt.cli.main")  # -P: its folder not on sys.path
 
 
 def test_release_is_a_no_op_without_dbt_in_process(monkeypatch):
@@ -62,10 +62,10 @@ _REPORT_ENVIRONMENT = (
 )
 
 
-def _child_sees(monkeypatch, capsys, settings) -> dict:
+def _child_sees(monkeypatch, capsys, settings, *args: str) -> dict:
     """What a dbt child of run_dbt sees (a stand-in for dbt that prints it)."""
     monkeypatch.setattr(transform, "DBT_COMMAND", (sys.executable, "-c", _REPORT_ENVIRONMENT))
-    transform.run_dbt(["parse"], settings)
+    transform.run_dbt(["parse", *args], settings)
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("DBT-CHILD "))
     return json.loads(line[len("DBT-CHILD "):])
 
@@ -77,6 +77,23 @@ def test_dbt_runs_in_the_warehouse_folder_and_names_it_by_its_file(tmp_path, mon
     seen = _child_sees(monkeypatch, capsys, settings)
     assert seen["warehouse"] == "dvk.duckdb"
     assert os.path.samefile(seen["cwd"], tmp_path / "site" / "wh")
+
+
+def test_this_process_environment_is_left_as_it_is(tmp_path, monkeypatch, capsys):
+    # another thread's get_settings() must never see the bare file name dbt gets
+    monkeypatch.setenv("DVK_WAREHOUSE", str(tmp_path / "wh" / "dvk.duckdb"))
+    seen_here = []
+    monkeypatch.setattr(transform, "DBT_COMMAND", (sys.executable, "-c", _REPORT_ENVIRONMENT))
+    real_popen = transform.subprocess.Popen
+
+    def popen(*args, **kwargs):
+        seen_here.append(os.environ.get("DVK_WAREHOUSE"))
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(transform.subprocess, "Popen", popen)
+    transform.run_dbt(["parse"], replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb"))
+    assert seen_here == [str(tmp_path / "wh" / "dvk.duckdb")]
+    assert '"warehouse": "dvk.duckdb"' in capsys.readouterr().out
 
 
 def test_a_relative_warehouse_path_is_the_same_file_for_dbt(tmp_path, monkeypatch, capsys):
@@ -97,3 +114,7 @@ def test_a_given_parse_state_only_seeds_a_target_folder_without_one(tmp_path, mo
     assert _child_sees(monkeypatch, capsys, settings)["parse_state"] == str(given)
     (settings.dbt_target_dir / transform.PARTIAL_PARSE_FILE).write_bytes(b"its own")
     assert _child_sees(monkeypatch, capsys, settings)["parse_state"] is None
+    # the target folder of the invocation is the one given to dbt, when one is
+    other = tmp_path / "other_target"
+    other.mkdir()
+    assert _child_sees(monkeypatch, capsys, settings, "--target-path", str(other))["parse_state"] == str(given)

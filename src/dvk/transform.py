@@ -25,7 +25,8 @@ or one after the project, its vars or its profile changed, parses the whole proj
 file of ``settings.warehouse``: dbt runs in its folder and gets its file name as ``DVK_WAREHOUSE``,
 which ``profiles.yml`` reads, so the parse state does not depend on where the warehouse lives.
 dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse, never
-inside ``dbt_project/``); ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
+inside ``dbt_project/``); a relative path among extra dbt arguments (``--vars``, ``--state``) is
+therefore read from the warehouse's folder; ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
 master list of units the ingest also reads) the ``units_file`` var, ``settings.unit_changes_file`` and
 ``settings.unit_shares_file`` (the deployment's reorganisations and split shares) the ``unit_changes_file``
 and ``unit_shares_file`` vars.
@@ -200,11 +201,10 @@ def _absolute_paths(settings: Settings) -> Settings:
     )
 
 
-@contextmanager
-def _dbt_environment(settings: Settings) -> Iterator[Path]:
-    """Export DVK_WAREHOUSE (read by profiles.yml: the file's name, relative to
-    :func:`dbt_working_dir`, which this yields: dbt must run there) and dbt's paths for one
-    invocation, and on PostgreSQL the connection's parts (the ``postgres`` output of profiles.yml)."""
+def _dbt_values(settings: Settings) -> dict[str, str]:
+    """What a dbt invocation needs in its environment: DVK_WAREHOUSE (read by profiles.yml: the
+    file's name, relative to :func:`dbt_working_dir`, where dbt must run), dbt's paths, and on
+    PostgreSQL the connection's parts (the ``postgres`` output of profiles.yml)."""
     paths = dbt_paths(settings)
     values = {
         "DVK_WAREHOUSE": settings.warehouse.name,
@@ -221,6 +221,36 @@ def _dbt_environment(settings: Settings) -> Iterator[Path]:
             "DBT_ENV_SECRET_DVK_PG_PASSWORD": pg.password,
             "DVK_PG_DBNAME": pg.dbname,
         })
+    return values
+
+
+def _option_value(args: Sequence[str], option: str) -> str | None:
+    for i, arg in enumerate(args):
+        if arg == option and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(option + "="):
+            return arg[len(option) + 1:]
+    return None
+
+
+def dbt_child_environment(settings: Settings, cli_args: Sequence[str] = ()) -> dict[str, str]:
+    """The environment of a dbt child process (run it in :func:`dbt_working_dir`): this process's,
+    plus :func:`_dbt_values`; this process's own environment is left as it is. A parse state given
+    from outside (``DBT_PARTIAL_PARSE_FILE_PATH``, e.g. the test suite's one for every new
+    warehouse) is passed on only to a target folder (``--target-path`` in ``cli_args``, else the
+    settings') that has none of its own."""
+    env = {**os.environ, **_dbt_values(settings)}
+    target = Path(_option_value(cli_args, "--target-path") or dbt_paths(settings)["target_path"])
+    if (target / PARTIAL_PARSE_FILE).is_file():
+        env.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)
+    return env
+
+
+@contextmanager
+def _dbt_environment(settings: Settings) -> Iterator[Path]:
+    """Set :func:`_dbt_values` in this process's environment for an in-process invocation
+    (``dbtRunner``, bench/dbt_invoke.py) and yield :func:`dbt_working_dir`, where dbt must run."""
+    values = _dbt_values(settings)
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -237,7 +267,7 @@ def _dbt_environment(settings: Settings) -> Iterator[Path]:
 WRITING_COMMANDS = ("build", "run", "seed", "snapshot")
 #: dbt's command line in a child process: this interpreter (the project's environment) running
 #: dbt's CLI module.
-DBT_COMMAND = (sys.executable, "-m", "dbt.cli.main")
+DBT_COMMAND = (sys.executable, "-P", "-m", "dbt.cli.main")  # -P: not the warehouse folder on sys.path
 #: dbt's saved parse state in its target folder.
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 #: Lines of dbt's output kept for the error message when it fails without node results.
@@ -292,15 +322,11 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     if settings.postgres is not None and args and str(args[0]) in ("build", "run"):
         load_reference_files(settings)
     tail: list[str] = []
-    with _LOCK, _dbt_environment(settings) as working_dir:
-        env = os.environ.copy()
-        if (dbt_paths(settings)["target_path"] / PARTIAL_PARSE_FILE).is_file():
-            # a parse state given from outside (DBT_PARTIAL_PARSE_FILE_PATH, e.g. the test suite's
-            # one for every new warehouse) only seeds a target folder that has none of its own
-            env.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)
+    with _LOCK:
+        env = dbt_child_environment(settings, cli_args)
         started = time.time()
         with subprocess.Popen(
-            [*DBT_COMMAND, *cli_args], env=env, cwd=working_dir, stdin=subprocess.DEVNULL,
+            [*DBT_COMMAND, *cli_args], env=env, cwd=dbt_working_dir(settings), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
             errors="replace", bufsize=1,
         ) as child:
