@@ -11,8 +11,9 @@ changes one works on its own copy.
                         the 2021 gate and a file that is not a workbook (tests/support/runs.py)
     raw_fixture_build   the raw fixture (tests/fixtures/raw_fixture.py) built once by dbt
                         (tests/support/dbt_build.py)
-    dbt_parse_state     dbt's parse state, made once by a background ``dbt parse`` and read by
-                        every later dbt invocation of the run (tests/support/dbt_parse_state.py)
+    dbt_parse_state     dbt's parse state, made once by a background ``dbt parse``; a dbt
+                        invocation on a new target folder, started once it exists, begins from it
+                        (tests/support/dbt_parse_state.py)
     postgres_server     a PostgreSQL server on a free port, for the session
     airflow_stack, loaded_stack   PostgreSQL + Airflow's four services (tests/support/services_stack.py)
 
@@ -122,9 +123,8 @@ def dbt_parse_state(request, tmp_path_factory) -> Iterator[Path | None]:
     else:
         child = state.start(folder, root / "dbt-parse-state.log")
     yield state.state_file(folder)
-    if child is not None and child.poll() is None:
-        child.kill()
-        child.wait()
+    if child is not None:
+        state.stop(child)
 
 
 @pytest.fixture(autouse=True)

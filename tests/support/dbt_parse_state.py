@@ -22,6 +22,7 @@ their smoke tests the other stages read it like any test.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -44,7 +45,18 @@ def start(folder: Path, log: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "tests.support.dbt_parse_state", str(folder)],
             cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() ends dbt's process with it
         )
+
+
+def stop(child: subprocess.Popen, wait: float = 60.0) -> None:
+    """Let a parse that is still running finish (other workers may still read the state), then
+    end it and dbt's process with it."""
+    try:
+        child.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
 
 
 def make(folder: Path) -> Path:
