@@ -202,8 +202,25 @@ def test_analyst_parquet_file_names_the_current_version_not_the_link(tmp_path):
     assert duckdb.connect().execute(count, [str(second)]).fetchone() == (5,)
     link = settings.published_dir / "parquet" / "fct_model.parquet"
     assert duckdb.connect().execute(count, [str(link)]).fetchone() == (5,)
+    assert analyst.parquet_folder(settings.published_dir) == second.parent != first.parent
     with pytest.raises(warehouse.WarehouseNotFound, match="no_such_table.parquet"):
         analyst.parquet_file("no_such_table", settings.published_dir)
+    with pytest.raises(warehouse.WarehouseNotFound, match="dvk publish"):
+        analyst.parquet_folder(tmp_path / "nothing-published")
+
+
+def test_stale_parquet_versions_never_take_the_linked_one_or_the_one_before(tmp_path):
+    # two publications killed before their swap left newer version folders behind
+    from dvk.publish import _remove_stale
+
+    folder = tmp_path / "published"
+    for name in ("parquet-20261201T000000", "parquet-20261202T000000", "parquet-20261203T000000",
+                 "parquet-20261204T000000", "parquet-20261205T000000"):
+        (folder / name).mkdir(parents=True)
+    (folder / "parquet").symlink_to("parquet-20261203T000000", target_is_directory=True)
+    _remove_stale(folder, keep=[])
+    assert sorted(p.name for p in folder.glob("parquet-*")) == ["parquet-20261202T000000", "parquet-20261203T000000"]
+    assert (folder / "parquet").resolve().name == "parquet-20261203T000000"
 
 
 def test_analyst_connect_without_a_publication_says_what_to_run(tmp_path):

@@ -83,27 +83,43 @@ def _connect_postgres(url: str):
     return con
 
 
-def parquet_file(table: str, published_dir: Path | str | None = None) -> Path:
-    """The Parquet file of ``table`` (``fct_model``; another schema's ``meta.publication``) in the
-    current publication, named by its version folder (``<published>/parquet-<stamp>/fct_model.parquet``)
-    rather than through the ``parquet`` link.
+def parquet_folder(published_dir: Path | str | None = None) -> Path:
+    """The current publication's Parquet folder, by its own name (``<published>/parquet-<stamp>/``),
+    not the ``parquet`` link (default ``settings.published_dir``).
 
-    Read this path, not ``<published>/parquet/<table>.parquet``, in a script that may run while a
-    publication is made: DuckDB opens a Parquet file more than once in one query (to bind, then to
-    scan), and a publication moves the ``parquet`` link to a new folder in one step, so a query
-    that reads through the link at that moment can get the old file's footer and the new file's
-    bytes ("TProtocolException: Invalid data"). A version folder is never changed, and the last
-    two are kept, so a path resolved here reads one consistent file.
+    Read the files of this folder, not ``<published>/parquet/<table>.parquet``, in a script that
+    may run while a publication is made: DuckDB opens a Parquet file more than once in one query
+    (to bind, then to scan), and a publication moves the ``parquet`` link to a new folder in one
+    step, so a query that reads through the link at that moment can get the old file's footer and
+    the new file's bytes ("TProtocolException: Invalid data"). A version folder is never changed
+    and the last two are kept: resolve it once per job, and read every table of the job from it
+    (the tables of one publication, even if another is made meanwhile).
 
-    Raises :class:`dvk.warehouse.WarehouseNotFound` when the publication has no such file."""
+    Raises :class:`dvk.warehouse.WarehouseNotFound` when nothing is published there."""
     from dvk.publish import PARQUET_LINK
     from dvk.settings import get_settings
 
     folder = Path(published_dir) if published_dir is not None else get_settings().published_dir
-    path = (folder / PARQUET_LINK).resolve() / f"{table}.parquet"
+    link = folder / PARQUET_LINK
+    if not link.is_dir():
+        raise warehouse.WarehouseNotFound(
+            f"Chưa có tệp Parquet trong {folder} (bản phát hành trên PostgreSQL không có Parquet): "
+            f"hãy chạy ./scripts/dvk publish / no Parquet files in {folder} (a publication on "
+            f"PostgreSQL has none): run ./scripts/dvk publish"
+        )
+    return link.resolve()
+
+
+def parquet_file(table: str, published_dir: Path | str | None = None) -> Path:
+    """The Parquet file of ``table`` (``fct_model``; another schema's ``meta.publication``) in the
+    current publication's folder (:func:`parquet_folder`, whose reasons apply). For several tables
+    of one publication, take :func:`parquet_folder` once and the files in it.
+
+    Raises :class:`dvk.warehouse.WarehouseNotFound` when the publication has no such file."""
+    folder = parquet_folder(published_dir)
+    path = folder / f"{table}.parquet"
     if not path.is_file():
         raise warehouse.WarehouseNotFound(
-            f"Không có tệp Parquet {table}.parquet trong bản phát hành {folder}: hãy chạy ./scripts/dvk publish "
-            f"/ no Parquet file {table}.parquet in the publication at {folder}: run ./scripts/dvk publish"
+            f"Không có tệp Parquet {table}.parquet trong {folder} / no Parquet file {table}.parquet in {folder}"
         )
     return path

@@ -25,10 +25,10 @@ Layout under ``settings.published_dir`` (``DVK_PUBLISHED_DIR``, default ``<wareh
                                publication_years, published_tables); storage format v1.2.0
                                (:data:`PUBLISHED_STORAGE_VERSION`), so DuckDB 1.x opens it too
     parquet/<table>.parquet    one file per mart; ``parquet`` is a symlink to ``parquet-<stamp>/``,
-                               swapped atomically, so a reader that opens the files once never sees
-                               a mix of two publications; DuckDB opens a file more than once in a
-                               query, so scripts read the version's own path
-                               (:func:`dvk.analyst.parquet_file`)
+                               swapped atomically: each file opened through it is one
+                               publication's. DuckDB opens a file more than once in a query, and
+                               two tables read through the link may straddle a publication, so
+                               scripts read the version's own folder (:func:`dvk.analyst.parquet_folder`)
     manifest.json              tables, row counts, source warehouse, published_at, and per year:
                                current or held back, why, since when, whose rows
 
@@ -294,18 +294,30 @@ def _write_json_atomic(path: Path, data: Any, *, read_only: bool = False) -> Non
 
 
 def _remove_stale(folder: Path, keep: Iterable[Path]) -> None:
-    """Leftovers of interrupted publications, and Parquet versions older than the last ones kept."""
+    """Leftovers of interrupted publications, and Parquet versions older than the last ones kept.
+
+    The version the ``parquet`` link points at is never removed, and it and the one before it are
+    the ones kept (analysts' scripts read a resolved version folder, ``dvk.analyst.parquet_folder``):
+    a version folder newer than the link's, which no link ever pointed at (a publication killed
+    before its swap), is a leftover and does not count."""
     keep = {p.resolve() for p in keep}
     for tmp in folder.glob("dvk.tmp-*.duckdb*"):
         if tmp.resolve() not in keep:
             tmp.unlink(missing_ok=True)
     for tmp in folder.glob(f".{PARQUET_LINK}.tmp-*"):
         remove_tree(tmp)
+    link = folder / PARQUET_LINK
+    live = link.resolve() if link.is_symlink() and link.exists() else None
+    if live is not None:
+        keep.add(live)
     versions = sorted(
         (p for p in folder.glob(f"{PARQUET_LINK}-*") if p.is_dir() and not p.is_symlink()),
         key=lambda p: p.name,
     )
-    for old in versions[:-KEEP_PARQUET_VERSIONS]:
+    published = [v for v in versions if live is None or v.name <= live.name or v.resolve() in keep]
+    for leftover in (v for v in versions if v not in published):
+        remove_tree(leftover)
+    for old in published[:-KEEP_PARQUET_VERSIONS]:
         if old.resolve() not in keep:
             remove_tree(old)  # read-only on disk (make_read_only): made writable first
 
