@@ -27,12 +27,12 @@ if str(REPO / "src") not in sys.path:
 def main() -> int:
     mode = sys.argv[1]
     from dvk.settings import get_settings
-    from dvk.transform import _dbt_environment, dbt_child_environment, dbt_cli_args
+    from dvk.transform import PARTIAL_PARSE_VARIABLE, _dbt_environment, dbt_child_environment, dbt_cli_args
 
     settings = get_settings()
     if "--parse" in sys.argv:
         (settings.dbt_target_dir / "partial_parse.msgpack").unlink(missing_ok=True)
-        os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # nor a parse state given from outside
+        os.environ.pop(PARTIAL_PARSE_VARIABLE, None)  # nor a parse state given from outside
     args = dbt_cli_args(["build", "--exclude-resource-type", "unit_test"], settings)
     start = time.perf_counter()
     with _dbt_environment(settings) as working_dir:

@@ -148,13 +148,14 @@ def stage_dbt_startup(args: dict) -> dict:
     from direct_sql import fixed_startup
 
     from dvk.settings import get_settings
+    from dvk.transform import PARTIAL_PARSE_VARIABLE
 
     settings = get_settings()
     cold = bool(args.get("cold"))
     target = settings.dbt_target_dir.parent / "dbt_target_cold" if cold else settings.dbt_target_dir
     if cold:
         shutil.rmtree(target, ignore_errors=True)
-        os.environ.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)  # a parse state given from outside
+        os.environ.pop(PARTIAL_PARSE_VARIABLE, None)  # a parse state given from outside
     try:
         fixed_startup(settings.warehouse, target)  # timed as the stage's whole work
     finally:

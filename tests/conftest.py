@@ -105,9 +105,10 @@ def broken_demo_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def dbt_parse_state(request, tmp_path_factory) -> Iterator[Path | None]:
     """dbt's parse state for the run (tests/support/dbt_parse_state.py), when the session runs
-    e2e tests: the first worker starts ``dbt parse`` in the background; the state file, once there,
-    is what every later dbt invocation of the run reads (``dbt_parse_state_ready``) instead of
-    parsing the whole project for each new warehouse. dbt checks that the state fits, as with its own."""
+    e2e tests: the first worker starts ``dbt parse`` in the background; once the state file is
+    there (``dbt_parse_state_ready``), a dbt invocation on a target folder without a state of its
+    own starts from it instead of parsing the whole project. dbt checks that the state fits, as
+    with its own."""
     if not any(item.get_closest_marker("e2e") for item in request.session.items):
         yield None
         return

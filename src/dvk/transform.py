@@ -242,7 +242,7 @@ def dbt_child_environment(settings: Settings, cli_args: Sequence[str] = ()) -> d
     env = {**os.environ, **_dbt_values(settings)}
     target = Path(_option_value(cli_args, "--target-path") or dbt_paths(settings)["target_path"])
     if (target / PARTIAL_PARSE_FILE).is_file():
-        env.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)
+        env.pop(PARTIAL_PARSE_VARIABLE, None)
     return env
 
 
@@ -268,8 +268,9 @@ WRITING_COMMANDS = ("build", "run", "seed", "snapshot")
 #: dbt's command line in a child process: this interpreter (the project's environment) running
 #: dbt's CLI module.
 DBT_COMMAND = (sys.executable, "-P", "-m", "dbt.cli.main")  # -P: not the warehouse folder on sys.path
-#: dbt's saved parse state in its target folder.
+#: dbt's saved parse state in its target folder, and dbt's variable naming one to read instead.
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+PARTIAL_PARSE_VARIABLE = "DBT_PARTIAL_PARSE_FILE_PATH"
 #: Lines of dbt's output kept for the error message when it fails without node results.
 _TAIL_LINES = 30
 

@@ -1,4 +1,4 @@
-"""dbt's parse state, made once per test run and read by every dbt invocation of the run.
+"""dbt's parse state, made once per test run; a new test warehouse's first dbt invocation starts from it.
 
 A warehouse's first ``dbt build`` parses the whole project (about 6 s of CPU on the 2-CPU
 machines, against under 3 s with the parse state of an earlier build), and the suite builds some
@@ -28,10 +28,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from dvk.transform import PARTIAL_PARSE_FILE
+from dvk.settings import get_settings
+from dvk.transform import PARTIAL_PARSE_FILE, PARTIAL_PARSE_VARIABLE, run_dbt
 
 REPO = Path(__file__).resolve().parents[2]
-VARIABLE = "DBT_PARTIAL_PARSE_FILE_PATH"
+VARIABLE = PARTIAL_PARSE_VARIABLE
 
 
 def state_file(folder: Path) -> Path:
@@ -62,9 +63,6 @@ def stop(child: subprocess.Popen, wait: float = 60.0) -> None:
 def make(folder: Path) -> Path:
     """Parse the project for a warehouse ``folder/warehouse/dvk.duckdb`` with the default settings
     (the vars a test site without its own reference files passes) and publish the state."""
-    from dvk.settings import get_settings
-    from dvk.transform import run_dbt
-
     settings = replace(get_settings(), warehouse=folder / "warehouse" / "dvk.duckdb", warehouse_url=None)
     run_dbt(["parse"], settings)
     made = settings.dbt_target_dir / PARTIAL_PARSE_FILE
