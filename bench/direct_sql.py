@@ -11,7 +11,7 @@ dbt and one for the direct run, so both start from the same raw-only state.
 What is compared, per run (the order of dbt and direct alternates from run to run):
 
 * **dbt build**: ``dbt build`` as the project invokes it (:func:`dvk.transform.run_dbt`: the
-  project and profiles dirs, the ``due_grace_days`` var, ``DVK_WAREHOUSE``), in a child
+  project and profiles dirs, the settings in its environment, ``DVK_WAREHOUSE``), in a child
   process (dbt's CLI, as the project runs it), with the target and log dirs in the work dir (kept
   from run to run, so dbt's partial parse is warm as it is beside a real warehouse). The child
   closes and checkpoints the database when it ends, as the direct run's ``close()`` does

@@ -3,7 +3,6 @@ setting, and the argument list it hands to dbt."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from dvk import transform
 from dvk.settings import DBT_PROJECT_DIR, Settings, get_settings
-from dvk.transform import TransformError, build, dbt_cli_args, docs, missing_raw_tables
+from dvk.transform import TransformError, build, dbt_child_environment, dbt_cli_args, docs, missing_raw_tables
 from tests.fixtures import raw_fixture
 
 pytestmark = pytest.mark.e2e  # dbt builds (empty raw, grace setting, a failing test)
@@ -150,14 +149,14 @@ def test_dbt_cli_args(tmp_path, monkeypatch):
     assert opts["--profiles-dir"] == str(DBT_PROJECT_DIR)
     assert opts["--target-path"] == str(tmp_path / "w" / "dbt_target")
     assert opts["--log-path"] == str(tmp_path / "w" / "dbt_target" / "logs")
-    files = {"units_file": str(settings.units_file), "unit_changes_file": str(settings.unit_changes_file),
-             "unit_shares_file": str(settings.unit_shares_file)}
-    assert json.loads(opts["--vars"]) == {"due_grace_days": 9, **files}
+    assert "--vars" not in opts  # the settings go through dbt's environment (dbt_child_environment)
+    env = dbt_child_environment(settings, args)
+    assert env["DVK_DUE_GRACE_DAYS"] == "9"
+    assert (env["DVK_UNITS_FILE"], env["DVK_UNIT_CHANGES_FILE"], env["DVK_UNIT_SHARES_FILE"]) == (
+        str(settings.units_file), str(settings.unit_changes_file), str(settings.unit_shares_file))
     assert "--target-path" not in dbt_cli_args(["debug"], settings)
     given = dbt_cli_args(["run", "--vars", '{"due_grace_days": 1}'], settings)
-    assert given.count("--vars") == 1
-    # vars given by hand still name the master list and the changes the ingest reads (DVK_UNITS_FILE, ...)
-    assert json.loads(given[given.index("--vars") + 1]) == {"due_grace_days": 1, **files}
+    assert given[given.index("--vars") + 1] == '{"due_grace_days": 1}' and given.count("--vars") == 1
 
 
 def test_build_and_docs_hand_dbt_the_right_commands(tmp_path, monkeypatch):

@@ -58,7 +58,9 @@ def test_release_is_a_no_op_without_dbt_in_process(monkeypatch):
 _REPORT_ENVIRONMENT = (
     "import json, os, sys; print('DBT-CHILD ' + json.dumps({'cwd': os.getcwd(), "
     "'warehouse': os.environ.get('DVK_WAREHOUSE'), "
-    "'parse_state': os.environ.get('DBT_PARTIAL_PARSE_FILE_PATH'), 'argv': sys.argv[1:]}))"
+    "'parse_state': os.environ.get('DBT_PARTIAL_PARSE_FILE_PATH'), 'argv': sys.argv[1:], "
+    "'settings': {k: v for k, v in os.environ.items() if k in ('DVK_UNITS_FILE', 'DVK_UNIT_CHANGES_FILE', "
+    "'DVK_UNIT_SHARES_FILE', 'DVK_DUE_GRACE_DAYS')}}))"
 )
 
 
@@ -103,7 +105,22 @@ def test_a_relative_warehouse_path_is_the_same_file_for_dbt(tmp_path, monkeypatc
     assert os.path.samefile(seen["cwd"], tmp_path / "site") and seen["warehouse"] == "dvk.duckdb"
     argv = seen["argv"]
     assert argv[argv.index("--target-path") + 1] == str(tmp_path / "site" / "dbt_target")
-    assert json.loads(argv[argv.index("--vars") + 1])["units_file"] == str(tmp_path / "units.csv")
+    assert seen["settings"]["DVK_UNITS_FILE"] == str(tmp_path / "units.csv")
+
+
+def test_the_settings_reach_dbt_in_its_environment_never_as_vars(tmp_path, monkeypatch, capsys):
+    # dbt parses the whole project again when its vars change, only the files that read an
+    # environment variable when that changes: a deployment's own units file or grace must not
+    # cost a full parse. The child's values are this process's settings, not its environment.
+    monkeypatch.setenv("DVK_UNITS_FILE", str(tmp_path / "not-this.csv"))
+    settings = replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb", due_grace_days=9,
+                       units_file=tmp_path / "u.csv", unit_changes_file=tmp_path / "c.csv",
+                       unit_shares_file=tmp_path / "s.csv")
+    seen = _child_sees(monkeypatch, capsys, settings)
+    assert "--vars" not in seen["argv"]
+    assert seen["settings"] == {"DVK_UNITS_FILE": str(tmp_path / "u.csv"),
+                                "DVK_UNIT_CHANGES_FILE": str(tmp_path / "c.csv"),
+                                "DVK_UNIT_SHARES_FILE": str(tmp_path / "s.csv"), "DVK_DUE_GRACE_DAYS": "9"}
 
 
 def test_a_given_parse_state_only_seeds_a_target_folder_without_one(tmp_path, monkeypatch, capsys):

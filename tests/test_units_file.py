@@ -118,19 +118,16 @@ def test_a_missing_changes_file_is_an_error(tmp_path, monkeypatch):
         UnitDirectory()
 
 
-def test_dbt_gets_the_files_as_vars(deployment_files):
-    import json
+def test_dbt_gets_the_files_in_its_environment(deployment_files):
+    from dvk.transform import dbt_child_environment, dbt_cli_args
 
-    from dvk.transform import dbt_cli_args
-    args = dbt_cli_args(["build"], get_settings())
-    given = json.loads(args[args.index("--vars") + 1])
-    assert given["unit_changes_file"] == str(deployment_files["changes"].resolve())
-    assert given["unit_shares_file"] == str(deployment_files["shares"].resolve())
-    # vars given by hand keep theirs and gain the files they lack
-    args = dbt_cli_args(["build", "--vars", '{"unit_shares_file": "/x.csv"}'], get_settings())
-    merged = json.loads(args[args.index("--vars") + 1])
-    assert merged["unit_shares_file"] == "/x.csv"
-    assert merged["unit_changes_file"] == str(deployment_files["changes"].resolve())
+    settings = get_settings()
+    env = dbt_child_environment(settings, dbt_cli_args(["build"], settings))
+    assert env["DVK_UNIT_CHANGES_FILE"] == str(deployment_files["changes"].resolve())
+    assert env["DVK_UNIT_SHARES_FILE"] == str(deployment_files["shares"].resolve())
+    # vars given by hand reach dbt as they are (the project's setting() macro prefers them)
+    args = dbt_cli_args(["build", "--vars", '{"unit_shares_file": "/x.csv"}'], settings)
+    assert args[args.index("--vars") + 1] == '{"unit_shares_file": "/x.csv"}' and args.count("--vars") == 1
 
 
 @pytest.mark.e2e

@@ -87,8 +87,23 @@
     div({{ numerator }}, {{ denominator }})
 {%- endmacro %}
 
+{#- setting(name, default): a deployment setting. The var `name` when one is given (`--vars` by
+    hand, a unit test's overrides), else the environment variable DVK_<NAME>, which dvk.transform
+    sets from the deployment's settings, else `default`. Settings come through the environment,
+    not `--vars`, for dbt's partial parse: a changed var makes dbt parse the whole project again,
+    a changed environment variable only the files that read it (a deployment's own units file,
+    another grace: a few files, not the project). -#}
+{% macro setting(name, default='') -%}
+    {%- set given = var(name, none) -%}
+    {%- if given is not none and given | string not in ('', 'None') -%}
+        {{ return(given) }}
+    {%- endif -%}
+    {{ return(env_var('DVK_' ~ (name | upper), default | string)) }}
+{%- endmacro %}
+
 {#- reference_file(var_name, seed_name): the rows of a deployment's reference file (the master
-    list, its changes, its split shares), every column as text; without the var, the seed.
+    list, its changes, its split shares: the setting `var_name`, see setting()), every column as
+    text; without the setting, the seed.
     DuckDB reads the CSV itself (read_csv). A PostgreSQL server cannot read the files of the
     machine dbt runs on: dvk.transform copies each file into raw.reference_<seed_name> (COPY,
     every column text) before it invokes dbt. -#}
@@ -96,7 +111,7 @@
     {{ return(adapter.dispatch('reference_file', 'dvk')(var_name, seed_name)) }}
 {%- endmacro %}
 {% macro default__reference_file(var_name, seed_name) -%}
-    {%- set path = var(var_name, '') | string -%}
+    {%- set path = setting(var_name) | string -%}
     {%- if path and path != 'None' -%}
     select *
     from read_csv(
@@ -110,7 +125,7 @@
     {%- endif -%}
 {%- endmacro %}
 {% macro postgres__reference_file(var_name, seed_name) -%}
-    {%- set path = var(var_name, '') | string -%}
+    {%- set path = setting(var_name) | string -%}
     {%- if path and path != 'None' -%}
     select * from raw.reference_{{ seed_name }}
     {%- else -%}

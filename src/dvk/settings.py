@@ -59,7 +59,7 @@ class Settings:
     umask: int = 0o027
     #: The master list of reporting units, time-versioned (``code,name,kind,parent_code,aliases,
     #: valid_from,valid_to``): the ingest resolves units against it and dbt builds the unit
-    #: dimension from it (``dvk.transform`` passes it as the ``units_file`` var). None: the shipped
+    #: dimension from it (``dvk.transform`` passes it in dbt's environment). None: the shipped
     #: seed ``dbt_project/seeds/reporting_units.csv`` (Hà Tĩnh city, 2019 → today).
     units_file: Path | None = None
     #: The deployment's reorganisations (``DVK_UNIT_CHANGES_FILE``, the columns of the seed

@@ -21,15 +21,20 @@ and no dbt state stays in a long-lived process (``dag.test()``, a worker). The s
 the same in-process with ``dbtRunner`` (measured side by side: equal CPU, within noise;
 docs/benchmarks.md, "dbt's fixed costs"). dbt keeps its partial parse state
 (``partial_parse.msgpack`` in the target folder) between runs: only the first run of a deployment,
-or one after the project, its vars or its profile changed, parses the whole project. The warehouse is the DuckDB
-file of ``settings.warehouse``: dbt runs in its folder and gets its file name as ``DVK_WAREHOUSE``,
+or one after the project, its vars or its profile changed, parses the whole project (another
+reference file or grace re-parses only the models that read it, see below). The warehouse is the
+DuckDB file of ``settings.warehouse``: dbt runs in its folder and gets its file name as ``DVK_WAREHOUSE``,
 which ``profiles.yml`` reads, so the parse state does not depend on where the warehouse lives.
 dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse, never
 inside ``dbt_project/``); a relative path among extra dbt arguments (``--vars``, ``--state``) is
-therefore read from the warehouse's folder; ``settings.due_grace_days`` becomes the ``due_grace_days`` var and ``settings.units_file`` (the
-master list of units the ingest also reads) the ``units_file`` var, ``settings.unit_changes_file`` and
-``settings.unit_shares_file`` (the deployment's reorganisations and split shares) the ``unit_changes_file``
-and ``unit_shares_file`` vars.
+therefore read from the warehouse's folder. The project reads the deployment's settings from
+dbt's environment (its ``setting()`` macro): ``settings.due_grace_days`` as ``DVK_DUE_GRACE_DAYS``, ``settings.units_file`` (the master list of
+units the ingest also reads) as ``DVK_UNITS_FILE``, ``settings.unit_changes_file`` and
+``settings.unit_shares_file`` (the deployment's reorganisations and split shares) as
+``DVK_UNIT_CHANGES_FILE`` and ``DVK_UNIT_SHARES_FILE``, always the absolute paths of this
+process's settings; a var of the same name given by hand (``--vars``) wins. Not ``--vars``: dbt
+parses the whole project again when its vars change, but only the files that read an
+environment variable when that changes.
 A failed invocation raises :class:`TransformError`, which names every failed model and test and,
 for a failed data test, shows its first failing rows (read back from the warehouse with the
 test's compiled query): a model's ``checks`` test has one row per failed check, naming the
@@ -56,8 +61,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import yaml
 
 from dvk.contract import READ_BY_DBT
 from dvk.settings import DBT_PROJECT_DIR, Settings, get_settings
@@ -130,28 +133,9 @@ def _has_option(args: Sequence[str], option: str) -> bool:
     return any(a == option or a.startswith(option + "=") for a in args)
 
 
-def _merge_units_file(args: list[str], units_file: str | dict[str, str]) -> list[str]:
-    """Given ``--vars`` without ``units_file`` (or the other reference files' vars): add them, so
-    dbt and the ingest read one master list and one list of changes."""
-    files = units_file if isinstance(units_file, dict) else {"units_file": units_file}
-    for i, arg in enumerate(args):
-        if arg == "--vars" and i + 1 < len(args):
-            at, text = i + 1, args[i + 1]
-        elif arg.startswith("--vars="):
-            at, text = i, arg[len("--vars="):]
-        else:
-            continue
-        given = yaml.safe_load(text) or {}
-        if isinstance(given, dict) and not set(files) <= set(given):
-            given = {**files, **given}
-            merged = json.dumps(given)
-            args = [*args[:at], merged if at == i + 1 else f"--vars={merged}", *args[at + 1:]]
-        return args
-    return args
-
-
 def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
-    """``args`` plus the project, profile, target/log paths and vars this deployment uses."""
+    """``args`` plus the project, profile and target/log paths this deployment uses (its settings
+    go to dbt through the environment: :func:`dbt_child_environment`)."""
     args = [str(a) for a in args]
     if not args:
         raise ValueError("run_dbt needs a dbt command, e.g. ['build']")
@@ -165,14 +149,6 @@ def dbt_cli_args(args: Sequence[str], settings: Settings) -> list[str]:
     ]
     if command not in _NO_TARGET_PATH:
         options.append(("--target-path", str(paths["target_path"])))
-    files = {
-        "units_file": str(settings.units_file),
-        "unit_changes_file": str(settings.unit_changes_file),
-        "unit_shares_file": str(settings.unit_shares_file),
-    }
-    our_vars = {"due_grace_days": int(settings.due_grace_days), **files}
-    options.append(("--vars", json.dumps(our_vars)))
-    args = _merge_units_file(args, files)
     if settings.warehouse_engine == "postgres" and command not in _NO_TARGET_PATH:
         options.append(("--target", "postgres"))
     for option, value in options:
@@ -203,11 +179,18 @@ def _absolute_paths(settings: Settings) -> Settings:
 
 def _dbt_values(settings: Settings) -> dict[str, str]:
     """What a dbt invocation needs in its environment: DVK_WAREHOUSE (read by profiles.yml: the
-    file's name, relative to :func:`dbt_working_dir`, where dbt must run), dbt's paths, and on
-    PostgreSQL the connection's parts (the ``postgres`` output of profiles.yml)."""
+    file's name, relative to :func:`dbt_working_dir`, where dbt must run), the settings the
+    project reads with its ``setting()`` macro (the grace days and the reference files: the
+    environment, not ``--vars``, so that another value makes dbt re-parse the few files that
+    read it, not the whole project), dbt's paths, and on PostgreSQL the connection's parts (the
+    ``postgres`` output of profiles.yml)."""
     paths = dbt_paths(settings)
     values = {
         "DVK_WAREHOUSE": settings.warehouse.name,
+        "DVK_DUE_GRACE_DAYS": str(int(settings.due_grace_days)),
+        "DVK_UNITS_FILE": str(settings.units_file),
+        "DVK_UNIT_CHANGES_FILE": str(settings.unit_changes_file),
+        "DVK_UNIT_SHARES_FILE": str(settings.unit_shares_file),
         "DBT_TARGET_PATH": str(paths["target_path"]),
         "DBT_LOG_PATH": str(paths["log_path"]),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

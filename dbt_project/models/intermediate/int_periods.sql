@@ -5,9 +5,9 @@
     written forms (label and aliases, all readable by `dvk.periods.parse_period`), its data window,
     its due date and its parent periods.
     Window: from the 15th of the month before the period's first month to the 14th of its last
-    month; due `due_grace_days` (var, default 5) days after the window closes.
+    month; due `due_grace_days` (the setting DVK_DUE_GRACE_DAYS, default 5) days after the window closes.
 -#}
-{%- set grace_days = var('due_grace_days', 5) | int -%}
+{%- set grace_days = setting('due_grace_days', 5) | int -%}
 
 with submissions as (
     select period_id, period_year

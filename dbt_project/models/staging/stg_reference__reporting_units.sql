@@ -1,8 +1,8 @@
 {#-
     The master list of reporting units in use, time-versioned (reorganisations spec, section 2):
     one row per unit version (code, validity). Read from the file of the setting DVK_UNITS_FILE,
-    which `dvk.transform` passes as the var `units_file` (the same file the ingest resolves units
-    against, so the two always agree); without the var (dbt run by hand), the seed
+    which `dvk.transform` passes in dbt's environment (macro `setting`; the same file the ingest
+    resolves units against, so the two always agree); without it (dbt run by hand), the seed
     `reporting_units`. A table, so the warehouse never depends on the file after a build.
 
     `unit_key`: the surrogate key of the version, md5 of code || '|' || valid_from.

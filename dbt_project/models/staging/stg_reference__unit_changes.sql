@@ -1,8 +1,8 @@
 {#-
     The deployment's reorganisations (reorganisations spec, section 2): one row per (old unit,
     successor) of every change. Read from the file of the setting DVK_UNIT_CHANGES_FILE, which
-    `dvk.transform` passes as the var `unit_changes_file` (the same file the ingest names
-    successors from); without the var (dbt run by hand), the seed `unit_changes` (Hà Tĩnh
+    `dvk.transform` passes in dbt's environment (macro `setting`; the same file the ingest names
+    successors from); without it (dbt run by hand), the seed `unit_changes` (Hà Tĩnh
     city's changes). A province or any other deployment with its own master list names its own
     file (the header alone when it has no history to map), so another territory's changes never
     reach its today's map or its messages.

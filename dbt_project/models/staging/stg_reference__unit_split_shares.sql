@@ -1,7 +1,7 @@
 {#-
     The deployment's shares of its split units (reorganisations spec, rule 4): one row per
     (change, old unit, successor) of a `split` change. Read from the file of the setting
-    DVK_UNIT_SHARES_FILE (var `unit_shares_file`, passed by `dvk.transform`); without the var,
+    DVK_UNIT_SHARES_FILE (passed by `dvk.transform` in dbt's environment, macro `setting`); without it,
     the seed `unit_split_shares` (the city's stated estimates, docs/warehouse.md).
 -#}
 {{ config(materialized='table') }}
