@@ -23,18 +23,18 @@ docs/benchmarks.md, "dbt's fixed costs"). dbt keeps its partial parse state
 (``partial_parse.msgpack`` in the target folder) between runs: only the first run of a deployment,
 or one after the project, its vars or its profile changed, parses the whole project (another
 reference file or grace re-parses only the models that read it, see below). The warehouse is the
-DuckDB file of ``settings.warehouse``: dbt runs in its folder and gets its file name as ``DVK_WAREHOUSE``,
-which ``profiles.yml`` reads, so the parse state does not depend on where the warehouse lives.
-dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the warehouse, never
-inside ``dbt_project/``); a relative path among extra dbt arguments (``--vars``, ``--state``) is
-therefore read from the warehouse's folder. The project reads the deployment's settings from
-dbt's environment (its ``setting()`` macro): ``settings.due_grace_days`` as ``DVK_DUE_GRACE_DAYS``, ``settings.units_file`` (the master list of
-units the ingest also reads) as ``DVK_UNITS_FILE``, ``settings.unit_changes_file`` and
-``settings.unit_shares_file`` (the deployment's reorganisations and split shares) as
-``DVK_UNIT_CHANGES_FILE`` and ``DVK_UNIT_SHARES_FILE``, always the absolute paths of this
-process's settings; a var of the same name given by hand (``--vars``) wins. Not ``--vars``: dbt
-parses the whole project again when its vars change, but only the files that read an
-environment variable when that changes.
+DuckDB file of ``settings.warehouse``: dbt runs in its folder and gets its file name as
+``DVK_WAREHOUSE``, which ``profiles.yml`` reads, so the parse state does not depend on where the
+warehouse lives. dbt's target and log folders go to ``settings.dbt_target_dir`` (beside the
+warehouse, never inside ``dbt_project/``); a relative path among extra dbt arguments (``--vars``,
+``--state``) is therefore read from the warehouse's folder. The project reads the deployment's
+settings from dbt's environment (its ``setting()`` macro): ``settings.due_grace_days`` as
+``DVK_DUE_GRACE_DAYS``, ``settings.units_file`` (the master list of units the ingest also reads) as
+``DVK_UNITS_FILE``, ``settings.unit_changes_file`` and ``settings.unit_shares_file`` (the
+deployment's reorganisations and split shares) as ``DVK_UNIT_CHANGES_FILE`` and
+``DVK_UNIT_SHARES_FILE``, always the absolute paths of this process's settings; a var of the same
+name given by hand (``--vars``) wins. Not ``--vars``: dbt parses the whole project again when its
+vars change, but only the files that read an environment variable when that changes.
 A failed invocation raises :class:`TransformError`, which names every failed model and test and,
 for a failed data test, shows its first failing rows (read back from the warehouse with the
 test's compiled query): a model's ``checks`` test has one row per failed check, naming the
