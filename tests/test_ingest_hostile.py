@@ -215,6 +215,69 @@ def test_a_fresh_file_listed_in_the_manifest_is_complete(tmp_path):
     assert ingest_inbox(settings).loaded == ["a.xlsx"]
 
 
+def test_changing_files_names_what_moved_while_watched(tmp_path):
+    still, grown, gone = (tmp_path / n for n in ("still.csv", "grown.csv", "gone.csv"))
+    for path in (still, grown, gone):
+        path.write_text("a,b\n")
+
+    def uploader_meanwhile(seconds):
+        with open(grown, "a") as fh:
+            fh.write("1,2\n")
+        gone.unlink()
+
+    assert inbox_module.changing_files([still, grown, gone], 3, sleep=uploader_meanwhile) == [grown, gone]
+
+
+def _hand_run(tmp_path, monkeypatch, *, changing: bool):
+    """The README's run command's look at the inbox before its ingest (settle time 120 s, not set by
+    hand), with the watch's sleep replaced by an uploader writing or not."""
+    from dvk import run_local
+
+    settings = _settings(tmp_path, settle=120)
+    settings.inbox_dir.mkdir()
+    path = settings.inbox_dir / "2023_18070.xlsx"
+    path.write_bytes(hostile.good_xlsx())  # written now: within the settle time
+    monkeypatch.delenv("DVK_INBOX_SETTLE_SECONDS", raising=False)
+    real = inbox_module.changing_files
+
+    def watch(paths, seconds):
+        def meanwhile(_):
+            if changing:
+                with open(path, "ab") as fh:
+                    fh.write(b"more bytes")
+        return real(paths, seconds, sleep=meanwhile)
+
+    monkeypatch.setattr(inbox_module, "changing_files", watch)
+    said = []
+    run_local._read_settled_uploads(settings, said.append)
+    return said
+
+
+def test_the_run_command_reads_fresh_files_that_stay_unchanged(tmp_path, monkeypatch):
+    # spec §7: DVK_INBOX_DIR=/some/folder runs the whole pipeline on that folder, files just put there included
+    said = _hand_run(tmp_path, monkeypatch, changing=False)
+    assert os.environ["DVK_INBOX_SETTLE_SECONDS"] == "0"  # for this run's tasks (monkeypatch restores it)
+    assert len(said) == 1 and "read now" in said[0]
+
+
+def test_the_run_command_leaves_a_file_still_being_written(tmp_path, monkeypatch):
+    said = _hand_run(tmp_path, monkeypatch, changing=True)
+    assert "DVK_INBOX_SETTLE_SECONDS" not in os.environ  # the settle time holds: the nightly rule
+    assert len(said) == 1 and "still being written" in said[0] and "2023_18070.xlsx" in said[0]
+
+
+def test_the_run_command_keeps_a_settle_time_set_by_hand(tmp_path, monkeypatch):
+    from dvk import run_local
+
+    settings = _settings(tmp_path, settle=120)
+    settings.inbox_dir.mkdir()
+    (settings.inbox_dir / "a.xlsx").write_bytes(hostile.good_xlsx())
+    monkeypatch.setenv("DVK_INBOX_SETTLE_SECONDS", "120")
+    said = []
+    run_local._read_settled_uploads(settings, said.append)
+    assert said == [] and os.environ["DVK_INBOX_SETTLE_SECONDS"] == "120"
+
+
 def _changing_reader(monkeypatch, victim: str):
     real = inbox_module.read_submission
 

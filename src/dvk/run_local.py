@@ -30,6 +30,9 @@ from dvk import airflow_local
 #: Exit code of a run refused because another run holds the lock (as ``dvk``'s "unavailable").
 EXIT_LOCKED = 3
 RUN_LOCK_NAME = ".dvk-run.lock"
+#: A file written within the settle time (``DVK_INBOX_SETTLE_SECONDS``) is read by this command
+#: when it stays unchanged this many seconds (see :func:`_read_settled_uploads`).
+HAND_RUN_QUIET_SECONDS = 3
 #: How many of a year's gate failures the run prints, in Vietnamese (all of them, both languages, are in
 #: its gate report, whose path the run prints with the year's gate line).
 GATE_FAILURES_SHOWN = 3
@@ -148,6 +151,7 @@ def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.
     with runlog.stage("airflow metadata"):
         airflow_local.ensure_metadata_db()
 
+    _read_settled_uploads(settings, say)
     with runlog.stage("dvk_ingest") as text:
         ingest = airflow_local.run_dag("dvk_ingest")
     ingest.log_text = text()
@@ -170,6 +174,38 @@ def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.
         for line in runsummary.report_lines(report, settings, runlog.stage_started, args.unit):
             say(line)
     return outcomes
+
+
+def _read_settled_uploads(settings, say) -> None:
+    """Files modified within the settle time wait for a later run: the nightly run must never read
+    an upload in progress. This command is started by a person who has just put the files in the
+    inbox (spec §7: ``DVK_INBOX_DIR=/some/folder`` runs the whole pipeline on that folder), so when
+    every such file stays unchanged for :data:`HAND_RUN_QUIET_SECONDS` this run reads them now (the
+    settle time is 0 for its tasks); when one still changes, the settle time holds for all of them
+    and the run says so. A settle time set by hand (``DVK_INBOX_SETTLE_SECONDS``) is kept as set."""
+    import os
+
+    from dvk.ingest.inbox import changing_files, list_inbox, read_manifest
+
+    if "DVK_INBOX_SETTLE_SECONDS" in os.environ or settings.inbox_settle_seconds <= 0:
+        return
+    if not settings.inbox_dir.is_dir():
+        return  # the ingest says so
+    listing = list_inbox(settings.inbox_dir, settle_seconds=settings.inbox_settle_seconds,
+                         manifest=read_manifest(settings.inbox_dir))
+    if not listing.settling:
+        return
+    moving = changing_files(listing.settling, HAND_RUN_QUIET_SECONDS)
+    n, settle = len(listing.settling), settings.inbox_settle_seconds
+    if moving:
+        names = ", ".join(p.name for p in moving[:3]) + (" …" if len(moving) > 3 else "")
+        say(f"inbox: {len(moving)} tệp đang được ghi / file(s) still being written ({names}): {n} tệp mới ghi "
+            f"chờ lần chạy sau / recently written file(s) wait for a later run (DVK_INBOX_SETTLE_SECONDS={settle})")
+        return
+    os.environ["DVK_INBOX_SETTLE_SECONDS"] = "0"  # this run's tasks (dag.test, in this process)
+    say(f"inbox: {n} tệp ghi trong {settle} s qua, không đổi trong {HAND_RUN_QUIET_SECONDS} s: đọc ngay / "
+        f"file(s) written in the last {settle} s, unchanged for {HAND_RUN_QUIET_SECONDS} s: read now "
+        f"(the nightly run waits {settle} s)")
 
 
 def _print_outcome(settings, args, outcomes, runlog) -> None:

@@ -42,7 +42,25 @@ def ingest_line(outcome, settings) -> str:
     state = _state(outcome, task)
     if state == "skipped":
         state = "skipped (nothing new)"
-    return f"ingest: {counts}{state} ({_seconds(outcome, task):.1f} s)"
+    line = f"ingest: {counts}{state} ({_seconds(outcome, task):.1f} s)"
+    waiting = _uploads_waiting()
+    if waiting:
+        line += (f"; {waiting} tệp đang chờ (mới ghi) / file(s) waiting (written within the settle time): "
+                 f"a later run reads them (dvk status)")
+    return line
+
+
+def _uploads_waiting() -> int:
+    """Files the inbox holds back for the settle time now (this process's settings: the run's)."""
+    from dvk.ingest.inbox import list_inbox, read_manifest
+    from dvk.settings import get_settings
+
+    settings = get_settings()
+    try:
+        return len(list_inbox(settings.inbox_dir, settle_seconds=settings.inbox_settle_seconds,
+                              manifest=read_manifest(settings.inbox_dir)).settling)
+    except OSError:
+        return 0
 
 
 def _fresh(path: Path, since: float) -> bool:

@@ -54,6 +54,7 @@ import traceback
 import unicodedata
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,6 +203,8 @@ class InboxListing:
 
     files: list[tuple[Path, os.stat_result]] = field(default_factory=list)  # regular, complete
     waiting: dict[str, str] = field(default_factory=dict)
+    #: the files of ``waiting`` modified within the settle time (``upload_in_progress``)
+    settling: list[Path] = field(default_factory=list)
     ignored: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
 
@@ -256,9 +259,25 @@ def list_inbox(inbox: Path, *, settle_seconds: float = 0, manifest: dict[str, dt
             continue
         if settle_seconds > 0 and abs(now - st.st_mtime) < settle_seconds and _nfc(name) not in manifest:
             listing.waiting[shown] = WAIT_UPLOAD
+            listing.settling.append(path)
             continue
         listing.files.append((path, st))
     return listing
+
+
+def changing_files(paths: Sequence[Path], seconds: float, *, sleep=time.sleep) -> list[Path]:
+    """Those of ``paths`` whose size, modification time, change time or inode moved while this
+    watched them for ``seconds`` (still being written, replaced or removed); ``lstat`` only."""
+    def signature(path: Path) -> tuple | None:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+    before = {path: signature(path) for path in paths}
+    sleep(seconds)
+    return [path for path in paths if before[path] is None or signature(path) != before[path]]
 
 
 def candidate_files(inbox: Path) -> list[Path]:
