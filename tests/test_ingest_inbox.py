@@ -217,6 +217,20 @@ def test_manifest_gives_the_received_time(inbox):
         ("a.xlsx", dt.datetime(2022, 3, 17, 2, 0)), ("b.xlsx", dt.datetime(2022, 3, 16, 8, 0))]
 
 
+def test_a_correction_written_within_the_same_second_arrives_later(inbox):
+    # a script writing a report and its correction 50 ms apart: the arrival times (the modification
+    # times, no manifest) keep their order, so the correction is the newer version, not a tie that
+    # the files' hashes would decide
+    write_xlsx(inbox / "v1.xlsx", models=[[1, "Mô hình A", "KT", "Xây mới", 10, 1.5]])
+    write_xlsx(inbox / "v2.xlsx")
+    os.utime(inbox / "v1.xlsx", ns=(1647417600_100_000_000, 1647417600_100_000_000))
+    os.utime(inbox / "v2.xlsx", ns=(1647417600_150_000_000, 1647417600_150_000_000))
+    ingest_inbox()
+    (first, t1), (second, t2) = rows("select file_name, received_at from raw.submissions order by received_at")
+    assert (first, second) == ("v1.xlsx", "v2.xlsx") and t1 < t2
+    assert t2 - t1 == dt.timedelta(milliseconds=50)
+
+
 def test_the_warehouse_is_closed_after_the_run(inbox):
     write_xlsx(inbox / "a.xlsx")
     ingest_inbox()

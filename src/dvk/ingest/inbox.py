@@ -360,8 +360,10 @@ def _received_at(path: Path, manifest: dict[str, dt.datetime], st: os.stat_resul
     listed = manifest.get(_nfc(path.name))
     if listed is not None:
         return listed
+    # to the microsecond: a correction written a moment after its first version (a script writing
+    # both in one second) is still the newer one (versions tie on report date, then arrival)
     mtime = dt.datetime.fromtimestamp((st or path.stat()).st_mtime, dt.timezone.utc)
-    return mtime.replace(tzinfo=None, microsecond=0)
+    return mtime.replace(tzinfo=None)
 
 
 # ------------------------------------------------------------------------------------- reading
