@@ -259,11 +259,7 @@ def not_reported(data: AnnualData) -> Table:
         Column("Ghi chú", "text", 60),
     ]
     entries = [(s, "Chưa báo cáo", None, f"Không có báo cáo nào của năm {data.year}.") for s in data.missing]
-    entries += [
-        (s, "Tạm tính", _period_label(s),
-         f"Chưa có báo cáo năm; số liệu tạm tính theo báo cáo {_period_label(s)}.")
-        for s in data.provisional
-    ]
+    entries += [(s, "Tạm tính", *_provisional_basis(s)) for s in data.provisional]
     rows, prov = [], []
     for i, (s, status, period, note) in enumerate(entries, 1):
         rows.append([i, s["unit_code"], s["unit_name"] or s["unit_code"],
@@ -275,6 +271,19 @@ def not_reported(data: AnnualData) -> Table:
         columns=columns, rows=rows, provisional=prov,
         empty_text="Tất cả đơn vị đã gửi báo cáo năm.",
     )
+
+
+def _provisional_basis(status: dict[str, Any]) -> tuple[str | None, str]:
+    """A provisional unit's period column and note: the shorter period its figures come from, or
+    its predecessors' reports (rule 3 of the reorganisations spec: no period of its own)."""
+    if status.get("figures_source") == "predecessors":
+        codes = status.get("predecessor_unit_codes") or ""
+        of = f"của các đơn vị cũ ({codes})" if codes else "của các đơn vị cũ"
+        return None, f"Chưa có báo cáo năm; số liệu tạm tính từ báo cáo {of}."
+    label = _period_label(status)
+    if not label:
+        return None, "Chưa có báo cáo năm; số liệu tạm tính."
+    return label, f"Chưa có báo cáo năm; số liệu tạm tính theo báo cáo {label}."
 
 
 # ---- on today's geography -------------------------------------------------------------------
