@@ -170,6 +170,16 @@ def test_info_variants_code_as_number_period_and_date_as_text():
     assert sub.preparer_name is None
 
 
+def test_info_label_and_value_in_one_cell():
+    # "Mã đơn vị: 18076" in one cell (label, colon, value); a label whose own text has a colon keeps
+    # its value in the next cell
+    info = [("Mã đơn vị: 18103",), ("Tên đơn vị: Xã Thạch Môn",),
+            ("Kỳ báo cáo (VD: Quý I/2022)", "6 tháng đầu năm 2022"), ("Ngày báo cáo: 15/06/2022",)]
+    sub = parse(xlsx(info=info))
+    assert (sub.unit_code, sub.unit_code_raw, sub.unit_name_raw, sub.period.id, sub.report_date) == (
+        "18103", "18103", "Xã Thạch Môn", "2022S1", dt.date(2022, 6, 15))
+
+
 def test_unit_by_name_alone():
     info = [("Tên đơn vị", "UBND phường Nam Hà"), ("Kỳ báo cáo", "Tháng 03 năm 2022"),
             ("Ngày báo cáo", dt.datetime(2022, 3, 15))]

@@ -140,6 +140,13 @@ def info_key(label: object) -> str | None:
     return item
 
 
+def is_info_label(label: object) -> bool:
+    """Whether ``label`` is exactly one of the "Thông tin" labels ("Mã đơn vị"), not one that
+    starts with one ("Mã đơn vị (theo danh mục)")."""
+    key = fold(label)
+    return any(key in aliases for aliases in INFO_LABELS.values())
+
+
 _COLUMN_NUMBER = re.compile(r"^\(?(?:\d{1,2}|[A-Za-z])\)?$")
 
 

@@ -34,6 +34,7 @@ from dvk.ingest.form import (
     column_letter,
     find_header,
     info_key,
+    is_info_label,
 )
 from dvk.ingest.formulas import Scope, report_bad_formulas
 from dvk.ingest.problems import Problem, SubmissionError
@@ -119,13 +120,16 @@ def read_info(rows: Sequence[Row], limit: int | None = None) -> dict[str, tuple[
         while i < len(cells):
             ci, cell = cells[i]
             item = info_key(cell) if isinstance(cell, str) else None
-            if item is None and isinstance(cell, str) and ":" in cell:  # "Mã đơn vị: 18076"
+            if isinstance(cell, str) and ":" in cell:  # "Mã đơn vị: 18076", label and value in one cell
                 label, _, rest = cell.partition(":")
-                item = info_key(label)
-                if item and clean(rest):
-                    info.setdefault(item, (clean(rest), r + 1, f"{column_letter(ci)} ({INFO_HEADERS[item]})"))
+                named = info_key(label)
+                # a label alone before the colon, or any label in a cell that is none itself; not
+                # "Kỳ báo cáo (VD: Quý I/2022)", a label whose own text has a colon
+                if named and clean(rest) and (item is None or is_info_label(label)):
+                    info.setdefault(named, (clean(rest), r + 1, f"{column_letter(ci)} ({INFO_HEADERS[named]})"))
                     i += 1
                     continue
+                item = item or named
             if item is None:
                 i += 1
                 continue
