@@ -116,6 +116,9 @@ CASES = [
     case("counted_new_plus_replicated_equals_total",
          [totals(BH, "KT", computed_replicated=0), totals(BH, "TOTAL", computed_replicated=0)],
          "18076", "2021", "KT", 3, 4, also={"declared_replicated_matches_lines"}),
+    # the declared funds of a field row differ from its lines' (35.0): the declared totals, funds
+    # included, agree with the model lines (spec §3, §6)
+    case("declared_funds_match_lines", [totals(BH, "KT", declared_funds=40.0)], "18076", "2021", "KT", 40.0, 35.0),
     # --- annual_counts: fct_annual_unit_field -----------------------------------------------------
     # new + replicated <> total in the annual figures happens when a model's kind is unknown,
     # which model_kind_known reports from the lines (the marts agree with raw here).

@@ -16,11 +16,9 @@ from markupsafe import escape
 from dvk.gate import GateResult, data_docs_path, gate_result_path, load_result, run_gate
 from dvk.gate import report as gate_report
 from dvk.gate.result import make_entry
-from tests.support.gate_fixtures import BH_DECLARES_5_KT, SUITES, settings_with
+from tests.support.gate_fixtures import BH_DECLARES_5_KT, BH_HOUSEHOLDS_5000, SUITES, settings_with
 
 HOSTILE_NAME = '<script>alert("x")</script> Phường Bắc Hà & <b>co</b>'
-FUNDS_40 = ("update marts.fct_submission_totals_check set declared_funds = 40.0 "
-            "where unit_code = '18076' and field_code = 'KT'")
 #: anything a page would fetch: scripts, stylesheets, images, frames, CSS imports and urls
 FETCHES = re.compile(r"""<(?:script|link|img|iframe|object|embed)\b|@import|url\(""", re.I)
 OTHER_HOST = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//""", re.I)
@@ -33,7 +31,7 @@ def run(tmp_path_factory):
     settings = settings_with(
         tmp_path_factory.mktemp("report"),
         *BH_DECLARES_5_KT,
-        FUNDS_40,
+        *BH_HOUSEHOLDS_5000,
         "update marts.dim_reporting_unit set unit_name = '%s' where unit_code = '18076'"
         % HOSTILE_NAME.replace("'", "''"),
     )
@@ -106,7 +104,7 @@ def test_index_gives_the_verdict_and_lists_every_failure_and_warning(run):
 
     warnings = _rows(_section(index, "warnings"))
     assert len(warnings) == 1 + len(result.warnings) == 2
-    assert "declared_funds_match_lines" in warnings[1] and ">40<" in warnings[1] and ">35<" in warnings[1]
+    assert "value_within_unit_usual_range" in warnings[1] and ">5000<" in warnings[1] and ">25<" in warnings[1]
 
     units = _section(index, "units")
     assert "18077" in units and "Phường Nguyễn Du" in units  # missing
@@ -126,8 +124,7 @@ def test_suite_page_shows_each_expectation_and_its_unexpected_rows(run):
     assert [e[0] for e in expectations] == [e["check"] for e in outcome]
     unmet = {check: (level, bool(opened)) for check, state, level, opened in expectations if state == "unmet"}
     assert unmet == {"declared_total_matches_lines": ("blocking", True),
-                     "declared_new_matches_lines": ("blocking", True),
-                     "declared_funds_match_lines": ("warning", True)}
+                     "declared_new_matches_lines": ("blocking", True)}
     block = page[page.index('<details id="declared_total_matches_lines"'):]
     block = block[: block.index("</details>")]
     assert "CHẶN BÁO CÁO / BLOCKING" in block

@@ -3,8 +3,9 @@
 - ``ytd_count_does_not_shrink``: a unit's later report of a year lists fewer models of a field than
   its previous one (reports are cumulative for the year, spec §2);
 - ``value_within_unit_usual_range`` and ``value_within_plausible_cap``: a model's measure far above
-  the unit's usual level, or above a fixed cap;
-- ``declared_funds_match_lines``: declared funds differ from the lines.
+  the unit's usual level, or above a fixed cap.
+
+(Declared funds that differ from the lines block the year since 2026-12-07: tests/test_gate_checks.py.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from dvk.gate import enforce_gate, run_gate
-from tests.support.gate_fixtures import UNIT_NAMES, settings_with, sid
+from tests.support.gate_fixtures import BH_HOUSEHOLDS_5000, UNIT_NAMES, settings_with, sid
 
 pytestmark = pytest.mark.e2e  # the story warehouse is a dbt build
 
@@ -43,12 +44,6 @@ NH_Q2_HAD_3_QPAN = [
 
 # Bắc Hà's second KT model ("Chăn nuôi an toàn", sheet row 5) with 5 000 households instead of
 # 20: 200 times the unit's usual level (upper quartile of 10, 12, 15, 25, 5000 = 25).
-BH_HOUSEHOLDS_5000 = [
-    f"update raw.submission_models set households = 5000 where submission_id = '{BH}' and line_no = 2",
-    f"update marts.fct_model set households = 5000 where model_line_id = '{BH}-2'",
-    "update marts.fct_annual_unit_field set households = households + 4980 "
-    "where year = 2021 and unit_code = '18076' and field_code = 'KT'",
-]
 
 # The Women's Union wrote its first model's funds in đồng (3 500 000) instead of million đồng
 # (3.5): over the 50 000 million cap. It has too few figures (2) for a usual level of its own.
@@ -128,17 +123,6 @@ def test_value_over_a_plausible_cap_is_a_warning_even_without_history(run):
         "là 3500000, vượt mức tối đa hợp lý 50000")
     # CQ01 has two positive funds figures only: no usual level to compare with
     assert warning["row"]["unit_values"] == 2
-
-
-def test_declared_funds_mismatch_is_a_warning(run):
-    result = run(
-        f"""update marts.fct_submission_totals_check set declared_funds = 40.0
-            where submission_id = '{BH}' and field_code = 'KT'""",
-    )
-    (warning,) = _only(result, "declared_funds_match_lines")
-    assert (warning["unit_code"], warning["period_id"], warning["field_code"]) == ("18076", "2021", "KT")
-    assert (warning["declared"], warning["computed"]) == (40.0, 35.0)
-    assert "kinh phí khai báo 40 triệu đồng nhưng cộng các dòng mô hình được 35 triệu đồng" in warning["message_vi"]
 
 
 # The ingest loaded Bắc Hà's annual report but recorded a column it did not know (issue 11 §3);

@@ -135,10 +135,10 @@ def sid(name: str) -> str:
 BH_DECLARES_5_KT = [
     f"""update marts.fct_submission_totals_check
         set declared_total = declared_total + 1, declared_new = declared_new + 1
-        where submission_id = '{sid("bh_2021")}' and field_code in ('KT', 'TOTAL')""",
+        where submission_id = '{sid('bh_2021')}' and field_code in ('KT', 'TOTAL')""",
     f"""update marts.fct_submission_totals_check
         set fields_sum_total = fields_sum_total + 1, fields_sum_new = fields_sum_new + 1
-        where submission_id = '{sid("bh_2021")}' and field_code = 'TOTAL'""",
+        where submission_id = '{sid('bh_2021')}' and field_code = 'TOTAL'""",
 ]
 
 
@@ -267,3 +267,13 @@ def settings_with(folder: Path, *mutations: str) -> Settings:
 def make_settings(folder: Path, *mutations: str) -> Settings:
     """``settings_with`` (the name tests/test_report.py used)."""
     return settings_with(folder, *mutations)
+
+
+#: Bắc Hà's second 2021 model line with 5,000 households, 200 times the unit's usual level (a
+#: warning: value_within_unit_usual_range), in raw, fct_model and the year's figures.
+BH_HOUSEHOLDS_5000 = [
+    f"update raw.submission_models set households = 5000 where submission_id = '{sid('bh_2021')}' and line_no = 2",
+    f"update marts.fct_model set households = 5000 where model_line_id = '{sid('bh_2021')}-2'",
+    "update marts.fct_annual_unit_field set households = households + 4980 "
+    "where year = 2021 and unit_code = '18076' and field_code = 'KT'",
+]
