@@ -77,8 +77,30 @@ def test_grace_setting_and_a_new_submission(empty_build):
             "model_kind) values (?, 1, 'Camera an ninh', 'QPAN', 'new')",
             [sid],
         )
+        # and a 2019 report: loaded and counted, but nobody is expected before 2020 ("Reports are
+        # expected from 2020 on", the setting first_expected_year), so nobody is missing for 2019
+        con.execute(
+            "insert into raw.submissions (submission_id, file_name, file_format, unit_code, "
+            "period_id, period_kind, period_year, report_date, received_at, has_declared_totals) "
+            "values (?, 'y.csv', 'csv', '18076', '2019', 'year', 2019, date '2019-12-10', "
+            "timestamp '2019-12-11 08:00', false)",
+            [raw_fixture.sid("bh_2019")],
+        )
+        con.execute(
+            "insert into raw.submission_models (submission_id, line_no, model_name, field_code, "
+            "model_kind) values (?, 1, 'Đường hoa', 'VHXH', 'new')",
+            [raw_fixture.sid("bh_2019")],
+        )
     build(settings, unit_tests=False)
     with duckdb.connect(str(settings.warehouse)) as con:
+        assert con.execute(
+            "select unit_code, status, is_expected from marts.fct_annual_unit_status where year = 2019"
+        ).fetchall() == [("18076", "reported", False)]
+        assert con.execute(
+            "select expected_units, received_units, missing_units from marts.fct_reporting_rate where period_id = '2019'"
+        ).fetchone() == (0, 0, 0)
+        assert con.execute(
+            "select sum(models_total) from marts.fct_annual_unit_field where year = 2019").fetchone() == (1,)
         assert con.execute(
             "select window_end, due_date from marts.dim_period where period_id = '2023'"
         ).fetchone() == (date(2023, 12, 14), date(2023, 12, 21))
@@ -87,7 +109,7 @@ def test_grace_setting_and_a_new_submission(empty_build):
             "where year = 2023 and unit_code = 'CQ07'"
         ).fetchone() == ("reported", sid)
         assert con.execute(
-            "select models_total, models_new, households from marts.fct_annual_unit_field"
+            "select models_total, models_new, households from marts.fct_annual_unit_field where year = 2023"
         ).fetchall() == [(1, 1, 0)]
         assert con.execute("select count(*) from marts.fct_submission_totals_check").fetchone() == (0,)
         # the grace of 7 days moves the due date, and the on-time flag with it
@@ -101,9 +123,9 @@ def test_grace_setting_and_a_new_submission(empty_build):
         ).fetchone() == (28, 1, 1, 27)
         # loaded_at unknown (null): the incremental facts still take the submission
         assert con.execute(
-            "select model_name_key, first_period_id, unit_year_loaded_at from marts.fct_model"
+            "select model_name_key, first_period_id, unit_year_loaded_at from marts.fct_model where unit_code = 'CQ07'"
         ).fetchall() == [("camera an ninh", "2023", None)]
-        assert con.execute("select count(*) from marts.fct_model_year").fetchone() == (1,)
+        assert con.execute("select count(*) from marts.fct_model_year where year = 2023").fetchone() == (1,)
 
 
 def test_failing_dbt_test_raises_with_node_names(empty_build):

@@ -85,6 +85,7 @@ def reference_fingerprint(settings: Settings | None = None) -> str:
             path = Path(path)
             h.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"missing")
     h.update(f"due_grace_days={settings.due_grace_days}".encode())
+    h.update(f"first_expected_year={settings.first_expected_year}".encode())
     return h.hexdigest()
 
 

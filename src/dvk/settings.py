@@ -31,6 +31,10 @@ class Settings:
     reports_dir: Path
     quarantine_dir: Path
     due_grace_days: int = 5
+    #: The first year units are expected to report (``DVK_FIRST_EXPECTED_YEAR``, default 2020: the
+    #: reorganisations spec, "Reports are expected from 2020 on"); a report of an earlier year is
+    #: loaded and counted, but no unit is missing for it.
+    first_expected_year: int = 2020
     max_file_bytes: int = 20 * 1024 * 1024
     #: A file modified less than this many seconds ago may still be being written: it waits for the
     #: next run (``DVK_INBOX_SETTLE_SECONDS``, default 120; docs/ingest.md, "Uploading"). 0: take
@@ -271,6 +275,7 @@ def get_settings() -> Settings:
         reports_dir=_path("DVK_REPORTS_DIR", LOCAL_DIR / "reports"),
         quarantine_dir=_path("DVK_QUARANTINE_DIR", LOCAL_DIR / "quarantine"),
         due_grace_days=int(os.environ.get("DVK_DUE_GRACE_DAYS", "5")),
+        first_expected_year=int(os.environ.get("DVK_FIRST_EXPECTED_YEAR", "2020")),
         max_file_bytes=int(os.environ.get("DVK_MAX_FILE_BYTES", str(20 * 1024 * 1024))),
         inbox_settle_seconds=_settle_seconds(),
         published_dir=_path("DVK_PUBLISHED_DIR", None),

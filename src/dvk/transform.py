@@ -188,6 +188,7 @@ def _dbt_values(settings: Settings) -> dict[str, str]:
     values = {
         "DVK_WAREHOUSE": settings.warehouse.name,
         "DVK_DUE_GRACE_DAYS": str(int(settings.due_grace_days)),
+        "DVK_FIRST_EXPECTED_YEAR": str(int(settings.first_expected_year)),
         "DVK_UNITS_FILE": str(settings.units_file),
         "DVK_UNIT_CHANGES_FILE": str(settings.unit_changes_file),
         "DVK_UNIT_SHARES_FILE": str(settings.unit_shares_file),

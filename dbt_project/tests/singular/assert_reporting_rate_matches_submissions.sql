@@ -1,6 +1,6 @@
 -- The reporting-rate summary recounted straight from fct_submission and the master list: the
 -- expected units of the period (the unit versions valid on its window's last day, rule 2 of the
--- reorganisations spec), those with an accepted submission for the period, and those whose
+-- reorganisations spec; from the first expected year), those with an accepted submission for the period, and those whose
 -- earliest submission for it was on time.
 with rates as (
     select * from {{ ref('fct_reporting_rate') }}
@@ -17,6 +17,7 @@ expected as (
     inner join {{ ref('dim_reporting_unit') }} as units
         on units.valid_from <= periods.window_end
         and (units.valid_to is null or units.valid_to > periods.window_end)
+    where periods.period_year >= {{ setting('first_expected_year', 2020) | int }}  -- nobody before
 ),
 
 per_unit as (
