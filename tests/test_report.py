@@ -151,7 +151,8 @@ def test_summary_figures(report):
     assert s["land_m2"] == pytest.approx(1725.5)
     assert isinstance(s["funds_million_vnd"], float) and isinstance(s["households"], int)
     # additional keys
-    assert s["provisional_units"] == [{"code": "18073", "name": "Phường Nam Hà", "source_period_id": "2021Q3"}]
+    assert s["provisional_units"] == [{"code": "18073", "name": "Phường Nam Hà", "source_period_id": "2021Q3",
+                                       "figures_source": "own_report", "uncounted_split_predecessors": []}]
     assert s["units_without_models"] == [{"code": "18079", "name": "Phường Tân Giang", "status": "reported"}]
     assert s["missing_units_detail"] == [{"code": "18077", "name": "Phường Nguyễn Du"}]
     assert s["headline_vi"] == HEADLINE

@@ -23,7 +23,7 @@ import pytest
 from dvk.gate import run_gate
 from dvk.report import build_annual_report
 from dvk.report.data import AnnualData
-from dvk.report.tables import TODAY_SHEET, not_reported
+from dvk.report.tables import TODAY_SHEET, not_reported, provisional_label, split_note
 from tests.support import gate_fixtures as fixture
 
 pytestmark = pytest.mark.e2e  # the story warehouse is a dbt build
@@ -137,13 +137,13 @@ def test_overview_points_to_the_sheet(report):
     assert any(t.startswith(f"Sheet \"{TODAY_SHEET}\"") for t in texts)
 
 
-def test_a_unit_counted_from_its_predecessors_is_noted_by_them_not_by_a_period():
+def test_a_unit_counted_from_its_predecessors_is_noted_by_them_and_by_what_they_leave_out():
     # rule 3: a new unit without a report of the year is counted from its predecessors' reports;
     # it has no period of its own to name (the note once read "theo báo cáo None")
     status = [
         {"unit_code": "18100", "unit_name": "Phường Thành Sen", "unit_kind": "phuong", "status": "provisional",
          "source_period_id": None, "source_period_label": None, "figures_source": "predecessors",
-         "predecessor_unit_codes": "18073, 18082"},
+         "predecessor_unit_codes": "18073; 18076", "uncounted_split_predecessor_codes": "18082"},
         {"unit_code": "18085", "unit_name": "Phường Văn Yên", "unit_kind": "phuong", "status": "provisional",
          "source_period_id": "2025S1", "source_period_label": "6 tháng đầu năm 2025", "figures_source": "own",
          "predecessor_unit_codes": None},
@@ -151,8 +151,13 @@ def test_a_unit_counted_from_its_predecessors_is_noted_by_them_not_by_a_period()
     table = not_reported(AnnualData(year=2025, status=status, unit_fields=[], fields=[], models=[], today=None))
     notes = {row[1]: (row[5], row[6]) for row in table.rows}
     assert notes == {
-        "18100": (None, "Chưa có báo cáo năm; số liệu tạm tính từ báo cáo của các đơn vị cũ (18073, 18082)."),
+        "18100": (None, "Chưa có báo cáo năm; số liệu tạm tính từ báo cáo của các đơn vị cũ (18073; 18076), "
+                        "chưa gồm đơn vị cũ bị chia tách (18082)."),
         "18085": ("6 tháng đầu năm 2025", "Chưa có báo cáo năm; số liệu tạm tính theo báo cáo 6 tháng đầu năm 2025."),
     }
     assert not any(cell is not None and "None" in str(cell) for row in table.rows for cell in row)
+    # the split predecessor left out is said wherever the unit's status is (rule 3, nothing silent)
+    assert provisional_label(status[0]) == (
+        "Tạm tính (từ báo cáo của các đơn vị cũ: 18073; 18076; chưa gồm đơn vị cũ bị chia tách (18082))")
+    assert split_note(status[1]) == ""
 

@@ -40,7 +40,8 @@ select
     p.label_vi as source_period_label,
     s.received_at as source_received_at,
     st.figures_source,
-    st.predecessor_unit_codes
+    st.predecessor_unit_codes,
+    st.uncounted_split_predecessor_codes
 from marts.fct_annual_unit_status as st
 left join marts.dim_reporting_unit as u on u.unit_key = st.unit_key
 left join marts.dim_period as p on p.period_id = st.source_period_id

@@ -111,7 +111,11 @@ def build_summary(data: AnnualData) -> dict[str, Any]:
             {"code": s["unit_code"], "name": s["unit_name"]} for s in data.missing
         ],
         "provisional_units": [
-            {"code": s["unit_code"], "name": s["unit_name"], "source_period_id": s["source_period_id"]}
+            {"code": s["unit_code"], "name": s["unit_name"], "source_period_id": s["source_period_id"],
+             "figures_source": s.get("figures_source"),
+             # rule 3: a predecessor split between successors is counted in none of them
+             "uncounted_split_predecessors": [c.strip() for c in (s.get("uncounted_split_predecessor_codes") or "").split(";")
+                                              if c.strip() and s.get("figures_source") == "predecessors"]}
             for s in data.provisional
         ],
         "units_without_models": [

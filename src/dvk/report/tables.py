@@ -64,13 +64,23 @@ class Table:
         return rows
 
 
+def split_note(status: dict[str, Any] | None) -> str:
+    """What a unit counted from its predecessors leaves out (rule 3): a predecessor split between
+    successors is not counted in any of them (its share is an estimate, rule 4), and says so."""
+    codes = (status or {}).get("uncounted_split_predecessor_codes")
+    if not codes or (status or {}).get("figures_source") != "predecessors":
+        return ""
+    return f"chưa gồm đơn vị cũ bị chia tách ({codes})"
+
+
 def provisional_label(status: dict[str, Any] | None) -> str:
     """"Tạm tính (theo báo cáo Quý III/2021)": the flag and the period it is based on."""
     if not status or status.get("status") != "provisional":
         return ""
     if status.get("figures_source") == "predecessors":  # rule 3 of the reorganisations spec
         codes = status.get("predecessor_unit_codes") or ""
-        return f"Tạm tính (từ báo cáo của các đơn vị cũ: {codes})" if codes else "Tạm tính (từ đơn vị cũ)"
+        left = f"; {split_note(status)}" if split_note(status) else ""
+        return f"Tạm tính (từ báo cáo của các đơn vị cũ: {codes}{left})" if codes else f"Tạm tính (từ đơn vị cũ{left})"
     label = status.get("source_period_label") or status.get("source_period_id") or ""
     return f"Tạm tính (theo báo cáo {label})" if label else "Tạm tính"
 
@@ -279,7 +289,8 @@ def _provisional_basis(status: dict[str, Any]) -> tuple[str | None, str]:
     if status.get("figures_source") == "predecessors":
         codes = status.get("predecessor_unit_codes") or ""
         of = f"của các đơn vị cũ ({codes})" if codes else "của các đơn vị cũ"
-        return None, f"Chưa có báo cáo năm; số liệu tạm tính từ báo cáo {of}."
+        left = f", {split_note(status)}" if split_note(status) else ""
+        return None, f"Chưa có báo cáo năm; số liệu tạm tính từ báo cáo {of}{left}."
     label = _period_label(status)
     if not label:
         return None, "Chưa có báo cáo năm; số liệu tạm tính."

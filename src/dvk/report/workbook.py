@@ -37,7 +37,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from dvk.report.data import AnnualData
-from dvk.report.tables import KIND_VI, TOTAL_LABEL, Table, all_tables
+from dvk.report.tables import KIND_VI, TOTAL_LABEL, Table, all_tables, split_note
 from dvk.report.versions import DETAIL_LABELS
 
 SHEET_OVERVIEW = "Tổng quan"
@@ -464,7 +464,8 @@ def _overview(wb, f: _Formats, data: AnnualData, summary: dict[str, Any], meta: 
     row += 1
     prov_lines = [
         f"- {s['unit_name'] or s['unit_code']} ({s['unit_code']}): tạm tính từ báo cáo của các đơn vị cũ "
-        f"({s.get('predecessor_unit_codes') or ''}), đơn vị mới chưa gửi báo cáo của năm."
+        f"({s.get('predecessor_unit_codes') or ''}){', ' + split_note(s) if split_note(s) else ''}, "
+        f"đơn vị mới chưa gửi báo cáo của năm."
         if s.get("figures_source") == "predecessors" else
         f"- {s['unit_name'] or s['unit_code']} ({s['unit_code']}): tạm tính theo báo cáo "
         f"{s.get('source_period_label') or s['source_period_id']}."
