@@ -334,6 +334,30 @@ def loaded_cases() -> list[Case]:
                           (2, 3, 2, "Tổ hòa giải giỏi", "QPAN", "replicated", None, 40, 2.5, None, None, None)),
                              totals=((2, "VHXH", 1, 1, 0, 12.3), (3, "QPAN", 1, 0, 1, 2.5), (4, "TOTAL", 2, 1, 1, 14.8)))))
 
+    # 09b: formulas never computed (a workbook written by a program, openpyxl, that stores formulas
+    # without their values): sums and small sums of cells are computed as Excel would
+    book = Book()
+    book.info("CQ04", "Hội Nông dân thành phố", "Năm 2023", dt.date(2023, 12, 16))
+    book.table("Mô hình", 0, MODEL_HEADERS, [
+        [1, "Sân chơi cho trẻ em", "Văn hóa - xã hội", "Xây mới", None, None, Formula("=10+15", None), 12.5],
+        [Formula("=A2+1", None), "Tổ hòa giải giỏi", "Quốc phòng - an ninh", "Nhân rộng", None, None,
+         Formula("=2*20", None), Formula("=(H2-2.5)/4", None)],
+    ])
+    book.table("Tổng hợp", 0, ("Lĩnh vực", "Tổng số mô hình", "Xây mới", "Nhân rộng", "Kinh phí huy động (triệu đồng)"), [
+        ["Văn hóa - xã hội", 1, 1, None, 12.5],
+        ["Quốc phòng - an ninh", 1, None, 1, Formula("=5/2", None)],
+        ["Tổng cộng", Formula("=SUM(B2:B3)", None), Formula("=SUM(C2:C3)", None), Formula("=SUM(D2:D3)", None),
+         Formula("=SUM(E2:E3)", None)],
+    ])
+    uncached = _rewrite(book.bytes(), lambda name, b: b.replace(b"</f><v>0</v>", b"</f>")
+                        if name.startswith("xl/worksheets/") else b)
+    cases.append(Case("09b_formulas_uncached.xlsx", uncached, "formulas never computed: sums of cells computed",
+                      Loaded("CQ04", "2023", dt.date(2023, 12, 16), (
+                          (1, 2, 1, "Sân chơi cho trẻ em", "VHXH", "new", None, 25, 12.5, None, None, None),
+                          (2, 3, 2, "Tổ hòa giải giỏi", "QPAN", "replicated", None, 40, 2.5, None, None, None)),
+                             totals=((2, "VHXH", 1, 1, None, 12.5), (3, "QPAN", 1, None, 1, 2.5),
+                                     (4, "TOTAL", 2, 1, 1, 15.0)))))
+
     # 10: merged title rows, a wrapped header, the column-numbering row, a section heading, total
     # lines and the signatures under the table
     book = Book()
@@ -587,8 +611,9 @@ def quarantined_cases() -> list[Case]:
                  "18073,Phường Nam Hà,Quý I/2023,16/03/2023,2,Mô hình B,KT,Xây mới\n")
     q(Case("53_csv_two_units.csv", two_units.encode("utf-8"), "a CSV mixing two units",
            problems(("mixed_submissions", "csv", 3, "ten_don_vi"))))
+    # (a sum or a small sum of cells is computed instead: 09b; a function like ROUND is not)
     no_value = _rewrite(_broken_models("18079", "Phường Tân Giang", "Năm 2023", [
-        [1, "Mô hình A", "KT", "Xây mới", None, None, Formula("=10+5", None)]]),
+        [1, "Mô hình A", "KT", "Xây mới", None, None, Formula("=ROUND(10.4,0)", None)]]),
         lambda name, b: b.replace(b"<v>0</v>", b"") if name == "xl/worksheets/sheet2.xml" else b)
     q(Case("54_formula_without_value.xlsx", no_value, "a formula with no cached value (never recalculated)",
            problems(("formula_no_value", "Mô hình", 2, "G (Số hộ tham gia)"))))

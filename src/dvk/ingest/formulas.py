@@ -13,6 +13,7 @@ holds a formula or an error at all.
 
 from __future__ import annotations
 
+import html
 import io
 import re
 import zipfile
@@ -36,6 +37,7 @@ _REF = re.compile(rb"\br=\"([A-Z]{1,3})(\d+)\"")
 _TYPE = re.compile(rb"\bt=\"(\w+)\"")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")  # a value holds no "<": linear
+_FORMULA_TEXT = re.compile(rb"<(?:\w+:)?f\b[^<>]*>([^<]*)</(?:\w+:)?f>")  # none for a shared one's copy
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class BadCell:
     column: int  # 0-based
     ref: str  # "G5"
     error: str | None  # "#DIV/0!" for an error value; None for a formula with no cached value
+    formula: str | None = None  # a formula with no cached value: its text ("SUM(B2:B5)"), if written out
 
 
 def _column_index(letters: str) -> int:
@@ -120,7 +123,10 @@ def _judge(xml: bytes, m: re.Match, stop: int, cells: list[BadCell]) -> None:
     if ref is None:
         return  # a cell without its address: cannot be placed (writers always give it)
     letters, row = ref.group(1).decode(), int(ref.group(2))
-    cells.append(BadCell(row=row, column=_column_index(letters), ref=f"{letters}{row}", error=error))
+    text = _FORMULA_TEXT.search(inner) if error is None else None
+    formula = html.unescape(text.group(1).decode("utf-8", "replace")) if text else None
+    cells.append(BadCell(row=row, column=_column_index(letters), ref=f"{letters}{row}", error=error,
+                         formula=formula))
 
 
 def bad_formula_cells(data: bytes, parts: WorkbookParts | None = None) -> dict[str, list[BadCell]]:
@@ -168,20 +174,27 @@ Scope = tuple[int, dict[str, int], Callable[[str], str]] | None
 
 
 def report_bad_formulas(log: ProblemLog, data: bytes, scopes: dict[str, Scope],
-                        parts: WorkbookParts | None = None) -> None:
+                        parts: WorkbookParts | None = None, *,
+                        bad: dict[str, list[BadCell]] | None = None,
+                        computed: dict[str, set[tuple[int, int]]] | None = None) -> None:
     """Add a problem for each bad formula cell the parser read.
 
     ``scopes``: sheet name → None (every cell counts, e.g. "Thông tin"), or (0-based header row,
     column key → 0-based column, where(key) → "C (Lĩnh vực)") for a table: only the cells below the
-    header in a column the parser uses count.
+    header in a column the parser uses count. ``bad``: :func:`bad_formula_cells` if already found;
+    ``computed``: sheet name → the (0-based row, column) of the formula cells whose value
+    :mod:`dvk.ingest.formula_eval` computed (not problems).
     """
-    bad = bad_formula_cells(data, parts)
+    bad = bad_formula_cells(data, parts) if bad is None else bad
+    computed = computed or {}
     for sheet, cells in bad.items():
         if sheet not in scopes:
             continue
         scope = scopes[sheet]
         listed = 0
         for cell in cells:
+            if (cell.row - 1, cell.column) in computed.get(sheet, ()):
+                continue
             if scope is None:
                 where = cell.ref.rstrip("0123456789")
             else:

@@ -36,7 +36,8 @@ from dvk.ingest.form import (
     info_key,
     is_info_label,
 )
-from dvk.ingest.formulas import Scope, report_bad_formulas
+from dvk.ingest.formula_eval import fill_computed
+from dvk.ingest.formulas import BadCell, Scope, bad_formula_cells, report_bad_formulas
 from dvk.ingest.problems import Problem, SubmissionError
 from dvk.reference import FieldDirectory, UnitDirectory
 from dvk.text import clean, detect_legacy_file, fix_legacy, fold_compact
@@ -53,6 +54,7 @@ class _Workbook:
         from python_calamine import CalamineWorkbook
 
         self.file_name = file_name
+        self._data = data
         # Before calamine opens it: how far each sheet reaches, what it would reserve (SubmissionError).
         self.parts = check_workbook(data, file_name)
         self._book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -60,6 +62,16 @@ class _Workbook:
         self._rows: dict[str, list[list[object]]] = {}
         self._compact: dict[str, str] | None = None
         self.legacy = _workbook_legacy(self.parts.parts)
+        self._bad: dict[str, list[BadCell]] | None = None
+        #: sheet name → the cells whose formula had no cached value and was computed here
+        self.computed: dict[str, set[tuple[int, int]]] = {}
+
+    @property
+    def bad_formulas(self) -> dict[str, list[BadCell]]:
+        """Formula cells without a cached value, and error cells, by sheet (read once)."""
+        if self._bad is None:
+            self._bad = bad_formula_cells(self._data, self.parts)
+        return self._bad
 
     def find(self, keys: tuple[str, ...]) -> str | None:
         if self._compact is None:  # sheet names by compact fold key, the first of each
@@ -74,6 +86,10 @@ class _Workbook:
                 rows = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
                 if self.legacy:
                     rows = convert_legacy(rows, self.legacy)
+                uncached = [(c.row - 1, c.column, c.formula) for c in self.bad_formulas.get(name, ())
+                            if c.error is None and c.formula]
+                if uncached:  # never computed by the program that wrote the file: compute the simple ones
+                    self.computed[name] = fill_computed(rows, uncached)
                 self._rows[name] = rows
             except (KeyboardInterrupt, SystemExit):
                 raise
@@ -270,7 +286,7 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
                     scopes[totals_name] = (header_index, mapping, where)
                     totals = reader.declared_totals(totals_name, rows, header_index + 1, mapping, where)
 
-    report_bad_formulas(log, data, scopes, book.parts)
+    report_bad_formulas(log, data, scopes, book.parts, bad=book.bad_formulas, computed=book.computed)
     log.raise_if_any()
     assert head is not None
     return ParsedSubmission(file_format="xlsx", models=lines, totals=totals, has_declared_totals=has_totals,
