@@ -161,6 +161,25 @@ def test_numbers_as_text_and_dates_in_three_forms():
     assert c.registered_on == dt.date(2021, 12, 16)
 
 
+def test_a_field_merged_down_over_its_models_names_each_of_them():
+    # a clerk merges "Kinh tế" over the field's rows (and Hình thức over two "Xây mới" rows): each
+    # model gets it; a measure merged over rows stays one figure, on the first row
+    models = [[1, "A", "Phát triển kinh tế", "Xây mới", None, None, 10, 5.0, None, None, None],
+              [2, "B", None, None, None, None, None, None, None, None, None],
+              [3, "C", None, "Nhân rộng", None, None, 7, None, None, None, None],
+              [4, "D", "Văn hóa - xã hội", "Xây mới", None, None, None, None, None, None, None]]
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx(models=models)))
+    ws = wb["Mô hình"]  # the header is on row 3, the models on rows 4 to 7
+    ws.merge_cells("C4:C6")
+    ws.merge_cells("D4:D5")
+    ws.merge_cells("H4:H5")
+    out = io.BytesIO()
+    wb.save(out)
+    sub = parse(out.getvalue())
+    assert [(m.field_code, m.model_kind, m.funds_million_vnd) for m in sub.models] == [
+        ("KT", "new", 5.0), ("KT", "new", None), ("KT", "replicated", None), ("VHXH", "new", None)]
+
+
 def test_info_variants_code_as_number_period_and_date_as_text():
     info = [("Mã đơn vị:", 18103), ("Tên đơn vị:", "Xã Thạch Môn"), ("Kỳ báo cáo:", "6 tháng đầu năm 2022"),
             ("Ngày báo cáo:", "15/06/2022")]

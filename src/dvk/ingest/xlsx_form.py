@@ -65,6 +65,8 @@ class _Workbook:
         self._bad: dict[str, list[BadCell]] | None = None
         #: sheet name → the cells whose formula had no cached value and was computed here
         self.computed: dict[str, set[tuple[int, int]]] = {}
+        #: sheet name → its merged ranges, ((first row, first column), (last row, last column)), 0-based
+        self.merged: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
 
     @property
     def bad_formulas(self) -> dict[str, list[BadCell]]:
@@ -83,7 +85,9 @@ class _Workbook:
     def rows(self, name: str) -> list[list[object]]:
         if name not in self._rows:
             try:
-                rows = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                sheet = self._book.get_sheet_by_name(name)
+                rows = sheet.to_python(skip_empty_area=False)
+                self.merged[name] = list(sheet.merged_cell_ranges or ())
                 if self.legacy:
                     rows = convert_legacy(rows, self.legacy)
                 uncached = [(c.row - 1, c.column, c.formula) for c in self.bad_formulas.get(name, ())
@@ -158,6 +162,27 @@ def read_info(rows: Sequence[Row], limit: int | None = None) -> dict[str, tuple[
             info.setdefault(item, (value, r + 1, f"{column_letter(value_ci)} ({INFO_HEADERS[item]})"))
             i += 1
     return info
+
+
+#: Columns of the model table whose cell, merged down over several rows, names each of those models
+#: (a clerk merges "Kinh tế" over the field's rows); a measure merged over rows is one figure, not
+#: one per row, and is left to the first row.
+MERGED_DOWN_COLUMNS = ("field_raw", "model_kind_raw", "recognition_level")
+
+
+def _fill_merged_down(rows: list[list[object]], merged, header_index: int, mapping: dict[str, int]) -> None:
+    """Copy the value of a cell merged down over model rows (below the header) into the rows it
+    covers, for :data:`MERGED_DOWN_COLUMNS` (calamine gives the value to the first row only)."""
+    columns = {mapping[k] for k in MERGED_DOWN_COLUMNS if k in mapping}
+    for (r0, c0), (r1, c1) in merged:
+        if r0 <= header_index or r1 <= r0 or r0 >= len(rows):
+            continue
+        for c in range(c0, c1 + 1):
+            if c not in columns or c >= len(rows[r0]) or is_blank(rows[r0][c]):
+                continue
+            for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
+                if c < len(rows[r]) and is_blank(rows[r][c]):
+                    rows[r][c] = rows[r0][c]
 
 
 def _where(rows: Sequence[Row], header_index: int, mapping: dict[str, int], columns: tuple[Column, ...]):
@@ -261,6 +286,7 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
             if not reader.missing_columns(models_name, MODEL_COLUMNS, mapping, header_index + 1):
                 where = _where(rows, header_index, mapping, MODEL_COLUMNS)
                 scopes[models_name] = (header_index, mapping, where)
+                _fill_merged_down(rows, book.merged.get(models_name, ()), header_index, mapping)
                 # No model row at all is a valid report: the unit has no model this period.
                 lines = reader.model_lines(models_name, rows, header_index + 1, mapping, where, skipped,
                                            header=rows[header_index])
