@@ -120,6 +120,9 @@ def test_missing_unit(units):
         ("Quốc phòng - an ninh", "QPAN"), ("QP-AN", "QPAN"), ("QPAN", "QPAN"), ("Quốc phòng, an ninh", "QPAN"),
         ("Xây dựng Đảng và hệ thống chính trị", "XDD"), ("Xây dựng Đảng", "XDD"), ("XDĐ", "XDD"),
         ("Economic development", "KT"),
+        # "và" or a comma between the words, the usual abbreviation of the political system
+        ("Xây dựng Đảng, hệ thống chính trị", "XDD"), ("XD Đảng và HTCT", "XDD"), ("XD Đảng, HTCT", "XDD"),
+        ("Quốc phòng và an ninh", "QPAN"), ("Văn hóa và xã hội", "VHXH"),
     ],
 )
 def test_fields(fields, text, code):

@@ -532,25 +532,35 @@ class UnitDirectory:
 # ----------------------------------------------------------------------------------------- fields
 
 
+def _loose_key(key: str) -> str:
+    """A folded field name without its joining words, spaces or punctuation: "xay dung dang va he
+    thong chinh tri" and "xay dung dang he thong chinh tri" (a comma instead of "và") meet."""
+    return "".join(w for w in key.split() if w not in ("va", "and"))
+
+
 class FieldDirectory:
-    """Finds a field by code, name or alias (spec §1), with or without diacritics."""
+    """Finds a field by code, name or alias (spec §1), with or without diacritics, with "và" or a
+    comma between its words ("Xây dựng Đảng, hệ thống chính trị", "Quốc phòng và an ninh")."""
 
     def __init__(self, fields: Iterable[Field] | None = None):
         self.fields = tuple(fields) if fields is not None else load_fields()
         self.by_code = {f.code: f for f in self.fields}
         self._by_key: dict[str, str] = {}
         self._by_compact: dict[str, str] = {}
+        self._by_loose: dict[str, str] = {}
         for f in self.fields:
             for text in (f.code, f.name_vi, f.name_en, *f.aliases):
                 self._by_key.setdefault(fold(text), f.code)
                 self._by_compact.setdefault(fold_compact(text), f.code)
+                self._by_loose.setdefault(_loose_key(fold(text)), f.code)
 
     def resolve(self, text: object) -> str | None:
         """The field code of a code, name or alias; None when unknown."""
         key = fold(text)
         if key.startswith("linh vuc ") and key not in self._by_key:
             key = key[len("linh vuc "):]
-        return self._by_key.get(key) or self._by_compact.get(key.replace(" ", ""))
+        return (self._by_key.get(key) or self._by_compact.get(key.replace(" ", ""))
+                or self._by_loose.get(_loose_key(key)))
 
     def valid_list(self) -> str:
         return "; ".join(f.label for f in self.fields)
