@@ -154,8 +154,13 @@ def _load_units(path: Path) -> tuple[Unit, ...]:
         reader = csv.DictReader(fh)
         missing = [c for c in ("code", "name", "kind", "valid_from") if c not in (reader.fieldnames or ())]
         if missing:
+            hint = ""
+            if "expected_from" in (reader.fieldnames or ()):  # the spec's reporting_units.csv (2020-2024)
+                hint = ("; a list with expected_from/expected_to years is not time-versioned: use the "
+                        "default (the spec's reporting_units_history.csv) or give each unit valid_from = 1 "
+                        "January of expected_from and valid_to = 1 January after expected_to (blank: still valid)")
             raise ValueError(f"{path}: the master list of units lacks the column(s) {', '.join(missing)} "
-                             f"(expected: {','.join(UNIT_COLUMNS)})")
+                             f"(expected: {','.join(UNIT_COLUMNS)}){hint}")
         units = []
         for line, row in enumerate(reader, start=2):
             unit = Unit(
