@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from dvk.periods import PeriodError, parse_period, period_from_id
+from dvk.periods import PeriodError, local_today, parse_period, period_from_id
 
 LATER = dt.date(2026, 1, 1)
 
@@ -102,3 +102,11 @@ def test_unreadable_message_is_vietnamese_with_examples():
         parse_period("cuối kỳ", today=LATER)
     assert "Không đọc được kỳ báo cáo «cuối kỳ»" in info.value.message_vi
     assert "Quý I/2022" in info.value.message_vi
+
+
+def test_today_is_the_offices_date_not_the_servers():
+    # a report signed on 16/12 and ingested at 06:30 in Hà Tĩnh (23:30 UTC on 15/12) is not "future"
+    early = dt.datetime(2021, 12, 15, 23, 30, tzinfo=dt.timezone.utc)
+    assert local_today(early) == dt.date(2021, 12, 16)
+    assert local_today(dt.datetime(2021, 12, 16, 16, 59, tzinfo=dt.timezone.utc)) == dt.date(2021, 12, 16)
+    assert local_today(dt.datetime(2021, 12, 16, 17, 0, tzinfo=dt.timezone.utc)) == dt.date(2021, 12, 17)

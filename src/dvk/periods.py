@@ -159,6 +159,17 @@ def _match(key: str, raw: str) -> Period | None:
     return None
 
 
+#: The office's time zone (Asia/Ho_Chi_Minh: UTC+7 all year, no daylight saving).
+OFFICE_TZ = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
+
+
+def local_today(now: dt.datetime | None = None) -> dt.date:
+    """Today in the office (what "a future date" and "a period not begun" are judged by): the
+    servers keep UTC, seven hours behind, so from midnight to 07:00 their date is yesterday's.
+    ``now``: an aware moment instead of the clock's."""
+    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(OFFICE_TZ).date()
+
+
 def parse_period(text: object, today: dt.date | None = None) -> Period:
     """Read a period in any written form of spec §2 (or its id); reject nonexistent and future ones.
 
@@ -176,7 +187,7 @@ def parse_period(text: object, today: dt.date | None = None) -> Period:
             f"Không đọc được kỳ báo cáo «{raw}» (cách ghi hợp lệ, ví dụ: {EXAMPLES_VI})",
             f"cannot read the period {raw!r} (valid forms, e.g.: {EXAMPLES_VI})",
         )
-    today = today or dt.date.today()
+    today = today or local_today()
     if period.window_start > today:
         raise PeriodError(
             f"Kỳ báo cáo «{raw}» ({period.id}) chưa bắt đầu: kỳ này ở tương lai",

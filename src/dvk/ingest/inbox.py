@@ -66,6 +66,7 @@ from dvk.ingest.form import ParsedSubmission
 from dvk.ingest.guard import check_content, check_size
 from dvk.ingest.parse import SUBMISSION_SUFFIXES, parse_file
 from dvk.ingest.problems import Problem, SubmissionError
+from dvk.periods import local_today
 from dvk.reference import FieldDirectory, UnitDirectory
 from dvk.settings import Settings, get_settings
 from dvk.warehouse import sha256_file
@@ -625,7 +626,7 @@ def ingest_inbox(settings: Settings | None = None, *, today: dt.date | None = No
     if not inbox.is_dir():
         raise FileNotFoundError(
             f"Không có thư mục hộp thư {inbox} / the inbox folder {inbox} does not exist (DVK_INBOX_DIR)")
-    today = today or dt.date.today()
+    today = today or local_today()
     batch_files = max(1, int(batch_files))
     load_id = str(uuid.uuid4())
     result = IngestResult(load_id=load_id, inbox_dir=str(inbox), started_at=_utc_now())
