@@ -110,3 +110,11 @@ def test_today_is_the_offices_date_not_the_servers():
     assert local_today(early) == dt.date(2021, 12, 16)
     assert local_today(dt.datetime(2021, 12, 16, 16, 59, tzinfo=dt.timezone.utc)) == dt.date(2021, 12, 16)
     assert local_today(dt.datetime(2021, 12, 16, 17, 0, tzinfo=dt.timezone.utc)) == dt.date(2021, 12, 17)
+
+
+def test_a_month_excel_turned_into_a_date():
+    # a clerk types "03/2022" (or "2022-03") in Kỳ báo cáo; Excel stores 1 March 2022
+    assert parse_period(dt.datetime(2022, 3, 1), today=dt.date(2026, 1, 1)).id == "202203"
+    assert parse_period(dt.date(2022, 12, 1), today=dt.date(2026, 1, 1)).id == "202212"
+    with pytest.raises(PeriodError):  # another day is a date, not a period
+        parse_period(dt.datetime(2022, 3, 16), today=dt.date(2026, 1, 1))

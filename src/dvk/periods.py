@@ -177,6 +177,8 @@ def parse_period(text: object, today: dt.date | None = None) -> Period:
     """
     if isinstance(text, float) and text.is_integer():  # "2021" typed as a number in Excel
         text = int(text)
+    if isinstance(text, dt.date) and text.day == 1:  # "03/2022" or "2022-03" that Excel made a date
+        text = f"{text.year}-{text.month:02d}"
     raw = clean(text)
     key = fold(raw)
     if not key:
