@@ -101,6 +101,12 @@ def test_grace_setting_and_a_new_submission(empty_build):
         ).fetchone() == (0, 0, 0)
         assert con.execute(
             "select sum(models_total) from marts.fct_annual_unit_field where year = 2019").fetchone() == (1,)
+        assert con.execute("select count(*) filter (where is_expected) from marts.dim_reporting_unit_year "
+                           "where year = 2019").fetchone() == (0,)
+    from dvk.ops import collect_missing  # `dvk missing 2019`: nobody
+    missing_2019 = collect_missing(settings, "2019")
+    assert (missing_2019["expected"], missing_2019["missing"]) == (0, [])
+    with duckdb.connect(str(settings.warehouse)) as con:
         assert con.execute(
             "select window_end, due_date from marts.dim_period where period_id = '2023'"
         ).fetchone() == (date(2023, 12, 14), date(2023, 12, 21))

@@ -62,3 +62,32 @@ def test_fill_computed_follows_chains_and_leaves_cycles_and_the_rest_blank():
     assert done == {(1, 1), (2, 1), (7, 2)}
     assert [r[1] for r in rows[:6]] == [1, 2.0, 20.0, "", "", ""]
     assert rows[7][2] == 23.0
+
+
+def test_a_formula_reading_an_error_or_an_unknown_value_is_not_computed():
+    # Excel would give an error, not 0: the cells stay problems (the parser names them)
+    rows = [[1, "", "", "", ""]]
+    done = fill_computed(rows, [(0, 2, "=A1+B1"), (0, 3, "=SUM(A1:B1)"), (0, 4, "=A1*2")], blocked=[(0, 1)])
+    assert done == {(0, 4)} and rows[0] == [1, "", "", "", 2.0]
+
+
+@pytest.mark.parametrize("formula", [
+    "=" + "(" * 400 + "1" + ")" * 400,  # nesting beyond Excel's 64 levels
+    "=" + "-" * 3000 + "1",
+    "=A0+1",  # no row 0
+    "=1+" * 3000 + "1",  # over Excel's 8,192 characters
+])
+def test_hostile_formulas_are_refused_quickly(formula):
+    with pytest.raises(Unsupported):
+        evaluate(formula, _value)
+
+
+def test_hostile_sheets_cost_a_bounded_number_of_reads():
+    # a thousand formulas each summing a 100,000-cell range of an empty sheet, and a long chain:
+    # all contained (fill_computed never raises), the chain computed as far as its depth allows
+    ranges = [(0, c, "=SUM(A2:CV1001)") for c in range(1000)]
+    chain = [(r, 0, f"=A{r}+1") for r in range(1, 300)]  # A2 = A1 + 1, ...
+    rows = [[0]]
+    done = fill_computed(rows, [*ranges, *chain])
+    assert len(done) < 1300  # the budget ran out before every range was summed
+    assert all(isinstance(v, (int, float, str)) for row in rows for v in row)

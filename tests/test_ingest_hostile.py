@@ -256,7 +256,7 @@ def _hand_run(tmp_path, monkeypatch, *, changing: bool):
 def test_the_run_command_reads_fresh_files_that_stay_unchanged(tmp_path, monkeypatch):
     # spec §7: DVK_INBOX_DIR=/some/folder runs the whole pipeline on that folder, files just put there included
     said = _hand_run(tmp_path, monkeypatch, changing=False)
-    assert os.environ["DVK_INBOX_SETTLE_SECONDS"] == "0"  # for this run's tasks (monkeypatch restores it)
+    assert os.environ["DVK_INBOX_SETTLE_SECONDS"] == "3"  # for this run's tasks (monkeypatch restores it)
     assert len(said) == 1 and "read now" in said[0]
 
 

@@ -180,6 +180,23 @@ def test_a_field_merged_down_over_its_models_names_each_of_them():
         ("KT", "new", 5.0), ("KT", "new", None), ("KT", "replicated", None), ("VHXH", "new", None)]
 
 
+def test_a_model_written_over_two_rows_keeps_its_second_row_blank():
+    # the model's name and number merged over rows 4-5 (a long name), its field over 4-6 with the
+    # next model: row 5 is no model, so it gets no field (it would be "a model without a name")
+    models = [[1, "Mô hình dài", "Phát triển kinh tế", "Xây mới", None, None, 10, None, None, None, None],
+              [None, None, None, None, None, None, None, None, None, None, None],
+              [2, "B", None, "Nhân rộng", None, None, None, None, None, None, None]]
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx(models=models)))
+    ws = wb["Mô hình"]
+    for ref in ("A4:A5", "B4:B5", "C4:C6", "D4:D5", "C4:C6"):  # a duplicate merge too
+        ws.merge_cells(ref)
+    out = io.BytesIO()
+    wb.save(out)
+    sub = parse(out.getvalue())
+    assert [(m.model_name, m.field_code, m.model_kind) for m in sub.models] == [
+        ("Mô hình dài", "KT", "new"), ("B", "KT", "replicated")]
+
+
 def test_info_variants_code_as_number_period_and_date_as_text():
     info = [("Mã đơn vị:", 18103), ("Tên đơn vị:", "Xã Thạch Môn"), ("Kỳ báo cáo:", "6 tháng đầu năm 2022"),
             ("Ngày báo cáo:", "15/06/2022")]
@@ -190,10 +207,10 @@ def test_info_variants_code_as_number_period_and_date_as_text():
 
 
 def test_info_label_and_value_in_one_cell():
-    # "Mã đơn vị: 18076" in one cell (label, colon, value); a label whose own text has a colon keeps
+    # "Mã đơn vị: 18076" in one cell (label, colon, value); a label with a hint after its colon keeps
     # its value in the next cell
     info = [("Mã đơn vị: 18103",), ("Tên đơn vị: Xã Thạch Môn",),
-            ("Kỳ báo cáo (VD: Quý I/2022)", "6 tháng đầu năm 2022"), ("Ngày báo cáo: 15/06/2022",)]
+            ("Kỳ báo cáo: (VD: Quý I/2022)", "6 tháng đầu năm 2022"), ("Ngày báo cáo: 15/06/2022",)]
     sub = parse(xlsx(info=info))
     assert (sub.unit_code, sub.unit_code_raw, sub.unit_name_raw, sub.period.id, sub.report_date) == (
         "18103", "18103", "Xã Thạch Môn", "2022S1", dt.date(2022, 6, 15))

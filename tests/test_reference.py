@@ -130,6 +130,11 @@ def test_fields(fields, text, code):
     assert fields.require(text) == code
 
 
+@pytest.mark.parametrize("text", ["Kinh tế và", "Xây dựng Đảng và", "và xã hội", "Kinh tế và xã hội"])
+def test_a_name_cut_short_or_two_fields_is_no_field(fields, text):
+    assert fields.resolve(text) is None
+
+
 def test_unknown_field_lists_the_valid_ones_and_the_closest(fields):
     assert fields.resolve("Kinh te xa hoi") is None
     with pytest.raises(LookupProblem) as info:

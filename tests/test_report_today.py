@@ -145,7 +145,7 @@ def test_a_unit_counted_from_its_predecessors_is_noted_by_them_and_by_what_they_
          "source_period_id": None, "source_period_label": None, "figures_source": "predecessors",
          "predecessor_unit_codes": "18073; 18076", "uncounted_split_predecessor_codes": "18082"},
         {"unit_code": "18085", "unit_name": "Phường Văn Yên", "unit_kind": "phuong", "status": "provisional",
-         "source_period_id": "2025S1", "source_period_label": "6 tháng đầu năm 2025", "figures_source": "own",
+         "source_period_id": "2025S1", "source_period_label": "6 tháng đầu năm 2025", "figures_source": "own_report",
          "predecessor_unit_codes": None},
     ]
     table = not_reported(AnnualData(year=2025, status=status, unit_fields=[], fields=[], models=[], today=None))

@@ -312,9 +312,12 @@ def collect_missing(settings: Settings, period_text: str, published: bool = Fals
         raise OpsError(str(exc), EXIT_USAGE) from exc
     params = {"year": period.year, "period": period.id, "window_end": period.window_end}
     with marts(settings, published) as (con, source, notice, schema):
-        missing = query_rows(con, MISSING_SQL.replace("marts.", f"{schema}."), params)
-        expected = con.execute(EXPECTED_COUNT_SQL.replace("marts.", f"{schema}."),
-                               {"window_end": period.window_end}).fetchone()[0]
+        if period.year < settings.first_expected_year:  # nobody is expected before (DVK_FIRST_EXPECTED_YEAR)
+            missing, expected = [], 0
+        else:
+            missing = query_rows(con, MISSING_SQL.replace("marts.", f"{schema}."), params)
+            expected = con.execute(EXPECTED_COUNT_SQL.replace("marts.", f"{schema}."),
+                                   {"window_end": period.window_end}).fetchone()[0]
     return {"period_id": period.id, "due_date": period.due_date(settings.due_grace_days),
             "expected": expected, "missing": missing, "source": source, "notice": notice}
 

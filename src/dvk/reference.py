@@ -540,7 +540,10 @@ class UnitDirectory:
 def _loose_key(key: str) -> str:
     """A folded field name without its joining words, spaces or punctuation: "xay dung dang va he
     thong chinh tri" and "xay dung dang he thong chinh tri" (a comma instead of "và") meet."""
-    return "".join(w for w in key.split() if w not in ("va", "and"))
+    words = key.split()
+    if not words or words[0] in ("va", "and") or words[-1] in ("va", "and"):
+        return key.replace(" ", "")  # "Kinh tế và" is cut short, not a field's name
+    return "".join(w for w in words if w not in ("va", "and"))
 
 
 class FieldDirectory:

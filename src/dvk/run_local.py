@@ -131,6 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         say = runlog.say
         say(f"Inbox: {settings.inbox_dir} | Warehouse: {settings.warehouse}")
         say(f"Reports: {settings.reports_dir} | Airflow: {home} (SQLite, dag.test)")
+        settle = os.environ.get("DVK_INBOX_SETTLE_SECONDS")
         try:
             outcomes = _run_dags(args, settings, runlog)
         except Exception as exc:  # noqa: BLE001 - said in two lines; the traceback is in the log
@@ -138,6 +139,11 @@ def _run(args: argparse.Namespace) -> int:
             say(f"LỖI / ERROR: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             say(f"Nhật ký đầy đủ / full log: {runlog.path}")
             return 1
+        finally:  # the settle time this run may have shortened (_read_settled_uploads)
+            if settle is None:
+                os.environ.pop("DVK_INBOX_SETTLE_SECONDS", None)
+            else:
+                os.environ["DVK_INBOX_SETTLE_SECONDS"] = settle
         _print_outcome(settings, args, outcomes, runlog)
         ok = all(o.succeeded for o in outcomes) and len(outcomes) == 3
         say(f"\n{'XONG / DONE' if ok else 'CÓ LỖI / FAILED'} — nhật ký đầy đủ / full log: {runlog.path}")
@@ -181,7 +187,7 @@ def _read_settled_uploads(settings, say) -> None:
     an upload in progress. This command is started by a person who has just put the files in the
     inbox (spec §7: ``DVK_INBOX_DIR=/some/folder`` runs the whole pipeline on that folder), so when
     every such file stays unchanged for :data:`HAND_RUN_QUIET_SECONDS` this run reads them now (the
-    settle time is 0 for its tasks); when one still changes, the settle time holds for all of them
+    settle time is those seconds for its tasks); when one still changes, the settle time holds for all of them
     and the run says so. A settle time set by hand (``DVK_INBOX_SETTLE_SECONDS``) is kept as set."""
     import os
 
@@ -202,7 +208,9 @@ def _read_settled_uploads(settings, say) -> None:
         say(f"inbox: {len(moving)} tệp đang được ghi / file(s) still being written ({names}): {n} tệp mới ghi "
             f"chờ lần chạy sau / recently written file(s) wait for a later run (DVK_INBOX_SETTLE_SECONDS={settle})")
         return
-    os.environ["DVK_INBOX_SETTLE_SECONDS"] = "0"  # this run's tasks (dag.test, in this process)
+    # this run's tasks (dag.test, in this process; _run puts the old value back): a file written
+    # after the watch still waits
+    os.environ["DVK_INBOX_SETTLE_SECONDS"] = str(HAND_RUN_QUIET_SECONDS)
     say(f"inbox: {n} tệp ghi trong {settle} s qua, không đổi trong {HAND_RUN_QUIET_SECONDS} s: đọc ngay / "
         f"file(s) written in the last {settle} s, unchanged for {HAND_RUN_QUIET_SECONDS} s: read now "
         f"(the nightly run waits {settle} s)")

@@ -3,7 +3,8 @@
     (rule 2 of the reorganisations spec). One row per (unit version, year) for every year from
     the first to the last year with data, for each unit version valid at some day of the year's
     data window (15 December of the year before to 14 December). `is_expected`: valid on the
-    window's last day (14 December), so expected for the annual report; a unit that ceased
+    window's last day (14 December), so expected for the annual report (from the setting
+    first_expected_year, 2020, on); a unit that ceased
     during the year was expected for the periods before (fct_reporting_rate_unit) but not for
     the year.
 -#}
@@ -32,6 +33,7 @@ final as (
         units.unit_kind,
         units.valid_from <= {{ make_date('years.year', 12, 14) }}
             and (units.valid_to is null or units.valid_to > {{ make_date('years.year', 12, 14) }})
+            and years.year >= {{ setting('first_expected_year', 2020) | int }}  -- nobody before
             as is_expected,
         years.year in (select year from data_years) as has_data,
         units.unit_key,

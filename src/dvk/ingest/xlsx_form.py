@@ -90,10 +90,11 @@ class _Workbook:
                 self.merged[name] = list(sheet.merged_cell_ranges or ())
                 if self.legacy:
                     rows = convert_legacy(rows, self.legacy)
-                uncached = [(c.row - 1, c.column, c.formula) for c in self.bad_formulas.get(name, ())
-                            if c.error is None and c.formula]
+                bad = self.bad_formulas.get(name, ())
+                uncached = [(c.row - 1, c.column, c.formula) for c in bad if c.error is None and c.formula]
                 if uncached:  # never computed by the program that wrote the file: compute the simple ones
-                    self.computed[name] = fill_computed(rows, uncached)
+                    blocked = [(c.row - 1, c.column) for c in bad if c.error is not None or not c.formula]
+                    self.computed[name] = fill_computed(rows, uncached, blocked)
                 self._rows[name] = rows
             except (KeyboardInterrupt, SystemExit):
                 raise
@@ -143,9 +144,12 @@ def read_info(rows: Sequence[Row], limit: int | None = None) -> dict[str, tuple[
             if isinstance(cell, str) and ":" in cell:  # "Mã đơn vị: 18076", label and value in one cell
                 label, _, rest = cell.partition(":")
                 named = info_key(label)
+                following = cells[i + 1][1] if i + 1 < len(cells) else None
+                value_follows = following is not None and not (isinstance(following, str) and info_key(following))
                 # a label alone before the colon, or any label in a cell that is none itself; not
-                # "Kỳ báo cáo (VD: Quý I/2022)", a label whose own text has a colon
-                if named and clean(rest) and (item is None or is_info_label(label)):
+                # "Kỳ báo cáo (VD: Quý I/2022)", a label whose own text has a colon, nor a label
+                # with a hint ("Ngày báo cáo: (ngày/tháng/năm)") whose value is in the next cell
+                if named and clean(rest) and not value_follows and (item is None or is_info_label(label)):
                     info.setdefault(named, (clean(rest), r + 1, f"{column_letter(ci)} ({INFO_HEADERS[named]})"))
                     i += 1
                     continue
@@ -172,17 +176,26 @@ MERGED_DOWN_COLUMNS = ("field_raw", "model_kind_raw", "recognition_level")
 
 def _fill_merged_down(rows: list[list[object]], merged, header_index: int, mapping: dict[str, int]) -> None:
     """Copy the value of a cell merged down over model rows (below the header) into the rows it
-    covers, for :data:`MERGED_DOWN_COLUMNS` (calamine gives the value to the first row only)."""
+    covers, for :data:`MERGED_DOWN_COLUMNS` (calamine gives the value to the first row only). Only
+    rows that name a model get it: a model written over two rows (its name merged too) keeps its
+    second row blank. Each cell is filled once however many (duplicate) merges cover it."""
     columns = {mapping[k] for k in MERGED_DOWN_COLUMNS if k in mapping}
+    name_column = mapping.get("model_name")
+    filled: set[tuple[int, int]] = set()
     for (r0, c0), (r1, c1) in merged:
         if r0 <= header_index or r1 <= r0 or r0 >= len(rows):
             continue
-        for c in range(c0, c1 + 1):
-            if c not in columns or c >= len(rows[r0]) or is_blank(rows[r0][c]):
+        for c in columns:
+            if not c0 <= c <= c1 or c >= len(rows[r0]) or is_blank(rows[r0][c]) or (r0, c) in filled:
                 continue
+            filled.add((r0, c))
             for r in range(r0 + 1, min(r1, len(rows) - 1) + 1):
-                if c < len(rows[r]) and is_blank(rows[r][c]):
-                    rows[r][c] = rows[r0][c]
+                row = rows[r]
+                if (r, c) in filled or c >= len(row) or not is_blank(row[c]):
+                    continue
+                filled.add((r, c))
+                if name_column is not None and name_column < len(row) and not is_blank(row[name_column]):
+                    row[c] = rows[r0][c]
 
 
 def _where(rows: Sequence[Row], header_index: int, mapping: dict[str, int], columns: tuple[Column, ...]):
