@@ -26,12 +26,13 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from dvk.filemodes import as_created
 from dvk.gate import GateFailed, GateResult
+from dvk.periods import OFFICE_TZ
 from dvk.report import versions
 from dvk.report.data import AnnualData, load_annual_data
 from dvk.report.extracts import write_csv
@@ -51,7 +52,7 @@ from dvk.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 #: Hà Tĩnh's time (UTC+7, no daylight saving); received times in the warehouse are UTC.
-LOCAL_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+LOCAL_TZ = OFFICE_TZ
 
 
 def annual_report_dir(year: int, settings: Settings | None = None) -> Path:

@@ -283,18 +283,23 @@ def not_reported(data: AnnualData) -> Table:
     )
 
 
-def _provisional_basis(status: dict[str, Any]) -> tuple[str | None, str]:
-    """A provisional unit's period column and note: the shorter period its figures come from, or
-    its predecessors' reports (rule 3 of the reorganisations spec: no period of its own)."""
+def provisional_basis(status: dict[str, Any]) -> str:
+    """What a provisional unit's figures come from, as the notes say it: "tạm tính theo báo cáo
+    Quý III/2021", or from its predecessors' reports (rule 3, with the split ones left out)."""
     if status.get("figures_source") == "predecessors":
         codes = status.get("predecessor_unit_codes") or ""
         of = f"của các đơn vị cũ ({codes})" if codes else "của các đơn vị cũ"
         left = f", {split_note(status)}" if split_note(status) else ""
-        return None, f"Chưa có báo cáo năm; số liệu tạm tính từ báo cáo {of}{left}."
+        return f"tạm tính từ báo cáo {of}{left}"
     label = _period_label(status)
-    if not label:
-        return None, "Chưa có báo cáo năm; số liệu tạm tính."
-    return label, f"Chưa có báo cáo năm; số liệu tạm tính theo báo cáo {label}."
+    return f"tạm tính theo báo cáo {label}" if label else "tạm tính"
+
+
+def _provisional_basis(status: dict[str, Any]) -> tuple[str | None, str]:
+    """A provisional unit's period column and note: the shorter period its figures come from, or
+    none for one counted from its predecessors' reports (rule 3 of the reorganisations spec)."""
+    period = None if status.get("figures_source") == "predecessors" else _period_label(status)
+    return period, f"Chưa có báo cáo năm; số liệu {provisional_basis(status)}."
 
 
 # ---- on today's geography -------------------------------------------------------------------

@@ -37,7 +37,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from dvk.report.data import AnnualData
-from dvk.report.tables import KIND_VI, TOTAL_LABEL, Table, all_tables, split_note
+from dvk.report.tables import KIND_VI, TOTAL_LABEL, Table, all_tables, provisional_basis
 from dvk.report.versions import DETAIL_LABELS
 
 SHEET_OVERVIEW = "Tổng quan"
@@ -463,12 +463,8 @@ def _overview(wb, f: _Formats, data: AnnualData, summary: dict[str, Any], meta: 
     ws.write_string(row, 0, "II. ĐƠN VỊ TẠM TÍNH VÀ ĐƠN VỊ CHƯA BÁO CÁO", f.section)
     row += 1
     prov_lines = [
-        f"- {s['unit_name'] or s['unit_code']} ({s['unit_code']}): tạm tính từ báo cáo của các đơn vị cũ "
-        f"({s.get('predecessor_unit_codes') or ''}){', ' + split_note(s) if split_note(s) else ''}, "
-        f"đơn vị mới chưa gửi báo cáo của năm."
-        if s.get("figures_source") == "predecessors" else
-        f"- {s['unit_name'] or s['unit_code']} ({s['unit_code']}): tạm tính theo báo cáo "
-        f"{s.get('source_period_label') or s['source_period_id']}."
+        f"- {s['unit_name'] or s['unit_code']} ({s['unit_code']}): {provisional_basis(s)}"
+        + (", đơn vị mới chưa gửi báo cáo của năm." if s.get("figures_source") == "predecessors" else ".")
         for s in data.provisional
     ]
     missing_lines = [f"- {s['unit_name'] or s['unit_code']} ({s['unit_code']})." for s in data.missing]
