@@ -101,6 +101,13 @@
     {{ return(env_var('DVK_' ~ (name | upper), default | string)) }}
 {%- endmacro %}
 
+{#- first_expected_year(): the first year units are expected to report (the setting
+    first_expected_year, DVK_FIRST_EXPECTED_YEAR; 2020: "Reports are expected from 2020 on"); a
+    report of an earlier year counts, but nobody is expected, so nobody is missing then. -#}
+{% macro first_expected_year() -%}
+    {{ return(setting('first_expected_year', 2020) | int) }}
+{%- endmacro %}
+
 {#- reference_file(var_name, seed_name): the rows of a deployment's reference file (the master
     list, its changes, its split shares: the setting `var_name`, see setting()), every column as
     text; without the setting, the seed.

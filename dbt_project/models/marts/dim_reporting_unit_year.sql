@@ -33,7 +33,7 @@ final as (
         units.unit_kind,
         units.valid_from <= {{ make_date('years.year', 12, 14) }}
             and (units.valid_to is null or units.valid_to > {{ make_date('years.year', 12, 14) }})
-            and years.year >= {{ setting('first_expected_year', 2020) | int }}  -- nobody before
+            and years.year >= {{ first_expected_year() }}  -- nobody before
             as is_expected,
         years.year in (select year from data_years) as has_data,
         units.unit_key,

@@ -24,12 +24,12 @@ changes as (
 
 expected as (
     -- the units of each year: valid at the end of its window (int_year_end_units), from the first
-    -- year reports are expected (the setting first_expected_year: 2020, "Reports are expected from
-    -- 2020 on"); a report of an earlier year counts, but nobody is missing then
+    -- year reports are expected (macro first_expected_year); a report of an earlier year counts,
+    -- but nobody is missing then
     select year_end.year, year_end.unit_key, year_end.unit_code
     from {{ ref('int_year_end_units') }} as year_end
     inner join covered_years on year_end.year = covered_years.year
-    where year_end.year >= {{ setting('first_expected_year', 2020) | int }}
+    where year_end.year >= {{ first_expected_year() }}
 ),
 
 by_unit as (

@@ -37,7 +37,7 @@ expected as (
         on units.valid_from <= rated_periods.window_end
         and (units.valid_to is null or units.valid_to > rated_periods.window_end)
     -- nobody is expected before the first year reports are (see fct_annual_unit_status)
-    where rated_periods.period_year >= {{ setting('first_expected_year', 2020) | int }}
+    where rated_periods.period_year >= {{ first_expected_year() }}
 ),
 
 by_unit_period as (

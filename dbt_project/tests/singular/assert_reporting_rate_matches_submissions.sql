@@ -17,7 +17,7 @@ expected as (
     inner join {{ ref('dim_reporting_unit') }} as units
         on units.valid_from <= periods.window_end
         and (units.valid_to is null or units.valid_to > periods.window_end)
-    where periods.period_year >= {{ setting('first_expected_year', 2020) | int }}  -- nobody before
+    where periods.period_year >= {{ first_expected_year() }}  -- nobody before
 ),
 
 per_unit as (

@@ -173,19 +173,15 @@ MAX_PER_SHEET = 20
 Scope = tuple[int, dict[str, int], Callable[[str], str]] | None
 
 
-def report_bad_formulas(log: ProblemLog, data: bytes, scopes: dict[str, Scope],
-                        parts: WorkbookParts | None = None, *,
-                        bad: dict[str, list[BadCell]] | None = None,
+def report_bad_formulas(log: ProblemLog, bad: dict[str, list[BadCell]], scopes: dict[str, Scope],
                         computed: dict[str, set[tuple[int, int]]] | None = None) -> None:
-    """Add a problem for each bad formula cell the parser read.
+    """Add a problem for each bad formula cell (``bad``: :func:`bad_formula_cells`) the parser read.
 
     ``scopes``: sheet name → None (every cell counts, e.g. "Thông tin"), or (0-based header row,
     column key → 0-based column, where(key) → "C (Lĩnh vực)") for a table: only the cells below the
-    header in a column the parser uses count. ``bad``: :func:`bad_formula_cells` if already found;
-    ``computed``: sheet name → the (0-based row, column) of the formula cells whose value
-    :mod:`dvk.ingest.formula_eval` computed (not problems).
+    header in a column the parser uses count. ``computed``: sheet name → the (0-based row, column)
+    of the formula cells whose value :mod:`dvk.ingest.formula_eval` computed (not problems).
     """
-    bad = bad_formula_cells(data, parts) if bad is None else bad
     computed = computed or {}
     for sheet, cells in bad.items():
         if sheet not in scopes:

@@ -325,7 +325,7 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
                     scopes[totals_name] = (header_index, mapping, where)
                     totals = reader.declared_totals(totals_name, rows, header_index + 1, mapping, where)
 
-    report_bad_formulas(log, data, scopes, book.parts, bad=book.bad_formulas, computed=book.computed)
+    report_bad_formulas(log, book.bad_formulas, scopes, book.computed)
     log.raise_if_any()
     assert head is not None
     return ParsedSubmission(file_format="xlsx", models=lines, totals=totals, has_declared_totals=has_totals,

@@ -51,8 +51,6 @@ from dvk.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-#: Hà Tĩnh's time (UTC+7, no daylight saving); received times in the warehouse are UTC.
-LOCAL_TZ = OFFICE_TZ
 
 
 def annual_report_dir(year: int, settings: Settings | None = None) -> Path:
@@ -66,9 +64,9 @@ def data_as_of(data: AnnualData) -> datetime:
     as_of = data.as_of
     if as_of.tzinfo is None:
         if as_of == datetime(data.year, 12, 31):  # no source submission at all
-            return as_of.replace(tzinfo=LOCAL_TZ)
+            return as_of.replace(tzinfo=OFFICE_TZ)
         as_of = as_of.replace(tzinfo=timezone.utc)
-    return as_of.astimezone(LOCAL_TZ)
+    return as_of.astimezone(OFFICE_TZ)  # received times are UTC
 
 
 _encode = json.JSONEncoder(ensure_ascii=False).encode

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dvk.report.data import AnnualData
+from dvk.report.tables import uncounted_split_predecessors
 
 #: The keys of spec §6, in its order; they keep their names and meanings.
 SPEC_KEYS = (
@@ -113,9 +114,7 @@ def build_summary(data: AnnualData) -> dict[str, Any]:
         "provisional_units": [
             {"code": s["unit_code"], "name": s["unit_name"], "source_period_id": s["source_period_id"],
              "figures_source": s.get("figures_source"),
-             # rule 3: a predecessor split between successors is counted in none of them
-             "uncounted_split_predecessors": [c.strip() for c in (s.get("uncounted_split_predecessor_codes") or "").split(";")
-                                              if c.strip() and s.get("figures_source") == "predecessors"]}
+             "uncounted_split_predecessors": uncounted_split_predecessors(s)}
             for s in data.provisional
         ],
         "units_without_models": [

@@ -64,13 +64,19 @@ class Table:
         return rows
 
 
+def uncounted_split_predecessors(status: dict[str, Any] | None) -> list[str]:
+    """What a unit counted from its predecessors leaves out (rule 3): the predecessors split
+    between successors, counted in none of them (their shares are estimates, rule 4)."""
+    status = status or {}
+    if status.get("figures_source") != "predecessors":
+        return []
+    return [c.strip() for c in (status.get("uncounted_split_predecessor_codes") or "").split(";") if c.strip()]
+
+
 def split_note(status: dict[str, Any] | None) -> str:
-    """What a unit counted from its predecessors leaves out (rule 3): a predecessor split between
-    successors is not counted in any of them (its share is an estimate, rule 4), and says so."""
-    codes = (status or {}).get("uncounted_split_predecessor_codes")
-    if not codes or (status or {}).get("figures_source") != "predecessors":
-        return ""
-    return f"chưa gồm đơn vị cũ bị chia tách ({codes})"
+    """:func:`uncounted_split_predecessors` as the notes say it ("" when none)."""
+    codes = uncounted_split_predecessors(status)
+    return f"chưa gồm đơn vị cũ bị chia tách ({'; '.join(codes)})" if codes else ""
 
 
 def provisional_label(status: dict[str, Any] | None) -> str:
