@@ -1,4 +1,5 @@
-"""How dvk.transform invokes dbt: a child process, failures read from that invocation's
+"""How dvk.transform invokes dbt: a child process (here started as ``python -m dbt.cli.main``, the
+path without the fork server, which gets the same arguments, environment and folder), failures read from that invocation's
 run_results.json (never an older one), and no dbt-duckdb state reached into when dbt never ran
 in this process. No dbt run here (the builds are in test_dbt_build / test_dbt_edge)."""
 
@@ -65,9 +66,11 @@ _REPORT_ENVIRONMENT = (
 
 
 def _child_sees(monkeypatch, capsys, settings, *args: str) -> dict:
-    """What a dbt child of run_dbt sees (a stand-in for dbt that prints it)."""
+    """What a dbt child of run_dbt sees (a stand-in for dbt that prints it, started as
+    ``python -m dbt.cli.main`` would be: the fork server passes the same arguments, environment and
+    folder to dbt's command line, tests/test_dbt_forkserver.py)."""
     monkeypatch.setattr(transform, "DBT_COMMAND", (sys.executable, "-c", _REPORT_ENVIRONMENT))
-    transform.run_dbt(["parse", *args], settings)
+    transform.run_dbt(["parse", *args], replace(settings, dbt_forkserver=False))
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("DBT-CHILD "))
     return json.loads(line[len("DBT-CHILD "):])
 
@@ -93,7 +96,7 @@ def test_this_process_environment_is_left_as_it_is(tmp_path, monkeypatch, capsys
         return real_popen(*args, **kwargs)
 
     monkeypatch.setattr(transform.subprocess, "Popen", popen)
-    transform.run_dbt(["parse"], replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb"))
+    transform.run_dbt(["parse"], replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb", dbt_forkserver=False))
     assert seen_here == [str(tmp_path / "wh" / "dvk.duckdb")]
     assert '"warehouse": "dvk.duckdb"' in capsys.readouterr().out
 

@@ -139,7 +139,13 @@ def _run(args: argparse.Namespace) -> int:
             say(f"LỖI / ERROR: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             say(f"Nhật ký đầy đủ / full log: {runlog.path}")
             return 1
-        finally:  # the settle time this run may have shortened (_read_settled_uploads)
+        finally:
+            # dbt's fork server (started by _run_dags) ends with the run, before the log's pipe
+            # closes: it holds the pipe as its stderr
+            from dvk import dbt_forkserver
+
+            dbt_forkserver.stop()
+            # the settle time this run may have shortened (_read_settled_uploads)
             if settle is None:
                 os.environ.pop("DVK_INBOX_SETTLE_SECONDS", None)
             else:
@@ -154,10 +160,15 @@ def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.
     from dvk import runsummary
 
     say = runlog.say
+    _read_settled_uploads(settings, say)
+    if _dbt_likely(settings):
+        # dbt's fork server imports dbt while Airflow sets up and the ingest runs: dvk_transform's
+        # tasks run in this process (dag.test) and fork their dbt invocations from it
+        from dvk import dbt_forkserver
+
+        dbt_forkserver.warm_up()
     with runlog.stage("airflow metadata"):
         airflow_local.ensure_metadata_db()
-
-    _read_settled_uploads(settings, say)
     with runlog.stage("dvk_ingest") as text:
         ingest = airflow_local.run_dag("dvk_ingest")
     ingest.log_text = text()
@@ -180,6 +191,22 @@ def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.
         for line in runsummary.report_lines(report, settings, runlog.stage_started, args.unit):
             say(line)
     return outcomes
+
+
+def _dbt_likely(settings) -> bool:
+    """Whether this run will probably run dbt (so that importing it early pays): no record of a
+    successful build of this warehouse, or an inbox file the ingest has not read as it is now. A
+    run that builds for another reason (a new units file) starts dbt when it gets there."""
+    from dvk.changes import build_inputs_path
+    from dvk.ingest import inbox_index
+    from dvk.ingest.inbox import list_inbox
+
+    if not build_inputs_path(settings).is_file():
+        return True
+    if not settings.inbox_dir.is_dir():
+        return False
+    index = inbox_index.read_index(inbox_index.index_path(settings.warehouse), settings.inbox_dir)
+    return bool(inbox_index.unknown(list_inbox(settings.inbox_dir).files, index))
 
 
 def _read_settled_uploads(settings, say) -> None:

@@ -95,6 +95,11 @@ class Settings:
     #: parses in the run's own process. A run with fewer than 200 files to read never starts
     #: workers (``dvk.ingest.parse_pool``).
     ingest_workers: int | None = None
+    #: dbt's invocations forked from a process that imported dbt once (``DVK_DBT_FORKSERVER``,
+    #: default on; ``0`` starts ``python -m dbt.cli.main`` for each, as before): each is still a
+    #: child process of its own (``dvk.dbt_forkserver``). Always off where ``os.fork`` is missing. A
+    #: Settings built in code without it also takes the environment's value.
+    dbt_forkserver: bool = field(default_factory=lambda: _switch("DVK_DBT_FORKSERVER", default=True))
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
@@ -255,6 +260,19 @@ def _ingest_workers(value: str) -> int | None:
     if workers < 0:
         raise ValueError(f"DVK_INGEST_WORKERS must not be negative, not {value!r}")
     return workers
+
+
+def _switch(name: str, default: bool) -> bool:
+    """An on/off setting: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off`` (unset or
+    empty: ``default``)."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 (on) or 0 (off), not {value!r}")
 
 
 def _umask(value: str) -> int:

@@ -14,12 +14,15 @@ or from a shell::
     python -m dvk.transform build --full-refresh
     python -m dvk.transform docs          # = docs() (also: docs generate)
 
-dbt runs in a child process (``python -m dbt.cli.main``, dbt's own CLI in this environment), once
-per call; its output is passed on line by line to this process's stdout (the task log). When the
-child exits the operating system closes its DuckDB file: no lock of dbt-duckdb's outlives the call,
-and no dbt state stays in a long-lived process (``dag.test()``, a worker). The same build costs
-the same in-process with ``dbtRunner`` (measured side by side: equal CPU, within noise;
-docs/benchmarks.md, "dbt's fixed costs"). dbt keeps its partial parse state
+dbt runs in a child process, once per call: dbt's own CLI (``dbt.cli.main``) in a child forked by
+this process's fork server, which imported dbt once (:mod:`dvk.dbt_forkserver`; about 1.7 s of every
+invocation's start-up before; ``DVK_DBT_FORKSERVER=0``, or a platform without ``os.fork``, starts
+``python -m dbt.cli.main`` each time instead). Its output is passed on line by line to this
+process's stdout (the task log). When the child exits the operating system closes its DuckDB file:
+no lock of dbt-duckdb's outlives the call, and no dbt state stays in a long-lived process
+(``dag.test()``, a worker). The same build costs the same in-process with ``dbtRunner`` in a fresh
+process (measured side by side: equal CPU, within noise; docs/benchmarks.md, "dbt's fixed costs").
+dbt keeps its partial parse state
 (``partial_parse.msgpack`` in the target folder) between runs: only the first run of a deployment,
 or one after the project, its vars or its profile changed, parses the whole project (another
 reference file or grace re-parses only the models that read it, see below). The warehouse is the
@@ -57,11 +60,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from dvk import dbt_forkserver
 from dvk.contract import READ_BY_DBT
 from dvk.settings import DBT_PROJECT_DIR, Settings, get_settings
 
@@ -287,6 +291,23 @@ def _failures_from_run_results(path: Path, since: float) -> tuple[list[NodeFailu
     return failures, skipped
 
 
+def _run_child(cli_args: list[str], env: dict[str, str], cwd: Path, on_line: Callable[[str], None],
+               forkserver: bool = True) -> int:
+    """dbt's exit code, run in a child process: forked by this process's fork server (dbt imported
+    once, :mod:`dvk.dbt_forkserver`), else started as ``python -m dbt.cli.main``."""
+    if forkserver and dbt_forkserver.supported():
+        return dbt_forkserver.run(cli_args, env=env, cwd=cwd, on_line=on_line)
+    with subprocess.Popen(
+        [*DBT_COMMAND, *cli_args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
+        errors="replace", bufsize=1,
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            on_line(line)
+        return child.wait()
+
+
 def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     """Run dbt with ``args`` (e.g. ``["build", "--select", "marts"]``) on the warehouse, in a child
     process; its output goes to this process's stdout as it comes.
@@ -307,20 +328,16 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     if settings.postgres is not None and args and str(args[0]) in ("build", "run"):
         load_reference_files(settings)
     tail: list[str] = []
+
+    def echo(line: str) -> None:
+        sys.stdout.write(line)
+        tail.append(line.rstrip("\n"))
+        del tail[:-_TAIL_LINES]
+
     with _LOCK:
         env = dbt_child_environment(settings, cli_args)
         started = time.time()
-        with subprocess.Popen(
-            [*DBT_COMMAND, *cli_args], env=env, cwd=dbt_working_dir(settings), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
-            errors="replace", bufsize=1,
-        ) as child:
-            assert child.stdout is not None
-            for line in child.stdout:
-                sys.stdout.write(line)
-                tail.append(line.rstrip("\n"))
-                del tail[:-_TAIL_LINES]
-            returncode = child.wait()
+        returncode = _run_child(cli_args, env, dbt_working_dir(settings), echo, settings.dbt_forkserver)
         sys.stdout.flush()
     if returncode == 0:
         return

@@ -51,6 +51,12 @@ def read_index(path: Path, inbox: Path) -> dict[str, tuple[StatKey, str]]:
         return {}
 
 
+def unknown(files: list[tuple[Path, os.stat_result]], index: dict[str, tuple[StatKey, str]]) -> list[Path]:
+    """The listed files the index does not know unchanged: what the next ingest reads and hashes
+    (new, changed, or never read)."""
+    return [path for path, st in files if index.get(path.name, (None, ""))[0] != stat_key(st)]
+
+
 def write_index(path: Path, inbox: Path, files: dict[str, tuple[StatKey, str]]) -> None:
     """Replace the index (a new file renamed into place); a failure only costs the next run reads."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

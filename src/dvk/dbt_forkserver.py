@@ -1,0 +1,351 @@
+"""dbt imported once per process, run in a child of its own per invocation: a fork server.
+
+:func:`dvk.transform.run_dbt` runs each dbt invocation in a child process, so that the operating
+system closes dbt-duckdb's DuckDB file when it ends and none of dbt's global state stays behind.
+Started as ``python -m dbt.cli.main``, each child spent about 1.7 s of its start-up importing dbt and
+its adapters (docs/benchmarks.md, "dbt's fork server"). Here a server process imports them once
+(``python -m dvk.dbt_forkserver``, started by the first invocation of a process, or earlier by
+:func:`warm_up`) and forks one child per invocation; the child runs dbt's own command line
+(``dbt.cli.main.cli``, exactly what ``python -m dbt.cli.main`` runs) in the caller's working folder
+and environment, its stdout and stderr on a pipe the caller reads line by line, and exits. A child
+is still a process of its own: its DuckDB file is closed when it exits, as before.
+
+    code = run(["build"], env=env, cwd=folder, on_line=print)   # dbt's exit code (or -signal)
+
+The server belongs to the process that started it (a forked process starts its own) and ends with
+it: it reads the caller's end of a Unix socket, and when that closes (the caller exited or was
+killed) it stops the child it is running and exits. One invocation at a time per server (the
+caller serialises them: ``dvk.transform``'s lock).
+
+Without ``os.fork`` (not POSIX: :func:`supported`) or with ``DVK_DBT_FORKSERVER=0``
+(``settings.dbt_forkserver``), ``dvk.transform`` starts ``python -m dbt.cli.main`` for each
+invocation, as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+#: What the server imports before it forks: dbt's command line and the adapters the project uses
+#: (PostgreSQL's only where it is installed), with the modules a build loads on its first use.
+PRELOAD = (
+    "dbt.cli.main",
+    "dbt.adapters.duckdb",
+    "dbt.adapters.duckdb.impl",
+    "dbt.adapters.duckdb.environments.local",
+    "dbt.adapters.postgres",
+    "dbt.task.build",
+    "dbt.task.docs.generate",
+    "dbt.parser.manifest",
+    "dbt.contracts.graph.manifest",
+    "dbt.parser.schema_yaml_readers",
+    "dbt_common.clients.agate_helper",
+)
+#: The setting that turns the server off (``settings.dbt_forkserver``; dbt then starts as
+#: ``python -m dbt.cli.main``), named in the server's errors.
+VARIABLE = "DVK_DBT_FORKSERVER"
+_HEADER = struct.Struct("!I")
+
+
+class ForkServerError(RuntimeError):
+    """The server stopped or could not be reached (not a dbt failure: dbt's own exit code says that)."""
+
+
+def supported() -> bool:
+    """Whether this platform can run the server (``os.fork`` and descriptor passing: POSIX)."""
+    return hasattr(os, "fork") and hasattr(socket, "send_fds")
+
+
+# -- the caller's side ---------------------------------------------------------------------------
+
+class _Server:
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.owner = os.getpid()
+        self.sock = ours
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", "-m", "dvk.dbt_forkserver", str(theirs.fileno())],
+                # never the caller's stdout and stderr: a pipe someone reads to its end (a run's log,
+                # Airflow's task supervisor) must not wait for the server; its own errors (dbt not
+                # importable) are read from its stderr when it stops (ForkServerError)
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+        finally:
+            theirs.close()
+
+    def close(self) -> None:
+        """Close the socket (the server stops its child, if any, and exits) and reap the server."""
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        if self.owner != os.getpid():
+            return
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+_SERVER: _Server | None = None
+_LOCK = threading.Lock()
+
+
+def _server() -> _Server:
+    global _SERVER
+    if _SERVER is not None and (_SERVER.owner != os.getpid() or _SERVER.process.poll() is not None):
+        _forget()
+    if _SERVER is None:
+        _SERVER = _Server()
+    return _SERVER
+
+
+def _forget() -> None:
+    """Drop the server without waiting for it (in a forked child: it is the parent's)."""
+    global _SERVER
+    server, _SERVER = _SERVER, None
+    if server is not None:
+        with contextlib.suppress(OSError):
+            server.sock.close()
+
+
+def stop() -> None:
+    """Stop this process's server (started again by the next invocation)."""
+    global _SERVER
+    with _LOCK:
+        server, _SERVER = _SERVER, None
+        if server is not None:
+            server.close()
+
+
+atexit.register(stop)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget)
+
+
+def warm_up() -> None:
+    """Start this process's server now, so that it imports dbt while the caller does other work
+    (the README's run command calls it before the ingest). Does nothing where dbt runs without it
+    (``settings.dbt_forkserver`` off, or not :func:`supported`)."""
+    from dvk.settings import get_settings
+
+    if get_settings().dbt_forkserver and supported():
+        with _LOCK:
+            _server()
+
+
+def run(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str, on_line: Callable[[str], None]) -> int:
+    """Run ``dbt <args>`` in a child forked by the server, in ``cwd`` with exactly ``env`` as its
+    environment; each line of its output (stdout and stderr together) goes to ``on_line`` as it
+    comes. Returns its exit code, or minus the signal that ended it."""
+    with _LOCK:
+        server = _server()
+        read_end, write_end = os.pipe()
+        try:
+            try:
+                _send(server.sock, {"args": list(args), "env": dict(env), "cwd": str(cwd)}, fds=(write_end,))
+            finally:
+                os.close(write_end)
+            pid = _receive(server)["pid"]
+        except BaseException:
+            os.close(read_end)
+            _restart_after_failure()
+            raise
+        try:
+            with open(read_end, encoding="utf-8", errors="replace", newline=None) as stream:
+                for line in stream:
+                    on_line(line)
+            return int(_receive(server)["exit"])
+        except BaseException:
+            # interrupted (a task killed, Ctrl-C) or the server gone: stop the child, then the server
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+            _restart_after_failure()
+            raise
+
+
+def _restart_after_failure() -> None:
+    global _SERVER
+    server, _SERVER = _SERVER, None
+    if server is not None:
+        server.close()
+
+
+def _send(sock: socket.socket, message: dict, fds: Sequence[int] = ()) -> None:
+    data = json.dumps(message).encode("utf-8")
+    socket.send_fds(sock, [_HEADER.pack(len(data))], list(fds))
+    sock.sendall(data)
+
+
+def _receive_message(sock: socket.socket, max_fds: int = 0) -> tuple[dict | None, list[int]]:
+    """One message and the descriptors sent with it; (None, []) when the other end closed."""
+    header, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, max_fds) if max_fds else (
+        sock.recv(_HEADER.size), [], 0, None)
+    if not header:
+        return None, fds
+    while len(header) < _HEADER.size:
+        more = sock.recv(_HEADER.size - len(header))
+        if not more:
+            return None, fds
+        header += more
+    (size,) = _HEADER.unpack(header)
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(min(size - len(data), 1 << 16))
+        if not chunk:
+            return None, fds
+        data += chunk
+    return json.loads(data.decode("utf-8")), fds
+
+
+def _receive(server: _Server) -> dict:
+    message, _ = _receive_message(server.sock)
+    if message is None:
+        code = server.process.wait()
+        error = server.process.stderr.read().decode("utf-8", "replace").strip() if server.process.stderr else ""
+        raise ForkServerError(
+            f"dbt's fork server (python -m dvk.dbt_forkserver, pid {server.process.pid}) stopped with exit code "
+            f"{code}{': ' + error[-3000:] if error else ''}\nRun dbt without it: {VARIABLE}=0.")
+    return message
+
+
+# -- the server's side ---------------------------------------------------------------------------
+
+def _preload() -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an adapter that is not installed (dbt-postgres is optional)
+            continue
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the preloaded objects stay shared with the children (no copy on write by the GC)
+
+
+def serve(sock: socket.socket) -> int:
+    """The server's loop: one request at a time, until the caller's end of ``sock`` closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the caller and dbt's child
+    _preload()
+    while True:
+        message, fds = _receive_message(sock, max_fds=1)
+        if message is None:
+            return 0
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            sock.close()
+            _run_child(message, fds[0])
+        for fd in fds:
+            os.close(fd)
+        _send(sock, {"pid": pid})
+        status = _wait(pid, sock)
+        if status is None:  # the caller is gone
+            return 0
+        _send(sock, {"exit": os.waitstatus_to_exitcode(status)})
+
+
+def _wait(pid: int, sock: socket.socket) -> int | None:
+    """The child's wait status; None if the caller closed its end first (the child is stopped)."""
+    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    try:
+        while True:
+            ready, _, _ = select.select([sock] + ([pidfd] if pidfd is not None else []), [], [],
+                                        None if pidfd is not None else 0.05)
+            if sock in ready and not sock.recv(1, socket.MSG_PEEK):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+                return None
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _text_stream(fd: int) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="replace",
+                            line_buffering=True)
+
+
+def _run_child(message: dict, output: int) -> None:
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(output)
+        os.chdir(message["cwd"])
+        os.environ.clear()
+        os.environ.update(message["env"])
+        time.tzset()  # TZ as the caller's
+        # the server's own stdout was /dev/null: new streams on the caller's pipe, in UTF-8
+        sys.stdout = sys.__stdout__ = _text_stream(1)
+        sys.stderr = sys.__stderr__ = _text_stream(2)
+        sys.argv = ["dbt", *message["args"]]
+        from dbt.cli.main import cli
+
+        try:
+            cli.main(args=list(message["args"]), prog_name="dbt")  # dbt's CLI; exits through SystemExit
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except KeyboardInterrupt:
+            code = 130
+        except BaseException:  # noqa: BLE001 - shown on the caller's pipe, as a crashing dbt would
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001 - setting the child up failed: say why on the caller's pipe
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 1 or not argv[0].isdigit():
+        print("usage: python -m dvk.dbt_forkserver FD  (started by dvk.transform, not by hand)", file=sys.stderr)
+        return 2
+    sock = socket.socket(fileno=int(argv[0]))
+    try:
+        return serve(sock)
+    finally:
+        sock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

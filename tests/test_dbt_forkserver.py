@@ -1,0 +1,157 @@
+"""dbt's fork server (dvk.dbt_forkserver): dbt imported once, each invocation a child of its own that
+runs dbt's command line with the caller's arguments, environment and folder, and ends with the
+process that started it. dbt runs here only as ``dbt debug --config-dir`` and an unknown command
+(no project, no warehouse); the builds through it are the e2e tests'."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+from dvk import dbt_forkserver
+from dvk.settings import PROJECT_ROOT, get_settings
+
+pytestmark = pytest.mark.e2e  # runs dbt (its command line, no project)
+
+
+@pytest.fixture(autouse=True)
+def _own_server():
+    dbt_forkserver.stop()
+    yield
+    dbt_forkserver.stop()
+
+
+def _run(args, env=None, cwd=None):
+    lines: list[str] = []
+    code = dbt_forkserver.run(args, env=env if env is not None else dict(os.environ), cwd=cwd or os.getcwd(),
+                              on_line=lines.append)
+    return code, "".join(lines)
+
+
+def _server_pid() -> int:
+    assert dbt_forkserver._SERVER is not None
+    return dbt_forkserver._SERVER.process.pid
+
+
+def test_dbt_gets_the_callers_environment_and_folder_and_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setenv("DBT_PROFILES_DIR", "/not/this/one")  # this process's, not the invocation's
+    env = {k: v for k, v in os.environ.items() if k != "DBT_PROFILES_DIR"}
+    code, out = _run(["debug", "--config-dir"], env={**env, "DBT_PROFILES_DIR": str(tmp_path / "given")})
+    assert code == 0 and str(tmp_path / "given") in out and "/not/this/one" not in out
+    # without it in the invocation's environment, dbt's default (the working folder's profiles.yml
+    # or ~/.dbt) and never this process's value
+    (tmp_path / "here").mkdir()
+    code, out = _run(["debug", "--config-dir"], env=env, cwd=tmp_path / "here")
+    assert code == 0 and "/not/this/one" not in out and str(tmp_path / "given") not in out
+
+
+def test_exit_codes_and_output_are_dbts(tmp_path):
+    code, out = _run(["no-such-command"], cwd=tmp_path)
+    assert code == 2 and "No such command 'no-such-command'" in out
+    code, out = _run(["debug", "--config-dir", "--profiles-dir", "rel"], cwd=tmp_path)
+    assert code == 0 and "Running with dbt=" in out
+
+
+def test_one_server_for_the_invocations_of_a_process(tmp_path):
+    dbt_forkserver.warm_up()
+    first = _server_pid()
+    assert _run(["debug", "--config-dir"], cwd=tmp_path)[0] == 0
+    assert _run(["debug", "--config-dir"], cwd=tmp_path)[0] == 0
+    assert _server_pid() == first
+
+
+def test_an_interrupted_invocation_stops_its_child_and_the_next_starts_a_new_server(tmp_path):
+    dbt_forkserver.warm_up()
+    first = _server_pid()
+
+    def stop_at_the_first_line(line):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        dbt_forkserver.run(["debug", "--config-dir"], env=dict(os.environ), cwd=tmp_path, on_line=stop_at_the_first_line)
+    assert dbt_forkserver._SERVER is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(first, 0)  # reaped
+    assert _run(["debug", "--config-dir"], cwd=tmp_path)[0] == 0
+    assert _server_pid() != first
+
+
+def test_the_server_ends_with_the_process_that_started_it():
+    driver = ("import sys, time; from dvk import dbt_forkserver as f; f.warm_up(); "
+              "print(f._SERVER.process.pid, flush=True); time.sleep(600)")
+    caller = subprocess.Popen([sys.executable, "-c", driver], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        server = int(caller.stdout.readline())
+        os.kill(server, 0)  # running
+        caller.send_signal(signal.SIGKILL)  # no atexit, no clean-up: the socket's end closes
+        caller.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{server}/stat") as fh:
+                    if fh.read().split(") ", 1)[1].startswith("Z"):
+                        break  # exited (a zombie until init reaps it)
+            except FileNotFoundError:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"dbt's fork server {server} outlived its caller")
+    finally:
+        caller.kill()
+        caller.wait()
+
+
+@pytest.mark.parametrize(("value", "on"), [("", True), ("1", True), ("yes", True), ("0", False), ("off", False)])
+def test_its_setting(monkeypatch, value, on):
+    monkeypatch.setenv(dbt_forkserver.VARIABLE, value)
+    assert get_settings().dbt_forkserver is on
+
+
+def test_a_wrong_setting_is_named(monkeypatch):
+    monkeypatch.setenv(dbt_forkserver.VARIABLE, "maybe")
+    with pytest.raises(ValueError, match="DVK_DBT_FORKSERVER must be 1 .on. or 0 .off., not 'maybe'"):
+        get_settings()
+
+
+def test_turned_off_dbt_starts_as_its_own_command(tmp_path, monkeypatch, capsys):
+    from dvk import transform
+
+    monkeypatch.setattr(transform, "DBT_COMMAND", (sys.executable, "-c", "import os; print('PLAIN', os.getpid())"))
+    settings = replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb", dbt_forkserver=False)
+    transform.run_dbt(["parse"], settings)
+    assert "PLAIN" in capsys.readouterr().out and dbt_forkserver._SERVER is None
+    dbt_forkserver.warm_up()  # the run command's warm-up reads the same setting
+    assert dbt_forkserver._SERVER is not None  # (the environment's own setting is on)
+    monkeypatch.setenv(dbt_forkserver.VARIABLE, "0")
+    dbt_forkserver.stop()
+    dbt_forkserver.warm_up()
+    assert dbt_forkserver._SERVER is None
+
+
+def test_the_run_command_imports_dbt_early_only_when_it_will_probably_build(tmp_path):
+    from dvk.changes import build_inputs_path
+    from dvk.ingest import inbox_index
+    from dvk.run_local import _dbt_likely
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    settings = replace(get_settings(), inbox_dir=inbox, warehouse=tmp_path / "wh" / "dvk.duckdb")
+    assert _dbt_likely(settings)  # never built
+    record = build_inputs_path(settings)
+    record.parent.mkdir(parents=True)
+    record.write_text("{}", encoding="utf-8")
+    assert not _dbt_likely(settings)  # built, nothing in the inbox
+    report = inbox / "18076_2021.xlsx"
+    report.write_bytes(b"a report")
+    assert _dbt_likely(settings)  # a file the ingest has not read
+    index = inbox_index.index_path(settings.warehouse)
+    inbox_index.write_index(index, inbox, {report.name: (inbox_index.stat_key(report.stat()), "sha")})
+    assert not _dbt_likely(settings)  # read as it is now: nothing new
+    report.write_bytes(b"a corrected report")
+    assert _dbt_likely(settings)
