@@ -165,6 +165,14 @@ TEST_MARKS = {
 }
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """This worker's dbt fork server (dvk.dbt_forkserver) stops with it, before pytest-xdist ends
+    the worker (the server would follow a moment later, when the socket's end closes)."""
+    from dvk import dbt_forkserver
+
+    dbt_forkserver.stop()
+
+
 def _uses_module_fixture(item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:

@@ -20,13 +20,6 @@ from dvk.settings import PROJECT_ROOT, get_settings
 pytestmark = pytest.mark.e2e  # runs dbt (its command line, no project)
 
 
-@pytest.fixture(autouse=True)
-def _own_server():
-    dbt_forkserver.stop()
-    yield
-    dbt_forkserver.stop()
-
-
 def _run(args, env=None, cwd=None):
     lines: list[str] = []
     code = dbt_forkserver.run(args, env=env if env is not None else dict(os.environ), cwd=cwd or os.getcwd(),
@@ -59,7 +52,7 @@ def test_exit_codes_and_output_are_dbts(tmp_path):
 
 
 def test_one_server_for_the_invocations_of_a_process(tmp_path):
-    dbt_forkserver.warm_up()
+    dbt_forkserver.warm_up()  # this worker's, if a test before started it
     first = _server_pid()
     assert _run(["debug", "--config-dir"], cwd=tmp_path)[0] == 0
     assert _run(["debug", "--config-dir"], cwd=tmp_path)[0] == 0
@@ -124,14 +117,15 @@ def test_turned_off_dbt_starts_as_its_own_command(tmp_path, monkeypatch, capsys)
 
     monkeypatch.setattr(transform, "DBT_COMMAND", (sys.executable, "-c", "import os; print('PLAIN', os.getpid())"))
     settings = replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb", dbt_forkserver=False)
+    dbt_forkserver.stop()
     transform.run_dbt(["parse"], settings)
     assert "PLAIN" in capsys.readouterr().out and dbt_forkserver._SERVER is None
-    dbt_forkserver.warm_up()  # the run command's warm-up reads the same setting
-    assert dbt_forkserver._SERVER is not None  # (the environment's own setting is on)
     monkeypatch.setenv(dbt_forkserver.VARIABLE, "0")
     dbt_forkserver.stop()
     dbt_forkserver.warm_up()
     assert dbt_forkserver._SERVER is None
+    monkeypatch.delenv(dbt_forkserver.VARIABLE)
+    dbt_forkserver.warm_up()  # the next dbt test of this worker finds it started
 
 
 def test_the_run_command_imports_dbt_early_only_when_it_will_probably_build(tmp_path):
