@@ -17,7 +17,8 @@ import pytest
 from dvk import dbt_forkserver
 from dvk.settings import PROJECT_ROOT, get_settings
 
-pytestmark = pytest.mark.e2e  # runs dbt (its command line, no project)
+#: the tests that run dbt (its command line, no project) are e2e; the settings' are not
+e2e = pytest.mark.e2e
 
 
 def _run(args, env=None, cwd=None):
@@ -32,18 +33,23 @@ def _server_pid() -> int:
     return dbt_forkserver._SERVER.process.pid
 
 
+@e2e
 def test_dbt_gets_the_callers_environment_and_folder_and_nothing_else(tmp_path, monkeypatch):
     monkeypatch.setenv("DBT_PROFILES_DIR", "/not/this/one")  # this process's, not the invocation's
+    dbt_forkserver.stop()  # a server started now, with it in its own environment
     env = {k: v for k, v in os.environ.items() if k != "DBT_PROFILES_DIR"}
     code, out = _run(["debug", "--config-dir"], env={**env, "DBT_PROFILES_DIR": str(tmp_path / "given")})
     assert code == 0 and str(tmp_path / "given") in out and "/not/this/one" not in out
-    # without it in the invocation's environment, dbt's default (the working folder's profiles.yml
-    # or ~/.dbt) and never this process's value
-    (tmp_path / "here").mkdir()
-    code, out = _run(["debug", "--config-dir"], env=env, cwd=tmp_path / "here")
-    assert code == 0 and "/not/this/one" not in out and str(tmp_path / "given") not in out
+    # without it in the invocation's environment, dbt looks in its working folder: the invocation's,
+    # not this process's or the server's
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "profiles.yml").write_text("{}\n", encoding="utf-8")
+    code, out = _run(["debug", "--config-dir"], env=env, cwd=here)
+    assert code == 0 and str(here) in out and "/not/this/one" not in out
 
 
+@e2e
 def test_exit_codes_and_output_are_dbts(tmp_path):
     code, out = _run(["no-such-command"], cwd=tmp_path)
     assert code == 2 and "No such command 'no-such-command'" in out
@@ -51,6 +57,7 @@ def test_exit_codes_and_output_are_dbts(tmp_path):
     assert code == 0 and "Running with dbt=" in out
 
 
+@e2e
 def test_one_server_for_the_invocations_of_a_process(tmp_path):
     dbt_forkserver.warm_up()  # this worker's, if a test before started it
     first = _server_pid()
@@ -59,6 +66,7 @@ def test_one_server_for_the_invocations_of_a_process(tmp_path):
     assert _server_pid() == first
 
 
+@e2e
 def test_an_interrupted_invocation_stops_its_child_and_the_next_starts_a_new_server(tmp_path):
     dbt_forkserver.warm_up()
     first = _server_pid()
@@ -75,6 +83,7 @@ def test_an_interrupted_invocation_stops_its_child_and_the_next_starts_a_new_ser
     assert _server_pid() != first
 
 
+@e2e
 def test_the_server_ends_with_the_process_that_started_it():
     driver = ("import sys, time; from dvk import dbt_forkserver as f; f.warm_up(); "
               "print(f._SERVER.process.pid, flush=True); time.sleep(600)")
@@ -112,6 +121,34 @@ def test_a_wrong_setting_is_named(monkeypatch):
         get_settings()
 
 
+@e2e
+def test_a_forked_process_starts_a_server_of_its_own(tmp_path):
+    dbt_forkserver.warm_up()
+    parent_server = _server_pid()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, never return into pytest
+        code = 1
+        try:
+            os.close(read_end)
+            lines: list[str] = []
+            dbt_forkserver.run(["debug", "--config-dir"], env=dict(os.environ), cwd=tmp_path, on_line=lines.append)
+            os.write(write_end, f"{_server_pid()} {int(any('Running with dbt' in x for x in lines))}".encode())
+            dbt_forkserver.stop()
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end) as answer:
+        server, ran = answer.read().split()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert int(server) != parent_server and ran == "1"
+    assert _server_pid() == parent_server  # the parent's is untouched
+    assert _run(["debug", "--config-dir"], cwd=tmp_path)[0] == 0
+
+
+@e2e
 def test_turned_off_dbt_starts_as_its_own_command(tmp_path, monkeypatch, capsys):
     from dvk import transform
 

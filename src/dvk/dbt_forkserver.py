@@ -84,7 +84,7 @@ class _Server:
                 # Airflow's task supervisor) must not wait for the server; its own errors (dbt not
                 # importable) are read from its stderr when it stops (ForkServerError)
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=subprocess.PIPE, cwd="/",  # each child goes to its invocation's folder
             )
         finally:
             theirs.close()
@@ -124,6 +124,9 @@ def _forget() -> None:
     if server is not None:
         with contextlib.suppress(OSError):
             server.sock.close()
+        if server.process.stderr is not None:
+            with contextlib.suppress(OSError):
+                server.process.stderr.close()
 
 
 def stop() -> None:
@@ -160,7 +163,8 @@ def run(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str, on_line
         read_end, write_end = os.pipe()
         try:
             try:
-                _send(server.sock, {"args": list(args), "env": dict(env), "cwd": str(cwd)}, fds=(write_end,))
+                _send(server.sock, {"args": list(args), "env": dict(env), "cwd": str(cwd), "umask": _umask()},
+                      fds=(write_end,))
             finally:
                 os.close(write_end)
             pid = _receive(server)["pid"]
@@ -179,6 +183,19 @@ def run(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str, on_line
                 os.kill(pid, signal.SIGTERM)
             _restart_after_failure()
             raise
+
+
+def _umask() -> int | None:
+    """This process's file-creation mask, for the child (None where it cannot be read without
+    setting it, which another thread could see)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _restart_after_failure() -> None:
@@ -218,8 +235,13 @@ def _receive_message(sock: socket.socket, max_fds: int = 0) -> tuple[dict | None
 def _receive(server: _Server) -> dict:
     message, _ = _receive_message(server.sock)
     if message is None:
-        code = server.process.wait()
-        error = server.process.stderr.read().decode("utf-8", "replace").strip() if server.process.stderr else ""
+        try:
+            _, err = server.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # closed its end but did not exit
+            server.process.kill()
+            _, err = server.process.communicate()
+        code = server.process.returncode
+        error = (err or b"").decode("utf-8", "replace").strip()
         raise ForkServerError(
             f"dbt's fork server (python -m dvk.dbt_forkserver, pid {server.process.pid}) stopped with exit code "
             f"{code}{': ' + error[-3000:] if error else ''}\nRun dbt without it: {VARIABLE}=0.")
@@ -254,12 +276,15 @@ def serve(sock: socket.socket) -> int:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the child: never returns
-            sock.close()
-            _run_child(message, fds[0])
+            _run_child(message, fds[0], sock)
         for fd in fds:
             os.close(fd)
-        _send(sock, {"pid": pid})
-        status = _wait(pid, sock)
+        try:
+            _send(sock, {"pid": pid})
+            status = _wait(pid, sock)
+        except BaseException:  # the caller gone between request and reply, or the socket broken
+            _stop_child(pid)
+            raise
         if status is None:  # the caller is gone
             return 0
         _send(sock, {"exit": os.waitstatus_to_exitcode(status)})
@@ -267,15 +292,18 @@ def serve(sock: socket.socket) -> int:
 
 def _wait(pid: int, sock: socket.socket) -> int | None:
     """The child's wait status; None if the caller closed its end first (the child is stopped)."""
-    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    pidfd = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # a kernel before 5.3, or a sandbox that refuses it: poll instead
+            pidfd = None
     try:
         while True:
             ready, _, _ = select.select([sock] + ([pidfd] if pidfd is not None else []), [], [],
                                         None if pidfd is not None else 0.05)
             if sock in ready and not sock.recv(1, socket.MSG_PEEK):
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGTERM)
-                os.waitpid(pid, 0)
+                _stop_child(pid)
                 return None
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
@@ -285,14 +313,34 @@ def _wait(pid: int, sock: socket.socket) -> int | None:
             os.close(pidfd)
 
 
+def _stop_child(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; the child reaped."""
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
 def _text_stream(fd: int) -> io.TextIOWrapper:
-    return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="replace",
-                            line_buffering=True)
+    # buffered: a short write to a full pipe is completed, never dropped
+    return open(fd, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115 - line by line
 
 
-def _run_child(message: dict, output: int) -> None:
+def _run_child(message: dict, output: int, sock: socket.socket) -> None:
     code = 1
     try:
+        sock.close()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -300,6 +348,8 @@ def _run_child(message: dict, output: int) -> None:
         os.dup2(output, 1)
         os.dup2(output, 2)
         os.close(output)
+        if message.get("umask") is not None:
+            os.umask(message["umask"])  # the caller's, not the server's at its start
         os.chdir(message["cwd"])
         os.environ.clear()
         os.environ.update(message["env"])

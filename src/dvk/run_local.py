@@ -140,8 +140,8 @@ def _run(args: argparse.Namespace) -> int:
             say(f"Nhật ký đầy đủ / full log: {runlog.path}")
             return 1
         finally:
-            # dbt's fork server (started by _run_dags) ends with the run, before the log's pipe
-            # closes: it holds the pipe as its stderr
+            # dbt's fork server (started by _run_dags) ends with the run: reaped here, its memory
+            # given back before the summary, not at the interpreter's exit
             from dvk import dbt_forkserver
 
             dbt_forkserver.stop()
@@ -166,7 +166,10 @@ def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.
         # tasks run in this process (dag.test) and fork their dbt invocations from it
         from dvk import dbt_forkserver
 
-        dbt_forkserver.warm_up()
+        try:
+            dbt_forkserver.warm_up()
+        except OSError as exc:  # no process could be started: the first dbt invocation says why
+            print(f"dbt's fork server not started early: {exc}", file=sys.stderr)  # the run's log
     with runlog.stage("airflow metadata"):
         airflow_local.ensure_metadata_db()
     with runlog.stage("dvk_ingest") as text:
@@ -201,12 +204,15 @@ def _dbt_likely(settings) -> bool:
     from dvk.ingest import inbox_index
     from dvk.ingest.inbox import list_inbox
 
-    if not build_inputs_path(settings).is_file():
-        return True
-    if not settings.inbox_dir.is_dir():
+    try:
+        if not build_inputs_path(settings).is_file():
+            return True
+        if not settings.inbox_dir.is_dir():
+            return False
+        index = inbox_index.read_index(inbox_index.index_path(settings.warehouse), settings.inbox_dir)
+        return bool(inbox_index.unknown(list_inbox(settings.inbox_dir).files, index))
+    except Exception:  # noqa: BLE001 - only an early start is at stake: dbt then starts when needed
         return False
-    index = inbox_index.read_index(inbox_index.index_path(settings.warehouse), settings.inbox_dir)
-    return bool(inbox_index.unknown(list_inbox(settings.inbox_dir).files, index))
 
 
 def _read_settled_uploads(settings, say) -> None:

@@ -53,8 +53,10 @@ def read_index(path: Path, inbox: Path) -> dict[str, tuple[StatKey, str]]:
 
 def unknown(files: list[tuple[Path, os.stat_result]], index: dict[str, tuple[StatKey, str]]) -> list[Path]:
     """The listed files the index does not know unchanged: what the next ingest reads and hashes
-    (new, changed, or never read)."""
-    return [path for path, st in files if index.get(path.name, (None, ""))[0] != stat_key(st)]
+    (new, changed, or never read). Named as the ingest names them in the index (``display_name``)."""
+    from dvk.ingest.inbox import display_name
+
+    return [path for path, st in files if index.get(display_name(path), (None, ""))[0] != stat_key(st)]
 
 
 def write_index(path: Path, inbox: Path, files: dict[str, tuple[StatKey, str]]) -> None:
