@@ -7,8 +7,11 @@ its adapters (docs/benchmarks.md, "dbt's fork server"). Here a server process im
 (``python -m dvk.dbt_forkserver``, started by the first invocation of a process, or earlier by
 :func:`warm_up`) and forks one child per invocation; the child runs dbt's own command line
 (``dbt.cli.main.cli``, exactly what ``python -m dbt.cli.main`` runs) in the caller's working folder
-and environment, its stdout and stderr on a pipe the caller reads line by line, and exits. A child
-is still a process of its own: its DuckDB file is closed when it exits, as before.
+and environment (and file-creation mask), its stdout and stderr on a pipe the caller reads line by
+line, and exits. A child is still a process of its own: its DuckDB file is closed when it exits, as
+before. What Python fixes when it starts (``PYTHON*`` variables, the locale's encoding, resource
+limits) is the server's, taken from the caller's environment when it started it; dbt's usage
+messages name it ``dbt``.
 
     code = run(["build"], env=env, cwd=folder, on_line=print)   # dbt's exit code (or -signal)
 
