@@ -186,3 +186,65 @@ def test_the_run_command_imports_dbt_early_only_when_it_will_probably_build(tmp_
     assert not _dbt_likely(settings)  # read as it is now: nothing new
     report.write_bytes(b"a corrected report")
     assert _dbt_likely(settings)
+
+
+_HANGING_PROFILE = """p:
+  target: t
+  outputs:
+    t: {type: postgres, host: 127.0.0.1, port: PORT, user: u, password: x, dbname: d, schema: s, connect_timeout: 120}
+"""
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1].startswith("Z")  # exited, not yet reaped by init
+    except FileNotFoundError:
+        return True
+
+
+@e2e
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads the process tree in /proc (Linux)")
+def test_a_caller_killed_while_dbt_runs_takes_its_dbt_with_it(tmp_path):
+    # dbt waits for a database that accepts the connection and never answers: it runs until stopped
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    (tmp_path / "profiles.yml").write_text(_HANGING_PROFILE.replace("PORT", str(listener.getsockname()[1])),
+                                           encoding="utf-8")
+    driver = ("import os, sys; from dvk import dbt_forkserver as f; f.warm_up(); "
+              "print(f._SERVER.process.pid, flush=True); "
+              "f.run(['debug', '--connection', '--profiles-dir', '.', '--profile', 'p'], env=dict(os.environ), "
+              "cwd=sys.argv[1], on_line=lambda line: print(line, end='', flush=True))")
+    caller = subprocess.Popen([sys.executable, "-c", driver, str(tmp_path)], cwd=PROJECT_ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        server = int(caller.stdout.readline())
+        for line in caller.stdout:  # dbt has started and is connecting
+            if "Registered adapter: postgres" in line:
+                break
+        else:
+            pytest.fail("dbt ended before it connected")
+        (dbt,) = _children(server)
+        assert not _gone(dbt)
+        caller.send_signal(signal.SIGKILL)
+        caller.wait()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (_gone(dbt) and _gone(server)):
+            time.sleep(0.1)
+        assert _gone(dbt), "dbt outlived the process that ran it"
+        assert _gone(server)
+    finally:
+        caller.kill()
+        caller.wait()
+        listener.close()
