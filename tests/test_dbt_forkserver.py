@@ -28,6 +28,29 @@ def _run(args, env=None, cwd=None):
     return code, "".join(lines)
 
 
+_HANGING_PROFILE = """p:
+  target: t
+  outputs:
+    t: {type: postgres, host: 127.0.0.1, port: PORT, user: u, password: x, dbname: d, schema: s, connect_timeout: 120}
+"""
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1].startswith("Z")  # exited, not yet reaped by init
+    except FileNotFoundError:
+        return True
+
+
 def _server_pid() -> int:
     assert dbt_forkserver._SERVER is not None
     return dbt_forkserver._SERVER.process.pid
@@ -94,16 +117,9 @@ def test_the_server_ends_with_the_process_that_started_it():
         caller.send_signal(signal.SIGKILL)  # no atexit, no clean-up: the socket's end closes
         caller.wait()
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with open(f"/proc/{server}/stat") as fh:
-                    if fh.read().split(") ", 1)[1].startswith("Z"):
-                        break  # exited (a zombie until init reaps it)
-            except FileNotFoundError:
-                break
+        while time.monotonic() < deadline and not _gone(server):
             time.sleep(0.1)
-        else:
-            pytest.fail(f"dbt's fork server {server} outlived its caller")
+        assert _gone(server), f"dbt's fork server {server} outlived its caller"
     finally:
         caller.kill()
         caller.wait()
@@ -168,47 +184,24 @@ def test_turned_off_dbt_starts_as_its_own_command(tmp_path, monkeypatch, capsys)
 def test_the_run_command_imports_dbt_early_only_when_it_will_probably_build(tmp_path):
     from dvk.changes import build_inputs_path
     from dvk.ingest import inbox_index
-    from dvk.run_local import _dbt_likely
+    from dvk.run_local import _dbt_likely, _inbox_listing
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     settings = replace(get_settings(), inbox_dir=inbox, warehouse=tmp_path / "wh" / "dvk.duckdb")
-    assert _dbt_likely(settings)  # never built
+    assert _dbt_likely(settings, _inbox_listing(settings))  # never built
     record = build_inputs_path(settings)
     record.parent.mkdir(parents=True)
     record.write_text("{}", encoding="utf-8")
-    assert not _dbt_likely(settings)  # built, nothing in the inbox
+    assert not _dbt_likely(settings, _inbox_listing(settings))  # built, nothing in the inbox
     report = inbox / "18076_2021.xlsx"
     report.write_bytes(b"a report")
-    assert _dbt_likely(settings)  # a file the ingest has not read
+    assert _dbt_likely(settings, _inbox_listing(settings))  # a file the ingest has not read
     index = inbox_index.index_path(settings.warehouse)
     inbox_index.write_index(index, inbox, {report.name: (inbox_index.stat_key(report.stat()), "sha")})
-    assert not _dbt_likely(settings)  # read as it is now: nothing new
+    assert not _dbt_likely(settings, _inbox_listing(settings))  # read as it is now: nothing new
     report.write_bytes(b"a corrected report")
-    assert _dbt_likely(settings)
-
-
-_HANGING_PROFILE = """p:
-  target: t
-  outputs:
-    t: {type: postgres, host: 127.0.0.1, port: PORT, user: u, password: x, dbname: d, schema: s, connect_timeout: 120}
-"""
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return [int(x) for x in fh.read().split()]
-    except FileNotFoundError:
-        return []
-
-
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1].startswith("Z")  # exited, not yet reaped by init
-    except FileNotFoundError:
-        return True
+    assert _dbt_likely(settings, _inbox_listing(settings))
 
 
 @e2e

@@ -249,7 +249,7 @@ def _hand_run(tmp_path, monkeypatch, *, changing: bool):
 
     monkeypatch.setattr(inbox_module, "changing_files", watch)
     said = []
-    run_local._read_settled_uploads(settings, said.append)
+    run_local._read_settled_uploads(settings, said.append, run_local._inbox_listing(settings))
     return said
 
 
@@ -274,7 +274,7 @@ def test_the_run_command_keeps_a_settle_time_set_by_hand(tmp_path, monkeypatch):
     (settings.inbox_dir / "a.xlsx").write_bytes(hostile.good_xlsx())
     monkeypatch.setenv("DVK_INBOX_SETTLE_SECONDS", "120")
     said = []
-    run_local._read_settled_uploads(settings, said.append)
+    run_local._read_settled_uploads(settings, said.append, run_local._inbox_listing(settings))
     assert said == [] and os.environ["DVK_INBOX_SETTLE_SECONDS"] == "120"
 
 

@@ -43,6 +43,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from dvk.filemodes import current_umask
+
 #: What the server imports before it forks: dbt's command line and the adapters the project uses
 #: (PostgreSQL's only where it is installed), with the modules a build loads on its first use.
 PRELOAD = (
@@ -93,18 +95,19 @@ class _Server:
             theirs.close()
 
     def close(self) -> None:
-        """Close the socket (the server stops its child, if any, and exits) and reap the server."""
+        """Close the socket (the server stops its child, if any, and exits); the process that
+        started the server reaps it (a forked process only lets go of it)."""
         with contextlib.suppress(OSError):
             self.sock.close()
-        if self.owner != os.getpid():
-            return
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.owner == os.getpid():
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         if self.process.stderr is not None:
-            self.process.stderr.close()
+            with contextlib.suppress(OSError):
+                self.process.stderr.close()
 
 
 _SERVER: _Server | None = None
@@ -114,36 +117,29 @@ _LOCK = threading.Lock()
 def _server() -> _Server:
     global _SERVER
     if _SERVER is not None and (_SERVER.owner != os.getpid() or _SERVER.process.poll() is not None):
-        _forget()
+        _drop()
     if _SERVER is None:
         _SERVER = _Server()
     return _SERVER
 
 
-def _forget() -> None:
-    """Drop the server without waiting for it (in a forked child: it is the parent's)."""
+def _drop() -> None:
+    """Let go of this process's server (stopped and reaped if this process started it)."""
     global _SERVER
     server, _SERVER = _SERVER, None
     if server is not None:
-        with contextlib.suppress(OSError):
-            server.sock.close()
-        if server.process.stderr is not None:
-            with contextlib.suppress(OSError):
-                server.process.stderr.close()
+        server.close()
 
 
 def stop() -> None:
     """Stop this process's server (started again by the next invocation)."""
-    global _SERVER
     with _LOCK:
-        server, _SERVER = _SERVER, None
-        if server is not None:
-            server.close()
+        _drop()
 
 
 atexit.register(stop)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget)
+    os.register_at_fork(after_in_child=_drop)  # a forked process starts its own
 
 
 def warm_up() -> None:
@@ -166,14 +162,14 @@ def run(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str, on_line
         read_end, write_end = os.pipe()
         try:
             try:
-                _send(server.sock, {"args": list(args), "env": dict(env), "cwd": str(cwd), "umask": _umask()},
-                      fds=(write_end,))
+                _send(server.sock, {"args": list(args), "env": dict(env), "cwd": str(cwd),
+                                    "umask": current_umask()}, fds=(write_end,))
             finally:
                 os.close(write_end)
             pid = _receive(server)["pid"]
         except BaseException:
             os.close(read_end)
-            _restart_after_failure()
+            _drop()
             raise
         try:
             with open(read_end, encoding="utf-8", errors="replace", newline=None) as stream:
@@ -184,28 +180,8 @@ def run(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str, on_line
             # interrupted (a task killed, Ctrl-C) or the server gone: stop the child, then the server
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
-            _restart_after_failure()
+            _drop()
             raise
-
-
-def _umask() -> int | None:
-    """This process's file-creation mask, for the child (None where it cannot be read without
-    setting it, which another thread could see)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def _restart_after_failure() -> None:
-    global _SERVER
-    server, _SERVER = _SERVER, None
-    if server is not None:
-        server.close()
 
 
 def _send(sock: socket.socket, message: dict, fds: Sequence[int] = ()) -> None:
@@ -216,8 +192,10 @@ def _send(sock: socket.socket, message: dict, fds: Sequence[int] = ()) -> None:
 
 def _receive_message(sock: socket.socket, max_fds: int = 0) -> tuple[dict | None, list[int]]:
     """One message and the descriptors sent with it; (None, []) when the other end closed."""
-    header, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, max_fds) if max_fds else (
-        sock.recv(_HEADER.size), [], 0, None)
+    if max_fds:
+        header, fds, _flags, _addr = socket.recv_fds(sock, _HEADER.size, max_fds)
+    else:
+        header, fds = sock.recv(_HEADER.size), []
     if not header:
         return None, fds
     while len(header) < _HEADER.size:
@@ -351,8 +329,7 @@ def _run_child(message: dict, output: int, sock: socket.socket) -> None:
         os.dup2(output, 1)
         os.dup2(output, 2)
         os.close(output)
-        if message.get("umask") is not None:
-            os.umask(message["umask"])  # the caller's, not the server's at its start
+        os.umask(message["umask"])  # the caller's, not the server's at its start
         os.chdir(message["cwd"])
         os.environ.clear()
         os.environ.update(message["env"])
@@ -370,13 +347,9 @@ def _run_child(message: dict, output: int, sock: socket.socket) -> None:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except KeyboardInterrupt:
             code = 130
-        except BaseException:  # noqa: BLE001 - shown on the caller's pipe, as a crashing dbt would
-            import traceback
-
-            traceback.print_exc()
-            code = 1
-        atexit._run_exitfuncs()
-    except BaseException:  # noqa: BLE001 - setting the child up failed: say why on the caller's pipe
+        finally:
+            atexit._run_exitfuncs()  # as at a process's exit (dbt-duckdb's, logging's)
+    except BaseException:  # noqa: BLE001 - the set-up or dbt failed: say why on the caller's pipe
         import traceback
 
         traceback.print_exc()

@@ -28,7 +28,16 @@ def apply_umask(settings: Settings | None = None) -> int:
 
 
 def current_umask() -> int:
-    """The process's umask (read without changing it)."""
+    """The process's umask, read without changing it where the system says it (Linux's
+    ``/proc/self/status``); elsewhere set and put back at once (another thread creating a file in
+    between would get mask 0)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -160,8 +160,9 @@ def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.
     from dvk import runsummary
 
     say = runlog.say
-    _read_settled_uploads(settings, say)
-    if _dbt_likely(settings):
+    listing = _inbox_listing(settings)
+    _read_settled_uploads(settings, say, listing)
+    if _dbt_likely(settings, listing):
         # dbt's fork server imports dbt while Airflow sets up and the ingest runs: dvk_transform's
         # tasks run in this process (dag.test) and fork their dbt invocations from it
         from dvk import dbt_forkserver
@@ -196,26 +197,43 @@ def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.
     return outcomes
 
 
-def _dbt_likely(settings) -> bool:
+def _inbox_listing(settings):
+    """The inbox as the ingest will list it (``list_inbox``, with the settle time and the upload
+    manifest), read once for this command's own decisions; None without a readable inbox (the
+    ingest says why)."""
+    from dvk.ingest.inbox import list_inbox, read_manifest
+
+    try:
+        if not settings.inbox_dir.is_dir():
+            return None
+        return list_inbox(settings.inbox_dir, settle_seconds=settings.inbox_settle_seconds,
+                          manifest=read_manifest(settings.inbox_dir))
+    except OSError:
+        return None
+
+
+def _dbt_likely(settings, listing) -> bool:
     """Whether this run will probably run dbt (so that importing it early pays): no record of a
-    successful build of this warehouse, or an inbox file the ingest has not read as it is now. A
-    run that builds for another reason (a new units file) starts dbt when it gets there."""
+    successful build of this warehouse, or an inbox file (of ``listing``) the ingest has not read
+    as it is now. A run that builds for another reason (a new units file) starts dbt when it gets
+    there."""
     from dvk.changes import build_inputs_path
     from dvk.ingest import inbox_index
-    from dvk.ingest.inbox import list_inbox
 
     try:
         if not build_inputs_path(settings).is_file():
             return True
-        if not settings.inbox_dir.is_dir():
+        if listing is None:
             return False
+        if listing.settling:  # written just now: new or changed
+            return True
         index = inbox_index.read_index(inbox_index.index_path(settings.warehouse), settings.inbox_dir)
-        return bool(inbox_index.unknown(list_inbox(settings.inbox_dir).files, index))
+        return bool(inbox_index.unknown(listing.files, index))
     except Exception:  # noqa: BLE001 - only an early start is at stake: dbt then starts when needed
         return False
 
 
-def _read_settled_uploads(settings, say) -> None:
+def _read_settled_uploads(settings, say, listing) -> None:
     """Files modified within the settle time wait for a later run: the nightly run must never read
     an upload in progress. This command is started by a person who has just put the files in the
     inbox (spec §7: ``DVK_INBOX_DIR=/some/folder`` runs the whole pipeline on that folder), so when
@@ -224,14 +242,12 @@ def _read_settled_uploads(settings, say) -> None:
     and the run says so. A settle time set by hand (``DVK_INBOX_SETTLE_SECONDS``) is kept as set."""
     import os
 
-    from dvk.ingest.inbox import changing_files, list_inbox, read_manifest
+    from dvk.ingest.inbox import changing_files
 
     if "DVK_INBOX_SETTLE_SECONDS" in os.environ or settings.inbox_settle_seconds <= 0:
         return
-    if not settings.inbox_dir.is_dir():
-        return  # the ingest says so
-    listing = list_inbox(settings.inbox_dir, settle_seconds=settings.inbox_settle_seconds,
-                         manifest=read_manifest(settings.inbox_dir))
+    if listing is None:
+        return  # no inbox: the ingest says so
     if not listing.settling:
         return
     moving = changing_files(listing.settling, HAND_RUN_QUIET_SECONDS)
