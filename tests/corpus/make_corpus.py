@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import os
 import sys
@@ -499,8 +500,11 @@ def history_cases(first_nfd: bytes) -> list[Case]:
     return cases
 
 
+@functools.cache
 def _zip_bomb() -> bytes:
-    """A real zip bomb: a worksheet of 300 MB of zeros (about 300 kB compressed)."""
+    """A real zip bomb: a worksheet of 300 MB of zeros (about 300 kB compressed). Made once per
+    process (deflating 300 MB costs 0.8 s, and pytest builds the corpus for each parametrized test
+    list and for the inbox); tests/test_ingest_corpus.py's determinism test makes it twice."""
     base = zipfile.ZipFile(io.BytesIO(xlsx_bytes(_sub("18076", "Phường Bắc Hà", "Năm 2023", dt.date(2023, 12, 16),
                                                       [_ml(1, "A", "KT", "Xây mới")]), created=FIXED_DATE)))
     out = io.BytesIO()
