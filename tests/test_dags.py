@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dvk import airflow_local
@@ -96,6 +98,42 @@ def test_pool_is_created_with_the_metadata_db():
     airflow_local.ensure_metadata_db()  # idempotent
     pool = Pool.get_pool(WAREHOUSE_POOL)
     assert pool is not None and pool.slots == 1
+
+
+def test_a_migrated_metadata_db_is_not_migrated_again_unless_something_changed(monkeypatch):
+    import json
+
+    import airflow.utils.db
+    from airflow.configuration import AIRFLOW_HOME
+    from airflow.models.pool import Pool
+
+    from dvk.pools import WAREHOUSE_POOL
+
+    airflow_local.ensure_metadata_db()
+    stamp_path = Path(AIRFLOW_HOME) / airflow_local.MIGRATED_STAMP_NAME
+    stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
+    assert stamp["revision"] == airflow_local._current_revision() and stamp["revision"]
+    assert ["apache-airflow-core", __import__("airflow").__version__] in stamp["packages"]
+    assert "sqlite" not in json.dumps(stamp)  # the database's address only as a digest
+
+    upgrades = []
+    real_upgradedb = airflow.utils.db.upgradedb
+    monkeypatch.setattr(airflow.utils.db, "upgradedb", lambda: upgrades.append(1) or real_upgradedb())
+    # the pool is still put right when nothing is migrated
+    Pool.create_or_update_pool(name=WAREHOUSE_POOL, slots=3, description="", include_deferred=False)
+    assert Pool.get_pool(WAREHOUSE_POOL).slots == 3
+    airflow_local.ensure_metadata_db()
+    assert upgrades == []
+    assert Pool.get_pool(WAREHOUSE_POOL).slots == 1
+
+    # another Airflow (or provider) version, or a database left at another revision: migrated
+    for change in ({"packages": [["apache-airflow-core", "0.0.1"]]}, {"revision": "0123456789ab"}):
+        stamp_path.write_text(json.dumps({**stamp, **change}), encoding="utf-8")
+        airflow_local.ensure_metadata_db()
+    stamp_path.unlink()  # no record at all: migrated
+    airflow_local.ensure_metadata_db()
+    assert upgrades == [1, 1, 1]
+    assert json.loads(stamp_path.read_text(encoding="utf-8")) == stamp
 
 
 def test_a_blocked_year_fails_the_annual_report_run(dagbag):
