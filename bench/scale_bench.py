@@ -168,7 +168,15 @@ def stage_direct(args: dict) -> dict:
     """Compile (untimed), then time the compiled SQL run straight in DuckDB."""
     from direct_sql import compile_project, load_plan, run_direct
 
+    from dvk.settings import get_settings
+    from dvk.transform import PARTIAL_PARSE_FILE, PARTIAL_PARSE_VARIABLE
+
     warehouse = Path(args["warehouse"])
+    # the compile (untimed) starts from the parse state the build left, as the build's own next
+    # invocation would: same project, vars and profile (the profile names the file, dvk.duckdb)
+    state = get_settings().dbt_target_dir / PARTIAL_PARSE_FILE
+    if state.is_file():
+        os.environ[PARTIAL_PARSE_VARIABLE] = str(state)
     manifest = compile_project(warehouse, Path(args["target_dir"]))
     plan = load_plan(manifest)
     start = time.perf_counter()
