@@ -84,7 +84,7 @@ def test_a_reader_of_the_quarantine_list_waits_for_a_writer(tmp_path, monkeypatc
 
         con.execute(ddl())
     monkeypatch.setenv("DVK_LOCK_WAIT_SECONDS", "60")
-    writer = _hold(settings.warehouse, 2.0)
+    writer = _hold(settings.warehouse, 1.0)
     try:
         with pytest.raises(warehouse.WarehouseBusy, match="vẫn bị một tiến trình khác khoá .* stayed locked"):
             warehouse.connect(settings.warehouse, read_only=True, wait=0)
@@ -103,7 +103,7 @@ def test_the_ingest_waits_for_a_reader_instead_of_failing(tmp_path, monkeypatch)
     monkeypatch.setenv("DVK_LOCK_WAIT_SECONDS", "60")
     reader = subprocess.Popen([sys.executable, "-c", HOLD.replace("duckdb.connect(sys.argv[1])",
                                                                     "duckdb.connect(sys.argv[1], read_only=True)"),
-                               str(settings.warehouse), "2.0"], stdout=subprocess.PIPE, text=True)
+                               str(settings.warehouse), "1.0"], stdout=subprocess.PIPE, text=True)
     assert reader.stdout.readline().strip() == "held"
     try:
         result = ingest_inbox(settings)

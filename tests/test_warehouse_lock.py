@@ -29,7 +29,7 @@ def _hold(path, seconds: float) -> subprocess.Popen:
 
 def test_reader_waits_for_a_writer_in_another_process(tmp_path):
     db = tmp_path / "wh.duckdb"
-    writer = _hold(db, 2.0)
+    writer = _hold(db, 1.0)
     try:
         with pytest.raises(duckdb.IOException) as raised:  # what a reader without the policy gets
             duckdb.connect(str(db), read_only=True)
