@@ -59,9 +59,10 @@ def ensure_metadata_db() -> None:
 
     A database that an earlier call migrated, for the same Airflow packages and the same database,
     and that is still at the revision that call left it at, is not migrated again: Airflow's
-    ``upgradedb`` loads every table model and its migration scripts to find nothing to do (about
-    0.8 s of every README run). Anything else (a first run, another Airflow version or provider,
-    another database, a database reset or migrated by someone else) runs ``upgradedb`` as before.
+    ``upgradedb`` loads every table model and its migration scripts to find nothing to do (0.4 s
+    of a README run that brings nothing new, docs/benchmarks.md). Anything else (a first run, another Airflow version or provider,
+    another database, a database at another revision, e.g. restored from an older backup) runs
+    ``upgradedb`` as before.
 
     Safe to run from two processes at once: they take turns on a lock file in the Airflow home,
     so the second one finds the database up to date instead of creating the same tables and rows
@@ -94,15 +95,16 @@ def ensure_metadata_db() -> None:
 def _migration_stamp(revision: str | None) -> dict:
     """What a migration is valid for: the installed Airflow distributions (core and providers, whose
     database managers ``upgradedb`` also migrates), the external managers configured, a digest of
-    the database's address (never the address: it may hold a password), and the revision."""
+    the database's address without its password, and the revision."""
     import hashlib
     from importlib import metadata
 
     from airflow.configuration import conf
+    from sqlalchemy.engine import make_url
 
     packages = sorted({(d.metadata["Name"].lower(), d.version) for d in metadata.distributions()
                        if (d.metadata["Name"] or "").lower().startswith("apache-airflow")})
-    address = conf.get("database", "sql_alchemy_conn")
+    address = make_url(conf.get("database", "sql_alchemy_conn")).set(password=None).render_as_string()
     return {
         "packages": [list(p) for p in packages],
         "external_db_managers": conf.get("database", "external_db_managers", fallback=""),
