@@ -34,6 +34,8 @@ def main() -> int:
         (settings.dbt_target_dir / "partial_parse.msgpack").unlink(missing_ok=True)
         os.environ.pop(PARTIAL_PARSE_VARIABLE, None)  # nor a parse state given from outside
     args = dbt_cli_args(["build", "--exclude-resource-type", "unit_test"], settings)
+    if PARTIAL_PARSE_VARIABLE not in dbt_child_environment(settings, args):
+        os.environ.pop(PARTIAL_PARSE_VARIABLE, None)  # in-process too: a child's rule (its own, or none yet)
     start = time.perf_counter()
     with _dbt_environment(settings) as working_dir:
         if mode == "inprocess":

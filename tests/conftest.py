@@ -105,10 +105,12 @@ def broken_demo_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def dbt_parse_state(request, tmp_path_factory) -> Iterator[Path | None]:
     """dbt's parse state for the run (tests/support/dbt_parse_state.py), when the session runs
-    e2e tests: the first worker starts ``dbt parse`` in the background; once the state file is
-    there (``dbt_parse_state_ready``), a dbt invocation on a target folder without a state of its
-    own starts from it instead of parsing the whole project. dbt checks that the state fits, as
-    with its own."""
+    e2e tests: the first worker starts ``dbt parse`` in the background, and every worker names the
+    state file in ``DBT_PARTIAL_PARSE_FILE_PATH`` at once, for itself and the processes it starts
+    (the README's run command included). ``dvk.transform`` passes it to a dbt invocation on a target
+    folder without a state of its own once the file is there (before that, dbt parses in full), so
+    an invocation that starts while the parse still runs gets the state when it is ready. dbt
+    checks that the state fits, as with its own."""
     if not any(item.get_closest_marker("e2e") for item in request.session.items):
         yield None
         return
@@ -123,18 +125,14 @@ def dbt_parse_state(request, tmp_path_factory) -> Iterator[Path | None]:
         pass
     else:
         child = state.start(folder, root / "dbt-parse-state.log")
+    given = os.environ.get(state.VARIABLE)
+    if given is None:  # a developer's own state wins
+        os.environ[state.VARIABLE] = str(state.state_file(folder))
     yield state.state_file(folder)
+    if given is None:
+        os.environ.pop(state.VARIABLE, None)
     if child is not None:
         state.stop(child)
-
-
-@pytest.fixture(autouse=True)
-def dbt_parse_state_ready(dbt_parse_state) -> None:
-    """Point dbt at the run's parse state as soon as it exists (dbt refuses a path that does not)."""
-    from tests.support.dbt_parse_state import VARIABLE
-
-    if dbt_parse_state is not None and VARIABLE not in os.environ and dbt_parse_state.exists():
-        os.environ[VARIABLE] = str(dbt_parse_state)
 
 
 @pytest.fixture(scope="session")

@@ -226,11 +226,13 @@ def dbt_child_environment(settings: Settings, cli_args: Sequence[str] = ()) -> d
     plus :func:`_dbt_values`; this process's own environment is left as it is. A parse state given
     from outside (``DBT_PARTIAL_PARSE_FILE_PATH``, e.g. the test suite's one for every new
     warehouse) is passed on only to a target folder (``--target-path`` in ``cli_args``, else the
-    settings') that has none of its own."""
+    settings') that has none of its own, and only once it exists (dbt stops on a path that names
+    no file; without one it parses the project in full)."""
     env = {**os.environ, **_dbt_values(settings)}
     target = Path(_option_value(cli_args, "--target-path") or dbt_paths(settings)["target_path"])
-    if (target / PARTIAL_PARSE_FILE).is_file():
-        env.pop(PARTIAL_PARSE_VARIABLE, None)
+    given = env.get(PARTIAL_PARSE_VARIABLE)
+    if given is not None and ((target / PARTIAL_PARSE_FILE).is_file() or not Path(given).is_file()):
+        env.pop(PARTIAL_PARSE_VARIABLE)
     return env
 
 
