@@ -77,18 +77,18 @@ def ensure_metadata_db() -> None:
     home = Path(AIRFLOW_HOME)
     stamp_path = home / MIGRATED_STAMP_NAME
     with wait_lock(home / MIGRATE_LOCK_NAME):
-        want = _migration_stamp(revision=None)
+        current = _current_revision()
+        want = _migration_stamp(current)
         try:
             stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             stamp = None
-        current = _current_revision()
-        if stamp != {**want, "revision": current} or current is None:
+        if current is None or stamp != want:
             from airflow.utils.db import upgradedb
 
             stamp_path.unlink(missing_ok=True)
             upgradedb()
-            stamp_path.write_text(json.dumps(_migration_stamp(_current_revision())), encoding="utf-8")
+            stamp_path.write_text(json.dumps({**want, "revision": _current_revision()}), encoding="utf-8")
         ensure_pool()
 
 
