@@ -298,6 +298,33 @@ def test_model_sheet_under_another_name_is_found_by_its_header():
     assert len(sub.models) == 2 and sub.models[0].source_sheet == "Danh sach MH 2022"
 
 
+def _with_sheet(data: bytes, name: str, rows: list[list]) -> bytes:
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb.create_sheet(name)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("second", ["Mô hình (2)", "MoHinh", "Sheet1"])
+def test_a_second_sheet_with_models_is_refused_not_dropped(second):
+    more = [["DANH SÁCH MÔ HÌNH (tiếp)"], MODEL_HEADER[:4],
+            [3, "Tổ dân phố văn minh", "VHXH", "Xây mới"], [4, "Đường hoa nông thôn", "KT", "Nhân rộng"],
+            ["Tổng cộng", None, None, None]]
+    problems = problems_of(_with_sheet(xlsx(), second, more))
+    assert [(p.code, p.sheet, p.row, p.column) for p in problems] == [
+        ("second_model_sheet", second, 3, "B (Tên mô hình)")]
+    assert "Mô hình" in problems[0].message_vi and "2 mô hình" in problems[0].message_vi
+    assert "send the file again" in problems[0].message_en
+
+
+def test_another_sheet_with_the_header_but_no_model_is_not_a_second_list():
+    data = _with_sheet(xlsx(extra_sheets=("Hướng dẫn",)), "Mẫu trống", [MODEL_HEADER, [None] * 4, ["Tổng cộng"]])
+    assert len(parse(data).models) == 2
+
+
 def test_unit_code_and_name_disagreeing_is_a_problem():
     info = [("Mã đơn vị", "18076"), ("Tên đơn vị", "Phường Nam Hà"), ("Kỳ báo cáo", "2022Q1"),
             ("Ngày báo cáo", "16/03/2022")]

@@ -35,6 +35,7 @@ from dvk.ingest.form import (
     find_header,
     info_key,
     is_info_label,
+    is_total_line,
 )
 from dvk.ingest.formula_eval import fill_computed
 from dvk.ingest.formulas import BadCell, Scope, bad_formula_cells, report_bad_formulas
@@ -198,6 +199,42 @@ def _fill_merged_down(rows: list[list[object]], merged, header_index: int, mappi
                     row[c] = rows[r0][c]
 
 
+def _model_rows_below(rows: Sequence[Row], header_index: int, name_column: int) -> list[int]:
+    """The 0-based rows under a model header that name a model (not blank, not a total line)."""
+    return [r for r in range(header_index + 1, len(rows))
+            if name_column < len(rows[r]) and not is_blank(rows[r][name_column]) and not is_total_line(rows[r])]
+
+
+def _refuse_other_model_tables(book: _Workbook, known: tuple[str | None, ...], models_name: str,
+                               log) -> None:
+    """A problem for every other sheet that holds a model table too (every required header, and a
+    model under it): "Mô hình (2)", what Excel names a copy of the sheet, or "MoHinh" beside
+    "Mô hình". One submission is read from one model sheet; which one holds the unit's list, or
+    whether the two are to be added, is not guessed, and the models of the other are never dropped
+    silently: the file is quarantined and the clerk told to put every model on one sheet."""
+    required = [c.key for c in MODEL_COLUMNS if c.required]
+    for name in book.names:
+        if name in known:
+            continue
+        rows = book.rows(name)
+        found = find_header(rows, MODEL_COLUMNS)
+        if found is None or not all(k in found[1] for k in required):
+            continue
+        header_index, mapping = found
+        listed = _model_rows_below(rows, header_index, mapping["model_name"])
+        if not listed:
+            continue
+        column = f"{column_letter(mapping['model_name'])} ({clean(rows[header_index][mapping['model_name']])})"
+        log.add("second_model_sheet",
+                f"Sheet «{name}» cũng có bảng mô hình ({len(listed)} mô hình, từ dòng {listed[0] + 1}) ngoài sheet "
+                f"«{models_name}»; mỗi báo cáo chỉ có một danh sách mô hình: chép các mô hình cần báo cáo vào "
+                f"sheet «{models_name}», xóa sheet «{name}» rồi gửi lại",
+                f"sheet {name!r} holds a model table too ({len(listed)} models, from row {listed[0] + 1}) besides "
+                f"sheet {models_name!r}; a report has one list of models: put every model to report on sheet "
+                f"{models_name!r}, delete sheet {name!r} and send the file again",
+                sheet=name, row=listed[0] + 1, column=column)
+
+
 def _where(rows: Sequence[Row], header_index: int, mapping: dict[str, int], columns: tuple[Column, ...]):
     """"C (Lĩnh vực)": the column's letter and its header as written in the file."""
     header = rows[header_index]
@@ -255,6 +292,8 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
                 break
     sheets_vi = ", ".join(f"«{n}»" for n in book.names)
     sheets_en = ", ".join(repr(n) for n in book.names)
+    if models_name is not None:
+        _refuse_other_model_tables(book, (info_name, totals_name, models_name), models_name, log)
     if models_name is None:
         log.add("missing_sheet", f"Không có sheet «Mô hình» (các sheet trong tệp: {sheets_vi})",
                 f"sheet 'Mô hình' is missing (sheets in the file: {sheets_en})", sheet="Mô hình")
