@@ -52,8 +52,42 @@ def test_a_list_without_validity_is_refused(tmp_path):
         load_units(path)
 
 
+#: The province's list as published (reorganisations spec: hatinh_province_units_2025-07.csv's
+#: columns), without parent_code, aliases or valid_to.
+PROVINCE_AS_PUBLISHED = """code,name,kind,valid_from,source
+18073,Phường Thành Sen,phuong,2025-07-01,GSO
+18685,Xã Cẩm Bình,xa,2025-07-01,GSO
+CQ0101,Ủy ban MTTQ Việt Nam tỉnh,doan_the,2025-07-01,the province
+"""
+
+
+def test_a_list_without_the_optional_columns_reaches_dbt_with_every_column(tmp_path):
+    from dvk.reference import UNIT_COLUMNS, units_file_with_every_column
+
+    complete = tmp_path / "complete.csv"
+    complete.write_text(PROVINCE, encoding="utf-8")
+    assert units_file_with_every_column(complete, tmp_path / "ref") == complete  # used as it is
+    given = tmp_path / "given.csv"
+    given.write_text(PROVINCE_AS_PUBLISHED, encoding="utf-8")
+    copy = units_file_with_every_column(given, tmp_path / "ref")
+    lines = copy.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ",".join(UNIT_COLUMNS)
+    assert lines[1:] == ["18073,Phường Thành Sen,phuong,,,2025-07-01,", "18685,Xã Cẩm Bình,xa,,,2025-07-01,",
+                         "CQ0101,Ủy ban MTTQ Việt Nam tỉnh,doan_the,,,2025-07-01,"]
+    mtime = copy.stat().st_mtime_ns
+    assert units_file_with_every_column(given, tmp_path / "ref") == copy and copy.stat().st_mtime_ns == mtime
+    broken = tmp_path / "broken.csv"
+    broken.write_text("code,name\n18073,Phường Thành Sen\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="kind, valid_from"):
+        units_file_with_every_column(broken, tmp_path / "ref")
+
+
 @pytest.mark.e2e
-def test_dbt_reads_the_same_file(province_list, tmp_path):
+def test_dbt_reads_the_same_file(tmp_path, monkeypatch):
+    # the list as the province publishes it: dbt reads it with every column, as the ingest does
+    province_list = tmp_path / "province units.csv"
+    province_list.write_text(PROVINCE_AS_PUBLISHED, encoding="utf-8")
+    monkeypatch.setenv("DVK_UNITS_FILE", str(province_list))
     settings = dataclasses.replace(get_settings(), warehouse=tmp_path / "w" / "dvk.duckdb")
     raw_fixture.make_raw_warehouse(settings.warehouse, empty=True)
     run_dbt(["run", "--select", "stg_reference__reporting_units"], settings)

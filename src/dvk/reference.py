@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -177,6 +179,35 @@ def _load_units(path: Path) -> tuple[Unit, ...]:
                                  f"valid_to {unit.valid_to}")
             units.append(unit)
     return tuple(units)
+
+
+def units_file_with_every_column(path: Path | str, folder: Path) -> Path:
+    """The master list ``path`` as dbt reads it: ``path`` itself when its header has every column
+    of :data:`UNIT_COLUMNS`; else (a list as published, e.g. the province's
+    ``code,name,kind,valid_from,source``, without ``parent_code``, ``aliases`` or ``valid_to``) a
+    copy with exactly those columns, read with :func:`load_units` (so that the ingest and the marts
+    read the same units), written to ``folder/reporting_units.csv`` when it differs from what is
+    there. Raises what :func:`load_units` raises for a list that lacks a required column."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "reporting_units.csv"
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        header = [clean(name).lower() for name in next(csv.reader(fh), [])]
+    if set(UNIT_COLUMNS) <= set(header):
+        return path
+    rows = [[u.code, u.name, u.kind, u.parent_code or "", ";".join(u.aliases),
+             u.valid_from.isoformat() if u.valid_from else "", u.valid_to.isoformat() if u.valid_to else ""]
+            for u in load_units(path)]
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\n").writerows([list(UNIT_COLUMNS), *rows])
+    target = folder / "reporting_units.csv"
+    text = out.getvalue()
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+    return target
 
 
 def load_unit_changes(path: Path | str | None = None) -> tuple[UnitChange, ...]:

@@ -67,6 +67,7 @@ from pathlib import Path
 
 from dvk import dbt_forkserver
 from dvk.contract import READ_BY_DBT
+from dvk.reference import units_file_with_every_column
 from dvk.settings import DBT_PROJECT_DIR, Settings, get_settings
 
 #: The ``raw.*`` tables the models read (the contract: ``dvk.contract``).
@@ -193,7 +194,7 @@ def _dbt_values(settings: Settings) -> dict[str, str]:
         "DVK_WAREHOUSE": settings.warehouse.name,
         "DVK_DUE_GRACE_DAYS": str(int(settings.due_grace_days)),
         "DVK_FIRST_EXPECTED_YEAR": str(int(settings.first_expected_year)),
-        "DVK_UNITS_FILE": str(settings.units_file),
+        "DVK_UNITS_FILE": str(units_file_with_every_column(settings.units_file, paths["target_path"] / "reference")),
         "DVK_UNIT_CHANGES_FILE": str(settings.unit_changes_file),
         "DVK_UNIT_SHARES_FILE": str(settings.unit_shares_file),
         "DBT_TARGET_PATH": str(paths["target_path"]),
@@ -428,7 +429,7 @@ def load_reference_files(settings: Settings) -> None:
     import csv
 
     files = {
-        "reporting_units": settings.units_file,
+        "reporting_units": units_file_with_every_column(settings.units_file, dbt_paths(settings)["target_path"] / "reference"),
         "unit_changes": settings.unit_changes_file,
         "unit_split_shares": settings.unit_shares_file,
     }
