@@ -44,11 +44,32 @@ def test_the_ingest_reads_the_setting(province_list):
         units.resolve(None, "Phường Nam Hà", on=dt.date(2026, 3, 14))
 
 
-def test_a_list_without_validity_is_refused(tmp_path):
-    path = tmp_path / "old.csv"
-    path.write_text("code,name,kind,parent_code,aliases,expected_from,expected_to\n18070,P,phuong,436,,2020,\n",
-                    encoding="utf-8")
-    with pytest.raises(ValueError, match="valid_from"):
+def test_a_list_by_years_is_read_as_validities(tmp_path):
+    """The spec's first list (reporting_units.csv: expected_from / expected_to years)."""
+    path = tmp_path / "by years.csv"
+    path.write_text("code,name,kind,parent_code,aliases,expected_from,expected_to\n"
+                    "18070,Phường Trần Phú,phuong,436,,2020,2024\n"
+                    "CQ01,Ủy ban MTTQ thành phố,doan_the,436,MTTQ,2021,\n", encoding="utf-8")
+    units = load_units(path)
+    assert [(u.code, u.valid_from, u.valid_to, u.aliases) for u in units] == [
+        ("18070", dt.date(2020, 1, 1), dt.date(2025, 1, 1), ()),
+        ("CQ01", dt.date(2021, 1, 1), None, ("MTTQ",)),
+    ]
+    directory = UnitDirectory(units, changes=())
+    assert directory.resolve(None, "Phường Trần Phú", on=dt.date(2024, 12, 14)).code == "18070"
+    with pytest.raises(LookupProblem):  # no longer expected in 2025
+        directory.resolve("18070", None, on=dt.date(2025, 3, 14))
+
+
+@pytest.mark.parametrize(("columns", "row", "message"), [
+    ("code,name,kind,expected_to", "18070,P,phuong,2024", "lacks the column.s. valid_from .*or expected_from"),
+    ("code,name,kind,expected_from,expected_to", "18070,P,phuong,năm 2020,", "line 2, column expected_from"),
+    ("code,name,kind,expected_from,expected_to", "18070,P,phuong,2022,2020", "not before"),
+])
+def test_a_list_by_years_with_a_wrong_year_names_line_and_column(tmp_path, columns, row, message):
+    path = tmp_path / "wrong.csv"
+    path.write_text(f"{columns}\n{row}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
         load_units(path)
 
 

@@ -135,6 +135,27 @@ def _date_or_none(value: str | None, file: Path, line: int, column: str) -> dt.d
 UNIT_COLUMNS = ("code", "name", "kind", "parent_code", "aliases", "valid_from", "valid_to")
 
 
+def _validity_of_years(row: dict[str, str | None], file: Path, line: int) -> tuple[dt.date, dt.date | None]:
+    """A unit of a list by years (``expected_from``, ``expected_to``: the first and last year it
+    must report, blank: still expected) as a validity: from 1 January of the first year to
+    1 January after the last (exclusive). A unit is expected for a period when it is valid on the
+    last day of the period's window (reorganisations spec, rule 2), so these are the same years."""
+    years = []
+    for column in ("expected_from", "expected_to"):
+        value = clean(row.get(column))
+        if not value:
+            years.append(None)
+            continue
+        try:
+            years.append(int(value))
+        except ValueError:
+            raise ValueError(f"{file}, line {line}, column {column}: {value!r} is not a year") from None
+    first, last = years
+    if first is None:
+        raise ValueError(f"{file}, line {line}, column expected_from: the first year the unit reports is missing")
+    return dt.date(first, 1, 1), (dt.date(last + 1, 1, 1) if last is not None else None)
+
+
 def units_file(path: Path | str | None = None) -> Path:
     """The master list in use: ``path``, else the setting ``DVK_UNITS_FILE`` (default: the seed)."""
     return Path(path) if path is not None else get_settings().units_file
@@ -154,25 +175,30 @@ def load_units(path: Path | str | None = None) -> tuple[Unit, ...]:
 def _load_units(path: Path) -> tuple[Unit, ...]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        missing = [c for c in ("code", "name", "kind", "valid_from") if c not in (reader.fieldnames or ())]
+        columns = reader.fieldnames or ()
+        # the spec's first list (reporting_units.csv, 2020-2024): the years a unit must report
+        by_years = "valid_from" not in columns and "expected_from" in columns
+        missing = [c for c in ("code", "name", "kind", "expected_from" if by_years else "valid_from")
+                   if c not in columns]
         if missing:
-            hint = ""
-            if "expected_from" in (reader.fieldnames or ()):  # the spec's reporting_units.csv (2020-2024)
-                hint = ("; a list with expected_from/expected_to years is not time-versioned: use the "
-                        "default (the spec's reporting_units_history.csv) or give each unit valid_from = 1 "
-                        "January of expected_from and valid_to = 1 January after expected_to (blank: still valid)")
             raise ValueError(f"{path}: the master list of units lacks the column(s) {', '.join(missing)} "
-                             f"(expected: {','.join(UNIT_COLUMNS)}){hint}")
+                             f"(expected: {','.join(UNIT_COLUMNS)}, or expected_from,expected_to years "
+                             "in place of valid_from,valid_to)")
         units = []
         for line, row in enumerate(reader, start=2):
+            if by_years:
+                valid_from, valid_to = _validity_of_years(row, path, line)
+            else:
+                valid_from = _date_or_none(row.get("valid_from"), path, line, "valid_from")
+                valid_to = _date_or_none(row.get("valid_to"), path, line, "valid_to")
             unit = Unit(
                 code=clean(row["code"]).upper(),
                 name=clean(row["name"]),
                 kind=clean(row["kind"]),
                 parent_code=clean(row.get("parent_code")) or None,
                 aliases=_split_aliases(row.get("aliases")),
-                valid_from=_date_or_none(row.get("valid_from"), path, line, "valid_from"),
-                valid_to=_date_or_none(row.get("valid_to"), path, line, "valid_to"),
+                valid_from=valid_from,
+                valid_to=valid_to,
             )
             if unit.valid_from and unit.valid_to and unit.valid_from >= unit.valid_to:
                 raise ValueError(f"{path}, line {line}: valid_from {unit.valid_from} is not before "
