@@ -213,10 +213,13 @@ def units_file_with_every_column(path: Path | str, folder: Path) -> Path:
     ``code,name,kind,valid_from,source``, without ``parent_code``, ``aliases`` or ``valid_to``) a
     copy with exactly those columns, read with :func:`load_units` (so that the ingest and the marts
     read the same units), written to ``folder/reporting_units.csv`` when it differs from what is
-    there. Raises what :func:`load_units` raises for a list that lacks a required column."""
+    there. Raises what :func:`load_units` raises for a list that lacks a required column; a path
+    that names no file is returned as it is (what reads it says so)."""
     path = Path(path)
     if path.is_dir():
         path = path / "reporting_units.csv"
+    if not path.is_file():
+        return path
     with open(path, encoding="utf-8-sig", newline="") as fh:
         header = [clean(name).lower() for name in next(csv.reader(fh), [])]
     if set(UNIT_COLUMNS) <= set(header):
