@@ -136,10 +136,19 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
     # the annual report's gate of a year takes the verdict reached on the same inputs (no new
     # validation: checked_at unchanged), a failed one included
     from dvk.gate import GateFailed
-    from dvk.pipeline import gate
+    from dvk.pipeline import gate, report
 
+    year = others[0]
     with using_site(base):
-        assert gate(others[0])["checked_at"] == checked0[str(others[0])]
+        verdict = gate(year)
+        assert verdict["checked_at"] == checked0[str(year)] and verdict["passed"] is True
+        # what the task hands to the report (an XCom, in Airflow's database): the verdict and where
+        # the whole result is, not the result (its units and warnings grow with the deployment)
+        assert set(verdict) == {"year", "passed", "checked_at", "failures", "warnings", "data_docs", "gate_result"}
+        assert verdict["gate_result"] == str(base / "reports" / "gate" / str(year) / "gate_result.json")
+        # the report takes that saved result: no validation again
+        report(year, verdict)
+        assert gate_checked_at(base)[str(year)] == checked0[str(year)]
         with pytest.raises(GateFailed):
             gate(2021)
     assert gate_checked_at(base) == checked1
@@ -189,3 +198,9 @@ def test_a_correction_of_one_unit_year_is_gated_and_published_and_nothing_else_i
     assert {node.split(".")[0] for node in ran_all} >= {"seed", "snapshot", "model", "test"}
     tables, differing = marts_compared(warehouse, tmp_path / "after-the-nights.duckdb")
     assert "fct_annual_unit_field" in tables and differing == []
+
+    # A report handed a verdict that is no longer the saved one (the year was gated again since
+    # its gate task): the report's step gates the year again rather than trust either
+    with using_site(base):
+        report(year, {**verdict, "checked_at": "2000-01-01T00:00:00+00:00"})
+    assert gate_checked_at(base)[str(year)] > checked2[str(year)]

@@ -176,8 +176,10 @@ def gate(year: int) -> dict:
     gate's verdict: it is used as it is, without validating identical data again (on a normal
     night the transform's ``gate`` task has just gated every changed year). Otherwise the gate runs.
 
-    Returns the whole result (JSON-serialisable), so the report step can use it instead of
-    validating the same warehouse again.
+    Returns the verdict, when it was reached and where the whole result is saved
+    (:func:`gate_summary`): small whatever the number of units (an XCom lives in Airflow's
+    database), and enough for the report step to use that saved result instead of validating the
+    same warehouse again.
     """
     import os
 
@@ -208,10 +210,21 @@ def gate(year: int) -> dict:
                 error = GateFailed(saved)
                 log.error("%s", error)
                 raise error
-            return saved.to_dict()
+            return gate_summary(saved, settings)
     from dvk.gate import enforce_gate  # pandas and Great Expectations: only when the gate must run
 
-    return enforce_gate(year).to_dict()
+    return gate_summary(enforce_gate(year, settings), settings)
+
+
+def gate_summary(result, settings=None) -> dict:
+    """A passed gate result as the annual report's ``gate`` task returns it: its year, verdict,
+    ``checked_at`` (which identifies the saved result), counts, the gate report and the saved
+    result's path. :func:`report` reads the whole result from that file."""
+    from dvk.gate import gate_result_path
+
+    return {"year": int(result.year), "passed": result.passed, "checked_at": result.checked_at,
+            "failures": len(result.failures), "warnings": len(result.warnings), "data_docs": result.data_docs,
+            "gate_result": str(gate_result_path(result.year, settings))}
 
 
 def publish(years: list[int]) -> dict:
@@ -261,13 +274,25 @@ def every_year_current(published: dict) -> None:
 def report(year: int, gate_result: dict | None = None) -> str:
     """Write the annual report extracts for ``year``; return their folder.
 
-    ``gate_result``: what :func:`gate` returned for this year in the same run; without it the
+    ``gate_result``: what :func:`gate` returned for this year in the same run (:func:`gate_summary`,
+    or a whole result as a dict); the saved result it names is used when it is still the one the
+    gate reached (same ``checked_at``); without it, or when the year was gated again since, the
     gate is run here first.
     """
-    from dvk.gate import GateResult
+    from dvk.gate import GateResult, load_result
     from dvk.report import build_annual_report
 
-    result = GateResult.from_dict(gate_result) if gate_result else None
+    result = None
+    if gate_result and "suites" in gate_result:  # a whole result
+        result = GateResult.from_dict(gate_result)
+    elif gate_result:
+        saved = load_result(year)
+        if saved is not None and saved.checked_at == gate_result.get("checked_at"):
+            result = saved
+        else:
+            log.info("Kết quả kiểm tra năm %s đã thay đổi từ bước kiểm tra / the gate result of %s changed "
+                     "since the gate task (%s, now %s): the gate runs again", year, year,
+                     gate_result.get("checked_at"), saved.checked_at if saved else None)
     path = build_annual_report(year, gate_result=result)
     log.info("Annual report %s written to %s", year, path)
     return str(path)
