@@ -64,9 +64,10 @@ def ensure_metadata_db() -> None:
     another database, a database at another revision, e.g. restored from an older backup) runs
     ``upgradedb`` as before.
 
-    Safe to run from two processes at once: they take turns on a lock file in the Airflow home,
-    so the second one finds the database up to date instead of creating the same tables and rows
-    again (on a fresh home that used to end in ``sqlite3.IntegrityError``)."""
+    Safe to run from two processes at once: they take turns on a lock file (:func:`_migrate_lock_path`:
+    beside a SQLite database, whatever the processes' Airflow homes), so the second one finds the
+    database up to date instead of creating the same tables and rows again (on a fresh database that
+    used to end in ``sqlite3.IntegrityError`` or "table ... already exists")."""
     import json
 
     from airflow.configuration import AIRFLOW_HOME
@@ -76,7 +77,7 @@ def ensure_metadata_db() -> None:
 
     home = Path(AIRFLOW_HOME)
     stamp_path = home / MIGRATED_STAMP_NAME
-    with wait_lock(home / MIGRATE_LOCK_NAME):
+    with wait_lock(_migrate_lock_path(home)):
         current = _current_revision()
         want = _migration_stamp(current)
         try:
@@ -90,6 +91,21 @@ def ensure_metadata_db() -> None:
             upgradedb()
             stamp_path.write_text(json.dumps({**want, "revision": _current_revision()}), encoding="utf-8")
         ensure_pool()
+
+
+def _migrate_lock_path(home: Path) -> Path:
+    """The lock that :func:`ensure_metadata_db` holds: beside the database file when it is SQLite,
+    so that every process using that file takes turns, whatever its Airflow home (a process started
+    with ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` set keeps that database in another home); else in
+    the home (a database server: Airflow's migration also takes the server's own lock)."""
+    from airflow.configuration import conf
+    from sqlalchemy.engine import make_url
+
+    url = make_url(conf.get("database", "sql_alchemy_conn"))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        return database.with_name(f"{database.name}.dvk-migrate.lock")
+    return home / MIGRATE_LOCK_NAME
 
 
 def _migration_stamp(revision: str | None) -> dict:
