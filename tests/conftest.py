@@ -52,6 +52,13 @@ os.environ.setdefault("DVK_INBOX_SETTLE_SECONDS", "0")
 for _name in ("DVK_WAREHOUSE_URL", "AIRFLOW_CONN_DVK_WAREHOUSE"):
     os.environ.pop(_name, None)
 
+# configure() keeps a metadata database and log folder already set in the environment (a
+# deployment's own); the suite's are its own, always: a developer's shell must not point the tests
+# at a real metadata database, and pytest-xdist's workers inherit the controller's environment, which
+# this file has pointed at the controller's home (every worker then used one SQLite file).
+for _name in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__LOGGING__BASE_LOG_FOLDER"):
+    os.environ.pop(_name, None)
+
 from dvk import airflow_local  # noqa: E402
 
 airflow_local.configure(_AIRFLOW_HOME)
