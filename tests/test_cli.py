@@ -121,6 +121,26 @@ def test_entry_points_are_the_commands(monkeypatch, capsys):
     assert proc.returncode == 2 and "not a year" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_only_the_process_command_line_ends_without_the_last_collections(monkeypatch, capsys):
+    """``main()`` without arguments is the process's command line (the console script, ``python -m
+    dvk``): the process ends with it, without the interpreter's last garbage collections. Called with
+    arguments (by a test, by another program) it leaves the collector as it is."""
+    import gc
+
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    assert cli.main(["--help"]) == 0 and frozen == []
+    monkeypatch.setattr(sys, "argv", ["dvk", "--help"])
+    assert cli.main() == 0 and frozen == [True]
+    # and a real process still ends as usual: its whole output, its exit code
+    proc = subprocess.run([sys.executable, "-m", "dvk", "missing", "--period", "Quý 5/2022"], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "Quý 5/2022" in proc.stderr and "Traceback" not in proc.stderr
+    help_text = subprocess.run([sys.executable, "-m", "dvk", "--help"], cwd=PROJECT_ROOT, capture_output=True,
+                               text=True)
+    assert help_text.returncode == 0 and help_text.stdout.rstrip().endswith(capsys.readouterr().out.rstrip()[-40:])
+
+
 def test_transform_passes_dbt_commands_on(monkeypatch, capsys):
     import dvk.transform as transform
 
