@@ -1,4 +1,4 @@
-"""End to end through Airflow: the README's run command (``python -m dvk.run_local``) on real files.
+"""End to end through Airflow: the README's run command (``python -m dvk run``, what `./scripts/run` runs) on real files.
 
 Each scenario runs the three DAGs with ``dag.test()`` in a subprocess, on a copy of the demo inbox,
 with its own warehouse, reports and quarantine folders. Both scenarios are shared states built once
@@ -48,7 +48,7 @@ def query(base: Path, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def _proc(record: dict) -> subprocess.CompletedProcess:
-    return subprocess.CompletedProcess(["dvk.run_local"], record["returncode"], record["stdout"], record["stderr"])
+    return subprocess.CompletedProcess(["dvk", "run"], record["returncode"], record["stdout"], record["stderr"])
 
 
 @pytest.fixture(scope="module")

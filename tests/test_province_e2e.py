@@ -68,7 +68,7 @@ def province_run(tmp_path_factory):
         DVK_AIRFLOW_HOME=os.environ["DVK_AIRFLOW_HOME"],
         DVK_LOG_DIR=str(base / "logs"),
     )
-    proc = subprocess.run([sys.executable, "-m", "dvk.run_local"], cwd=PROJECT_ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "dvk", "run"], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=1200)
     (base / f"run-{proc.returncode}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     return base, meta, expected, proc

@@ -1,4 +1,4 @@
-"""The README's run command (``python -m dvk.run_local``: the three DAGs with ``dag.test()``) in a
+"""The README's run command (``python -m dvk run``: the three DAGs with ``dag.test()``) in a
 subprocess, on a folder of its own, and the shared runs built from it once per test run.
 
 ``broken_demo_run`` (a session fixture of tests/conftest.py) is the demo inbox with one 2021
@@ -28,12 +28,13 @@ UNREADABLE_FILE = "hong-khong-mo-duoc.xlsx"
 
 
 def readme_run(base: Path, inbox: Path, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
-    """``python -m dvk.run_local *args`` with the DVK_* folders of ``base`` (inbox ``inbox``); its
-    output is also written to ``base/run-<exit code>.log``."""
+    """The README's run command, ``dvk run *args`` (as ``python -m dvk run``: the console script's
+    own entry, :func:`dvk.cli.main` without arguments), with the DVK_* folders of ``base`` (inbox
+    ``inbox``); its output is also written to ``base/run-<exit code>.log``."""
     env = dict(os.environ)
     env.update(site_env(base))
     env["DVK_INBOX_DIR"] = str(inbox)
-    proc = subprocess.run([sys.executable, "-m", "dvk.run_local", *args], cwd=PROJECT_ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-m", "dvk", "run", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
     (base / f"run-{proc.returncode}.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr,
                                                      encoding="utf-8")
@@ -85,5 +86,5 @@ def build_broken_demo_run(base: Path) -> None:
 def read_run(base: Path) -> tuple[subprocess.CompletedProcess, str]:
     """The run recorded by :func:`build_broken_demo_run`, and the broken unit's code."""
     record = json.loads((base / "run.json").read_text(encoding="utf-8"))
-    proc = subprocess.CompletedProcess(["dvk.run_local"], record["returncode"], record["stdout"], record["stderr"])
+    proc = subprocess.CompletedProcess(["dvk", "run"], record["returncode"], record["stdout"], record["stderr"])
     return proc, record["unit_code"]
