@@ -7,8 +7,13 @@ something small and JSON-serialisable for XCom. The DAG files only wire these to
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from dvk.filemodes import apply_umask
+
+if TYPE_CHECKING:  # imported where used: a DAG task imports only what its step needs
+    from dvk.gate import GateResult
+    from dvk.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +221,7 @@ def gate(year: int) -> dict:
     return gate_summary(enforce_gate(year, settings), settings)
 
 
-def gate_summary(result, settings=None) -> dict:
+def gate_summary(result: GateResult, settings: Settings | None = None) -> dict:
     """A passed gate result as the annual report's ``gate`` task returns it: its year, verdict,
     ``checked_at`` (which identifies the saved result), counts, the gate report and the saved
     result's path. :func:`report` reads the whole result from that file."""

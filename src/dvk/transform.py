@@ -194,7 +194,7 @@ def _dbt_values(settings: Settings) -> dict[str, str]:
         "DVK_WAREHOUSE": settings.warehouse.name,
         "DVK_DUE_GRACE_DAYS": str(int(settings.due_grace_days)),
         "DVK_FIRST_EXPECTED_YEAR": str(int(settings.first_expected_year)),
-        "DVK_UNITS_FILE": str(units_file_with_every_column(settings.units_file, paths["target_path"] / "reference")),
+        "DVK_UNITS_FILE": str(_units_file_for_dbt(settings)),
         "DVK_UNIT_CHANGES_FILE": str(settings.unit_changes_file),
         "DVK_UNIT_SHARES_FILE": str(settings.unit_shares_file),
         "DBT_TARGET_PATH": str(paths["target_path"]),
@@ -211,6 +211,12 @@ def _dbt_values(settings: Settings) -> dict[str, str]:
             "DVK_PG_DBNAME": pg.dbname,
         })
     return values
+
+
+def _units_file_for_dbt(settings: Settings) -> Path:
+    """The master list as dbt reads it (every column: ``dvk.reference.units_file_with_every_column``,
+    a copy in ``<dbt target>/reference/`` when the deployment's list leaves columns out)."""
+    return units_file_with_every_column(settings.units_file, dbt_paths(settings)["target_path"] / "reference")
 
 
 def _option_value(args: Sequence[str], option: str) -> str | None:
@@ -429,7 +435,7 @@ def load_reference_files(settings: Settings) -> None:
     import csv
 
     files = {
-        "reporting_units": units_file_with_every_column(settings.units_file, dbt_paths(settings)["target_path"] / "reference"),
+        "reporting_units": _units_file_for_dbt(settings),
         "unit_changes": settings.unit_changes_file,
         "unit_split_shares": settings.unit_shares_file,
     }

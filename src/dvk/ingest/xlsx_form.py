@@ -39,7 +39,7 @@ from dvk.ingest.form import (
 )
 from dvk.ingest.formula_eval import fill_computed
 from dvk.ingest.formulas import BadCell, Scope, bad_formula_cells, report_bad_formulas
-from dvk.ingest.problems import Problem, SubmissionError
+from dvk.ingest.problems import Problem, ProblemLog, SubmissionError
 from dvk.reference import FieldDirectory, UnitDirectory
 from dvk.text import clean, detect_legacy_file, fix_legacy, fold_compact
 
@@ -206,7 +206,7 @@ def _model_rows_below(rows: Sequence[Row], header_index: int, name_column: int) 
 
 
 def _refuse_other_model_tables(book: _Workbook, known: tuple[str | None, ...], models_name: str,
-                               log) -> None:
+                               log: ProblemLog) -> None:
     """A problem for every other sheet that holds a model table too (every required header, and a
     model under it): "Mô hình (2)", what Excel names a copy of the sheet, or "MoHinh" beside
     "Mô hình". One submission is read from one model sheet; which one holds the unit's list, or
