@@ -26,6 +26,8 @@ _spec = importlib.util.spec_from_file_location("make_corpus", Path(__file__).par
 corpus = sys.modules.setdefault("make_corpus", importlib.util.module_from_spec(_spec))
 if not hasattr(corpus, "build_cases"):
     _spec.loader.exec_module(corpus)
+#: The corpus, built once for the parametrisations and the inbox (the determinism test builds it again).
+CASES = corpus.build_cases()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("corpus")
     inbox = base / "inbox"
     started = time.monotonic()
-    cases = corpus.write(inbox)
+    cases = corpus.write(inbox, CASES)
     settings = Settings(inbox_dir=inbox, warehouse=base / "wh" / "dvk.duckdb", reports_dir=base / "reports",
                         quarantine_dir=base / "quarantine", max_file_bytes=corpus.MAX_FILE_BYTES,
                         inbox_settle_seconds=0)
@@ -79,7 +81,7 @@ def test_every_file_has_its_outcome(run):
     assert not first.failed
 
 
-@pytest.mark.parametrize("case", [c for c in corpus.build_cases() if isinstance(c.expect, corpus.Loaded)],
+@pytest.mark.parametrize("case", [c for c in CASES if isinstance(c.expect, corpus.Loaded)],
                          ids=lambda c: c.shown_name[:40])
 def test_loaded_with_exact_values(run, case):
     _, settings, _, _, _, _ = run
@@ -102,7 +104,7 @@ def test_loaded_with_exact_values(run, case):
     assert totals == list(want.totals or ())
 
 
-@pytest.mark.parametrize("case", [c for c in corpus.build_cases() if isinstance(c.expect, corpus.Quarantined)],
+@pytest.mark.parametrize("case", [c for c in CASES if isinstance(c.expect, corpus.Quarantined)],
                          ids=lambda c: c.shown_name[:40])
 def test_quarantined_with_every_problem_located(run, case):
     _, settings, first, _, listing, _ = run
