@@ -72,6 +72,7 @@ def ensure_metadata_db() -> None:
 
     from airflow.configuration import AIRFLOW_HOME
 
+    from dvk.filemodes import write_text_atomic
     from dvk.pools import ensure_pool
     from dvk.runlock import wait_lock
 
@@ -89,7 +90,7 @@ def ensure_metadata_db() -> None:
 
             stamp_path.unlink(missing_ok=True)
             upgradedb()
-            stamp_path.write_text(json.dumps({**want, "revision": _current_revision()}), encoding="utf-8")
+            write_text_atomic(stamp_path, json.dumps({**want, "revision": _current_revision()}))
         ensure_pool()
 
 
@@ -98,14 +99,19 @@ def _migrate_lock_path(home: Path) -> Path:
     so that every process using that file takes turns, whatever its Airflow home (a process started
     with ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` set keeps that database in another home); else in
     the home (a database server: Airflow's migration also takes the server's own lock)."""
-    from airflow.configuration import conf
-    from sqlalchemy.engine import make_url
-
-    url = make_url(conf.get("database", "sql_alchemy_conn"))
+    url = _metadata_db_url()
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         database = Path(url.database)
         return database.with_name(f"{database.name}.dvk-migrate.lock")
     return home / MIGRATE_LOCK_NAME
+
+
+def _metadata_db_url():
+    """The metadata database's address as Airflow is configured (a SQLAlchemy ``URL``)."""
+    from airflow.configuration import conf
+    from sqlalchemy.engine import make_url
+
+    return make_url(conf.get("database", "sql_alchemy_conn"))
 
 
 def _migration_stamp(revision: str | None) -> dict:
@@ -116,11 +122,10 @@ def _migration_stamp(revision: str | None) -> dict:
     from importlib import metadata
 
     from airflow.configuration import conf
-    from sqlalchemy.engine import make_url
 
     packages = sorted({(d.metadata["Name"].lower(), d.version) for d in metadata.distributions()
                        if (d.metadata["Name"] or "").lower().startswith("apache-airflow")})
-    address = make_url(conf.get("database", "sql_alchemy_conn")).set(password=None).render_as_string()
+    address = _metadata_db_url().set(password=None).render_as_string()
     return {
         "packages": [list(p) for p in packages],
         "external_db_managers": conf.get("database", "external_db_managers", fallback=""),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import uuid
 from pathlib import Path
 
 from dvk.settings import Settings, get_settings
@@ -58,6 +59,27 @@ def as_created(path: Path | str) -> None:
     file or folder gets under the umask, so the service's group can read it like the rest."""
     path = Path(path)
     path.chmod(dir_mode() if path.is_dir() and not path.is_symlink() else file_mode())
+
+
+def write_text_atomic(path: Path | str, text: str, *, durable: bool = False, read_only: bool = False) -> None:
+    """Write ``text`` (UTF-8) to ``path`` in one step for its readers: into a new file beside it,
+    then renamed over it, so a reader sees the old file or the new one, never half of one. The file
+    gets the umask's mode (read-only with ``read_only``: :func:`make_read_only`); ``durable``: on
+    disk before the rename. A failed write leaves no temporary file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if read_only:
+            make_read_only(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def make_read_only(path: Path | str) -> None:

@@ -279,18 +279,15 @@ def every_year_current(published: dict) -> None:
 def report(year: int, gate_result: dict | None = None) -> str:
     """Write the annual report extracts for ``year``; return their folder.
 
-    ``gate_result``: what :func:`gate` returned for this year in the same run (:func:`gate_summary`,
-    or a whole result as a dict); the saved result it names is used when it is still the one the
-    gate reached (same ``checked_at``); without it, or when the year was gated again since, the
-    gate is run here first.
+    ``gate_result``: what :func:`gate` returned for this year in the same run (:func:`gate_summary`);
+    the saved result it names is used when it is still the one the gate reached (same
+    ``checked_at``); without it, or when the year was gated again since, the gate is run here first.
     """
-    from dvk.gate import GateResult, load_result
+    from dvk.gate import load_result
     from dvk.report import build_annual_report
 
     result = None
-    if gate_result and "suites" in gate_result:  # a whole result
-        result = GateResult.from_dict(gate_result)
-    elif gate_result:
+    if gate_result:
         saved = load_result(year)
         if saved is not None and saved.checked_at == gate_result.get("checked_at"):
             result = saved

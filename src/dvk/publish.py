@@ -63,7 +63,7 @@ from typing import Any
 import duckdb
 
 from dvk import warehouse as dvk_warehouse
-from dvk.filemodes import make_read_only, remove_tree
+from dvk.filemodes import make_read_only, remove_tree, write_text_atomic
 from dvk.settings import Settings, get_settings
 from dvk.warehouse import comment_on, quote_ident, quote_string
 
@@ -278,19 +278,7 @@ def read_manifest(settings: Settings | None = None) -> dict[str, Any] | None:
 
 
 def _write_json_atomic(path: Path, data: Any, *, read_only: bool = False) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if read_only:
-            make_read_only(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n", durable=True, read_only=read_only)
 
 
 def _remove_stale(folder: Path, keep: Iterable[Path]) -> None:

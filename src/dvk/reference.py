@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -232,10 +231,10 @@ def units_file_with_every_column(path: Path | str, folder: Path) -> Path:
     target = folder / "reporting_units.csv"
     text = out.getvalue()
     if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        from dvk.filemodes import write_text_atomic
+
         folder.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, target)
+        write_text_atomic(target, text)
     return target
 
 

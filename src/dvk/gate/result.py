@@ -16,13 +16,11 @@ This module depends on nothing else of ``dvk.gate``: the runner fills a result, 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
-from dvk.filemodes import as_created
+from dvk.filemodes import write_text_atomic
 from dvk.settings import Settings, get_settings
 
 #: How many failure lines GateFailed's message shows (all of them are in gate_result.json).
@@ -168,16 +166,7 @@ def data_docs_path(year: int, settings: Settings | None = None) -> Path:
 def save_result(result: GateResult, path: Path) -> None:
     """Write ``result`` to ``path`` atomically (a reader never sees half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".gate_result-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(result.to_dict(), fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-        as_created(tmp)  # mkstemp makes 0600: the umask's mode, like every other output
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
 
 
 def load_result(year: int, settings: Settings | None = None) -> GateResult | None:
