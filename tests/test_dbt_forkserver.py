@@ -21,6 +21,14 @@ from dvk.settings import PROJECT_ROOT, get_settings
 e2e = pytest.mark.e2e
 
 
+@pytest.fixture(autouse=True)
+def _no_parse_state(monkeypatch):
+    """dbt runs here without a project: the run's parse state is not for it, and until the
+    background parse has made it (conftest's dbt_parse_state) the variable names no file, which dbt
+    refuses ("Invalid value for '--partial-parse-file-path'")."""
+    monkeypatch.delenv("DBT_PARTIAL_PARSE_FILE_PATH", raising=False)
+
+
 def _run(args, env=None, cwd=None):
     lines: list[str] = []
     code = dbt_forkserver.run(args, env=env if env is not None else dict(os.environ), cwd=cwd or os.getcwd(),
