@@ -5,6 +5,7 @@ process that started it. dbt runs here only as ``dbt debug --config-dir`` and an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -249,3 +250,111 @@ def test_a_caller_killed_while_dbt_runs_takes_its_dbt_with_it(tmp_path):
         caller.kill()
         caller.wait()
         listener.close()
+
+
+# -- the priming parse -----------------------------------------------------------------------------
+
+_TINY_PROFILE = """tiny:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: tiny.duckdb, threads: 1}
+"""
+
+
+def _tiny_project(folder):
+    """A dbt project of one model, with its DuckDB profile, in ``folder``."""
+    (folder / "models").mkdir(parents=True)
+    (folder / "dbt_project.yml").write_text("name: tiny\nversion: '1.0'\nprofile: tiny\n", encoding="utf-8")
+    (folder / "profiles.yml").write_text(_TINY_PROFILE, encoding="utf-8")
+    (folder / "models" / "one.sql").write_text("select 1 as one\n", encoding="utf-8")
+    return folder
+
+
+def test_the_parse_state_a_request_starts_from(tmp_path):
+    target = tmp_path / "t"
+    given = tmp_path / "given.msgpack"
+    args = ["build", "--project-dir", "p", "--target-path", str(target)]
+    assert dbt_forkserver.saved_parse_state(args, {}, str(tmp_path)) is None  # a first build: none
+    given.write_bytes(b"state")
+    env = {"DBT_PARTIAL_PARSE_FILE_PATH": str(given)}
+    assert dbt_forkserver.saved_parse_state(args, env, str(tmp_path)) == given
+    target.mkdir()
+    (target / "partial_parse.msgpack").write_bytes(b"its own")
+    assert dbt_forkserver.saved_parse_state(args, env, str(tmp_path)) == target / "partial_parse.msgpack"
+    # without --target-path: dbt's variable, else the project's target folder, from the working folder
+    (tmp_path / "p" / "target").mkdir(parents=True)
+    (tmp_path / "p" / "target" / "partial_parse.msgpack").write_bytes(b"project's")
+    assert dbt_forkserver.saved_parse_state(["ls", "--project-dir", "p"], {}, str(tmp_path)) == \
+        tmp_path / "p" / "target" / "partial_parse.msgpack"
+    assert dbt_forkserver.saved_parse_state(["ls"], {"DBT_TARGET_PATH": str(target)}, str(tmp_path)) == \
+        target / "partial_parse.msgpack"
+
+
+def test_the_priming_parse_reads_the_requests_project_and_writes_only_its_own_folder(tmp_path):
+    args = ["build", "--select", "one", "--project-dir", "p", "--profiles-dir=q", "--target", "dev",
+            "--vars", "{a: 1}", "--target-path", "t", "--log-path", "l", "--full-refresh"]
+    parse = dbt_forkserver.priming_args(args, tmp_path)
+    assert parse[:9] == ["parse", "--project-dir", "p", "--profiles-dir", "q", "--target", "dev", "--vars", "{a: 1}"]
+    assert parse[parse.index("--target-path") + 1] == parse[parse.index("--log-path") + 1] == str(tmp_path)
+    assert "--no-static-parser" in parse and "one" not in parse and "--full-refresh" not in parse
+
+
+def _server_state(pid: int) -> tuple[set[str], int, list[int]]:
+    """The server's open files, its threads and its child processes."""
+    files = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            files.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return files, len(os.listdir(f"/proc/{pid}/task")), _children(pid)
+
+
+@e2e
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads the process in /proc (Linux)")
+def test_the_server_primes_from_a_saved_state_before_the_second_invocation_and_keeps_nothing(tmp_path, monkeypatch):
+    project = _tiny_project(tmp_path / "tiny")
+    monkeypatch.delenv("DVK_DBT_PRIME", raising=False)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # the server's temporary folders
+    dbt_forkserver.stop()
+    dbt_forkserver.warm_up()  # a server of its own, started with priming on
+    monkeypatch.delenv("TMPDIR")
+    server = dbt_forkserver._SERVER
+    before = _server_state(server.process.pid)
+    options = ["--project-dir", str(project), "--profiles-dir", str(project)]
+    code, out = _run(["build", *options], cwd=project)
+    assert code == 0 and "PASS=1" in out
+    assert not server.primed  # a first build: no saved state to start from
+    code, out = _run(["build", *options], cwd=project)
+    assert code == 0 and "PASS=1" in out and "Unable to do partial parsing" not in out
+    assert server.primed
+    # nothing of the parse stays in the server: no log file, no thread (the children are forked from
+    # it), no process (multiprocessing's resource tracker)
+    assert _server_state(server.process.pid) == before
+    assert list(scratch.iterdir()) == []  # the priming parse's own folder is removed
+    code, out = _run(["run", "--select", "one", *options], cwd=project)
+    assert code == 0 and "PASS=1" in out
+    # a process's first invocation is not primed (it would pay more than it saves), unless
+    # warm_up named it: the priming then runs at once, while the caller does other work
+    dbt_forkserver.stop()
+    assert _run(["build", *options], cwd=project)[0] == 0 and not dbt_forkserver._SERVER.primed
+    dbt_forkserver.stop()
+    dbt_forkserver.warm_up((["build", *options], dict(os.environ), project))
+    assert _run(["build", *options], cwd=project)[0] == 0 and dbt_forkserver._SERVER.primed
+    # turned off (settings.dbt_prime): neither warm_up nor the invocations prime
+    monkeypatch.setenv("DVK_DBT_PRIME", "0")
+    dbt_forkserver.stop()
+    dbt_forkserver.warm_up((["build", *options], dict(os.environ), project))
+    for _ in range(2):
+        assert dbt_forkserver.run(["build", *options], env=dict(os.environ), cwd=project, on_line=print,
+                                  prime=False) == 0
+        assert not dbt_forkserver._SERVER.primed
+    monkeypatch.delenv("DVK_DBT_PRIME")
+    dbt_forkserver.stop()
+    dbt_forkserver.warm_up()  # the next dbt test of this worker finds it started, as before
+
+
+@pytest.mark.parametrize(("value", "on"), [("", True), ("1", True), ("0", False), ("off", False)])
+def test_the_priming_setting(monkeypatch, value, on):
+    monkeypatch.setenv("DVK_DBT_PRIME", value)
+    assert get_settings().dbt_prime is on

@@ -140,3 +140,18 @@ def test_a_given_parse_state_only_seeds_a_target_folder_without_one(tmp_path, mo
     other = tmp_path / "other_target"
     other.mkdir()
     assert _child_sees(monkeypatch, capsys, settings, "--target-path", str(other))["parse_state"] == str(given)
+
+
+def test_warm_up_names_the_build_dbt_will_run(tmp_path, monkeypatch):
+    """The README's run command primes dbt's fork server with the build the transform will run:
+    the same project, profile, target folder, environment and working folder as run_dbt's."""
+    from dvk import dbt_forkserver
+
+    sent = []
+    monkeypatch.setattr(dbt_forkserver, "warm_up", sent.append)
+    settings = replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb")
+    transform.warm_up(settings)
+    ((args, env, cwd),) = sent
+    target = transform.dbt_paths(transform._absolute_paths(settings))["target_path"]
+    assert args[0] == "build" and dbt_forkserver.option_value(args, "--target-path") == str(target)
+    assert env["DVK_WAREHOUSE"] == "dvk.duckdb" and Path(cwd) == transform.dbt_working_dir(settings)

@@ -15,6 +15,22 @@ messages name it ``dbt``.
 
     code = run(["build"], env=env, cwd=folder, on_line=print)   # dbt's exit code (or -signal)
 
+Before it forks the second child that reads the project (``build``, ``run``, ``test``, ``parse``
+…), or at once when :func:`warm_up` names the invocation to come, the server parses the project
+once itself (the priming parse), from the parse state dbt saved
+(the request's target folder's ``partial_parse.msgpack``, or the one ``DBT_PARTIAL_PARSE_FILE_PATH``
+names), in a temporary folder: dbt generates its serialisation code on first use (mashumaro,
+lazily) and builds the JSON schemas it checks the project and profile with, about 0.7 s of every
+invocation's start-up (docs/benchmarks.md, "The fork server's priming parse"); made once in the
+server, every child inherits them (a process that runs dbt once, e.g. an Airflow task, would pay
+more than it saves, unless the priming runs while the caller does other work). Nothing of the request's folders is written, and nothing of the
+parse is kept but that code: dbt's adapters are reset (each invocation registers its own, as dbt
+always does), its log file closed, multiprocessing's resource tracker stopped. Without a saved state
+(a deployment's first build) the server does not prime until a later request has one: a full parse
+would cost more than it saves. The static parser stays off in the priming parse (its Rust threads
+would not survive a fork). A request that says ``prime: false`` (``settings.dbt_prime`` off,
+``DVK_DBT_PRIME=0``) is never primed for.
+
 The server belongs to the process that started it (a forked process starts its own) and ends with
 it: it reads the caller's end of a Unix socket, and when that closes (the caller exited or was
 killed) it stops the child it is running and exits. One invocation at a time per server (the
@@ -33,11 +49,13 @@ import io
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -60,6 +78,16 @@ PRELOAD = (
     "dbt.parser.schema_yaml_readers",
     "dbt_common.clients.agate_helper",
 )
+#: dbt's commands that load the project (the ones the priming parse is for).
+PROJECT_COMMANDS = frozenset({
+    "build", "run", "test", "seed", "snapshot", "compile", "parse", "ls", "list", "show", "docs",
+    "source", "run-operation", "clone", "retry",
+})
+#: Options of a request passed on to the priming parse: what decides which project it parses and
+#: whether the saved parse state fits (dbt parses in full when the vars or the profile differ).
+_PROJECT_OPTIONS = ("--project-dir", "--profiles-dir", "--profile", "--target", "-t", "--vars")
+_PARSE_STATE = "partial_parse.msgpack"
+_PARSE_STATE_VARIABLE = "DBT_PARTIAL_PARSE_FILE_PATH"
 #: The setting that turns the server off (``settings.dbt_forkserver``; dbt then starts as
 #: ``python -m dbt.cli.main``), named in the server's errors.
 VARIABLE = "DVK_DBT_FORKSERVER"
@@ -81,6 +109,7 @@ class _Server:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.owner = os.getpid()
+        self.primed = False  # whether the server has parsed the project (module docstring), as it last said
         self.sock = ours
         try:
             self.process = subprocess.Popen(
@@ -142,31 +171,43 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_drop)  # a forked process starts its own
 
 
-def warm_up() -> None:
+def warm_up(invocation: tuple[Sequence[str], Mapping[str, str], Path | str] | None = None) -> None:
     """Start this process's server now, so that it imports dbt while the caller does other work
-    (the README's run command calls it before the ingest). Does nothing where dbt runs without it
-    (``settings.dbt_forkserver`` off, or not :func:`supported`)."""
+    (the README's run command calls it before the ingest); with the ``(args, env, cwd)`` of the
+    invocation to come, it also makes its priming parse then (module docstring). Does nothing where
+    dbt runs without it (``settings.dbt_forkserver`` off, or not :func:`supported`)."""
     from dvk.settings import get_settings
 
-    if get_settings().dbt_forkserver and supported():
+    settings = get_settings()
+    if settings.dbt_forkserver and supported():
         with _LOCK:
-            _server()
+            server = _server()
+            if invocation is not None and settings.dbt_prime:
+                args, env, cwd = invocation
+                try:
+                    _send(server.sock, {"invocation": {"args": list(args), "env": dict(env), "cwd": str(cwd)}})
+                except OSError:
+                    _drop()  # the next invocation starts a new one
+                    raise
 
 
-def run(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str, on_line: Callable[[str], None]) -> int:
+def run(args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str, on_line: Callable[[str], None],
+        prime: bool = True) -> int:
     """Run ``dbt <args>`` in a child forked by the server, in ``cwd`` with exactly ``env`` as its
     environment; each line of its output (stdout and stderr together) goes to ``on_line`` as it
-    comes. Returns its exit code, or minus the signal that ended it."""
+    comes. ``prime=False``: the server makes no priming parse for it (module docstring). Returns
+    its exit code, or minus the signal that ended it."""
     with _LOCK:
         server = _server()
         read_end, write_end = os.pipe()
         try:
             try:
                 _send(server.sock, {"args": list(args), "env": dict(env), "cwd": str(cwd),
-                                    "umask": current_umask()}, fds=(write_end,))
+                                    "umask": current_umask(), "prime": prime}, fds=(write_end,))
             finally:
                 os.close(write_end)
-            pid = _receive(server)["pid"]
+            reply = _receive(server)
+            pid, server.primed = reply["pid"], bool(reply.get("primed"))
         except BaseException:
             os.close(read_end)
             _drop()
@@ -245,14 +286,113 @@ def _preload() -> None:
     gc.freeze()  # the preloaded objects stay shared with the children (no copy on write by the GC)
 
 
+def option_value(args: Sequence[str], option: str) -> str | None:
+    """The value of ``option`` in a dbt command line (``--x value`` or ``--x=value``), or None."""
+    for i, arg in enumerate(args):
+        if arg == option and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(option + "="):
+            return arg[len(option) + 1:]
+    return None
+
+
+def saved_parse_state(args: Sequence[str], env: Mapping[str, str], cwd: str) -> Path | None:
+    """The parse state a request's dbt would start from: its target folder's, else the one
+    ``DBT_PARTIAL_PARSE_FILE_PATH`` names; None when there is none (dbt would parse in full)."""
+    target = option_value(args, "--target-path") or env.get("DBT_TARGET_PATH")
+    if target is None:
+        project = Path(cwd, option_value(args, "--project-dir") or env.get("DBT_PROJECT_DIR") or ".")
+        target = str(project / "target")
+    own = Path(cwd, target, _PARSE_STATE)
+    if own.is_file():
+        return own
+    given = env.get(_PARSE_STATE_VARIABLE)
+    return Path(cwd, given) if given and Path(cwd, given).is_file() else None
+
+
+def priming_args(args: Sequence[str], folder: Path) -> list[str]:
+    """The priming ``dbt parse`` for a request's ``args``: the same project, profile, target and
+    vars; the target and log folders ``folder``; the static parser off; no output."""
+    parse = ["parse"]
+    for name in _PROJECT_OPTIONS:
+        value = option_value(args, name)
+        if value is not None:
+            parse += [name, value]
+    return [*parse, "--target-path", str(folder), "--log-path", str(folder), "--no-static-parser",
+            "--log-level", "none", "--log-level-file", "none"]
+
+
+def _prime(message: dict) -> bool:
+    """Parse the request's project in this process, from its saved parse state copied to a
+    temporary folder (module docstring). False when there is no saved state (nothing done).
+    Whatever happens, the process's environment, folder and dbt's adapters and loggers are put
+    back; a failure is not the request's (its child parses as it would have)."""
+    args = [str(arg) for arg in message["args"]]
+    state = saved_parse_state(args, message["env"], message["cwd"])
+    if state is None:
+        return False
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="dvk-dbt-priming-") as folder:
+        try:
+            shutil.copyfile(state, Path(folder, _PARSE_STATE))
+            os.chdir(message["cwd"])
+            os.environ.clear()
+            os.environ.update({k: v for k, v in message["env"].items()
+                               if k not in (_PARSE_STATE_VARIABLE, "DBT_TARGET_PATH", "DBT_LOG_PATH")})
+            from dbt.cli.main import dbtRunner
+
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                dbtRunner().invoke(priming_args(args, Path(folder)))
+        except Exception as exc:  # noqa: BLE001 - an optimisation: the request runs as without it
+            print(f"dbt's fork server: priming parse skipped: {exc!r}", file=sys.stderr)
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+            _release_dbt_state()
+    return True
+
+
+def _release_dbt_state() -> None:
+    """What a dbt invocation leaves in its process: the adapters (their connections, and the
+    lock that started multiprocessing's resource tracker, a process of its own), the event loggers
+    (an open log file). The children start their own tracker, as without the priming parse."""
+    with contextlib.suppress(Exception):
+        from dbt.adapters.factory import reset_adapters
+
+        reset_adapters()
+    with contextlib.suppress(Exception):
+        from dbt_common.events.event_manager_client import cleanup_event_logger
+
+        cleanup_event_logger()
+    import gc
+
+    gc.collect()  # the adapters' locks: their semaphores unlinked (and unregistered from the tracker)
+    from multiprocessing import resource_tracker
+
+    with contextlib.suppress(Exception):
+        resource_tracker._resource_tracker._stop()  # noqa: SLF001 - no public way in Python 3.11
+    gc.freeze()
+
+
 def serve(sock: socket.socket) -> int:
     """The server's loop: one request at a time, until the caller's end of ``sock`` closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the caller and dbt's child
     _preload()
+    primed = served = False
     while True:
         message, fds = _receive_message(sock, max_fds=1)
         if message is None:
             return 0
+        if "invocation" in message:  # prime now, for the invocation to come (no reply)
+            if not primed:
+                primed = _prime(message["invocation"])
+            continue
+        if message["args"] and str(message["args"][0]) in PROJECT_COMMANDS and message.get("prime", True):
+            # from the second invocation on: a process that runs dbt once would pay more than it saves
+            if not primed and served:
+                primed = _prime(message)
+            served = True
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
@@ -261,7 +401,7 @@ def serve(sock: socket.socket) -> int:
         for fd in fds:
             os.close(fd)
         try:
-            _send(sock, {"pid": pid})
+            _send(sock, {"pid": pid, "primed": primed})
             status = _wait(pid, sock)
         except BaseException:  # the caller gone between request and reply, or the socket broken
             _stop_child(pid)

@@ -163,12 +163,13 @@ def _run_dags(args: argparse.Namespace, settings, runlog) -> list[airflow_local.
     listing = _inbox_listing(settings)
     _read_settled_uploads(settings, say, listing)
     if _dbt_likely(settings, listing):
-        # dbt's fork server imports dbt while Airflow sets up and the ingest runs: dvk_transform's
-        # tasks run in this process (dag.test) and fork their dbt invocations from it
-        from dvk import dbt_forkserver
+        # dbt's fork server imports dbt (and primes it, from the last build's parse state) while
+        # Airflow sets up and the ingest runs: dvk_transform's tasks run in this process (dag.test)
+        # and fork their dbt invocations from it
+        from dvk import transform
 
         try:
-            dbt_forkserver.warm_up()
+            transform.warm_up(settings)
         except OSError as exc:  # no process could be started: the first dbt invocation says why
             print(f"dbt's fork server not started early: {exc}", file=sys.stderr)  # the run's log
     with runlog.stage("airflow metadata"):

@@ -100,6 +100,11 @@ class Settings:
     #: child process of its own (``dvk.dbt_forkserver``). Always off where ``os.fork`` is missing. A
     #: Settings built in code without it also takes the environment's value.
     dbt_forkserver: bool = field(default_factory=lambda: _switch("DVK_DBT_FORKSERVER", default=True))
+    #: The fork server's priming parse (``DVK_DBT_PRIME``, default on; ``0`` leaves it out): the
+    #: server parses the project once from the last build's parse state, before a process's second
+    #: dbt invocation or while the README's run command ingests, so that every later invocation
+    #: starts about 0.7 s sooner (``dvk.dbt_forkserver``). Taken from the environment like the above.
+    dbt_prime: bool = field(default_factory=lambda: _switch("DVK_DBT_PRIME", default=True))
 
     def __post_init__(self) -> None:
         if self.published_dir is None:

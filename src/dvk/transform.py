@@ -219,15 +219,6 @@ def _units_file_for_dbt(settings: Settings) -> Path:
     return units_file_with_every_column(settings.units_file, dbt_paths(settings)["target_path"] / "reference")
 
 
-def _option_value(args: Sequence[str], option: str) -> str | None:
-    for i, arg in enumerate(args):
-        if arg == option and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(option + "="):
-            return arg[len(option) + 1:]
-    return None
-
-
 def dbt_child_environment(settings: Settings, cli_args: Sequence[str] = ()) -> dict[str, str]:
     """The environment of a dbt child process (run it in :func:`dbt_working_dir`): this process's,
     plus :func:`_dbt_values`; this process's own environment is left as it is. A parse state given
@@ -236,7 +227,7 @@ def dbt_child_environment(settings: Settings, cli_args: Sequence[str] = ()) -> d
     settings') that has none of its own, and only once it exists (dbt stops on a path that names
     no file; without one it parses the project in full)."""
     env = {**os.environ, **_dbt_values(settings)}
-    target = Path(_option_value(cli_args, "--target-path") or dbt_paths(settings)["target_path"])
+    target = Path(dbt_forkserver.option_value(cli_args, "--target-path") or dbt_paths(settings)["target_path"])
     given = env.get(PARTIAL_PARSE_VARIABLE)
     if given is not None and ((target / PARTIAL_PARSE_FILE).is_file() or not Path(given).is_file()):
         env.pop(PARTIAL_PARSE_VARIABLE)
@@ -300,12 +291,22 @@ def _failures_from_run_results(path: Path, since: float) -> tuple[list[NodeFailu
     return failures, skipped
 
 
+def warm_up(settings: Settings | None = None) -> None:
+    """Start this process's dbt fork server now and let it make its priming parse for a build of
+    the warehouse while this process does other work (:func:`dvk.dbt_forkserver.warm_up`; nothing
+    where dbt runs without the server)."""
+    settings = _absolute_paths(settings or get_settings())
+    cli_args = dbt_cli_args(["build"], settings)
+    dbt_forkserver.warm_up((cli_args, dbt_child_environment(settings, cli_args), dbt_working_dir(settings)))
+
+
 def _run_child(cli_args: list[str], env: dict[str, str], cwd: Path, on_line: Callable[[str], None],
-               forkserver: bool = True) -> int:
+               forkserver: bool = True, prime: bool = True) -> int:
     """dbt's exit code, run in a child process: forked by this process's fork server (dbt imported
-    once, :mod:`dvk.dbt_forkserver`), else started as ``python -m dbt.cli.main``."""
+    once, :mod:`dvk.dbt_forkserver`; ``prime``: its priming parse allowed), else started as
+    ``python -m dbt.cli.main``."""
     if forkserver and dbt_forkserver.supported():
-        return dbt_forkserver.run(cli_args, env=env, cwd=cwd, on_line=on_line)
+        return dbt_forkserver.run(cli_args, env=env, cwd=cwd, on_line=on_line, prime=prime)
     with subprocess.Popen(
         [*DBT_COMMAND, *cli_args], env=env, cwd=cwd, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
@@ -346,7 +347,8 @@ def run_dbt(args: list[str], settings: Settings | None = None) -> None:
     with _LOCK:
         env = dbt_child_environment(settings, cli_args)
         started = time.time()
-        returncode = _run_child(cli_args, env, dbt_working_dir(settings), echo, settings.dbt_forkserver)
+        returncode = _run_child(cli_args, env, dbt_working_dir(settings), echo, settings.dbt_forkserver,
+                                settings.dbt_prime)
         sys.stdout.flush()
     if returncode == 0:
         return
