@@ -79,7 +79,7 @@ def test_any_dbt_command_that_writes_forgets_the_record(tmp_path, monkeypatch):
     record = changes.build_inputs_path(settings)
     calls = []
 
-    def dbt_child(cli_args, env, cwd, on_line, forkserver=True):  # dbt itself never runs here
+    def dbt_child(cli_args, env, cwd, on_line, forkserver=True, prime=True):  # dbt itself never runs here
         calls.append(cli_args)
         return 0
 
