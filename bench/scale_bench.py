@@ -534,20 +534,27 @@ def expected_totals(expected: dict) -> dict:
     return {k: meta[k] for k in ("units", "files", "model_rows", "years") if k in meta}
 
 
-def annual_years(expected: dict) -> list[str]:
-    """The years of ``expected`` whose generated files hold an annual report of at least one unit:
-    the years the pipeline reports (``dvk.pipeline.report_years``: years with annual submissions).
-    A scale's last year can have in-year reports only (the province's 2026 ends at 2026Q3, before
-    the annual reports are due): its expected summary exists, but no annual report does."""
-    return [str(y) for y, exp in expected["years"].items() if int(exp["units_reported"]) > 0]
+def annual_years(expected: dict, today=None) -> list[str]:
+    """The years of ``expected`` the pipeline reports (``dvk.pipeline.report_years``): those whose
+    generated files hold an annual report of at least one unit, and those whose annual report is
+    due by ``today`` (the office's, by default), counted from shorter reports (provisional). A
+    scale's last year can have in-year reports only (the province's 2026 ends at 2026Q3): until its
+    annual reports are due (19 December 2026), its expected summary exists, but no annual report does."""
+    from dvk.report.data import annual_report_due
+    from dvk.settings import get_settings
+
+    grace = get_settings().due_grace_days
+    return [str(y) for y, exp in expected["years"].items()
+            if int(exp["units_reported"]) > 0
+            or (int(exp.get("files", 1)) > 0 and annual_report_due(int(y), grace, today))]
 
 
-def check_summaries(who: str, got: dict, expected: dict, years: list[str] | None = None) -> None:
+def check_summaries(who: str, got: dict, expected: dict, years: list[str] | None = None, today=None) -> None:
     """The annual figures ``who`` produced must equal the generator's, year by year: ``years``
-    (default: every year with annual reports in the generated files, :func:`annual_years`, what
-    the pipeline reports), and no other year."""
+    (default: the years the pipeline reports, :func:`annual_years` as of ``today``), and no other
+    year."""
     problems = []
-    wanted = annual_years(expected) if years is None else [str(y) for y in years]
+    wanted = annual_years(expected, today) if years is None else [str(y) for y in years]
     if not wanted:
         problems.append("the generated files hold no annual report")
     for year in wanted:

@@ -10,7 +10,7 @@ from dvk.pools import WAREHOUSE_POOL
 DOC = """
 ### Báo cáo năm / Annual report
 
-For each year (the `year` param, or every year with annual submissions when it is left empty):
+For each year (the `year` param, or, when it is left empty, every year with annual reports and every year whose annual report is due):
 
 1. **gate** — the Great Expectations checks of spec §6 on the marts (declared totals equal the
    model lines, new + replicated = total, marts reconcile with the raw submissions; missing and
@@ -52,7 +52,7 @@ at once (every year): see docs/operations.md.
             maximum=2100,
             title="Năm báo cáo / Report year",
             description="Năm cần lập báo cáo; để trống: mọi năm có báo cáo năm. "
-            "The year to report; empty: every year with annual submissions.",
+            "The year to report; empty: every year with annual reports, and every year whose annual report is due.",
         ),
         "unit_code": Param(
             None,

@@ -92,7 +92,7 @@ def test_the_run_prints_a_short_summary_and_logs_the_rest(demo_runs):
     lines = first.stdout.splitlines()
     assert len(lines) <= 40, first.stdout
     assert "  2021: 27 đơn vị, 253 mô hình, 157 xây mới, 96 nhân rộng;" in first.stdout
-    for stage in ("ingest: ", "dbt build: ", "  gate 2021: passed", "publish: ", "report 2021: ok"):
+    for stage in ("ingest: ", "dbt build: ", "  gate 2021: passed", "publish: ", "report 2021, 2022, 2025, 2026: ok"):
         assert any(line.startswith(stage) for line in lines), stage
     assert re.search(r"^ingest: \d+ tệp / files seen, \d+ loaded", first.stdout, re.M)
     assert "of 374" not in first.stdout and " START " not in first.stdout and "[DAG TEST]" not in first.stdout
@@ -125,10 +125,16 @@ def test_the_nightly_build_runs_data_tests_but_not_dbt_unit_tests(demo_runs):
     assert not [i for i in ids if i.startswith("unit_test.")]
 
 
-def test_only_years_with_annual_submissions_are_reported(demo_runs):
+def test_years_with_annual_submissions_and_years_due_are_reported(demo_runs):
     base = demo_runs[0]
     years = sorted(p.name for p in (base / "reports" / "annual").iterdir())
-    assert years == ["2021", "2025", "2026"]  # 2022 has quarterly reports only
+    assert years == ["2021", "2022", "2025", "2026"]
+    # 2022 has quarterly reports only, and its annual report is long due: every unit that sent one
+    # is counted from it, provisional (spec §2); the others are missing
+    summary = json.loads((base / "reports" / "annual" / "2022" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["units"] and all(u["provisional"] for u in summary["units"])
+    assert (summary["units_reported"], summary["units_provisional"], summary["units_missing"]) == (0, 6, 22)
+    assert {u["source_period_id"] for u in summary["provisional_units"]} == {"2022Q1"}
     assert re.search(r"^  2021: 27 đơn vị, 253 mô hình", demo_runs[2].stdout, re.M)
     for year in years:  # ./scripts/run prints every year's line
         assert re.search(rf"^  {year}: \d+ đơn vị, \d+ mô hình", demo_runs[2].stdout, re.M), year

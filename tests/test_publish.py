@@ -500,7 +500,7 @@ def test_a_failed_year_keeps_its_last_rows_and_the_others_are_published(site, tm
     base = tmp_path / "site"
     settings = copy_site(site, base)
     rows_2021 = year_rows(settings.published_warehouse, 2021)
-    rows_2022 = year_rows(settings.warehouse, 2022)  # quarterly only: never gated, published as it is
+    rows_2022 = year_rows(settings.warehouse, 2022)  # quarterly only, its annual report due: gated too
     assert rows_2022["fct_submission"]
 
     # 1. 2023's first report fails its gate: 2023 was never published, so analysts see none of it
@@ -520,7 +520,7 @@ def test_a_failed_year_keeps_its_last_rows_and_the_others_are_published(site, tm
     assert y["held_since"] == m1["published_at"] and y["gate_failures"] >= 1
     assert any(CORRECTED_UNIT in line for line in y["gate_failure_summary"])
     assert m1["years"]["2021"]["state"] == "current" and m1["years"]["2021"]["gated"] is True
-    assert m1["years"]["2022"]["state"] == "current" and m1["years"]["2022"]["gated"] is False
+    assert m1["years"]["2022"]["state"] == "current" and m1["years"]["2022"]["gated"] is True
     assert m1["years_held_back"] == [2023] and {2021, 2022} <= set(m1["years_current"])
     meta = duckdb.connect(str(settings.published_warehouse), read_only=True)
     try:

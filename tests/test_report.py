@@ -16,14 +16,15 @@ import io
 import json
 import re
 import zipfile
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from dvk.gate import GateFailed, run_gate
-from dvk.report import build_annual_report, years_with_annual_submissions
+from dvk.report import build_annual_report, years_to_report
 from tests.support import gate_fixtures as fixture
 
 SPEC_KEYS = [
@@ -624,15 +625,19 @@ def test_gate_result_of_another_year_is_refused(tmp_path):
 
 
 @pytest.mark.e2e  # the story warehouse is a dbt build
-def test_years_with_annual_submissions(tmp_path):
+def test_the_years_to_report(tmp_path):
     settings = fixture.make_settings(tmp_path)
-    assert years_with_annual_submissions(settings) == [2021]  # 2022 has a quarterly report only
+    # 2022 has a quarterly report only: reported once its annual report is due (19 December 2022,
+    # five days' grace after the window closes), its units counted from the quarter, provisional
+    assert years_to_report(settings, today=date(2022, 12, 19)) == [2021]
+    assert years_to_report(settings, today=date(2022, 12, 20)) == [2021, 2022]
+    assert years_to_report(replace(settings, due_grace_days=10), today=date(2022, 12, 20)) == [2021]
     settings = fixture.make_settings(
         tmp_path / "again",
         "update marts.fct_submission set period_kind = 'year', period_id = '2022' "
         f"where submission_id = '{fixture.sid('tp_2022q1')}'",
     )
-    assert years_with_annual_submissions(settings) == [2021, 2022]
+    assert years_to_report(settings, today=date(2022, 3, 1)) == [2021, 2022]  # an annual report: at once
 
 
 def test_content_fingerprint_ignores_versions_provenance_and_line_order():

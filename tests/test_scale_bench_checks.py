@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from datetime import date
 
 import pytest
 
@@ -30,10 +31,18 @@ EXPECTED = {"years": {"2025": _year(70, 500), "2026": _year(0, 200)}}
 FIGURES_2025 = {"models_total": 500, "models_new": 497, "models_replicated": 3}
 
 
-def test_years_with_annual_reports_only():
+#: before 2026's annual reports are due (19 December 2026), and after
+BEFORE_DUE, AFTER_DUE = date(2026, 12, 8), date(2026, 12, 20)
+
+
+def test_years_with_annual_reports_and_years_due():
     sb = _scale_bench()
-    assert sb.annual_years(EXPECTED) == ["2025"]
-    sb.check_summaries("pipeline", {2025: FIGURES_2025}, EXPECTED)
+    assert sb.annual_years(EXPECTED, BEFORE_DUE) == ["2025"]
+    sb.check_summaries("pipeline", {2025: FIGURES_2025}, EXPECTED, today=BEFORE_DUE)
+    # once due, a year of shorter reports only is reported too (its units provisional)
+    assert sb.annual_years(EXPECTED, AFTER_DUE) == ["2025", "2026"]
+    with pytest.raises(RuntimeError, match="2026: missing"):
+        sb.check_summaries("pipeline", {2025: FIGURES_2025}, EXPECTED, today=AFTER_DUE)
 
 
 @pytest.mark.parametrize("got, message", [
@@ -43,7 +52,7 @@ def test_years_with_annual_reports_only():
 ])
 def test_a_missing_wrong_or_extra_year_fails(got, message):
     with pytest.raises(RuntimeError, match=message):
-        _scale_bench().check_summaries("pipeline", got, EXPECTED)
+        _scale_bench().check_summaries("pipeline", got, EXPECTED, today=BEFORE_DUE)
 
 
 def test_every_year_when_asked():
@@ -51,4 +60,4 @@ def test_every_year_when_asked():
     with pytest.raises(RuntimeError, match="2026: missing"):
         sb.check_summaries("pandas", {2025: FIGURES_2025}, EXPECTED, years=list(EXPECTED["years"]))
     with pytest.raises(RuntimeError, match="no annual report"):
-        sb.check_summaries("pipeline", {}, {"years": {"2026": _year(0, 200)}})
+        sb.check_summaries("pipeline", {}, {"years": {"2026": _year(0, 200)}}, today=BEFORE_DUE)

@@ -208,9 +208,10 @@ class ChangePlan:
 def plan_changes(settings: Settings | None = None, *, years: list[int] | None = None) -> ChangePlan:
     """Compare the warehouse with the last publication's record of each year (see module doc).
 
-    ``years``: the years the gate applies to (default: every year with annual submissions)."""
+    ``years``: the years the gate applies to (default: the years with an annual report to write,
+    :func:`dvk.report.data.report_years_in`)."""
     from dvk.publish import CURRENT, read_manifest
-    from dvk.report.data import YEARS_SQL
+    from dvk.report.data import report_years_in
     from dvk.warehouse import read_only, target as warehouse_target
 
     settings = settings or get_settings()
@@ -218,7 +219,7 @@ def plan_changes(settings: Settings | None = None, *, years: list[int] | None = 
     with read_only(warehouse_target(settings)) as con:
         prints = year_fingerprints(con)
         gated = sorted({int(y) for y in years} if years is not None
-                       else {int(r[0]) for r in con.execute(YEARS_SQL).fetchall() if r[0] is not None})
+                       else set(report_years_in(con, settings.due_grace_days)))
         manifest = read_manifest(settings) or {}
         before = manifest.get("years") or {}
         changed, unchanged, reasons, loads = [], [], {}, {}

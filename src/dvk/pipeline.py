@@ -111,13 +111,14 @@ def transform(*, force: bool = False) -> bool:
 
 
 def report_years(year: int | None) -> list[int]:
-    """The years to report: the one asked for, else every year with annual submissions."""
+    """The years to report: the one asked for, else every year with annual submissions and every
+    year whose annual report is due (:func:`dvk.report.years_to_report`)."""
     if year is not None:
         return [int(year)]
-    from dvk.report import years_with_annual_submissions
+    from dvk.report import years_to_report
 
-    years = years_with_annual_submissions()
-    log.info("Years with annual submissions: %s", years)
+    years = years_to_report()
+    log.info("Năm có báo cáo năm / years to report: %s", years)
     return years
 
 

@@ -594,9 +594,9 @@ def publish_years(
             raise ValueError("only=True needs the years to publish")
         gated = requested
     else:
-        from dvk.report import years_with_annual_submissions
+        from dvk.report import years_to_report
 
-        gated = requested | set(years_with_annual_submissions(settings))
+        gated = requested | set(years_to_report(settings))
     from dvk.changes import reference_fingerprint, year_fingerprints
 
     reference = reference_fingerprint(settings)

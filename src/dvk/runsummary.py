@@ -127,10 +127,11 @@ def transform_lines(outcome, settings, since: float) -> list[str]:
 
 
 def report_lines(outcome, settings, since: float, unit: str | None = None) -> list[str]:
-    """One line a year this run gated: its report written (or left as it was: same figures), or
-    blocked by the gate, or not written (its report task failed)."""
+    """One line per outcome of the years this run gated, naming them (``report 2022, 2025: ok``):
+    report written, or left as it was (same figures), or blocked by the gate, or not written (its
+    report task failed)."""
     reports_failed = any(s == "failed" for t, s in outcome.tasks.items() if t.startswith("year_report.report"))
-    lines = []
+    outcomes: dict[str, list[str]] = {}
     for r in gate_results(settings.reports_dir, since):
         year = r.get("year")
         summary = settings.reports_dir / "annual" / str(year) / "summary.json"
@@ -140,7 +141,8 @@ def report_lines(outcome, settings, since: float, unit: str | None = None) -> li
             what = "ok" if _fresh(summary, since) else "ok (unchanged)"
         else:
             what = "NOT written (its report task failed)"
-        lines.append(f"report {year}: {what}")
+        outcomes.setdefault(what, []).append(str(year))
+    lines = [f"report {', '.join(years)}: {what}" for what, years in outcomes.items()]
     if lines:
         seconds = _seconds(outcome, "year_report.gate") + _seconds(outcome, "year_report.report")
         lines[-1] += f" (gates and reports {seconds:.1f} s)"

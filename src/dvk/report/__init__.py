@@ -8,7 +8,7 @@ previous version). ``versions/v<N>/`` keeps every published version. See docs/an
 Public API::
 
     build_annual_report(year, settings=None, gate_result=None) -> Path
-    years_with_annual_submissions(settings=None) -> list[int]
+    years_to_report(settings=None) -> list[int]
 
 The report reads the warehouse read-only and refuses (``dvk.gate.GateFailed``) unless the quality
 gate of the year passed. The same warehouse gives the same report; a new version is written only
@@ -23,6 +23,6 @@ atomically).
 from __future__ import annotations
 
 from dvk.report.build import annual_report_dir, build_annual_report
-from dvk.report.data import years_with_annual_submissions
+from dvk.report.data import years_to_report
 
-__all__ = ["annual_report_dir", "build_annual_report", "years_with_annual_submissions"]
+__all__ = ["annual_report_dir", "build_annual_report", "years_to_report"]

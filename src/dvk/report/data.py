@@ -10,6 +10,7 @@ spec; left out, with a warning, from a warehouse built before that mart existed)
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from dvk.periods import local_today, make_period
 from dvk.reference import load_fields
 from dvk.settings import Settings, get_settings
 from dvk.warehouse import query_rows, query_value, read_only, target as warehouse_target
@@ -105,10 +107,12 @@ select count(*) from information_schema.tables
 where table_catalog = current_database() and table_schema = 'marts' and table_name = 'fct_annual_unit_today'
 """
 
+#: Each year with accepted submissions, and whether one of them is an annual report.
 YEARS_SQL = """
-select distinct period_year
+select period_year, bool_or(period_kind = 'year') as has_annual
 from marts.fct_submission
-where is_accepted and period_kind = 'year'
+where is_accepted and period_year is not null
+group by period_year
 order by period_year
 """
 
@@ -270,12 +274,29 @@ def load_annual_data(year: int, settings: Settings | None = None) -> AnnualData:
                       today=today)
 
 
-def years_with_annual_submissions(settings: Settings | None = None) -> list[int]:
-    """The years having at least one accepted submission with period_kind 'year'."""
+def annual_report_due(year: int, grace_days: int, today: dt.date | None = None) -> bool:
+    """Whether the annual report of ``year`` is due by ``today`` (the office's, by default): its
+    window closed on 14 December and the grace days have passed (spec §2)."""
+    return (today or local_today()) > make_period("year", int(year)).due_date(grace_days)
+
+
+def report_years_in(con, grace_days: int, today: dt.date | None = None) -> list[int]:
+    """The years with an annual report to write, read on ``con``: every year with an accepted annual
+    submission, and every year whose annual report is due (:func:`annual_report_due`) with accepted
+    submissions of shorter periods only, whose units are then all counted from their latest
+    shorter report, provisional (spec §2: "a unit with no annual report for Y is counted from its
+    latest accepted report of a shorter period inside Y"). A year in progress with no annual
+    report yet has none."""
+    return [int(r["period_year"]) for r in query_rows(con, YEARS_SQL)
+            if r["has_annual"] or annual_report_due(int(r["period_year"]), grace_days, today)]
+
+
+def years_to_report(settings: Settings | None = None, today: dt.date | None = None) -> list[int]:
+    """:func:`report_years_in` on the warehouse of ``settings``."""
     settings = settings or get_settings()
     with read_only(warehouse_target(settings)) as con:
-        rows = query_rows(con, YEARS_SQL)
-    return [int(r["period_year"]) for r in rows if r["period_year"] is not None]
+        return report_years_in(con, settings.due_grace_days, today)
 
 
-__all__ = ["AnnualData", "FIELD_CODES", "FIRST_TODAY_YEAR", "load_annual_data", "years_with_annual_submissions"]
+__all__ = ["AnnualData", "FIELD_CODES", "FIRST_TODAY_YEAR", "annual_report_due", "load_annual_data",
+           "report_years_in", "years_to_report"]
