@@ -358,3 +358,43 @@ def test_the_server_primes_from_a_saved_state_before_the_second_invocation_and_k
 def test_the_priming_setting(monkeypatch, value, on):
     monkeypatch.setenv("DVK_DBT_PRIME", value)
     assert get_settings().dbt_prime is on
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork (POSIX)")
+@pytest.mark.parametrize("module", ["dvk.dbt_forkserver", "dvk.transform"])
+def test_a_process_forked_while_a_thread_runs_dbt_can_run_dbt(module):
+    """The lock that serialises a process's dbt invocations, held by another thread when the
+    process forks (a task runner forked from a process with threads), is a new one in the child."""
+    import importlib
+    import threading
+
+    lock_owner = importlib.import_module(module)
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with lock_owner._LOCK:
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert held.wait(10)
+        pid = os.fork()
+        if pid == 0:  # the child: take the lock as an invocation would, never return into pytest
+            code = 1
+            try:
+                code = 0 if lock_owner._LOCK.acquire(timeout=5) else 3
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 20
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if done[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the child hung")
+        assert os.waitstatus_to_exitcode(done[1]) == 0, "the child found the lock held by a thread it does not have"
+    finally:
+        release.set()
+        thread.join()

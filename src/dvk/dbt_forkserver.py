@@ -166,9 +166,17 @@ def stop() -> None:
         _drop()
 
 
+def _after_fork_in_child() -> None:
+    """A forked process starts its own server, with a lock of its own: a thread of the parent that
+    held the lock at the fork does not exist in the child, which would wait for it for ever."""
+    global _LOCK
+    _LOCK = threading.Lock()
+    _drop()
+
+
 atexit.register(stop)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_drop)  # a forked process starts its own
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def warm_up(invocation: tuple[Sequence[str], Mapping[str, str], Path | str] | None = None) -> None:

@@ -79,6 +79,16 @@ _NO_TARGET_PATH = {"debug", "deps", "init"}
 _LOCK = threading.Lock()
 
 
+def _new_lock_in_child() -> None:
+    # a thread that held the lock when the process forked does not exist in the child
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
 @dataclass(frozen=True)
 class NodeFailure:
     """One dbt node (model, seed, test) that did not succeed."""
