@@ -325,6 +325,25 @@ def test_another_sheet_with_the_header_but_no_model_is_not_a_second_list():
     assert len(parse(data).models) == 2
 
 
+@pytest.mark.parametrize("second", ["Thông tin (2)", "ThongTin"])
+def test_a_second_info_sheet_naming_another_unit_or_period_is_refused(second):
+    other = [("Mã đơn vị", "18073"), ("Tên đơn vị", "Phường Nam Hà"), ("Kỳ báo cáo", "Quý II/2022")]
+    problems = problems_of(_with_sheet(xlsx(), second, [list(r) for r in other]))
+    assert [(p.code, p.sheet, p.row, p.column) for p in problems] == [
+        ("second_info_sheet", second, 1, "B (Mã đơn vị)"), ("second_info_sheet", second, 3, "B (Kỳ báo cáo)")]
+    assert "«18073»" in problems[0].message_vi and "«Thông tin»" in problems[0].message_vi
+    assert "send the file again" in problems[0].message_en
+
+
+def test_a_copy_of_the_info_sheet_that_says_the_same_is_no_problem():
+    # the same unit and period, written another way (a code typed as a number, the period's short form)
+    same = [["Mã đơn vị", 18076], ["Kỳ báo cáo", "2022Q1"], ["Ngày báo cáo", "17/03/2022"]]
+    assert parse(_with_sheet(xlsx(), "Thông tin (2)", same)).unit_code == "18076"
+    # instructions under another name may show an example code: never read as a second info sheet
+    example = [["Hướng dẫn: ghi mã đơn vị 5 chữ số"], ["Mã đơn vị", "12345"], ["Kỳ báo cáo", "Năm 2021"]]
+    assert parse(_with_sheet(xlsx(), "Hướng dẫn", example)).unit_code == "18076"
+
+
 def test_unit_code_and_name_disagreeing_is_a_problem():
     info = [("Mã đơn vị", "18076"), ("Tên đơn vị", "Phường Nam Hà"), ("Kỳ báo cáo", "2022Q1"),
             ("Ngày báo cáo", "16/03/2022")]

@@ -40,6 +40,7 @@ from dvk.ingest.form import (
 from dvk.ingest.formula_eval import fill_computed
 from dvk.ingest.formulas import BadCell, Scope, bad_formula_cells, report_bad_formulas
 from dvk.ingest.problems import Problem, ProblemLog, SubmissionError
+from dvk.periods import parse_period
 from dvk.reference import FieldDirectory, UnitDirectory
 from dvk.text import clean, detect_legacy_file, fix_legacy, fold_compact
 
@@ -235,6 +236,50 @@ def _refuse_other_model_tables(book: _Workbook, known: tuple[str | None, ...], m
                 sheet=name, row=listed[0] + 1, column=column)
 
 
+#: The "Thông tin" items that say whose report it is and for which period.
+IDENTITY_ITEMS = ("unit_code", "period")
+
+
+def _identity(item: str, value: object) -> str:
+    """What an identity item says, written either way: a code typed as a number (18076.0) or as
+    text, a period as "Quý I/2022" or "2022Q1"."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if item == "period":
+        try:
+            return parse_period(value).period_id
+        except (ValueError, TypeError):  # PeriodError included: compared as written
+            pass
+    return clean(str(value)).casefold()
+
+
+def _refuse_conflicting_info_sheets(book: _Workbook, known: tuple[str | None, ...], info_name: str,
+                                    info: dict[str, tuple[object, int, str]], log: ProblemLog) -> None:
+    """A problem for another "Thông tin" sheet ("Thông tin (2)", what Excel names a copy, or
+    "ThongTin" beside "Thông tin") that names another unit or period: whose report the file is is
+    not guessed from the first sheet found. A copy that says the same (or names neither) is left
+    alone; sheets under other names are never read as one (instructions may show an example code)."""
+    for name in book.names:
+        if name in known or not fold_compact(name).startswith(SHEET_INFO):
+            continue
+        other = read_info(book.rows(name))
+        for item in IDENTITY_ITEMS:
+            if item not in other or item not in info or other[item][0] is None or info[item][0] is None:
+                continue
+            value, row, column = other[item]
+            if _identity(item, value) == _identity(item, info[item][0]):
+                continue
+            label = INFO_HEADERS[item]
+            log.add("second_info_sheet",
+                    f"Sheet «{name}» ghi {label} «{clean(str(value))}», khác sheet «{info_name}» "
+                    f"(«{clean(str(info[item][0]))}»); mỗi tệp là báo cáo của một đơn vị cho một kỳ: giữ một sheet "
+                    f"«{info_name}» đúng, xóa sheet «{name}» rồi gửi lại",
+                    f"sheet {name!r} gives {label} {clean(str(value))!r}, not what sheet {info_name!r} gives "
+                    f"({clean(str(info[item][0]))!r}); a file is one unit's report for one period: keep one "
+                    f"right sheet {info_name!r}, delete sheet {name!r} and send the file again",
+                    sheet=name, row=row, column=column)
+
+
 def _where(rows: Sequence[Row], header_index: int, mapping: dict[str, int], columns: tuple[Column, ...]):
     """"C (Lĩnh vực)": the column's letter and its header as written in the file."""
     header = rows[header_index]
@@ -306,6 +351,7 @@ def parse_xlsx(data: bytes, file_name: str, *, units: UnitDirectory, fields: Fie
         scopes[info_name] = None
     if info_name is not None:
         info = read_info(book.rows(info_name))
+        _refuse_conflicting_info_sheets(book, (info_name, totals_name, models_name), info_name, info, log)
     elif models_name is not None:
         info = read_info(book.rows(models_name), limit=model_header[0] if model_header else HEADER_SEARCH_ROWS)
         info_sheet = models_name
