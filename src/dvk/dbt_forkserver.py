@@ -17,19 +17,19 @@ messages name it ``dbt``.
 
 Before it forks the second child that reads the project (``build``, ``run``, ``test``, ``parse``
 …), or at once when :func:`warm_up` names the invocation to come, the server parses the project
-once itself (the priming parse), from the parse state dbt saved
-(the request's target folder's ``partial_parse.msgpack``, or the one ``DBT_PARTIAL_PARSE_FILE_PATH``
-names), in a temporary folder: dbt generates its serialisation code on first use (mashumaro,
-lazily) and builds the JSON schemas it checks the project and profile with, about 0.7 s of every
-invocation's start-up (docs/benchmarks.md, "The fork server's priming parse"); made once in the
-server, every child inherits them (a process that runs dbt once, e.g. an Airflow task, would pay
-more than it saves, unless the priming runs while the caller does other work). Nothing of the request's folders is written, and nothing of the
-parse is kept but that code: dbt's adapters are reset (each invocation registers its own, as dbt
-always does), its log file closed, multiprocessing's resource tracker stopped. Without a saved state
-(a deployment's first build) the server does not prime until a later request has one: a full parse
-would cost more than it saves. The static parser stays off in the priming parse (its Rust threads
-would not survive a fork). A request that says ``prime: false`` (``settings.dbt_prime`` off,
-``DVK_DBT_PRIME=0``) is never primed for.
+once itself (the priming parse), from the parse state dbt saved (the request's target folder's
+``partial_parse.msgpack``, or the one ``DBT_PARTIAL_PARSE_FILE_PATH`` names), in a temporary
+folder: dbt generates its serialisation code on first use (mashumaro, lazily) and builds the JSON
+schemas it checks the project and profile with, about 0.6 s of every invocation's start-up
+(docs/benchmarks.md, "The fork server's priming parse"); made once in the server, every child
+inherits them. A process that runs dbt once (an Airflow task) is not primed for: the parse would
+cost more than it saves, unless it runs while the caller does other work. Nothing of the request's
+folders is written, and nothing of the parse is kept but that code: dbt's adapters are reset (each
+invocation registers its own, as dbt always does), its log file closed, multiprocessing's resource
+tracker stopped. Without a saved state (a deployment's first build) the server does not prime
+until a later request has one: a full parse would cost more than it saves. The static parser stays
+off in the priming parse (its Rust threads would not survive a fork). A request that says
+``prime: false`` (``settings.dbt_prime`` off, ``DVK_DBT_PRIME=0``) is never primed for.
 
 The server belongs to the process that started it (a forked process starts its own) and ends with
 it: it reads the caller's end of a Unix socket, and when that closes (the caller exited or was
