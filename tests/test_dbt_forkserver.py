@@ -322,9 +322,8 @@ def test_the_server_primes_from_a_saved_state_before_the_second_invocation_and_k
     server = dbt_forkserver._SERVER
     before = _server_state(server.process.pid)
     options = ["--project-dir", str(project), "--profiles-dir", str(project)]
-    code, out = _run(["build", *options], cwd=project)
-    assert code == 0 and "PASS=1" in out
-    assert not server.primed  # a first build: no saved state to start from
+    assert _run(["parse", *options], cwd=project)[0] == 0
+    assert not server.primed  # a first invocation: no saved state to start from, and it runs dbt once
     code, out = _run(["build", *options], cwd=project)
     assert code == 0 and "PASS=1" in out and "Unable to do partial parsing" not in out
     assert server.primed
@@ -332,26 +331,20 @@ def test_the_server_primes_from_a_saved_state_before_the_second_invocation_and_k
     # it), no process (multiprocessing's resource tracker)
     assert _server_state(server.process.pid) == before
     assert list(scratch.iterdir()) == []  # the priming parse's own folder is removed
-    code, out = _run(["run", "--select", "one", *options], cwd=project)
-    assert code == 0 and "PASS=1" in out
-    # a process's first invocation is not primed (it would pay more than it saves), unless
-    # warm_up named it: the priming then runs at once, while the caller does other work
+    # a process's first invocation is not primed (it would pay more than it saves); nor one that
+    # says so (settings.dbt_prime off), nor for warm_up then
     dbt_forkserver.stop()
-    assert _run(["build", *options], cwd=project)[0] == 0 and not dbt_forkserver._SERVER.primed
-    dbt_forkserver.stop()
-    dbt_forkserver.warm_up((["build", *options], dict(os.environ), project))
-    assert _run(["build", *options], cwd=project)[0] == 0 and dbt_forkserver._SERVER.primed
-    # turned off (settings.dbt_prime): neither warm_up nor the invocations prime
+    assert _run(["ls", *options], cwd=project)[0] == 0 and not dbt_forkserver._SERVER.primed
     monkeypatch.setenv("DVK_DBT_PRIME", "0")
-    dbt_forkserver.stop()
-    dbt_forkserver.warm_up((["build", *options], dict(os.environ), project))
-    for _ in range(2):
-        assert dbt_forkserver.run(["build", *options], env=dict(os.environ), cwd=project, on_line=print,
-                                  prime=False) == 0
-        assert not dbt_forkserver._SERVER.primed
+    dbt_forkserver.warm_up((["ls", *options], dict(os.environ), project))
+    assert dbt_forkserver.run(["ls", *options], env=dict(os.environ), cwd=project, on_line=print, prime=False) == 0
+    assert not dbt_forkserver._SERVER.primed
     monkeypatch.delenv("DVK_DBT_PRIME")
+    # warm_up naming the invocation to come: the priming runs at once, while the caller does other work
     dbt_forkserver.stop()
-    dbt_forkserver.warm_up()  # the next dbt test of this worker finds it started, as before
+    dbt_forkserver.warm_up((["ls", *options], dict(os.environ), project))
+    assert _run(["ls", *options], cwd=project)[0] == 0 and dbt_forkserver._SERVER.primed  # the next dbt test
+    # of this worker finds a server started, as before
 
 
 @pytest.mark.parametrize(("value", "on"), [("", True), ("1", True), ("0", False), ("off", False)])
