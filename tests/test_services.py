@@ -141,7 +141,7 @@ def test_a_blocked_year_fails_its_run_while_other_years_stand(loaded_stack):
     assert t_states["publish"] == "success"  # the years that passed are published
     assert t_states["every_year_current"] == "failed"
 
-    run = stack.run_and_wait("dvk_annual_report", {})  # every year with annual submissions
+    run = stack.run_and_wait("dvk_annual_report", {})  # every year to report
     states = stack.task_states("dvk_annual_report", run["dag_run_id"])
     assert run["state"] == "failed", states  # read through the REST API: the blocked year is red
     gates = [s for k, s in states.items() if k.startswith("year_report.gate")]

@@ -182,7 +182,7 @@ def build_inputs_path(settings: Settings | None = None) -> Path:
 class ChangePlan:
     """The years of the night: every year the gate applies to, and which of them changed."""
 
-    #: every year with annual submissions (the years the gate applies to)
+    #: every year to report (annual submissions, or the annual report due: the years the gate applies to)
     years: list[int]
     #: the years to gate and publish again
     changed: list[int]

@@ -420,7 +420,7 @@ def cmd_rebuild(ctx: click.Context, year: int) -> int:
              help="""\b
 Kiểm tra chất lượng (Great Expectations) rồi lập báo cáo năm, trên kho dữ liệu hiện có.
 The quality gate, then the annual report, on the warehouse as it is. Exit 1 if a gate fails.
-Không có --year: mọi năm có báo cáo năm / without --year: every year with annual submissions.""")
+Không có --year: mọi năm có báo cáo năm và mọi năm đã đến hạn báo cáo năm / without --year: every year with annual reports and every year whose annual report is due.""")
 @year_option(multiple=True, help="năm báo cáo (lặp lại được) / the report year (repeatable)")
 def cmd_report(year: tuple[int, ...]) -> int:
     settings = get_settings()
@@ -588,7 +588,7 @@ def cmd_transform(select: str | None, full_refresh: bool, dbt_args: tuple[str, .
 @app.command("gate", short_help="kiểm tra chất lượng một năm / the quality gate of a year", help="""\b
 Kiểm tra chất lượng (Great Expectations) của năm, ghi kết quả và báo cáo kiểm tra.
 The quality gate (Great Expectations) of the year: writes gate_result.json and the gate report.
-Không có --year: mọi năm có báo cáo năm / without --year: every year with annual submissions.
+Không có --year: mọi năm có báo cáo năm và mọi năm đã đến hạn báo cáo năm / without --year: every year with annual reports and every year whose annual report is due.
 Exit 1 if a gate failed.""")
 @year_option(multiple=True, help="năm kiểm tra (lặp lại được) / the year to check (repeatable)")
 def cmd_gate(year: tuple[int, ...]) -> int:

@@ -123,7 +123,7 @@ def report_years(year: int | None) -> list[int]:
 
 
 def changed_years() -> dict:
-    """The years the night changed (:mod:`dvk.changes`): every year with annual submissions, and
+    """The years the night changed (:mod:`dvk.changes`): every year to report, and
     which of them must be gated and published again. A plan, as a dict for XCom."""
     from dvk.changes import plan_changes
 

@@ -344,8 +344,8 @@ class YearState:
     reason: str | None = None
     reason_vi: str | None = None
     reason_en: str | None = None
-    #: the year's gate applies (it has annual submissions, or it was asked for); False: a year with
-    #: only in-year (quarterly, half-year, monthly) reports, published as it is
+    #: the year's gate applies (annual submissions, its annual report due, or asked for); False: a
+    #: year in progress with only in-year (quarterly, half-year, monthly) reports, published as it is
     gated: bool = True
     gate_passed: bool | None = None
     gate_checked_at: str | None = None
@@ -574,9 +574,9 @@ def publish_years(
     (or has not run, or ran before the warehouse last changed) keeps the rows it had in the last
     publication, none if it never had any.
 
-    Gated: ``years`` and every year with annual submissions in the warehouse (the years the
-    pipeline gates). A year with only in-year reports (quarterly, half-year, monthly) is never
-    gated: it is published as it is. With ``only`` (``dvk publish --year``), only ``years`` may
+    Gated: ``years`` and every year to report in the warehouse (:func:`dvk.report.years_to_report`,
+    the years the pipeline gates). A year in progress with only in-year reports (quarterly,
+    half-year, monthly; its annual report not yet due) is not gated: it is published as it is. With ``only`` (``dvk publish --year``), only ``years`` may
     change: every other year keeps its last published rows.
 
     Raises :class:`PublishRefused`, leaving the published copy as it was, when no gated year
@@ -666,7 +666,7 @@ def publish_years(
 
 
 def publish_if_gate_passed(years: Iterable[int] | None = None, settings: Settings | None = None) -> PublishResult:
-    """:func:`publish_years`: ``years`` (and every year with annual submissions) each on its own
+    """:func:`publish_years`: ``years`` (and every year to report) each on its own
     gate; raise :class:`PublishRefused` when none of them passed."""
     return publish_years(years, settings)
 

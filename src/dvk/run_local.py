@@ -98,7 +98,7 @@ def _print_annual_summaries(reports_dir, year: int | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dvk run", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--year", type=int, default=None, help="report only this year (default: every year with annual submissions)")
+    parser.add_argument("--year", type=int, default=None, help="report only this year (default: every year with annual reports, and every year whose annual report is due)")
     parser.add_argument("--unit", default=None, help="also show one unit's figures, status and gate failures (unit code)")
     parser.add_argument("--verbose", action="store_true",
                         help="also show what Airflow, dbt and the gate print (always kept in the run's log file)")

@@ -1,5 +1,5 @@
 """``python -m dvk.report [YEAR ...]`` = ``dvk report --year YEAR …``: the gate then the annual
-report of each year given, else of every year with annual submissions (see :mod:`dvk.cli`)."""
+report of each year given, else of every year to report (annual reports, or the annual report due; see :mod:`dvk.cli`)."""
 
 from __future__ import annotations
 
