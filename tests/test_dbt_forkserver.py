@@ -70,7 +70,8 @@ def test_dbt_gets_the_callers_environment_and_folder_and_nothing_else(tmp_path, 
     monkeypatch.setenv("DBT_PROFILES_DIR", "/not/this/one")  # this process's, not the invocation's
     dbt_forkserver.stop()  # a server started now, with it in its own environment
     env = {k: v for k, v in os.environ.items() if k != "DBT_PROFILES_DIR"}
-    code, out = _run(["debug", "--config-dir"], env={**env, "DBT_PROFILES_DIR": str(tmp_path / "given")})
+    code, out = _run(["debug", "--config-dir"], env={**env, "DBT_PROFILES_DIR": str(tmp_path / "given")},
+                     cwd=tmp_path)
     assert code == 0 and str(tmp_path / "given") in out and "/not/this/one" not in out
     # without it in the invocation's environment, dbt looks in its working folder: the invocation's,
     # not this process's or the server's
