@@ -148,7 +148,7 @@ def test_warm_up_names_the_build_dbt_will_run(tmp_path, monkeypatch):
     from dvk import dbt_forkserver
 
     sent = []
-    monkeypatch.setattr(dbt_forkserver, "warm_up", sent.append)
+    monkeypatch.setattr(dbt_forkserver, "warm_up", lambda invocation, settings=None: sent.append(invocation))
     settings = replace(get_settings(), warehouse=tmp_path / "wh" / "dvk.duckdb")
     transform.warm_up(settings)
     ((args, env, cwd),) = sent

@@ -60,8 +60,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dvk.filemodes import current_umask
+
+if TYPE_CHECKING:
+    from dvk.settings import Settings
 
 #: What the server imports before it forks: dbt's command line and the adapters the project uses
 #: (PostgreSQL's only where it is installed), with the modules a build loads on its first use.
@@ -86,8 +90,10 @@ PROJECT_COMMANDS = frozenset({
 #: Options of a request passed on to the priming parse: what decides which project it parses and
 #: whether the saved parse state fits (dbt parses in full when the vars or the profile differ).
 _PROJECT_OPTIONS = ("--project-dir", "--profiles-dir", "--profile", "--target", "-t", "--vars")
-_PARSE_STATE = "partial_parse.msgpack"
-_PARSE_STATE_VARIABLE = "DBT_PARTIAL_PARSE_FILE_PATH"
+#: dbt's saved parse state in its target folder, and dbt's variable naming one to read instead
+#: (``dvk.transform`` names them ``PARTIAL_PARSE_FILE`` and ``PARTIAL_PARSE_VARIABLE``).
+PARSE_STATE_FILE = "partial_parse.msgpack"
+PARSE_STATE_VARIABLE = "DBT_PARTIAL_PARSE_FILE_PATH"
 #: The setting that turns the server off (``settings.dbt_forkserver``; dbt then starts as
 #: ``python -m dbt.cli.main``), named in the server's errors.
 VARIABLE = "DVK_DBT_FORKSERVER"
@@ -179,14 +185,16 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def warm_up(invocation: tuple[Sequence[str], Mapping[str, str], Path | str] | None = None) -> None:
+def warm_up(invocation: tuple[Sequence[str], Mapping[str, str], Path | str] | None = None,
+            settings: Settings | None = None) -> None:
     """Start this process's server now, so that it imports dbt while the caller does other work
     (the README's run command calls it before the ingest); with the ``(args, env, cwd)`` of the
-    invocation to come, it also makes its priming parse then (module docstring). Does nothing where
-    dbt runs without it (``settings.dbt_forkserver`` off, or not :func:`supported`)."""
+    invocation to come, it also makes its priming parse then (module docstring) unless
+    ``settings.dbt_prime`` is off. Does nothing where dbt runs without it (``settings.dbt_forkserver``
+    off, or not :func:`supported`). ``settings``: default the environment's."""
     from dvk.settings import get_settings
 
-    settings = get_settings()
+    settings = settings or get_settings()
     if settings.dbt_forkserver and supported():
         with _LOCK:
             server = _server()
@@ -311,10 +319,10 @@ def saved_parse_state(args: Sequence[str], env: Mapping[str, str], cwd: str) -> 
     if target is None:
         project = Path(cwd, option_value(args, "--project-dir") or env.get("DBT_PROJECT_DIR") or ".")
         target = str(project / "target")
-    own = Path(cwd, target, _PARSE_STATE)
+    own = Path(cwd, target, PARSE_STATE_FILE)
     if own.is_file():
         return own
-    given = env.get(_PARSE_STATE_VARIABLE)
+    given = env.get(PARSE_STATE_VARIABLE)
     return Path(cwd, given) if given and Path(cwd, given).is_file() else None
 
 
@@ -342,11 +350,11 @@ def _prime(message: dict) -> bool:
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     with tempfile.TemporaryDirectory(prefix="dvk-dbt-priming-") as folder:
         try:
-            shutil.copyfile(state, Path(folder, _PARSE_STATE))
+            shutil.copyfile(state, Path(folder, PARSE_STATE_FILE))
             os.chdir(message["cwd"])
             os.environ.clear()
             os.environ.update({k: v for k, v in message["env"].items()
-                               if k not in (_PARSE_STATE_VARIABLE, "DBT_TARGET_PATH", "DBT_LOG_PATH")})
+                               if k not in (PARSE_STATE_VARIABLE, "DBT_TARGET_PATH", "DBT_LOG_PATH")})
             from dbt.cli.main import dbtRunner
 
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):

@@ -576,8 +576,9 @@ def publish_years(
 
     Gated: ``years`` and every year to report in the warehouse (:func:`dvk.report.years_to_report`,
     the years the pipeline gates). A year in progress with only in-year reports (quarterly,
-    half-year, monthly; its annual report not yet due) is not gated: it is published as it is. With ``only`` (``dvk publish --year``), only ``years`` may
-    change: every other year keeps its last published rows.
+    half-year, monthly; its annual report not yet due) is not gated: it is published as it is.
+    With ``only`` (``dvk publish --year``), only ``years`` may change: every other year keeps its
+    last published rows.
 
     Raises :class:`PublishRefused`, leaving the published copy as it was, when no gated year
     passed (a warehouse no gate vouches for is never the source of a publication).

@@ -355,8 +355,7 @@ class _UnitIndex:
 
     def code_versions(self, code: object) -> list[Unit]:
         """Every version of the code (newest first)."""
-        text = self.code_text(code)
-        return list(self.versions.get(_code_key(text), ()))
+        return list(self.versions.get(unit_code_key(code), ()))
 
     def candidates(self, name: object) -> list[Unit]:
         text = clean(name)
@@ -377,6 +376,12 @@ class _UnitIndex:
         query = (_bare_keys(str(text)) or [fold(text)])[0]
         keys = closest(query, labels_of, n=n * 3, cutoff=0.5)
         return list(dict.fromkeys(label for k in keys for label in labels_of[k]))[:n]
+
+
+def unit_code_key(code: object) -> str:
+    """What two spellings of one unit code share, as the lookup reads them: typed as a number
+    (18076.0), with spaces, in lower case, an agency's with leading zeros ("CQ02" and "cq2")."""
+    return _code_key(_UnitIndex.code_text(code))
 
 
 class UnitDirectory:

@@ -267,8 +267,8 @@ WRITING_COMMANDS = ("build", "run", "seed", "snapshot")
 #: dbt's CLI module.
 DBT_COMMAND = (sys.executable, "-P", "-m", "dbt.cli.main")  # -P: not the warehouse folder on sys.path
 #: dbt's saved parse state in its target folder, and dbt's variable naming one to read instead.
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
-PARTIAL_PARSE_VARIABLE = "DBT_PARTIAL_PARSE_FILE_PATH"
+PARTIAL_PARSE_FILE = dbt_forkserver.PARSE_STATE_FILE
+PARTIAL_PARSE_VARIABLE = dbt_forkserver.PARSE_STATE_VARIABLE
 #: Lines of dbt's output kept for the error message when it fails without node results.
 _TAIL_LINES = 30
 
@@ -307,7 +307,8 @@ def warm_up(settings: Settings | None = None) -> None:
     where dbt runs without the server)."""
     settings = _absolute_paths(settings or get_settings())
     cli_args = dbt_cli_args(["build"], settings)
-    dbt_forkserver.warm_up((cli_args, dbt_child_environment(settings, cli_args), dbt_working_dir(settings)))
+    dbt_forkserver.warm_up((cli_args, dbt_child_environment(settings, cli_args), dbt_working_dir(settings)),
+                           settings)
 
 
 def _run_child(cli_args: list[str], env: dict[str, str], cwd: Path, on_line: Callable[[str], None],

@@ -41,7 +41,7 @@ from dvk.ingest.formula_eval import fill_computed
 from dvk.ingest.formulas import BadCell, Scope, bad_formula_cells, report_bad_formulas
 from dvk.ingest.problems import Problem, ProblemLog, SubmissionError
 from dvk.periods import parse_period
-from dvk.reference import FieldDirectory, UnitDirectory
+from dvk.reference import FieldDirectory, UnitDirectory, unit_code_key
 from dvk.text import clean, detect_legacy_file, fix_legacy, fold_compact
 
 SHEET_INFO = ("thongtin", "thongtinchung", "thongtindonvi", "thongtinbaocao")
@@ -241,16 +241,14 @@ IDENTITY_ITEMS = ("unit_code", "period")
 
 
 def _identity(item: str, value: object) -> str:
-    """What an identity item says, written either way: a code typed as a number (18076.0) or as
-    text, a period as "Quý I/2022" or "2022Q1"."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if item == "period":
-        try:
-            return parse_period(value).period_id
-        except (ValueError, TypeError):  # PeriodError included: compared as written
-            pass
-    return clean(str(value)).casefold()
+    """What an identity item says, written either way: a code as the unit lookup reads it
+    (:func:`dvk.reference.unit_code_key`: 18076.0 is 18076), a period as "Quý I/2022" or "2022Q1"."""
+    if item == "unit_code":
+        return unit_code_key(value)
+    try:
+        return parse_period(value).period_id
+    except (ValueError, TypeError):  # PeriodError included: compared as written
+        return clean(str(value)).casefold()
 
 
 def _refuse_conflicting_info_sheets(book: _Workbook, known: tuple[str | None, ...], info_name: str,
