@@ -197,25 +197,35 @@ def _detail_unmet(spec: SuiteSpec, dataset: Dataset, batch: Any, validation: Any
                           for r in validation.results]
 
 
+class Batches:
+    """A Great Expectations context with the gate's pandas datasource: one dataframe asset and
+    batch definition per dataset, added once and reused for every year validated in it (GX rewrites
+    its project configuration on every asset added or removed: about 0.1 s a year)."""
+
+    def __init__(self) -> None:
+        self.context = ephemeral_context()
+        source = self.context.data_sources.add_pandas(name="dvk_warehouse")
+        self.definitions = {
+            d.name: source.add_dataframe_asset(name=d.name).add_batch_definition_whole_dataframe(name=d.name)
+            for d in DATASETS
+        }
+
+    def batch(self, dataset: Dataset, frame: pd.DataFrame) -> Any:
+        return self.definitions[dataset.name].get_batch(batch_parameters={"dataframe": frame})
+
+
 def _validate(year: int, frames: dict[str, pd.DataFrame], specs: dict[str, SuiteSpec],
-              out: GateResult, context: Any) -> dict[str, Any]:
+              out: GateResult, batches: Batches) -> dict[str, Any]:
     """Validate every dataset; fill ``out``; return GX's validation result of each suite."""
-    source = context.data_sources.add_pandas(name="dvk_warehouse")
     validations = {}
-    try:
-        for dataset in DATASETS:
-            spec = specs[dataset.name]
-            asset = source.add_dataframe_asset(name=dataset.name)
-            batch_definition = asset.add_batch_definition_whole_dataframe(name=f"{dataset.name}_{year}")
-            batch = batch_definition.get_batch(batch_parameters={"dataframe": frames[dataset.name]})
-            validation = batch.validate(spec.build(), result_format="BASIC")
-            if not validation.success:
-                _detail_unmet(spec, dataset, batch, validation)
-            out.suites[dataset.name] = _process(spec, dataset, validation, year, out)
-            validations[dataset.name] = validation
-    finally:
-        # the context may serve the next year (run_gates): it keeps no datasource of this one
-        context.data_sources.delete("dvk_warehouse")
+    for dataset in DATASETS:
+        spec = specs[dataset.name]
+        batch = batches.batch(dataset, frames[dataset.name])
+        validation = batch.validate(spec.build(), result_format="BASIC")
+        if not validation.success:
+            _detail_unmet(spec, dataset, batch, validation)
+        out.suites[dataset.name] = _process(spec, dataset, validation, year, out)
+        validations[dataset.name] = validation
     return validations
 
 
@@ -269,12 +279,12 @@ def _ingest_entry(row: dict[str, Any], year: int) -> GateEntry:
 
 
 def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = True,
-             context: Any = None) -> GateResult:
+             batches: Batches | None = None) -> GateResult:
     """Validate the warehouse for ``year``; write the gate report (unless ``data_docs=False``);
     save and return the result (never raises GateFailed).
 
-    ``context``: a Great Expectations context to validate in (:func:`run_gates` passes one for
-    every year); default a new ephemeral one.
+    ``batches``: the Great Expectations context and datasource to validate in (:func:`run_gates`
+    passes one for every year); default a new ephemeral one.
 
     Raises only when the gate cannot run at all (no warehouse file, marts not built, a malformed
     suite file)."""
@@ -291,7 +301,7 @@ def run_gate(year: int, settings: Settings | None = None, *, data_docs: bool = T
     result = GateResult(year=year, passed=False, warehouse=describe_warehouse(settings),
                         checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), inputs=inputs,
                         warehouse_version=version)
-    validations = _validate(year, frames, specs, result, context if context is not None else ephemeral_context())
+    validations = _validate(year, frames, specs, result, batches if batches is not None else Batches())
     result.warnings.extend(_ingest_entry(row, year) for row in ingest_warnings)  # never blocking
     result.missing_units.sort(key=lambda u: str(u["unit_code"]))
     result.provisional_units.sort(key=lambda u: str(u["unit_code"]))
@@ -315,11 +325,11 @@ def run_gates(years: list[int], settings: Settings | None = None) -> dict[int, G
     a year is its :class:`GateResult`, or the exception that kept its gate from running at all.
     Never raises GateFailed (the caller decides: :func:`dvk.pipeline.gate_years`)."""
     settings = settings or get_settings()
-    context = ephemeral_context() if years else None
+    batches = Batches() if years else None
     results: dict[int, GateResult | Exception] = {}
     for year in sorted({int(y) for y in years}):
         try:
-            results[year] = result = run_gate(year, settings, context=context)
+            results[year] = result = run_gate(year, settings, batches=batches)
         except Exception as exc:  # noqa: BLE001 - one year that cannot run never hides the others
             log.error("Không chạy được kiểm tra năm %s / the gate of %s could not run: %s", year, year, exc,
                       exc_info=True)
