@@ -24,7 +24,9 @@ too, so ``-m "not e2e"`` is the inner loop. Tests that use the Airflow stack go 
 worker (group ``airflow_stack``, ``--dist loadgroup``): one stack per run (tests/test_xdist_groups.py
 checks that the groups take effect). The tests of a module
 that uses a module-scoped fixture go to one worker too (group: the module), so that the fixture
-is built once, not once per worker.
+is built once, not once per worker. The workers get the costliest tiers first (the Airflow stack's
+group, the other servers, the browser, the benchmarks, the e2e tests, then the rest:
+tests/support/tiers.py), so that no long test starts near the end of the run.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ airflow_local.configure(_AIRFLOW_HOME)
 from tests.support.postgres import start_postgres  # noqa: E402
 from tests.support.services_stack import airflow_stack, loaded_stack  # noqa: E402,F401
 from tests.support.shared import build_once, run_temp_root  # noqa: E402
+from tests.support.tiers import longest_first, selects_server_tiers, xdist_groups  # noqa: E402
 
 
 @pytest.fixture
@@ -170,6 +173,19 @@ TEST_MARKS = {
 }
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (scripts/test): one worker per CPU, and one more when the run selects the server
+    tiers (tests/support/tiers.py). Their tests mostly wait for the services they started, so a
+    worker running them leaves a CPU half idle; the run without them is bound by its CPU work, where
+    a worker more only adds contention (2 CPUs, 2026-12-08: every tier 5:55 with 2 workers and 5:31
+    with 3; without the servers 3:13 with 2 and 3:28 with 3). ``PYTEST_XDIST_AUTO_NUM_WORKERS``
+    still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cpus + 1 if selects_server_tiers(config.getoption("markexpr", default="")) else cpus
+
+
 def pytest_sessionfinish(session, exitstatus):
     """This worker's dbt fork server (dvk.dbt_forkserver) stops with it, before pytest-xdist ends
     the worker (the server would follow a moment later, when the socket's end closes)."""
@@ -210,21 +226,24 @@ def pytest_collection_modifyitems(config, items):
             or E2E_FIXTURES & set(item.fixturenames)
         ):
             item.add_marker(pytest.mark.e2e)
-    _apply_xdist_groups(config, items)
+    if _apply_xdist_groups(config, items):
+        items[:] = longest_first(items)
 
 
-def _apply_xdist_groups(config, items) -> None:
+
+def _apply_xdist_groups(config, items) -> bool:
     """pytest-xdist 3.8 under pytest 9 does not suffix the test ids of ``xdist_group`` tests in
-    its workers (``--dist loadgroup`` then splits a group): do what its worker hook does."""
+    its workers (``--dist loadgroup`` then splits a group): do what its worker hook does. True if
+    the run distributes by group."""
     if config.getoption("dist", default="no") != "loadgroup" and not config.getoption("loadgroup", default=False):
-        return
+        return False
     for item in items:
         if "@" in item.nodeid.rsplit("::", 1)[-1]:
             continue
-        groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                         for m in item.iter_markers("xdist_group")})
+        groups = xdist_groups(item)
         if groups:
             _set_nodeid(item, f"{item.nodeid}@{'_'.join(groups)}")
+    return True
 
 
 def _set_nodeid(item, nodeid: str) -> None:
@@ -236,3 +255,4 @@ def _set_nodeid(item, nodeid: str) -> None:
         item._nodeid = nodeid
         return
     item._id = NodeId.parse(nodeid)
+

@@ -1,0 +1,59 @@
+"""The order in which the tiers' tests are handed to pytest-xdist's workers (tests/conftest.py).
+
+``scripts/test`` runs ``--dist loadgroup --no-loadscope-reorder``: pytest-xdist hands out the
+groups and single tests in the order of the collection, one at a time to the worker that runs
+short of work. The run's wall time is then decided by what starts last: the Airflow stack's tests
+(one worker runs them in a row, mostly waiting for the services) or a benchmark's smoke run (35 s
+in one test) begun near the end leave the other worker idle. So the collection is ordered costliest
+tier first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: the tiers, costliest first: the Airflow stack's group, the other servers, the browser, the
+#: benchmarks' smoke runs, the e2e tests; the rest (the inner loop) fills in the ends
+TIER_ORDER = ("airflow_stack", "services", "browser", "bench", "e2e")
+
+
+def _rank(item: Any) -> int:
+    names = {m.name for m in item.iter_markers()} | set(xdist_groups(item))
+    return next((i for i, tier in enumerate(TIER_ORDER) if tier in names), len(TIER_ORDER))
+
+
+def longest_first(items: list[Any]) -> list[Any]:
+    """``items`` with the costliest tiers first (:data:`TIER_ORDER`), each xdist group kept in
+    one piece at the rank of its costliest test, the collection order kept otherwise."""
+    group_rank: dict[str, int] = {}
+    for item in items:
+        for group in xdist_groups(item):
+            group_rank[group] = min(group_rank.get(group, len(TIER_ORDER)), _rank(item))
+
+    def rank(indexed) -> tuple[int, int]:
+        index, item = indexed
+        return (min([group_rank[g] for g in xdist_groups(item)] + [_rank(item)]), index)
+
+    return [item for _, item in sorted(enumerate(items), key=rank)]
+
+
+def xdist_groups(item: Any) -> list[str]:
+    """The names of the ``xdist_group`` marks of a test."""
+    return sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                   for m in item.iter_markers("xdist_group")})
+
+
+#: the tiers that start servers (their tests mostly wait for them)
+SERVER_TIERS = ("services", "browser")
+
+
+def selects_server_tiers(markexpr: str | None) -> bool:
+    """Whether a run with this ``-m`` expression runs tests of the server tiers."""
+    if not markexpr:
+        return True
+    try:
+        from _pytest.mark.expression import Expression
+    except ImportError:  # pytest moved it: read the expression as scripts/test's tiers write it
+        return not all(f"not {tier}" in markexpr for tier in SERVER_TIERS)
+    expression = Expression.compile(markexpr)
+    return any(expression.evaluate(lambda name, tier=tier, **_: name in (tier, "e2e")) for tier in SERVER_TIERS)
