@@ -173,17 +173,20 @@ TEST_MARKS = {
 }
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: unknown under -p no:xdist
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto`` (scripts/test): one worker per CPU, and one more when the run selects the server
-    tiers (tests/support/tiers.py). Their tests mostly wait for the services they started, so a
-    worker running them leaves a CPU half idle; the run without them is bound by its CPU work, where
-    a worker more only adds contention (2 CPUs, 2026-12-08: every tier 5:55 with 2 workers and 5:31
-    with 3; without the servers 3:13 with 2 and 3:28 with 3). ``PYTEST_XDIST_AUTO_NUM_WORKERS``
-    still decides when set."""
-    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
-        return None  # pytest-xdist's own hook reads it
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return cpus + 1 if selects_server_tiers(config.getoption("markexpr", default="")) else cpus
+    """``-n auto`` (scripts/test): pytest-xdist's own count (one worker per core), and one more when
+    the run selects the server tiers (tests/support/tiers.py). Their tests mostly wait for the
+    services they started, so a worker running them leaves a CPU half idle; a run without them is
+    bound by its CPU work, where a worker more only adds contention (2 CPUs, 2026-12-08: every tier
+    5:55 with 2 workers and 5:31 with 3; without the servers 3:13 with 2 and 3:28 with 3). A run of
+    named modules or tests (``./scripts/test tests/test_x.py``) gets xdist's count."""
+    from xdist.plugin import pytest_xdist_auto_num_workers as xdist_count
+
+    count = xdist_count(config)  # PYTEST_XDIST_AUTO_NUM_WORKERS, when set, decides there
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or config.args_source != pytest.Config.ArgsSource.TESTPATHS:
+        return count
+    return count + 1 if selects_server_tiers(config.getoption("markexpr", default="")) else count
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -82,7 +82,9 @@ def test_the_workers_get_the_tests_in_that_order(request):
     ("e2e", True),
     ("not services and not browser", False),
     ("not e2e", False),
-    ("bench", False),
+    ("bench", True),  # the two-engine benchmark's smoke run starts PostgreSQL
+    ("bench and not services", False),
+    ("not (", False),  # pytest refuses it, with its own message, when it selects the tests
 ])
 def test_a_run_with_the_server_tiers_gets_a_worker_more(markexpr, servers):
     from tests.support.tiers import selects_server_tiers

@@ -325,10 +325,11 @@ def run_gates(years: list[int], settings: Settings | None = None) -> dict[int, G
     a year is its :class:`GateResult`, or the exception that kept its gate from running at all.
     Never raises GateFailed (the caller decides: :func:`dvk.pipeline.gate_years`)."""
     settings = settings or get_settings()
-    batches = Batches() if years else None
+    batches: Batches | None = None
     results: dict[int, GateResult | Exception] = {}
     for year in sorted({int(y) for y in years}):
         try:
+            batches = batches or Batches()  # here: a context that cannot be made fails each year, never raises
             results[year] = result = run_gate(year, settings, batches=batches)
         except Exception as exc:  # noqa: BLE001 - one year that cannot run never hides the others
             log.error("Không chạy được kiểm tra năm %s / the gate of %s could not run: %s", year, year, exc,
