@@ -233,7 +233,6 @@ def pytest_collection_modifyitems(config, items):
         items[:] = longest_first(items)
 
 
-
 def _apply_xdist_groups(config, items) -> bool:
     """pytest-xdist 3.8 under pytest 9 does not suffix the test ids of ``xdist_group`` tests in
     its workers (``--dist loadgroup`` then splits a group): do what its worker hook does. True if
@@ -258,4 +257,3 @@ def _set_nodeid(item, nodeid: str) -> None:
         item._nodeid = nodeid
         return
     item._id = NodeId.parse(nodeid)
-
