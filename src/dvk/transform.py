@@ -235,11 +235,12 @@ def dbt_child_environment(settings: Settings, cli_args: Sequence[str] = ()) -> d
     from outside (``DBT_PARTIAL_PARSE_FILE_PATH``, e.g. the test suite's one for every new
     warehouse) is passed on only to a target folder (``--target-path`` in ``cli_args``, else the
     settings') that has none of its own, and only once it exists (dbt stops on a path that names
-    no file; without one it parses the project in full)."""
+    no file; without one it parses the project in full): the state dbt would start from,
+    :func:`dvk.dbt_forkserver.saved_parse_state`, must be the given one."""
     env = {**os.environ, **_dbt_values(settings)}
-    target = Path(dbt_forkserver.option_value(cli_args, "--target-path") or dbt_paths(settings)["target_path"])
     given = env.get(PARTIAL_PARSE_VARIABLE)
-    if given is not None and ((target / PARTIAL_PARSE_FILE).is_file() or not Path(given).is_file()):
+    cwd = dbt_working_dir(settings)
+    if given is not None and dbt_forkserver.saved_parse_state(cli_args, env, str(cwd)) != Path(cwd, given):
         env.pop(PARTIAL_PARSE_VARIABLE)
     return env
 

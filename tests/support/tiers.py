@@ -17,24 +17,22 @@ from typing import Any
 TIER_ORDER = ("airflow_stack", "services", "browser", "bench", "e2e")
 
 
-def _rank(item: Any) -> int:
-    names = {m.name for m in item.iter_markers()} | set(xdist_groups(item))
+def _rank(item: Any, groups: list[str]) -> int:
+    names = {m.name for m in item.iter_markers()} | set(groups)
     return next((i for i, tier in enumerate(TIER_ORDER) if tier in names), len(TIER_ORDER))
 
 
 def longest_first(items: list[Any]) -> list[Any]:
     """``items`` with the costliest tiers first (:data:`TIER_ORDER`), each xdist group kept in
     one piece at the rank of its costliest test, the collection order kept otherwise."""
+    groups = [xdist_groups(item) for item in items]
+    ranks = [_rank(item, names) for item, names in zip(items, groups)]
     group_rank: dict[str, int] = {}
-    for item in items:
-        for group in xdist_groups(item):
-            group_rank[group] = min(group_rank.get(group, len(TIER_ORDER)), _rank(item))
-
-    def rank(indexed) -> tuple[int, int]:
-        index, item = indexed
-        return (min([group_rank[g] for g in xdist_groups(item)] + [_rank(item)]), index)
-
-    return [item for _, item in sorted(enumerate(items), key=rank)]
+    for names, rank in zip(groups, ranks):
+        for group in names:
+            group_rank[group] = min(group_rank.get(group, rank), rank)
+    order = sorted(range(len(items)), key=lambda i: (min([ranks[i], *(group_rank[g] for g in groups[i])]), i))
+    return [items[i] for i in order]
 
 
 def xdist_groups(item: Any) -> list[str]:
